@@ -1,0 +1,160 @@
+# -*- test-case-name: tests.test_interfaces -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Every boundary between vdetwist's layers, as a zope Interface.
+
+Frames are Ethernet frames starting at the destination MAC, with no FCS,
+passed as C{bytes}.  IPv4 addresses inside the stack are 4-byte C{bytes}
+objects in network order (what slicing a packet gives, cheap to hash and
+compare); they become dotted strings only at the Twisted API edge
+(C{getHost}, C{getPeer}).
+
+The frame path::
+
+    IFrameTransport.sendFrame ──▶ switch / VDE plug ──▶ IFrameReceiver.frameReceived
+
+A frame source (a VDE plug, a switch port attached in-process, a cable) is
+an L{IFrameTransport}; whatever consumes frames (a switch port, a stack's
+network interface, a capture) is an L{IFrameReceiver}.
+"""
+
+from zope.interface import Attribute, Interface
+
+
+class IFrameReceiver(Interface):
+    """
+    Something that consumes Ethernet frames.
+    """
+
+    def frameReceived(frame: bytes) -> None:
+        """
+        One Ethernet frame arrived.
+
+        Implementations must not raise: a bad frame is counted and dropped.
+
+        @param frame: the frame, from the destination MAC on, without FCS.
+            It may be shorter than a valid Ethernet header; the receiver
+            checks lengths before reading any field.
+        """
+
+
+class IFrameTransport(Interface):
+    """
+    Something that carries Ethernet frames away: the sending half of an
+    attachment to a switch (a VDE datagram plug, an in-process port, a cable).
+    """
+
+    def sendFrame(frame: bytes) -> None:
+        """
+        Send one frame.  Never blocks and never raises for a full or dead
+        peer: such a frame is dropped (and counted by the transport).
+
+        @param frame: the frame, from the destination MAC on, without FCS.
+        """
+
+    def loseConnection() -> None:
+        """
+        Detach from the switch.  The receiver's C{connectionLost} (if it
+        provides L{IFrameProtocol}) is called once the detachment is done.
+        """
+
+
+class IFrameProtocol(IFrameReceiver):
+    """
+    An L{IFrameReceiver} that is told when its attachment starts and ends,
+    as a Twisted protocol is.
+    """
+
+    def makeConnection(transport: IFrameTransport) -> None:
+        """
+        The attachment is up: frames may now be sent through C{transport}.
+
+        @param transport: where this protocol's frames go.
+        """
+
+    def connectionLost(reason: object) -> None:
+        """
+        The attachment ended (the switch went away or closed the port, or
+        the protocol asked for it with C{transport.loseConnection}).
+
+        @param reason: a L{twisted.python.failure.Failure} saying why.
+        """
+
+
+class IIPv4Protocol(Interface):
+    """
+    A transport-layer protocol handler registered with an IPv4 layer
+    (TCP, UDP, ICMP) for one IP protocol number.
+    """
+
+    def packetReceived(
+        source: bytes, destination: bytes, payload: bytes, datagram: bytes
+    ) -> None:
+        """
+        An IPv4 datagram for this protocol arrived (reassembled if it was
+        fragmented, header checksum verified).
+
+        Implementations must not raise: a bad packet is counted and dropped.
+
+        @param source: the sender's address, 4 bytes.
+        @param destination: the destination address, 4 bytes (one of ours,
+            or a broadcast).
+        @param payload: the IP payload (the transport header on).
+        @param datagram: the whole IP datagram, header included, for quoting
+            in ICMP errors.
+        """
+
+
+class IIPv4Sender(Interface):
+    """
+    The IPv4 layer as its upper protocols see it.
+    """
+
+    mtu = Attribute("The link MTU in bytes (1500 on a standard VDE link).")
+
+    def sendPacket(
+        protocol: int, source: bytes, destination: bytes, payload: bytes
+    ) -> None:
+        """
+        Send one IPv4 datagram: resolve the next hop (ARP), build the header,
+        fragment when needed, and hand the frame to the interface.  Never
+        raises for an unreachable destination: such a packet is dropped and
+        counted (or queued while ARP resolves).
+
+        @param protocol: the IP protocol number (6 TCP, 17 UDP, 1 ICMP).
+        @param source: our address to send from, 4 bytes.
+        @param destination: the destination, 4 bytes.
+        @param payload: the transport header and data, checksums filled in.
+        """
+
+    def sourceFor(destination: bytes) -> bytes:
+        """
+        Choose our address for talking to C{destination}.
+
+        @param destination: a remote address, 4 bytes.
+        @return: the local address, 4 bytes.
+        """
+
+
+class ISwitchPort(Interface):
+    """
+    One endpoint attached to a switch port, as the switch sees it: where
+    the switch sends the frames that leave through that port.
+    """
+
+    endpointID = Attribute("The endpoint ID shown by port/print (int).")
+    module = Attribute("The module name shown by port/print: 'unix prog', 'tuntap', ...")
+    description = Attribute("The client's description (str).")
+
+    def sendFrame(frame: bytes) -> None:
+        """
+        Deliver one frame to this endpoint.  Never blocks, never raises.
+
+        @param frame: the frame.
+        """
+
+    def close() -> None:
+        """
+        Close the endpoint from the switch's side (port/epclose, shutdown):
+        the client is told (its control stream is closed).
+        """

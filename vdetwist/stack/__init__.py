@@ -1,0 +1,4 @@
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+vdetwist.stack package.
+"""
