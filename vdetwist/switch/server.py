@@ -1,0 +1,472 @@
+# -*- test-case-name: tests.switch.test_server -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+The switch's control socket (C{DIR/ctl}) and per-endpoint datagram sockets:
+the server side of docs/vde-protocol.md sections 1 and 2.
+
+A client connects to C{DIR/ctl}, sends one request naming its own datagram
+socket, and gets back the path of a datagram socket the switch made for it
+alone; frames then flow as one datagram each.  The control stream stays
+open: when either side closes it, the endpoint is gone.
+
+Who the client is comes from the kernel (C{SO_PEERCRED} on the control
+connection), not from the owner of a path the client names.
+"""
+
+import errno
+import os
+import socket
+import stat
+import struct
+from typing import Any, Dict, List, Optional, Tuple
+
+from twisted.application.service import Service
+from twisted.internet import protocol
+from twisted.internet.interfaces import IReadDescriptor
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from vdetwist.interfaces import ISwitchPort
+from vdetwist.switch.switch import MAX_FRAME, Switch, SwitchError
+from vdetwist.vde.control import (
+    REQ_NEW_PORT0, BadRequest, ControlRequest, encodeReply, parseRequest)
+
+log = Logger(namespace="vdetwist.switch")
+
+#: Frames drained from one endpoint per reactor wakeup, so one busy client
+#: cannot starve the others.
+READ_BATCH = 64
+#: Seconds a client may take to send its request.
+REQUEST_TIMEOUT = 10.0
+#: The most endpoints served at once (each costs two descriptors).
+MAX_ENDPOINTS = 1024
+
+_PEERCRED = struct.Struct("3i")
+
+
+def dirModeFor(mode: int) -> int:
+    """
+    The directory mode vde_switch derives from the socket mode C{-m}:
+    setgid, plus for each class with any permission its r/w bits and x.
+
+    @param mode: the socket mode.
+    @return: the directory mode.
+    """
+    result = 0o2000
+    for shift in (6, 3, 0):
+        bits = (mode >> shift) & 0o7
+        if bits:
+            result |= (bits | 0o1) << shift
+    return result
+
+
+class _RealSystem:
+    """
+    The operating-system calls the server makes, as plain OS functions;
+    tests substitute a fake.
+    """
+
+    socket = staticmethod(socket.socket)
+    unlink = staticmethod(os.unlink)
+    chmod = staticmethod(os.chmod)
+    chown = staticmethod(os.chown)
+    mkdir = staticmethod(os.mkdir)
+    rmdir = staticmethod(os.rmdir)
+    umask = staticmethod(os.umask)
+    geteuid = staticmethod(os.geteuid)
+
+
+def peerCredentials(sock: socket.socket) -> Tuple[int, int, int]:
+    """
+    The pid, uid and gid of the process at the other end of a UNIX stream.
+
+    @param sock: a connected AF_UNIX socket.
+    @return: C{(pid, uid, gid)}.
+    """
+    data = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
+    pid, uid, gid = _PEERCRED.unpack(data)
+    return pid, uid, gid
+
+
+def groupsOf(uid: int, gid: int) -> Tuple[int, ...]:
+    """
+    The groups of a user, for port access control.
+
+    @param uid: the user id.
+    @param gid: its primary group.
+    @return: the group ids.
+    """
+    import pwd
+    try:
+        name = pwd.getpwuid(uid).pw_name
+        return tuple(os.getgrouplist(name, gid))
+    except (KeyError, OSError):
+        return (gid,)
+
+
+@implementer(ISwitchPort, IReadDescriptor)
+class DatagramEndpoint:
+    """
+    One client's datagram socket on the switch side: frames from it go into
+    the switch, frames for it are C{send()} on the connected socket.
+
+    @ivar endpointID: the fd of the control connection (as vde_switch).
+    @ivar path: where the socket is bound.
+    @ivar drops: frames not delivered because the client's buffer was full.
+    @ivar errors: frames not delivered because of another socket error.
+    """
+
+    module = "unix prog"
+
+    def __init__(self, server: "ControlServer", sock: socket.socket, path: str,
+                 endpointID: int, description: str, control: "ControlProtocol") -> None:
+        """
+        @param server: the server.
+        @param sock: the bound, connected, nonblocking datagram socket.
+        @param path: its path.
+        @param endpointID: the endpoint ID.
+        @param description: the client's description.
+        @param control: the control connection.
+        """
+        self.server = server
+        self.sock = sock
+        self.path = path
+        self.endpointID = endpointID
+        self.description = description
+        self.control = control
+        self.port: Any = None
+        self.drops = 0
+        self.errors = 0
+        self.oversize = 0
+        self._send = sock.send
+        self._recv = sock.recv
+        self._fileno = sock.fileno()
+        self._closed = False
+
+    def sendFrame(self, frame: bytes) -> None:
+        """
+        Send one frame to the client; a full or dead client drops it.
+
+        @param frame: the frame.
+        """
+        try:
+            self._send(frame)
+        except BlockingIOError:
+            self.drops += 1
+        except OSError:
+            self.errors += 1
+
+    def doRead(self) -> None:
+        """
+        Drain up to L{READ_BATCH} datagrams into the switch.
+        """
+        recv = self._recv
+        forward = self.server.switch.frameFromPort
+        port = self.port
+        for _ in range(READ_BATCH):
+            try:
+                frame = recv(MAX_FRAME + 1)
+            except BlockingIOError:
+                return
+            except OSError:
+                return
+            if len(frame) > MAX_FRAME:
+                self.oversize += 1
+                continue
+            if frame:
+                forward(port, frame)
+
+    def fileno(self) -> int:
+        """
+        The socket's descriptor, for the reactor.
+
+        @return: the fd.
+        """
+        return self._fileno
+
+    def logPrefix(self) -> str:
+        """
+        The log prefix.
+
+        @return: a string.
+        """
+        return "VDEEndpoint"
+
+    def connectionLost(self, reason: object) -> None:
+        """
+        The reactor dropped us (at shutdown).
+
+        @param reason: why.
+        """
+        self.close()
+
+    def close(self) -> None:
+        """
+        Close the endpoint: unlink and close the data socket, close the
+        control stream (so the client sees EOF and exits), leave the port.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self.server.endpointClosed(self)
+        try:
+            self.server.system.unlink(self.path)
+        except OSError:
+            pass
+        self.sock.close()
+        if self.control.transport is not None:
+            self.control.transport.loseConnection()
+
+
+class ControlProtocol(protocol.Protocol):
+    """
+    One connection on C{DIR/ctl}: the handshake, then silence until either
+    side closes.
+    """
+
+    endpoint: Optional[DatagramEndpoint] = None
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._timeout: Any = None
+
+    def connectionMade(self) -> None:
+        """
+        Start the request timer.
+        """
+        self._timeout = self.factory.reactor.callLater(
+            REQUEST_TIMEOUT, self._refuse, "no request within %d seconds" % (REQUEST_TIMEOUT,))
+
+    def _cancelTimeout(self) -> None:
+        if self._timeout is not None and self._timeout.active():
+            self._timeout.cancel()
+        self._timeout = None
+
+    def _refuse(self, reason: str) -> None:
+        """
+        Close the control stream with a logged reason.
+
+        @param reason: why.
+        """
+        self._timeout = None
+        log.warn("control connection refused: {reason}", reason=reason)
+        self.factory.refused += 1
+        self.transport.loseConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        The request (one read is one request, as the C clients send it in
+        one C{send()}); anything after the handshake is ignored.
+
+        @param data: bytes from the client.
+        """
+        if self.endpoint is not None or self._timeout is None:
+            return
+        self._buffer += data
+        if len(self._buffer) < 12 + 110:
+            if len(self._buffer) > 3 and not self._buffer.startswith(b"\xce\xfa\xed\xfe"):
+                self._cancelTimeout()
+                self._refuse("bad magic (V0 request not supported)")
+            return
+        self._cancelTimeout()
+        request = self._buffer
+        self._buffer = b""
+        try:
+            parsed = parseRequest(request)
+            self.endpoint = self.factory.newEndpoint(self, parsed)
+        except (BadRequest, SwitchError) as e:
+            self._refuse(str(e.args[-1] if isinstance(e, SwitchError) else e))
+        except OSError as e:
+            self._refuse("%s" % (e,))
+
+    def connectionLost(self, reason: object) -> None:
+        """
+        The client went away, or we closed: the endpoint goes too.
+
+        @param reason: why.
+        """
+        self._cancelTimeout()
+        if self.endpoint is not None:
+            self.endpoint.close()
+
+
+class ControlServer(protocol.ServerFactory, Service):
+    """
+    The control socket of a switch: a service that creates C{DIR} and
+    C{DIR/ctl}, makes a datagram endpoint per request, and removes it all
+    when stopped.
+
+    @ivar directory: the absolute socket directory.
+    @ivar mode: the mode of the control and data sockets.
+    @ivar dirMode: the directory's mode.
+    @ivar group: the group id given to the sockets, or -1.
+    @ivar refused: requests refused so far.
+    """
+
+    protocol = ControlProtocol
+
+    def __init__(self, reactor: Any, switch: Switch, directory: str,
+                 mode: int = 0o600, dirMode: Optional[int] = None,
+                 group: int = -1, system: Any = None) -> None:
+        """
+        @param reactor: the reactor.
+        @param switch: the switch.
+        @param directory: C{-s DIR}.
+        @param mode: C{-m MODE}.
+        @param dirMode: C{--dirmode}, derived from C{mode} by default.
+        @param group: C{-g} as a gid, or -1.
+        @param system: the OS calls, L{_RealSystem} by default.
+        """
+        self.reactor = reactor
+        self.switch = switch
+        self.directory = os.path.abspath(directory)
+        self.mode = mode
+        self.dirMode = dirMode if dirMode is not None else dirModeFor(mode)
+        self.group = group
+        self.system = system if system is not None else _RealSystem()
+        self.refused = 0
+        self.endpoints: Dict[int, DatagramEndpoint] = {}
+        self._listening: Any = None
+        self._createdDirectory = False
+
+    @property
+    def ctlPath(self) -> str:
+        """
+        The control socket's path.
+        """
+        return os.path.join(self.directory, "ctl")
+
+    def _claimPath(self) -> None:
+        """
+        Remove a stale control socket, or refuse to start when a live
+        switch owns it.
+
+        @raise OSError: EADDRINUSE with vde_switch's message.
+        """
+        if not os.path.exists(self.ctlPath):
+            return
+        probe = self.system.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(self.ctlPath)
+        except OSError as e:
+            if e.errno in (errno.ECONNREFUSED, errno.ENOTSOCK):
+                self.system.unlink(self.ctlPath)
+                return
+            raise
+        finally:
+            probe.close()
+        raise OSError(errno.EADDRINUSE, "Could not bind to socket '%s': Address already in use"
+                      % (self.ctlPath,))
+
+    def startService(self) -> None:
+        """
+        Create the directory and start listening on C{DIR/ctl}.
+
+        @raise OSError: when the socket is held by a live switch.
+        """
+        from twisted.internet.endpoints import UNIXServerEndpoint  # noqa: F401
+        try:
+            self.system.mkdir(self.directory, 0o700)
+            self._createdDirectory = True
+        except FileExistsError:
+            pass
+        self.system.chmod(self.directory, self.dirMode)
+        if self.group != -1:
+            self.system.chown(self.directory, -1, self.group)
+        self._claimPath()
+        old = self.system.umask(0o777 & ~self.mode)
+        try:
+            self._listening = self.reactor.listenUNIX(
+                self.ctlPath, self, backlog=15, mode=self.mode, wantPID=False)
+        finally:
+            self.system.umask(old)
+        if self.group != -1:
+            self.system.chown(self.ctlPath, -1, self.group)
+        Service.startService(self)
+
+    def stopService(self) -> Any:
+        """
+        Close every endpoint, stop listening, and remove the sockets and
+        the directory (left in place, with a log line, when not empty).
+
+        @return: a Deferred when listening stops.
+        """
+        Service.stopService(self)
+        for endpoint in list(self.endpoints.values()):
+            endpoint.close()
+        d = None
+        if self._listening is not None:
+            d = self._listening.stopListening()
+            self._listening = None
+        try:
+            self.system.rmdir(self.directory)
+        except OSError as e:
+            if e.errno != errno.ENOENT:
+                log.warn("not removing {dir}: {error}", dir=self.directory, error=e)
+        return d
+
+    def newEndpoint(self, control: ControlProtocol, request: ControlRequest) -> DatagramEndpoint:
+        """
+        Make the datagram endpoint a request asks for.
+
+        @param control: the control connection.
+        @param request: the parsed request.
+        @return: the endpoint, attached to its port.
+        @raise SwitchError: when the switch refuses the port.
+        @raise OSError: when the sockets cannot be made.
+        """
+        if len(self.endpoints) >= MAX_ENDPOINTS:
+            raise SwitchError(errno.ENOSPC, "too many endpoints (%d)" % (MAX_ENDPOINTS,))
+        handle = control.transport.getHandle()
+        pid, uid, gid = peerCredentials(handle)
+        port = self.switch.choosePort(request.port, request.requestType == REQ_NEW_PORT0,
+                                      uid, groupsOf(uid, gid))
+        endpointID = handle.fileno()
+        sock = self.system.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            path = os.path.join(self.directory, "%03d.%d" % (port.number, endpointID))
+            try:
+                self.system.unlink(path)
+            except FileNotFoundError:
+                pass
+            dataMode = self.mode & 0o700 if self.system.geteuid() == 0 else self.mode
+            old = self.system.umask(0o777 & ~dataMode)
+            try:
+                sock.bind(path)
+            finally:
+                self.system.umask(old)
+            self.system.chmod(path, dataMode)
+            if self.system.geteuid() == 0:
+                self.system.chown(path, uid, self.group)
+            clientPath = request.path
+            sock.connect(clientPath if not clientPath.startswith(b"\0") else clientPath)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            except OSError:
+                pass
+        except BaseException:
+            sock.close()
+            raise
+        endpoint = DatagramEndpoint(self, sock, path, endpointID, request.description, control)
+        control.transport.write(encodeReply(path.encode()))
+        self.endpoints[endpointID] = endpoint
+        self.switch.addEndpoint(port, endpoint, uid)
+        self.reactor.addReader(endpoint)
+        log.info("port {port} up: endpoint {id} {descr!r}", port=port.number,
+                 id=endpointID, descr=request.description)
+        return endpoint
+
+    def endpointClosed(self, endpoint: DatagramEndpoint) -> None:
+        """
+        Forget a closed endpoint.
+
+        @param endpoint: the endpoint.
+        """
+        self.reactor.removeReader(endpoint)
+        self.endpoints.pop(endpoint.endpointID, None)
+        if endpoint.port is not None:
+            log.info("port {port} endpoint {id} down", port=endpoint.port.number,
+                     id=endpoint.endpointID)
+        self.switch.removeEndpoint(endpoint)

@@ -1,0 +1,744 @@
+# -*- test-case-name: tests.switch.test_switch -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+The switch: ports, VLANs, MAC learning and the forwarding path.
+
+Forwarding decides on the first 14 (or 18, tagged) bytes of a frame with
+dict lookups and no per-frame objects (DESIGN.md, Performance).  All
+configuration goes through methods that raise L{SwitchError} carrying the
+errno vde_switch's console would print.
+
+Endpoints are L{ISwitchPort} providers: the datagram endpoints of the
+control server (L{vdetwist.switch.server}), kernel taps, and in-process
+attachments made with L{Switch.attach}.
+"""
+
+import errno
+import os
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from zope.interface import implementer
+
+from vdetwist.interfaces import IFrameProtocol, IFrameReceiver, IFrameTransport, ISwitchPort
+from vdetwist.switch.fdb import LAST_SEEN, PORT, ForwardingDatabase
+from vdetwist.switch.port import NOBODY, NOVLAN, VLAN, Port
+
+DEFAULT_NUMPORTS = 32
+#: The largest frame forwarded: VDE_ETHBUFSIZE (9216 + 14 + 4).  vde_switch
+#: r586 truncates at 1518; we carry jumbo frames between our own parts.
+MAX_FRAME = 9234
+MIN_FRAME = 14
+#: The highest VLAN id that can be created (4094 is valid 802.1Q; r586
+#: refuses it, which we fix).
+MAX_VLAN = 4094
+
+#: Debug categories and their tags, as C{debug/list} shows them.
+DEBUG_CATEGORIES = [
+    ("hash/+", 0o11, "hash: new element"),
+    ("hash/-", 0o12, "hash: discarded element"),
+    ("fstp/status", 0o44, "fstp: status change"),
+    ("fstp/root", 0o45, "fstp: rootswitch/port change"),
+    ("fstp/+", 0o41, "fstp: port becomes active"),
+    ("fstp/-", 0o42, "fstp: port becomes inactive"),
+    ("port/+", 0o21, "new port"),
+    ("port/-", 0o22, "closed port"),
+    ("port/descr", 0o23, "set port description"),
+    ("port/ep/+", 0o31, "new endpoint"),
+    ("port/ep/-", 0o32, "closed endpoint"),
+]
+
+
+class SwitchError(Exception):
+    """
+    A refused operation, with the errno the console reports.
+
+    @ivar errno: the error number (e.g. C{errno.ENXIO}).
+    """
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        """
+        @param code: the errno.
+        @param reason: a message for logs.
+        """
+        Exception.__init__(self, code, reason or os.strerror(code))
+        self.errno = code
+        self.reason = reason or os.strerror(code)
+
+
+def formatMAC(mac: bytes) -> str:
+    """
+    Format 6 bytes as C{aa:bb:cc:dd:ee:ff}.
+
+    @param mac: the MAC.
+    @return: the text.
+    """
+    return ":".join("%02x" % b for b in mac)
+
+
+def randomSwitchMAC() -> bytes:
+    """
+    A switch MAC as vde_switch makes one: C{00:ff} and 4 random bytes.
+
+    @return: 6 bytes.
+    """
+    return b"\x00\xff" + os.urandom(4)
+
+
+@implementer(ISwitchPort, IFrameTransport)
+class InProcessEndpoint:
+    """
+    A port taken by something in the same process (a stack, a NAT): frames
+    pass by call in both directions, with no socket.
+
+    As seen by the switch it is an L{ISwitchPort}; as seen by the attached
+    receiver it is the L{IFrameTransport} its frames go into.
+    """
+
+    module = "in-process"
+
+    def __init__(self, switch: "Switch", receiver: IFrameReceiver,
+                 description: str, endpointID: int) -> None:
+        """
+        @param switch: the switch.
+        @param receiver: what gets the frames leaving the port.
+        @param description: shown by port/print.
+        @param endpointID: shown by port/print.
+        """
+        self.switch = switch
+        self.receiver = receiver
+        self.description = description
+        self.endpointID = endpointID
+        self.port: Optional[Port] = None
+        self.sendFrame = receiver.frameReceived
+        self._closed = False
+
+    def _fromReceiver(self, frame: bytes) -> None:
+        """
+        A frame the attached receiver sends into the switch.
+
+        @param frame: the frame.
+        """
+        port = self.port
+        if port is not None:
+            self.switch.frameFromPort(port, frame)
+
+    def close(self) -> None:
+        """
+        Detach (from the switch's side or the receiver's).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self.switch.removeEndpoint(self)
+        if IFrameProtocol.providedBy(self.receiver):
+            from twisted.internet.error import ConnectionDone
+            from twisted.python.failure import Failure
+            self.receiver.connectionLost(Failure(ConnectionDone("port closed")))
+
+    loseConnection = close
+
+
+@implementer(IFrameTransport)
+class _ReceiverSide:
+    """
+    The L{IFrameTransport} an in-process receiver sends into: its
+    C{sendFrame} is the switch's forwarding path for the endpoint's port.
+
+    @ivar endpoint: the L{InProcessEndpoint} this is the other side of.
+    """
+
+    def __init__(self, endpoint: InProcessEndpoint) -> None:
+        """
+        @param endpoint: the endpoint.
+        """
+        self.endpoint = endpoint
+        self.sendFrame = endpoint._fromReceiver
+        self.loseConnection = endpoint.close
+
+
+class Switch:
+    """
+    A VDE switch.
+
+    @ivar ports: the port table, C{numports} long, L{None} for uncreated
+        ports.
+    @ivar vlans: VLAN id to L{VLAN}; VLAN 0 always exists.
+    @ivar hub: hub mode: every frame to every port, no learning.
+    @ivar mac: the switch's MAC, 6 bytes.
+    @ivar fdb: the L{ForwardingDatabase}.
+    @ivar now: the switch's integer second tick (advanced by L{tick}).
+    @ivar runts: frames dropped for being shorter than 14 bytes.
+    @ivar oversize: frames dropped for being longer than L{MAX_FRAME}.
+    @ivar vlanDrops: frames dropped for VLAN membership.
+    """
+
+    def __init__(self, numports: int = DEFAULT_NUMPORTS, hub: bool = False,
+                 mac: Optional[bytes] = None, hashSize: int = 128,
+                 maxFDBEntries: int = 16384) -> None:
+        """
+        @param numports: the number of ports (0 .. numports - 1).
+        @param hub: start in hub mode.
+        @param mac: the switch MAC, random C{00:ff:...} by default.
+        @param hashSize: the hash bucket count.
+        @param maxFDBEntries: the bound on learned MACs.
+        """
+        if numports < 1:
+            raise SwitchError(errno.EINVAL, "numports must be positive")
+        self.ports: List[Optional[Port]] = [None] * numports
+        self.vlans: Dict[int, VLAN] = {0: VLAN(0)}
+        self.hub = hub
+        self.mac = mac if mac is not None else randomSwitchMAC()
+        self.fdb = ForwardingDatabase(hashSize, maxFDBEntries)
+        self.fdb.onAdd = self._hashAdded
+        self.fdb.onRemove = self._hashRemoved
+        self.now = 0
+        self.runts = 0
+        self.oversize = 0
+        self.vlanDrops = 0
+        self._hubPorts: List[Port] = []
+        self._observers: List[Callable[[str, str], None]] = []
+        self._nextInProcessID = 10000
+        self._tables = self.fdb.tables
+        self._tables.setdefault(0, {})
+
+    # -- time ----------------------------------------------------------
+
+    def tick(self) -> None:
+        """
+        Advance the 1-second tick; age the table every C{gcInterval} ticks.
+        """
+        self.now += 1
+        gc = self.fdb.gcInterval
+        if gc > 0 and self.now % gc == 0:
+            self.fdb.expireOld(self.now)
+
+    # -- events --------------------------------------------------------
+
+    def addObserver(self, observer: Callable[[str, str], None]) -> None:
+        """
+        Receive debug events as C{observer(category, message)}.
+
+        @param observer: the callable.
+        """
+        self._observers.append(observer)
+
+    def removeObserver(self, observer: Callable[[str, str], None]) -> None:
+        """
+        Stop receiving debug events.
+
+        @param observer: a callable given to L{addObserver}.
+        """
+        if observer in self._observers:
+            self._observers.remove(observer)
+
+    def emit(self, category: str, message: str) -> None:
+        """
+        Send a debug event to the observers.
+
+        @param category: e.g. C{port/+}.
+        @param message: the text after the category.
+        """
+        for observer in list(self._observers):
+            observer(category, message)
+
+    def _hashAdded(self, mac: bytes, vlan: int, port: Port) -> None:
+        if self._observers:
+            self.emit("hash/+", "%s VLAN %02x:%02x Port %d" % (
+                formatMAC(mac), vlan & 0xFF, vlan >> 8, port.number))
+
+    def _hashRemoved(self, mac: bytes, vlan: int, port: Port) -> None:
+        if self._observers:
+            self.emit("hash/-", "%s VLAN %02x:%02x Port %d" % (
+                formatMAC(mac), vlan & 0xFF, vlan >> 8, port.number))
+
+    # -- forwarding ----------------------------------------------------
+
+    def frameFromPort(self, port: Port, frame: bytes) -> None:
+        """
+        Forward one frame that entered through C{port}.  Never raises.
+
+        @param port: the ingress port.
+        @param frame: the frame.
+        """
+        n = len(frame)
+        if n < 14:
+            self.runts += 1
+            return
+        if n > MAX_FRAME:
+            self.oversize += 1
+            return
+        port.inPackets += 1
+        port.inBytes += n
+        if self.hub:
+            for out in self._hubPorts:
+                if out is not port:
+                    out.outPackets += 1
+                    out.outBytes += n
+                    out.send(frame)
+            return
+        if frame[12] == 0x81 and frame[13] == 0:
+            if n < 18:
+                self.runts += 1
+                return
+            vid = ((frame[14] & 0x0F) << 8) | frame[15]
+            if vid != port.untagged and vid not in port.tagged:
+                self.vlanDrops += 1
+                return
+            tagged = True
+        else:
+            vid = port.untagged
+            if vid == NOVLAN:
+                self.vlanDrops += 1
+                return
+            tagged = False
+        vlan = self.vlans.get(vid)
+        if vlan is None:
+            self.vlanDrops += 1
+            return
+        table = self._tables[vid]
+        if not frame[6] & 1:
+            src = frame[6:12]
+            entry = table.get(src)
+            if entry is not None and entry[PORT] is port:
+                entry[LAST_SEEN] = self.now
+            else:
+                moved = self.fdb.learn(table, vid, src, port, self.now)
+                if moved is not None:
+                    self._macMoved(src, moved)
+        if not frame[0] & 1:
+            entry = table.get(frame[0:6])
+            if entry is not None:
+                out = entry[PORT]
+                if out is port:
+                    return
+                if tagged:
+                    if vid in out.tagged:
+                        data = frame
+                    else:
+                        data = frame[:12] + frame[16:]
+                elif vid == out.untagged:
+                    data = frame
+                else:
+                    data = frame[:12] + vlan.tag + frame[12:]
+                out.outPackets += 1
+                out.outBytes += len(data)
+                out.send(data)
+                return
+        # flood
+        if tagged:
+            same, other = vlan.taggedActive, vlan.untaggedActive
+            converted = None
+            for out in same:
+                if out is not port:
+                    out.outPackets += 1
+                    out.outBytes += n
+                    out.send(frame)
+            for out in other:
+                if out is not port:
+                    if converted is None:
+                        converted = frame[:12] + frame[16:]
+                    out.outPackets += 1
+                    out.outBytes += n - 4
+                    out.send(converted)
+        else:
+            converted = None
+            for out in vlan.untaggedActive:
+                if out is not port:
+                    out.outPackets += 1
+                    out.outBytes += n
+                    out.send(frame)
+            for out in vlan.taggedActive:
+                if out is not port:
+                    if converted is None:
+                        converted = frame[:12] + vlan.tag + frame[12:]
+                    out.outPackets += 1
+                    out.outBytes += n + 4
+                    out.send(converted)
+
+    def _macMoved(self, mac: bytes, moved: Tuple[Port, Port]) -> None:
+        """
+        Log a MAC that moved between ports, as vde_switch does.
+        """
+        from twisted.logger import Logger
+        Logger(namespace="vdetwist.switch").info(
+            "MAC {mac} moved from port {old} to port {new}",
+            mac=formatMAC(mac), old=moved[0].number, new=moved[1].number)
+
+    # -- membership bookkeeping ----------------------------------------
+
+    def _refreshMembership(self) -> None:
+        """
+        Recompute the flood lists after ports, endpoints or VLANs changed.
+        """
+        for vlan in self.vlans.values():
+            vlan.refresh(self.ports)
+        self._hubPorts = [p for p in self.ports[1:] if p is not None and p.endpoints]
+
+    # -- endpoints -----------------------------------------------------
+
+    @property
+    def numports(self) -> int:
+        """
+        The number of ports.
+        """
+        return len(self.ports)
+
+    def _createPort(self, number: int, allocatable: bool) -> Port:
+        port = Port(number, allocatable)
+        self.ports[number] = port
+        self.emit("port/+", "%02d" % (number,))
+        return port
+
+    def _allowed(self, port: Port, uid: int, gids: Tuple[int, ...]) -> bool:
+        """
+        vde_switch's access rule for attaching to C{port}.
+        """
+        if uid == 0:
+            return True
+        if port.endpoints and port.currentUser != uid:
+            return False
+        if port.user == NOBODY and port.group == NOBODY:
+            return True
+        return uid == port.user or (port.group != NOBODY and port.group in gids)
+
+    def choosePort(self, requested: int, port0: bool, uid: int = 0,
+                   gids: Tuple[int, ...] = ()) -> Port:
+        """
+        Pick (creating if needed) the port for a new endpoint, per
+        docs/vde-protocol.md section 1.5.
+
+        @param requested: the requested port, 0 for any free one.
+        @param port0: the special port 0 was asked for.
+        @param uid: the client's uid (from its peer credentials).
+        @param gids: the client's groups.
+        @return: the port.
+        @raise SwitchError: when no port can be given.
+        """
+        if port0:
+            number = 0
+        elif requested:
+            number = requested
+            if number >= len(self.ports):
+                raise SwitchError(errno.EINVAL, "port %d out of range (numports %d)"
+                                  % (number, len(self.ports)))
+        else:
+            for number in range(1, len(self.ports)):
+                p = self.ports[number]
+                if p is None or (not p.endpoints and p.allocatable
+                                 and self._allowed(p, uid, gids)):
+                    break
+            else:
+                raise SwitchError(errno.ENOSPC, "all ports are busy")
+        port = self.ports[number]
+        if port is None:
+            port = self._createPort(number, True)
+        if not self._allowed(port, uid, gids):
+            raise SwitchError(errno.EPERM, "port %d: access denied for uid %d"
+                              % (number, uid))
+        return port
+
+    def addEndpoint(self, port: Port, endpoint: ISwitchPort, uid: int = 0) -> None:
+        """
+        Attach an endpoint to a port chosen by L{choosePort}.
+
+        @param port: the port.
+        @param endpoint: the endpoint; it gets C{endpoint.port = port}.
+        @param uid: the owner of the endpoint.
+        """
+        endpoint.port = port
+        port.endpoints.insert(0, endpoint)
+        port.currentUser = uid
+        port.rebind()
+        self._refreshMembership()
+        self.emit("port/ep/+", "Port %02d FD %2d" % (port.number, endpoint.endpointID))
+        if endpoint.description:
+            self.emit("port/descr", 'Port %02d FD %2d -> "%s"' % (
+                port.number, endpoint.endpointID, endpoint.description))
+
+    def removeEndpoint(self, endpoint: ISwitchPort) -> None:
+        """
+        Detach an endpoint; the last one makes its port inactive and flushes
+        the port's MAC entries.
+
+        @param endpoint: an endpoint given to L{addEndpoint}.
+        """
+        port = getattr(endpoint, "port", None)
+        if port is None or endpoint not in port.endpoints:
+            return
+        port.endpoints.remove(endpoint)
+        port.rebind()
+        self._refreshMembership()
+        self.emit("port/ep/-", "Port %02d FD %2d" % (port.number, endpoint.endpointID))
+        if not port.endpoints:
+            port.currentUser = NOBODY
+            self.emit("port/-", "%02d" % (port.number,))
+            self.fdb.flushPort(port)
+
+    def attach(self, receiver: IFrameReceiver, description: str = "in-process",
+               port: int = 0) -> Any:
+        """
+        Take a port from inside this process: frames pass by call.
+
+        @param receiver: gets the frames leaving the port; when it provides
+            L{IFrameProtocol} its C{makeConnection} is called with the
+            transport before this returns, and C{connectionLost} when the
+            port closes.
+        @param description: what port/print shows.
+        @param port: the port wanted, 0 for any free one.
+        @return: the L{IFrameTransport} whose C{sendFrame} puts frames into
+            the switch (also reachable as C{.endpoint}).
+        @raise SwitchError: when no port can be given.
+        """
+        chosen = self.choosePort(port, False)
+        endpoint = InProcessEndpoint(self, receiver, description, self._nextInProcessID)
+        self._nextInProcessID += 1
+        self.addEndpoint(chosen, endpoint, os.getuid())
+        transport = _ReceiverSide(endpoint)
+        if IFrameProtocol.providedBy(receiver):
+            receiver.makeConnection(transport)
+        return transport
+
+    def endpoints(self) -> Iterator[Tuple[Port, Any]]:
+        """
+        Every attached endpoint.
+
+        @return: an iterator of C{(port, endpoint)}.
+        """
+        for port in self.ports:
+            if port is not None:
+                for endpoint in list(port.endpoints):
+                    yield port, endpoint
+
+    def closeAll(self) -> None:
+        """
+        Close every endpoint (switch shutdown).
+        """
+        for port, endpoint in list(self.endpoints()):
+            endpoint.close()
+
+    # -- configuration (the console's verbs) ---------------------------
+
+    def _port(self, number: int) -> Port:
+        if not 0 <= number < len(self.ports):
+            raise SwitchError(errno.EINVAL)
+        port = self.ports[number]
+        if port is None:
+            raise SwitchError(errno.ENXIO)
+        return port
+
+    def getPort(self, number: int) -> Port:
+        """
+        An existing port.
+
+        @param number: the port number.
+        @return: the port.
+        @raise SwitchError: EINVAL out of range, ENXIO not created.
+        """
+        return self._port(number)
+
+    def createPort(self, number: int) -> Port:
+        """
+        C{port/create N}: an inactive, not allocatable port.
+
+        @param number: the port number (not 0).
+        @return: the port.
+        @raise SwitchError: EINVAL out of range, EEXIST exists.
+        """
+        if not 0 < number < len(self.ports):
+            raise SwitchError(errno.EINVAL)
+        if self.ports[number] is not None:
+            raise SwitchError(errno.EEXIST)
+        port = self._createPort(number, False)
+        self._refreshMembership()
+        return port
+
+    def createPortAuto(self) -> Port:
+        """
+        C{port/createauto}: the lowest free port, inactive, not allocatable.
+
+        @return: the port.
+        @raise SwitchError: ENOSPC when there is none.
+        """
+        for number in range(1, len(self.ports)):
+            if self.ports[number] is None:
+                return self.createPort(number)
+        raise SwitchError(errno.ENOSPC)
+
+    def removePort(self, number: int) -> None:
+        """
+        C{port/remove N}.
+
+        @param number: the port.
+        @raise SwitchError: ENXIO missing, EADDRINUSE active.
+        """
+        port = self._port(number)
+        if port.endpoints:
+            raise SwitchError(errno.EADDRINUSE)
+        self.fdb.flushPort(port)
+        self.ports[number] = None
+        self._refreshMembership()
+
+    def setNumPorts(self, numports: int) -> None:
+        """
+        C{port/setnumports N}.
+
+        @param numports: the new count.
+        @raise SwitchError: EINVAL for N < 1, EADDRINUSE when a port at or
+            above N exists.
+        """
+        if numports < 1:
+            raise SwitchError(errno.EINVAL)
+        if any(p is not None for p in self.ports[numports:]):
+            raise SwitchError(errno.EADDRINUSE)
+        if numports < len(self.ports):
+            del self.ports[numports:]
+        else:
+            self.ports.extend([None] * (numports - len(self.ports)))
+        self._refreshMembership()
+
+    def setHub(self, hub: bool) -> None:
+        """
+        C{port/sethub 0|1}.
+
+        @param hub: hub mode on or off.
+        """
+        self.hub = hub
+        self._refreshMembership()
+
+    def setAllocatable(self, number: int, allocatable: bool) -> None:
+        """
+        C{port/allocatable N 0|1}.
+
+        @param number: the port.
+        @param allocatable: the flag.
+        """
+        self._port(number).allocatable = allocatable
+
+    def setPortUser(self, number: int, uid: int) -> None:
+        """
+        C{port/setuser N user}.
+
+        @param number: the port.
+        @param uid: the uid or L{NOBODY}.
+        """
+        self._port(number).user = uid
+
+    def setPortGroup(self, number: int, gid: int) -> None:
+        """
+        C{port/setgroup N group}.
+
+        @param number: the port.
+        @param gid: the gid or L{NOBODY}.
+        """
+        self._port(number).group = gid
+
+    def closeEndpoint(self, number: int, endpointID: int) -> None:
+        """
+        C{port/epclose N ID}.
+
+        @param number: the port.
+        @param endpointID: the endpoint ID.
+        @raise SwitchError: ENXIO when there is no such endpoint.
+        """
+        port = self._port(number)
+        for endpoint in port.endpoints:
+            if endpoint.endpointID == endpointID:
+                endpoint.close()
+                return
+        raise SwitchError(errno.ENXIO)
+
+    def resetCounters(self, number: Optional[int] = None) -> None:
+        """
+        C{port/resetcounter [N]}.
+
+        @param number: one port, or all when L{None}.
+        """
+        if number is None:
+            for port in self.ports:
+                if port is not None:
+                    port.resetCounters()
+        else:
+            self._port(number).resetCounters()
+
+    def setPortVLAN(self, number: int, vid: int) -> None:
+        """
+        C{port/setvlan N VLAN}: the port's untagged VLAN (L{NOVLAN} for
+        none); the port's MAC entries are flushed.
+
+        @param number: the port.
+        @param vid: the VLAN.
+        @raise SwitchError: EINVAL bad numbers, ENXIO undefined port/VLAN.
+        """
+        if not 0 <= vid <= NOVLAN:
+            raise SwitchError(errno.EINVAL)
+        port = self._port(number)
+        if vid != NOVLAN and vid not in self.vlans:
+            raise SwitchError(errno.ENXIO)
+        port.tagged.discard(vid)
+        port.untagged = vid
+        self.fdb.flushPort(port)
+        self._refreshMembership()
+
+    def createVLAN(self, vid: int) -> None:
+        """
+        C{vlan/create N}, for N in 1 .. 4094.
+
+        @param vid: the VLAN id.
+        @raise SwitchError: EINVAL out of range, EEXIST exists.
+        """
+        if not 1 <= vid <= MAX_VLAN:
+            raise SwitchError(errno.EINVAL)
+        if vid in self.vlans:
+            raise SwitchError(errno.EEXIST)
+        self.vlans[vid] = VLAN(vid)
+        self._tables.setdefault(vid, {})
+        self._refreshMembership()
+
+    def removeVLAN(self, vid: int) -> None:
+        """
+        C{vlan/remove N}.
+
+        @param vid: the VLAN id.
+        @raise SwitchError: ENXIO undefined, EADDRINUSE has members.
+        """
+        if vid not in self.vlans or vid == 0:
+            raise SwitchError(errno.ENXIO if vid not in self.vlans else errno.EADDRINUSE)
+        if any(p is not None and p.memberOf(vid) for p in self.ports):
+            raise SwitchError(errno.EADDRINUSE)
+        del self.vlans[vid]
+        self.fdb.flush(lambda v, mac, entry: v == vid)
+
+    def addTaggedPort(self, vid: int, number: int) -> None:
+        """
+        C{vlan/addport N PORT}: PORT carries N tagged.
+
+        @param vid: the VLAN id.
+        @param number: the port.
+        @raise SwitchError: ENXIO missing VLAN or port.
+        """
+        if vid not in self.vlans:
+            raise SwitchError(errno.ENXIO)
+        port = self._port(number)
+        if port.untagged == vid:
+            raise SwitchError(errno.EEXIST)
+        port.tagged.add(vid)
+        self._refreshMembership()
+
+    def delTaggedPort(self, vid: int, number: int) -> None:
+        """
+        C{vlan/delport N PORT}.
+
+        @param vid: the VLAN id.
+        @param number: the port.
+        @raise SwitchError: ENXIO missing, EADDRINUSE for the untagged VLAN.
+        """
+        if vid not in self.vlans:
+            raise SwitchError(errno.ENXIO)
+        port = self._port(number)
+        if port.untagged == vid:
+            raise SwitchError(errno.EADDRINUSE)
+        if vid not in port.tagged:
+            raise SwitchError(errno.ENXIO)
+        port.tagged.discard(vid)
+        self.fdb.flushPort(port, vid)
+        self._refreshMembership()
