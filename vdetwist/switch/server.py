@@ -104,6 +104,36 @@ def groupsOf(uid: int, gid: int) -> Tuple[int, ...]:
         return (gid,)
 
 
+def claimSocketPath(path: str, system: Any = None) -> None:
+    """
+    Make C{path} free for a listening UNIX socket: a stale socket file (no
+    one answers on it) is removed; a live one is an error.
+
+    @param path: the socket path.
+    @param system: the OS calls, L{_RealSystem} by default.
+    @raise OSError: EADDRINUSE, with vde_switch's message, when a live
+        process listens there.
+    """
+    system = system if system is not None else _RealSystem()
+    if not os.path.lexists(path):
+        return
+    probe = system.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError as e:
+        if e.errno in (errno.ECONNREFUSED, errno.ENOTSOCK, errno.ENOENT):
+            try:
+                system.unlink(path)
+            except FileNotFoundError:
+                pass
+            return
+        raise
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, "Could not bind to socket '%s': Address already in use"
+                  % (path,))
+
+
 @implementer(ISwitchPort, IReadDescriptor)
 class DatagramEndpoint:
     """
@@ -343,20 +373,7 @@ class ControlServer(protocol.ServerFactory, Service):
 
         @raise OSError: EADDRINUSE with vde_switch's message.
         """
-        if not os.path.exists(self.ctlPath):
-            return
-        probe = self.system.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(self.ctlPath)
-        except OSError as e:
-            if e.errno in (errno.ECONNREFUSED, errno.ENOTSOCK):
-                self.system.unlink(self.ctlPath)
-                return
-            raise
-        finally:
-            probe.close()
-        raise OSError(errno.EADDRINUSE, "Could not bind to socket '%s': Address already in use"
-                      % (self.ctlPath,))
+        claimSocketPath(self.ctlPath, self.system)
 
     def startService(self) -> None:
         """
@@ -394,16 +411,26 @@ class ControlServer(protocol.ServerFactory, Service):
         Service.stopService(self)
         for endpoint in list(self.endpoints.values()):
             endpoint.close()
-        d = None
-        if self._listening is not None:
-            d = self._listening.stopListening()
-            self._listening = None
+        listening, self._listening = self._listening, None
+        if listening is None:
+            self._removeDirectory()
+            return None
+        d = listening.stopListening()
+        if d is None:
+            self._removeDirectory()
+            return None
+        return d.addCallback(lambda _: self._removeDirectory())
+
+    def _removeDirectory(self) -> None:
+        """
+        Remove the socket directory; leave it, with a log line, when it is
+        not empty (another program's files are in it).
+        """
         try:
             self.system.rmdir(self.directory)
         except OSError as e:
             if e.errno != errno.ENOENT:
                 log.warn("not removing {dir}: {error}", dir=self.directory, error=e)
-        return d
 
     def newEndpoint(self, control: ControlProtocol, request: ControlRequest) -> DatagramEndpoint:
         """

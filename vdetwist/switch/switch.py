@@ -22,6 +22,7 @@ from zope.interface import implementer
 from vdetwist.interfaces import IFrameProtocol, IFrameReceiver, IFrameTransport, ISwitchPort
 from vdetwist.switch.fdb import LAST_SEEN, PORT, ForwardingDatabase
 from vdetwist.switch.port import NOBODY, NOVLAN, VLAN, Port
+from vdetwist.wire.addr import formatMAC
 
 DEFAULT_NUMPORTS = 32
 #: The largest frame forwarded: VDE_ETHBUFSIZE (9216 + 14 + 4).  vde_switch
@@ -63,16 +64,6 @@ class SwitchError(Exception):
         Exception.__init__(self, code, reason or os.strerror(code))
         self.errno = code
         self.reason = reason or os.strerror(code)
-
-
-def formatMAC(mac: bytes) -> str:
-    """
-    Format 6 bytes as C{aa:bb:cc:dd:ee:ff}.
-
-    @param mac: the MAC.
-    @return: the text.
-    """
-    return ":".join("%02x" % b for b in mac)
 
 
 def randomSwitchMAC() -> bytes:

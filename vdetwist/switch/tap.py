@@ -1,0 +1,213 @@
+# -*- test-case-name: tests.switch.test_tap -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+C{twistd vdeswitch}: a VDE switch with vde_switch's options and defaults.
+
+    twistd -n vdeswitch -s /tmp/vde -M /tmp/mgmt
+
+Differences from vde_switch r586, all deliberate: refused control requests
+close the control stream (r586 leaves the client hanging), frames up to 9234
+bytes pass (r586 truncates at 1518), access control uses the kernel's peer
+credentials, and a management socket held by a live process is an error.
+"""
+
+import grp
+import os
+import pwd
+from typing import Any, Optional
+
+from twisted.application import internet, service
+from twisted.python import usage
+
+from vdetwist.wire.addr import parseMAC
+
+
+def _octal(value: str) -> int:
+    """
+    Parse an octal mode as vde_switch does (C{strtol(s, 0, 8)}).
+
+    @param value: e.g. C{"0660"}.
+    @return: the mode.
+    @raise ValueError: when it is not octal or out of range.
+    """
+    mode = int(value, 8)
+    if not 0 <= mode <= 0o7777:
+        raise ValueError(value)
+    return mode
+
+
+def lookupGroup(name: str) -> int:
+    """
+    A group name or number as a gid.
+
+    @param name: the name or number.
+    @return: the gid.
+    @raise usage.UsageError: when there is no such group.
+    """
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        if name.isdigit():
+            return int(name)
+        raise usage.UsageError("no such group: %r" % (name,))
+
+
+def defaultSocketDirectory() -> str:
+    """
+    vde_switch's default C{-s}: C{/var/run/vde.ctl} for root, else
+    C{/tmp/vde.ctl}.
+
+    @return: the path.
+    """
+    return "/var/run/vde.ctl" if os.geteuid() == 0 else "/tmp/vde.ctl"
+
+
+class Options(usage.Options):
+    """
+    vde_switch's options, for C{twistd vdeswitch}.
+    """
+
+    synopsis = "[options]"
+    longdesc = ("A Virtual Distributed Ethernet switch. Debian's vde_plug, "
+                "vde_plug2tap, slirpvde, wirefilter and QEMU plug into it; "
+                "unixterm talks to its -M console.")
+
+    optFlags = [
+        ["hub", "x", "Hub mode: every frame to every port."],
+    ]
+    optParameters = [
+        ["sock", "s", None, "Control socket directory "
+         "(default /var/run/vde.ctl for root, /tmp/vde.ctl otherwise)."],
+        ["mgmt", "M", None, "Management console socket."],
+        ["numports", "n", "32", "Number of ports.", int],
+        ["macaddr", None, None, "The switch's MAC (default 00:ff: and 4 random bytes)."],
+        ["hashsize", None, "128", "MAC hash table size (rounded up to a power of two).", int],
+        ["mode", "m", None, "Mode of the control and data sockets, octal (default 0600)."],
+        ["dirmode", None, None, "Mode of the socket directory, octal "
+         "(default derived from --mode, 02700)."],
+        ["group", "g", None, "Group owning the sockets."],
+        ["mgmtmode", None, "0600", "Mode of the management socket, octal."],
+        ["mgmtgroup", None, None, "Group owning the management socket."],
+        ["rcfile", "f", None, "Console commands to run at start."],
+        ["tap", "t", None, "A Linux tap device to add as one more port."],
+        ["manhole", None, None, "Serve a manhole (Python shell over SSH) on this "
+         "endpoint, e.g. ssh:2222:interface=127.0.0.1."],
+        ["manhole-keys", None, None, "Authorized keys file for the manhole."],
+        ["manhole-passwd", None, None, "username:password file for the manhole."],
+    ]
+
+    compData = usage.Completions(optActions={
+        "sock": usage.CompleteDirs(), "mgmt": usage.CompleteFiles(),
+        "rcfile": usage.CompleteFiles()})
+
+    def postOptions(self) -> None:
+        """
+        Validate and convert the options.
+
+        @raise usage.UsageError: with a clear message.
+        """
+        if self["numports"] < 1:
+            raise usage.UsageError("--numports must be at least 1")
+        if self["hashsize"] < 1:
+            raise usage.UsageError("--hashsize must be at least 1")
+        if self["macaddr"] is not None:
+            try:
+                self["macaddr"] = parseMAC(self["macaddr"])
+            except ValueError:
+                raise usage.UsageError("--macaddr: not a MAC address: %r" % (self["macaddr"],))
+        for name in ("mode", "dirmode", "mgmtmode"):
+            if self[name] is not None:
+                try:
+                    self[name] = _octal(self[name])
+                except ValueError:
+                    raise usage.UsageError("--%s: not an octal mode: %r" % (name, self[name]))
+        if self["mode"] is None and self["dirmode"] is not None:
+            self["mode"] = self["dirmode"] & 0o666
+        elif self["mode"] is None:
+            self["mode"] = 0o600
+        for name in ("group", "mgmtgroup"):
+            self[name] = -1 if self[name] is None else lookupGroup(self[name])
+        if self["sock"] is None:
+            self["sock"] = defaultSocketDirectory()
+        self["sock"] = os.path.abspath(self["sock"])
+        if len(os.path.join(self["sock"], "000.65535")) > 107:
+            raise usage.UsageError("--sock: path too long for a UNIX socket: %r" % (self["sock"],))
+        if self["rcfile"] is not None and not os.path.isfile(self["rcfile"]):
+            raise usage.UsageError("--rcfile: no such file: %r" % (self["rcfile"],))
+        if self["manhole"] and not (self["manhole-keys"] or self["manhole-passwd"]):
+            raise usage.UsageError(
+                "--manhole needs --manhole-keys or --manhole-passwd: "
+                "the manhole never runs without authentication")
+
+
+def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiService:
+    """
+    Build the switch: the control server, the console, the 1-second tick,
+    and optionally a tap and a manhole.
+
+    @param options: parsed L{Options}.
+    @param reactor: the reactor (the global one by default).
+    @return: the service; its C{switch} attribute is the running switch.
+    """
+    if reactor is None:
+        from twisted.internet import reactor as _reactor
+        reactor = _reactor
+    from vdetwist.switch.server import ControlServer
+    from vdetwist.switch.switch import Switch
+
+    top = service.MultiService()
+    switch = Switch(numports=options["numports"], hub=options["hub"],
+                    mac=options["macaddr"], hashSize=options["hashsize"])
+    top.switch = switch
+    control = ControlServer(reactor, switch, options["sock"], mode=options["mode"],
+                            dirMode=options["dirmode"], group=options["group"])
+    control.setName("control")
+    control.setServiceParent(top)
+    top.control = control
+    ticker = internet.TimerService(1, switch.tick)
+    ticker.clock = reactor
+    ticker.setName("tick")
+    ticker.setServiceParent(top)
+
+    if options["tap"]:
+        from vdetwist.switch.tuntap import TapService
+        TapService(reactor, switch, options["tap"]).setServiceParent(top)
+
+    consoleFactory = _consoleFactory(reactor, switch, control, options)
+    top.console = consoleFactory
+    if options["mgmt"]:
+        from vdetwist.switch.mgmt import ManagementService
+        ManagementService(reactor, consoleFactory, options["mgmt"],
+                          mode=options["mgmtmode"], group=options["mgmtgroup"]
+                          ).setServiceParent(top)
+    if options["rcfile"]:
+        consoleFactory.runRCFile(options["rcfile"])
+
+    if options["manhole"]:
+        from vdetwist.manhole import makeManholeService
+        makeManholeService(options["manhole"], {"switch": switch, "control": control},
+                           keys=options["manhole-keys"], passwd=options["manhole-passwd"]
+                           ).setServiceParent(top)
+    return top
+
+
+def _consoleFactory(reactor: Any, switch: Any, control: Any, options: Any) -> Any:
+    """
+    The console factory, whose C{shutdown} stops the reactor as
+    vde_switch's C{shutdown} command exits the process.
+    """
+    from vdetwist.switch.console import ConsoleFactory
+
+    def shutdown() -> None:
+        reactor.callLater(0, _stop, reactor)
+
+    return ConsoleFactory(switch, controlServer=control, mgmtPath=options["mgmt"],
+                          mgmtMode=options["mgmtmode"], shutdown=shutdown, reactor=reactor)
+
+
+def _stop(reactor: Any) -> None:
+    """
+    Stop the reactor if it is running.
+    """
+    if reactor.running:
+        reactor.stop()
