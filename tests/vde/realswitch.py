@@ -44,6 +44,28 @@ _ENDPOINT = re.compile(
     r"^Port (\d+) .*?$|^\s+-- endpoint ID (\d+) module (.{12}): (.*)$", re.M)
 
 
+def _alive(pid: int) -> bool:
+    """
+    Whether a process exists and is not a zombie.  The daemonised switch is
+    not our child, so once it exits it may stay a zombie until whoever
+    adopted it reaps it; that counts as gone.
+
+    @param pid: the process id.
+    @return: C{True} while it runs.
+    """
+    try:
+        with open("/proc/%d/stat" % (pid,), "rb") as f:
+            stat = f.read()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    # The state follows the parenthesised command name.
+    return stat[stat.rindex(b")") + 2:][:1] not in (b"Z", b"X")
+
+
 class RealVDESwitch:
     """
     One Debian C{vde_switch} process in a private directory.
@@ -133,13 +155,7 @@ class RealVDESwitch:
 
         @return: C{True} while it runs.
         """
-        if self.pid is None:
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        return self.pid is not None and _alive(self.pid)
 
     def stop(self, timeout: float = 5.0) -> None:
         """
@@ -159,11 +175,9 @@ class RealVDESwitch:
             return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _alive(pid):
                 return
-            time.sleep(0.01)
+            time.sleep(0.005)
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -1,0 +1,1058 @@
+# -*- test-case-name: tests.vde.test_plug -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.vde.plug}.
+
+L{HandshakeTests} and friends run the handshake on a L{MemoryReactorClock}
+with a fake OS layer, and compare what the plug sends with the requests
+Debian's vde_plug sent in the captures of L{tests.vde.test_control}.
+L{RealSwitchTests} connect to Debian's C{vde_switch} over real sockets.
+"""
+
+import errno
+import os
+import shutil
+import tempfile
+from typing import Any, Optional
+
+from twisted.internet import reactor as globalReactor
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import IReadDescriptor
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from tests.vde.realswitch import SKIP_REASON, RealVDESwitch
+from tests.vde.test_control import (
+    REPLY,
+    REQUEST_ANY,
+    REQUEST_PORT0,
+    REQUEST_PORT5,
+)
+from tests.vde.test_stream import R4_FRAME, RecordingFrameProtocol, RecordingFrameReceiver
+from vdetwist.interfaces import IFrameProtocol, IFrameTransport
+from vdetwist.vde.plug import (
+    MAX_FRAME,
+    HandshakeRefused,
+    HandshakeTimeout,
+    VDEPlug,
+    VDEPlugError,
+    _DataReader,
+    _IVDESystem,
+    _RealSystem,
+    connectPlug,
+    formatDescription,
+)
+
+
+class FakeStat:
+    """
+    The fields of a stat result the plug reads.
+
+    @ivar st_uid: owner.
+    @ivar st_gid: group.
+    """
+
+    def __init__(self, uid: int, gid: int) -> None:
+        """
+        @param uid: owner.
+        @param gid: group.
+        """
+        self.st_uid = uid
+        self.st_gid = gid
+
+
+class FakeDatagramSocket:
+    """
+    An AF_UNIX datagram socket in memory.
+
+    @ivar bound: the path bound, or L{None}.
+    @ivar peer: the path connected to, or L{None}.
+    @ivar blocking: the blocking flag.
+    @ivar closed: whether C{close} was called.
+    @ivar incoming: datagrams (or exceptions) C{recv} returns, in order.
+    @ivar sent: datagrams sent.
+    @ivar sendError: an errno C{send} fails with, or L{None}.
+    @ivar recvCalls: how many times C{recv} was called.
+    """
+
+    def __init__(self, system: "FakeSystem") -> None:
+        """
+        @param system: the fake OS that made it.
+        """
+        self.system = system
+        self.bound: Optional[str] = None
+        self.peer: Any = None
+        self.blocking = True
+        self.closed = False
+        self.incoming: list[Any] = []
+        self.sent: list[bytes] = []
+        self.sendError: Optional[int] = None
+        self.recvCalls = 0
+
+    def fileno(self) -> int:
+        """
+        @return: a made-up descriptor, -1 once closed.
+        """
+        return -1 if self.closed else 42
+
+    def bind(self, path: str) -> None:
+        """
+        Bind, failing as the fake system says.
+
+        @param path: the path.
+        """
+        self.system.calls.append(("bind", path, self.system.currentUmask))
+        error = self.system.bindErrors.pop(path, None)
+        if error is not None:
+            raise OSError(error, os.strerror(error), path)
+        self.bound = path
+        self.system.files[path] = 0o777 & ~self.system.currentUmask
+
+    def connect(self, path: Any) -> None:
+        """
+        Connect, failing as the fake system says.
+
+        @param path: the peer.
+        """
+        if self.system.connectError is not None:
+            raise OSError(self.system.connectError, os.strerror(self.system.connectError))
+        self.peer = path
+
+    def setblocking(self, flag: bool) -> None:
+        """
+        @param flag: the blocking flag.
+        """
+        self.blocking = flag
+
+    def send(self, data: bytes) -> int:
+        """
+        Record a datagram, or fail with C{sendError}.
+
+        @param data: the datagram.
+        @return: its length.
+        """
+        if self.closed:
+            raise OSError(errno.EBADF, "closed")
+        if self.sendError is not None:
+            raise OSError(self.sendError, os.strerror(self.sendError))
+        self.sent.append(bytes(data))
+        return len(data)
+
+    def recv(self, size: int) -> bytes:
+        """
+        Return the next queued datagram, truncated to C{size}.
+
+        @param size: the buffer size.
+        @return: the datagram.
+        """
+        self.recvCalls += 1
+        if self.closed:
+            raise OSError(errno.EBADF, "closed")
+        if not self.incoming:
+            raise BlockingIOError(errno.EAGAIN, "no data")
+        item = self.incoming.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return bytes(item[:size])
+
+    def close(self) -> None:
+        """
+        Close it.
+        """
+        self.closed = True
+
+
+@implementer(_IVDESystem)
+class FakeSystem:
+    """
+    An in-memory L{_IVDESystem}.
+
+    @ivar files: path -> mode of files that exist.
+    @ivar calls: a log of the interesting calls.
+    @ivar sockets: the sockets created.
+    @ivar bindErrors: path -> errno for binds that fail (once).
+    @ivar connectError: errno for the data socket's connect, or L{None}.
+    @ivar missing: paths that C{realpath} refuses.
+    @ivar ctlStat: what C{stat} returns for any path.
+    @ivar env: the environment.
+    @ivar currentUmask: the umask.
+    """
+
+    def __init__(self, pid: int = 4377, login: str = "root") -> None:
+        """
+        @param pid: our pid.
+        @param login: our login name.
+        """
+        self.pid = pid
+        self.login = login
+        self.files: dict[str, int] = {}
+        self.calls: list[tuple[Any, ...]] = []
+        self.sockets: list[FakeDatagramSocket] = []
+        self.bindErrors: dict[str, int] = {}
+        self.connectError: Optional[int] = None
+        self.missing: set[str] = set()
+        self.ctlStat = FakeStat(0, 0)
+        self.env: dict[str, str] = {}
+        self.currentUmask = 0o022
+        self.euid = 0
+        self.chownError: Optional[int] = None
+
+    def socket(self, family: int, type: int) -> FakeDatagramSocket:
+        """
+        @return: a new fake datagram socket.
+        """
+        sock = FakeDatagramSocket(self)
+        self.sockets.append(sock)
+        return sock
+
+    def realpath(self, path: str) -> str:
+        """
+        @return: C{path}, or raise ENOENT for a missing one.
+        """
+        if path in self.missing:
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
+        return path
+
+    def unlink(self, path: str) -> None:
+        """
+        Remove a file.
+        """
+        self.calls.append(("unlink", path))
+        self.files.pop(path, None)
+
+    def chmod(self, path: str, mode: int) -> None:
+        """
+        Change a mode.
+        """
+        self.calls.append(("chmod", path, mode))
+        if path in self.files:
+            self.files[path] = mode
+
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        """
+        Change ownership, or fail with C{chownError}.
+        """
+        self.calls.append(("chown", path, uid, gid))
+        if self.chownError is not None:
+            raise OSError(self.chownError, os.strerror(self.chownError))
+
+    def stat(self, path: str) -> Any:
+        """
+        @return: L{ctlStat}.
+        """
+        return self.ctlStat
+
+    def umask(self, mask: int) -> int:
+        """
+        Set the umask.
+        """
+        old, self.currentUmask = self.currentUmask, mask
+        return old
+
+    def getpid(self) -> int:
+        """
+        @return: the pid.
+        """
+        return self.pid
+
+    def geteuid(self) -> int:
+        """
+        @return: the euid.
+        """
+        return self.euid
+
+    def getLogin(self) -> str:
+        """
+        @return: the login.
+        """
+        return self.login
+
+    def groupID(self, group: str) -> int:
+        """
+        @return: 100 for "kvm", numbers as themselves.
+        """
+        if group.isdigit():
+            return int(group)
+        if group == "kvm":
+            return 100
+        raise KeyError(group)
+
+    def getenv(self, name: str) -> Optional[str]:
+        """
+        @return: the variable.
+        """
+        return self.env.get(name)
+
+
+class FakeHandshakeMixin:
+    """
+    Drive a handshake on a memory reactor.
+    """
+
+    def setUpFake(self, pid: int = 4377) -> None:
+        """
+        Make a fresh reactor, system and protocol.
+
+        @param pid: the fake pid.
+        """
+        self.reactor = MemoryReactorClock()
+        self.system = FakeSystem(pid=pid)
+        self.protocol = RecordingFrameProtocol()
+
+    def begin(self, url: str = "vde:///tmp/cap/sw", **kwargs: Any) -> Deferred[VDEPlug]:
+        """
+        Start connecting with the C{vdeplug:} tag, as vde_plug does.
+
+        @param url: the URL.
+        @param kwargs: more arguments for L{connectPlug}.
+        @return: its Deferred.
+        """
+        kwargs.setdefault("description", "vdeplug:")
+        return connectPlug(self.reactor, url, self.protocol, system=self.system, **kwargs)
+
+    def acceptCtl(self, index: int = 0) -> tuple[Any, StringTransport]:
+        """
+        Complete the index-th control connection attempt.
+
+        @param index: which C{connectUNIX} call.
+        @return: the protocol and its transport.
+        """
+        factory = self.reactor.unixClients[index][1]
+        protocol = factory.buildProtocol(None)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def connectFully(self, url: str = "vde:///tmp/cap/sw") -> tuple[
+            VDEPlug, Any, StringTransport, FakeDatagramSocket]:
+        """
+        Run a whole successful handshake.
+
+        @param url: the URL.
+        @return: the plug, the ctl protocol and transport, the data socket.
+        """
+        d = self.begin(url)
+        ctl, transport = self.acceptCtl()
+        ctl.dataReceived(REPLY)
+        plug = self.successResultOf(d)  # type: ignore[attr-defined]
+        return plug, ctl, transport, self.system.sockets[0]
+
+
+class HandshakeTests(FakeHandshakeMixin, SynchronousTestCase):
+    """
+    The handshake, step by step, on a fake OS and a memory reactor.
+    """
+
+    def setUp(self) -> None:
+        """
+        Fresh fakes.
+        """
+        self.setUpFake()
+
+    def test_connectsCtl(self) -> None:
+        """
+        The control stream goes to C{DIR/ctl}.
+        """
+        self.begin()
+        self.assertEqual(self.reactor.unixClients[0][0], "/tmp/cap/sw/ctl")
+
+    def test_requestAnyPort(self) -> None:
+        """
+        The request is byte for byte what vde_plug sent for the same URL,
+        pid and user.
+        """
+        self.begin()
+        _, transport = self.acceptCtl()
+        self.assertEqual(transport.value(), REQUEST_ANY)
+
+    def test_requestPort5(self) -> None:
+        """
+        C{[5]} sends what vde_plug sent for C{[5]}.
+        """
+        self.setUpFake(pid=4370)
+        self.begin("vde:///tmp/cap/sw[5]")
+        _, transport = self.acceptCtl()
+        self.assertEqual(transport.value(), REQUEST_PORT5)
+
+    def test_requestPort0(self) -> None:
+        """
+        C{[0]} sends a REQ_NEW_PORT0 request, as vde_plug did.
+        """
+        self.setUpFake(pid=4384)
+        self.begin("vde:///tmp/cap/sw[0]")
+        _, transport = self.acceptCtl()
+        self.assertEqual(transport.value(), REQUEST_PORT0)
+
+    def test_bindCreatesPrivateSocket(self) -> None:
+        """
+        Our socket is bound under a 077 umask (so it is born 0700), the
+        umask is restored, and the socket is chmodded to the URL's mode.
+        """
+        self.begin("vde:///tmp/cap/sw[mode=0750]")
+        self.acceptCtl()
+        path = "/tmp/cap/sw/.04377-00000"
+        self.assertIn(("bind", path, 0o077), self.system.calls)
+        self.assertEqual(self.system.currentUmask, 0o022)
+        self.assertIn(("chmod", path, 0o750), self.system.calls)
+
+    def test_bindRetriesOnAddressInUse(self) -> None:
+        """
+        EADDRINUSE moves on to the next sequence number.
+        """
+        self.system.bindErrors = {
+            "/tmp/cap/sw/.04377-00000": errno.EADDRINUSE,
+            "/tmp/cap/sw/.04377-00001": errno.EADDRINUSE,
+        }
+        self.begin()
+        _, transport = self.acceptCtl()
+        self.assertEqual(self.system.sockets[0].bound, "/tmp/cap/sw/.04377-00002")
+        self.assertIn(b"/tmp/cap/sw/.04377-00002\x00", transport.value())
+
+    def test_bindFallsBack(self) -> None:
+        """
+        When DIR refuses the bind (EACCES), C{/var/run/vde.PPPPP-NNNNN} is
+        tried, as vdeplug4 does.
+        """
+        self.system.bindErrors = {"/tmp/cap/sw/.04377-00000": errno.EACCES}
+        self.begin()
+        self.acceptCtl()
+        self.assertEqual(self.system.sockets[0].bound, "/var/run/vde.04377-00000")
+
+    def test_bindFailsEverywhere(self) -> None:
+        """
+        When no directory takes the socket, the Deferred fails clearly and
+        the control stream is aborted.
+        """
+        self.system.bindErrors = {
+            "/tmp/cap/sw/.04377-00000": errno.EACCES,
+            "/var/run/vde.04377-00000": errno.EACCES,
+            "/var/tmp/vde.04377-00000": errno.EACCES,
+            "/tmp/vde.04377-00000": errno.EACCES,
+        }
+        d = self.begin()
+        _, transport = self.acceptCtl()
+        failure = self.failureResultOf(d, VDEPlugError)
+        self.assertIn("Permission denied", failure.getErrorMessage())
+        self.assertTrue(self.system.sockets[0].closed)
+        self.assertTrue(transport.disconnecting)
+
+    def test_group(self) -> None:
+        """
+        C{group=} chowns our socket to that group.
+        """
+        self.begin("vde:///tmp/cap/sw[group=kvm]")
+        self.acceptCtl()
+        self.assertIn(("chown", "/tmp/cap/sw/.04377-00000", -1, 100), self.system.calls)
+
+    def test_unknownGroup(self) -> None:
+        """
+        An unknown group fails the handshake.
+        """
+        d = self.begin("vde:///tmp/cap/sw[group=nosuchgroup]")
+        self.acceptCtl()
+        self.failureResultOf(d, VDEPlugError)
+
+    def test_switchOfAnotherUser(self) -> None:
+        """
+        For a switch owned by another non-root user, our socket gets the
+        switch's group and mode 0770, as vdeplug4 does.
+        """
+        self.system.euid = 1000
+        self.system.ctlStat = FakeStat(1001, 55)
+        self.begin()
+        self.acceptCtl()
+        path = "/tmp/cap/sw/.04377-00000"
+        self.assertIn(("chown", path, -1, 55), self.system.calls)
+        self.assertIn(("chmod", path, 0o770), self.system.calls)
+
+    def test_switchOfAnotherUserChownFails(self) -> None:
+        """
+        When that chown fails, the socket is opened to everyone (0777).
+        """
+        self.system.euid = 1000
+        self.system.ctlStat = FakeStat(1001, 55)
+        self.system.chownError = errno.EPERM
+        self.begin()
+        self.acceptCtl()
+        self.assertIn(("chmod", "/tmp/cap/sw/.04377-00000", 0o777), self.system.calls)
+
+    def test_reply(self) -> None:
+        """
+        On the reply, the data socket is connected to the replied path,
+        made nonblocking, the switch's socket chmodded, our name unlinked,
+        the protocol connected and the Deferred fired.
+        """
+        d = self.begin()
+        ctl, _ = self.acceptCtl()
+        self.assertNoResult(d)
+        ctl.dataReceived(REPLY[:50])
+        self.assertNoResult(d)
+        ctl.dataReceived(REPLY[50:])
+        plug = self.successResultOf(d)
+        sock = self.system.sockets[0]
+        self.assertEqual(sock.peer, "/tmp/cap/sw/001.6")
+        self.assertFalse(sock.blocking)
+        self.assertIn(("chmod", "/tmp/cap/sw/001.6", 0o700), self.system.calls)
+        self.assertIn(("unlink", "/tmp/cap/sw/.04377-00000"), self.system.calls)
+        self.assertNotIn("/tmp/cap/sw/.04377-00000", self.system.files)
+        self.assertIs(self.protocol.transport, plug)
+        self.assertEqual(plug.dataPath, "/tmp/cap/sw/001.6")
+        self.assertEqual(plug.description, "vdeplug: user=root pid=4377")
+        self.assertIn(plug._reader, self.reactor.getReaders())
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_timeout(self) -> None:
+        """
+        With no reply, the Deferred fails with L{HandshakeTimeout} after the
+        timeout, and everything is cleaned up.
+        """
+        d = self.begin(timeout=2.0)
+        _, transport = self.acceptCtl()
+        self.reactor.advance(1.9)
+        self.assertNoResult(d)
+        self.reactor.advance(0.2)
+        failure = self.failureResultOf(d, HandshakeTimeout)
+        self.assertIn("did not reply within 2 s", failure.getErrorMessage())
+        self.assertTrue(self.system.sockets[0].closed)
+        self.assertIn(("unlink", "/tmp/cap/sw/.04377-00000"), self.system.calls)
+        self.assertTrue(transport.disconnecting)
+
+    def test_timeoutWhileConnecting(self) -> None:
+        """
+        The timeout also covers a control connection that never completes.
+        """
+        d = self.begin(timeout=1.0)
+        self.reactor.advance(1.0)
+        self.failureResultOf(d, HandshakeTimeout)
+
+    def test_refusedByClose(self) -> None:
+        """
+        The switch closing the control stream without a reply fails the
+        Deferred with L{HandshakeRefused}.
+        """
+        d = self.begin()
+        ctl, _ = self.acceptCtl()
+        ctl.connectionLost(Failure(ConnectionDone()))
+        failure = self.failureResultOf(d, HandshakeRefused)
+        self.assertIn("without replying", failure.getErrorMessage())
+        self.assertIn(("unlink", "/tmp/cap/sw/.04377-00000"), self.system.calls)
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_shortReplyThenClose(self) -> None:
+        """
+        A short reply followed by a close is a refusal too.
+        """
+        d = self.begin()
+        ctl, _ = self.acceptCtl()
+        ctl.dataReceived(REPLY[:20])
+        ctl.connectionLost(Failure(ConnectionDone()))
+        failure = self.failureResultOf(d, HandshakeRefused)
+        self.assertIn("short 20-byte reply", failure.getErrorMessage())
+
+    def test_unusableReply(self) -> None:
+        """
+        A reply with the wrong address family is refused.
+        """
+        d = self.begin()
+        ctl, transport = self.acceptCtl()
+        ctl.dataReceived(b"\x02\x00" + REPLY[2:])
+        self.failureResultOf(d, HandshakeRefused)
+        self.assertTrue(transport.disconnecting)
+
+    def test_dataConnectFails(self) -> None:
+        """
+        A replied path that cannot be connected to fails the handshake.
+        """
+        self.system.connectError = errno.ENOENT
+        d = self.begin()
+        ctl, _ = self.acceptCtl()
+        ctl.dataReceived(REPLY)
+        failure = self.failureResultOf(d, VDEPlugError)
+        self.assertIn("/tmp/cap/sw/001.6", failure.getErrorMessage())
+
+    def test_missingSwitch(self) -> None:
+        """
+        A switch directory that does not exist fails at once.
+        """
+        self.system.missing.add("/nonexistent")
+        d = self.begin("vde:///nonexistent")
+        failure = self.failureResultOf(d, VDEPlugError)
+        self.assertIn("No such file or directory", failure.getErrorMessage())
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_ctlConnectFails(self) -> None:
+        """
+        A control socket that refuses the connection fails the Deferred.
+        """
+        d = self.begin()
+        factory = self.reactor.unixClients[0][1]
+        factory.clientConnectionFailed(None, Failure(ConnectError(string="refused")))
+        failure = self.failureResultOf(d, VDEPlugError)
+        self.assertIn("/tmp/cap/sw/ctl", failure.getErrorMessage())
+
+    def test_portGroupFallsBackToCtl(self) -> None:
+        """
+        C{[name]} tries C{DIR/name} first, then C{DIR/ctl}.
+        """
+        self.begin("vde:///tmp/cap/sw[lan]")
+        self.assertEqual(self.reactor.unixClients[0][0], "/tmp/cap/sw/lan")
+        factory = self.reactor.unixClients[0][1]
+        factory.clientConnectionFailed(None, Failure(ConnectError(string="ENOENT")))
+        self.assertEqual(self.reactor.unixClients[1][0], "/tmp/cap/sw/ctl")
+        _, transport = self.acceptCtl(1)
+        self.assertEqual(transport.value()[8:12], b"\x00\x00\x00\x00")
+
+    def test_defaultSwitch(self) -> None:
+        """
+        An empty path tries C{/var/run/vde.ctl/ctl} first.
+        """
+        self.begin("vde://")
+        self.assertEqual(self.reactor.unixClients[0][0], "/var/run/vde.ctl/ctl")
+
+    def test_badURL(self) -> None:
+        """
+        A bad URL fails the Deferred with L{ValueError}.
+        """
+        self.failureResultOf(self.begin("tap://tap0"), ValueError)
+
+    def test_cancel(self) -> None:
+        """
+        Cancelling the Deferred aborts and cleans up.
+        """
+        d = self.begin()
+        _, transport = self.acceptCtl()
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertTrue(self.system.sockets[0].closed)
+        self.assertTrue(transport.disconnecting)
+        self.assertIn(("unlink", "/tmp/cap/sw/.04377-00000"), self.system.calls)
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_plainReceiver(self) -> None:
+        """
+        A plain L{IFrameReceiver} can be plugged in too.
+        """
+        self.protocol = RecordingFrameReceiver()  # type: ignore[assignment]
+        plug, ctl, _, _ = self.connectFully()
+        ctl.connectionLost(Failure(ConnectionDone()))
+        self.assertTrue(plug.disconnected)
+
+
+class DescriptionTests(SynchronousTestCase):
+    """
+    L{formatDescription}.
+    """
+
+    def test_format(self) -> None:
+        """
+        The C library's format: tag, user, pid.
+        """
+        self.assertEqual(formatDescription("myplug", FakeSystem(pid=12661)),
+                         "myplug user=root pid=12661")
+
+    def test_ssh(self) -> None:
+        """
+        C{SSH_CLIENT}'s first word is appended.
+        """
+        system = FakeSystem(pid=7)
+        system.env["SSH_CLIENT"] = "192.0.2.1 51234 22"
+        self.assertEqual(formatDescription("x", system), "x user=root pid=7 SSH=192.0.2.1")
+
+    def test_capped(self) -> None:
+        """
+        The description is capped at 127 characters.
+        """
+        self.assertEqual(len(formatDescription("d" * 200, FakeSystem())), 127)
+
+
+class PlugTests(FakeHandshakeMixin, SynchronousTestCase):
+    """
+    A connected L{VDEPlug} on a fake socket.
+    """
+
+    def setUp(self) -> None:
+        """
+        Connect a plug.
+        """
+        self.setUpFake()
+        self.plug, self.ctl, self.ctlTransport, self.sock = self.connectFully()
+
+    def test_interfaces(self) -> None:
+        """
+        The plug is an L{IFrameTransport}; its reader an L{IReadDescriptor}.
+        """
+        self.assertTrue(verifyObject(IFrameTransport, self.plug))
+        self.assertTrue(verifyObject(IReadDescriptor, self.plug._reader))
+        self.assertTrue(verifyObject(IFrameProtocol, self.protocol))
+
+    def test_sendFrame(self) -> None:
+        """
+        A frame is one datagram, counted.
+        """
+        self.plug.sendFrame(R4_FRAME)
+        self.assertEqual(self.sock.sent, [R4_FRAME])
+        self.assertEqual((self.plug.framesOut, self.plug.bytesOut), (1, 60))
+
+    def test_sendErrorsDropped(self) -> None:
+        """
+        EAGAIN, ENOBUFS, ECONNREFUSED and EMSGSIZE drop the frame and count
+        it; nothing is raised.
+        """
+        for error in (errno.EAGAIN, errno.ENOBUFS, errno.ECONNREFUSED, errno.EMSGSIZE):
+            self.sock.sendError = error
+            self.plug.sendFrame(R4_FRAME)
+        self.assertEqual((self.plug.drops, self.plug.framesOut), (4, 0))
+
+    def test_receive(self) -> None:
+        """
+        One wakeup drains the socket until EAGAIN, delivering frames of 14
+        to 9234 bytes and dropping the rest.
+        """
+        self.sock.incoming = [
+            b"", b"\x01" * 13, b"\x02" * 14, R4_FRAME, b"\x03" * MAX_FRAME,
+            b"\x04" * (MAX_FRAME + 1)]
+        self.plug._reader.doRead()
+        self.assertEqual(self.protocol.frames,
+                         [b"\x02" * 14, R4_FRAME, b"\x03" * MAX_FRAME])
+        self.assertEqual((self.plug.framesIn, self.plug.bytesIn),
+                         (3, 14 + 60 + MAX_FRAME))
+        self.assertEqual((self.plug.inputDrops, self.plug.drops), (3, 3))
+        self.assertEqual(self.sock.recvCalls, 7)
+
+    def test_receiveBounded(self) -> None:
+        """
+        At most C{maxDatagramsPerRead} datagrams are read per wakeup.
+        """
+        self.sock.incoming = [R4_FRAME] * 100
+        self.plug._reader.doRead()
+        self.assertEqual(len(self.protocol.frames), 64)
+        self.plug._reader.doRead()
+        self.assertEqual(len(self.protocol.frames), 100)
+
+    def test_receiveError(self) -> None:
+        """
+        A receive error ends the wakeup and is counted.
+        """
+        self.sock.incoming = [OSError(errno.ECONNREFUSED, "refused"), R4_FRAME]
+        self.plug._reader.doRead()
+        self.assertEqual((self.plug.receiveErrors, self.protocol.frames), (1, []))
+        self.plug._reader.doRead()
+        self.assertEqual(self.protocol.frames, [R4_FRAME])
+
+    def test_kicked(self) -> None:
+        """
+        EOF on the control stream closes the plug and tells the protocol
+        with L{ConnectionLost}.
+        """
+        self.ctl.connectionLost(Failure(ConnectionDone()))
+        self.assertTrue(self.plug.disconnected)
+        self.assertTrue(self.sock.closed)
+        self.assertNotIn(self.plug._reader, self.reactor.getReaders())
+        [reason] = self.protocol.lost
+        reason.trap(ConnectionLost)
+        self.plug.sendFrame(R4_FRAME)
+        self.assertEqual(self.plug.drops, 1)
+
+    def test_loseConnection(self) -> None:
+        """
+        C{loseConnection} closes the data socket and the control stream;
+        the protocol hears L{ConnectionDone} once the stream is closed, once.
+        """
+        self.plug.loseConnection()
+        self.assertTrue(self.sock.closed)
+        self.assertTrue(self.ctlTransport.disconnecting)
+        self.assertEqual(self.protocol.lost, [])
+        self.plug.loseConnection()
+        self.ctl.connectionLost(Failure(ConnectionDone()))
+        [reason] = self.protocol.lost
+        reason.trap(ConnectionDone)
+        self.assertTrue(self.plug.disconnected)
+
+    def test_readerLost(self) -> None:
+        """
+        The reactor dropping the reader (shutdown) ends the plug once.
+        """
+        self.plug._reader.connectionLost(Failure(ConnectionLost()))
+        self.ctl.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(len(self.protocol.lost), 1)
+        self.assertTrue(self.sock.closed)
+        self.assertTrue(self.ctlTransport.disconnecting)
+
+    def test_strayCtlData(self) -> None:
+        """
+        Bytes on the control stream after the handshake are ignored.
+        """
+        self.ctl.dataReceived(b"junk")
+        self.assertEqual(self.plug.ctlBytesIgnored, 4)
+        self.assertFalse(self.plug.disconnected)
+
+    def test_pauseResume(self) -> None:
+        """
+        Pausing removes the reader; resuming adds it back.
+        """
+        self.plug.pauseProducing()
+        self.assertNotIn(self.plug._reader, self.reactor.getReaders())
+        self.plug.resumeProducing()
+        self.assertIn(self.plug._reader, self.reactor.getReaders())
+
+
+class RealSystemTests(SynchronousTestCase):
+    """
+    L{_RealSystem}.
+    """
+
+    def test_interface(self) -> None:
+        """
+        It provides L{_IVDESystem}; so does the fake.
+        """
+        self.assertTrue(verifyObject(_IVDESystem, _RealSystem()))
+        self.assertTrue(verifyObject(_IVDESystem, FakeSystem()))
+
+    def test_realpathStrict(self) -> None:
+        """
+        C{realpath} raises for a missing path, as C's does.
+        """
+        self.assertRaises(OSError, _RealSystem().realpath, "/nonexistent/vdetwist")
+
+    def test_groupID(self) -> None:
+        """
+        Numbers are taken as they are; names are looked up.
+        """
+        self.assertEqual(_RealSystem().groupID("1234"), 1234)
+        self.assertEqual(_RealSystem().groupID("root"), 0)
+
+
+@implementer(IFrameProtocol)
+class WaitingFrameProtocol(RecordingFrameProtocol):
+    """
+    A recording protocol whose events can be waited for.
+    """
+
+    def __init__(self) -> None:
+        """
+        Start empty.
+        """
+        RecordingFrameProtocol.__init__(self)
+        self._frameWaiters: list[Deferred[bytes]] = []
+        self._lostWaiters: list[Deferred[None]] = []
+
+    def frameReceived(self, frame: bytes) -> None:
+        """
+        Record and wake a waiter.
+
+        @param frame: the frame.
+        """
+        RecordingFrameProtocol.frameReceived(self, frame)
+        waiters, self._frameWaiters = self._frameWaiters, []
+        for d in waiters:
+            d.callback(frame)
+
+    def connectionLost(self, reason: object) -> None:
+        """
+        Record and wake a waiter.
+
+        @param reason: why.
+        """
+        RecordingFrameProtocol.connectionLost(self, reason)
+        waiters, self._lostWaiters = self._lostWaiters, []
+        for d in waiters:
+            d.callback(None)
+
+    def nextFrame(self) -> Deferred[bytes]:
+        """
+        @return: a Deferred firing with the next frame.
+        """
+        d: Deferred[bytes] = Deferred()
+        self._frameWaiters.append(d)
+        return d
+
+    async def whenLost(self) -> Failure:
+        """
+        Wait for C{connectionLost}.
+
+        @return: its reason.
+        """
+        if not self.lost:
+            d: Deferred[None] = Deferred()
+            self._lostWaiters.append(d)
+            await d
+        return self.lost[0]
+
+
+def broadcast(source: int, payload: bytes = b"0" * 46) -> bytes:
+    """
+    A broadcast frame from a locally administered MAC.
+
+    @param source: the last byte of the source MAC.
+    @param payload: the payload.
+    @return: the frame.
+    """
+    return b"\xff" * 6 + b"\x02\x00\x00\x00\x00" + bytes([source]) + b"\x88\xb5" + payload
+
+
+class RealSwitchTests(TestCase):
+    """
+    L{connectPlug} against Debian's C{vde_switch}, over real sockets.
+    """
+
+    skip = SKIP_REASON
+    timeout = 10
+
+    def setUp(self) -> None:
+        """
+        Start a switch in a short private directory.
+        """
+        directory = tempfile.mkdtemp(prefix="vt-plug-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        self.switch = RealVDESwitch(directory)
+        self.switch.start(["-n", "32"])
+        self.addCleanup(self.switch.stop)
+        self.url = "vde://" + self.switch.ctlDir
+
+    async def plug(self, suffix: str = "", description: str = "vt-test",
+                   timeout: float = 2.0) -> tuple[VDEPlug, WaitingFrameProtocol]:
+        """
+        Connect a plug and arrange for it to be closed.
+
+        @param suffix: appended to the URL, e.g. C{"[5]"}.
+        @param description: the tag.
+        @param timeout: the handshake timeout.
+        @return: the plug and its protocol.
+        """
+        protocol = WaitingFrameProtocol()
+        plug = await connectPlug(globalReactor, self.url + suffix, protocol,
+                                 description, timeout=timeout)
+        self.addCleanup(plug.loseConnection)
+        return plug, protocol
+
+    def test_exchangeFrames(self) -> Deferred[None]:
+        """
+        Two plugs exchange broadcast frames through the switch.
+        """
+        async def run() -> None:
+            a, aProtocol = await self.plug(description="plug-a")
+            b, bProtocol = await self.plug(description="plug-b")
+            waiting = bProtocol.nextFrame()
+            a.sendFrame(broadcast(1))
+            self.assertEqual(await waiting, broadcast(1))
+            waiting = aProtocol.nextFrame()
+            b.sendFrame(broadcast(2, b"x" * 1000))
+            self.assertEqual(await waiting, broadcast(2, b"x" * 1000))
+            self.assertEqual((a.framesOut, b.framesIn), (1, 1))
+        return Deferred.fromCoroutine(run())
+
+    def test_description(self) -> None:
+        """
+        C{port/print} shows our description, with user and pid, on port 1.
+        """
+        async def run() -> None:
+            await self.plug(description="vt-describe")
+            [(port, _, description)] = self.switch.endpoints()
+            self.assertEqual(port, 1)
+            self.assertEqual(description, "vt-describe user=%s pid=%d" % (
+                _RealSystem.getLogin(), os.getpid()))
+        return Deferred.fromCoroutine(run())  # type: ignore[return-value]
+
+    def test_ownSocketUnlinked(self) -> None:
+        """
+        After the handshake our C{.PPPPP-NNNNN} name is gone from DIR.
+        """
+        async def run() -> None:
+            await self.plug()
+            names = os.listdir(self.switch.ctlDir)
+            self.assertEqual([n for n in names if n.startswith(".")], [])
+        return Deferred.fromCoroutine(run())  # type: ignore[return-value]
+
+    def test_port5(self) -> None:
+        """
+        C{[5]} lands on port 5.
+        """
+        async def run() -> None:
+            await self.plug("[5]")
+            self.assertEqual([e[0] for e in self.switch.endpoints()], [5])
+        return Deferred.fromCoroutine(run())  # type: ignore[return-value]
+
+    def test_port0(self) -> None:
+        """
+        C{[0]} lands on the special port 0.
+        """
+        async def run() -> None:
+            await self.plug("[0]")
+            self.assertEqual([e[0] for e in self.switch.endpoints()], [0])
+        return Deferred.fromCoroutine(run())  # type: ignore[return-value]
+
+    def test_kick(self) -> None:
+        """
+        C{port/epclose} makes the plug end with L{ConnectionLost}.
+        """
+        async def run() -> None:
+            plug, protocol = await self.plug()
+            [(port, endpointID, _)] = self.switch.endpoints()
+            self.assertIn("1000 Success",
+                          self.switch.console("port/epclose %d %d" % (port, endpointID)))
+            reason = await protocol.whenLost()
+            reason.trap(ConnectionLost)
+            self.assertTrue(plug.disconnected)
+        return Deferred.fromCoroutine(run())  # type: ignore[return-value]
+
+    def test_loseConnection(self) -> None:
+        """
+        C{loseConnection} ends the plug with L{ConnectionDone}, and the
+        switch drops the endpoint.
+        """
+        async def run() -> None:
+            plug, protocol = await self.plug()
+            plug.loseConnection()
+            reason = await protocol.whenLost()
+            reason.trap(ConnectionDone)
+            self.assertEqual(len(protocol.lost), 1)
+            for _ in range(100):
+                if not self.switch.endpoints():
+                    break
+                await _sleep(0.01)
+            self.assertEqual(self.switch.endpoints(), [])
+        return Deferred.fromCoroutine(run())  # type: ignore[return-value]
+
+    def test_refusedPortTimesOut(self) -> None:
+        """
+        A request for port 40 of 32 is never answered by r586; the
+        Deferred fails with L{HandshakeTimeout} instead of hanging.
+        """
+        async def run() -> None:
+            try:
+                await self.plug("[40]", timeout=0.3)
+            except HandshakeTimeout as e:
+                self.assertIn("did not reply", str(e))
+            else:
+                self.fail("the handshake succeeded")
+            self.assertEqual(
+                [n for n in os.listdir(self.switch.ctlDir) if n.startswith(".")], [])
+        return Deferred.fromCoroutine(run())  # type: ignore[return-value]
+
+    def test_noSwitch(self) -> None:
+        """
+        A directory without a switch fails with L{VDEPlugError}.
+        """
+        async def run() -> None:
+            self.url = "vde://" + self.switch.directory
+            try:
+                await self.plug()
+            except VDEPlugError as e:
+                self.assertIn("/ctl", str(e))
+            else:
+                self.fail("the handshake succeeded")
+        return Deferred.fromCoroutine(run())  # type: ignore[return-value]
+
+
+async def _sleep(seconds: float) -> None:
+    """
+    Wait on the global reactor.
+
+    @param seconds: how long.
+    """
+    from twisted.internet.task import deferLater
+    await deferLater(globalReactor, seconds, lambda: None)
