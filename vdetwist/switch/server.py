@@ -27,6 +27,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from vdetwist.interfaces import ISwitchPort
+from vdetwist.vde import local
 from vdetwist.switch.switch import MAX_FRAME, Switch, SwitchError
 from vdetwist.vde.control import (
     REQ_NEW_PORT0, BadRequest, ControlRequest, encodeReply, parseRequest)
@@ -399,6 +400,7 @@ class ControlServer(protocol.ServerFactory, Service):
             self.system.umask(old)
         if self.group != -1:
             self.system.chown(self.ctlPath, -1, self.group)
+        local.register(self.directory, self.switch)
         Service.startService(self)
 
     def stopService(self) -> Any:
@@ -409,6 +411,7 @@ class ControlServer(protocol.ServerFactory, Service):
         @return: a Deferred when listening stops.
         """
         Service.stopService(self)
+        local.unregister(self.directory)
         for endpoint in list(self.endpoints.values()):
             endpoint.close()
         listening, self._listening = self._listening, None
