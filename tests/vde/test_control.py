@@ -19,6 +19,7 @@ built from the v1 layout in section 1.3.
 
 import codecs
 import struct
+from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -82,7 +83,7 @@ REQUEST_ANY = (
     + b"\x00" * 84  # ...NUL padded to 108
     + b"vdeplug: user=root pid=4377"  # description, not NUL-terminated
 )
-REQUEST_ANY_FIELDS = dict(
+REQUEST_ANY_FIELDS: dict[str, Any] = dict(
     version=3,
     requestType=REQ_NEW_CONTROL,
     port=0,
@@ -100,7 +101,7 @@ REQUEST_PORT5 = (
     + b"\x00" * 84
     + b"vdeplug: user=root pid=4370"
 )
-REQUEST_PORT5_FIELDS = dict(
+REQUEST_PORT5_FIELDS: dict[str, Any] = dict(
     version=3,
     requestType=REQ_NEW_CONTROL,
     port=5,
@@ -118,7 +119,7 @@ REQUEST_PORT0 = (
     + b"\x00" * 84
     + b"vdeplug: user=root pid=4384"
 )
-REQUEST_PORT0_FIELDS = dict(
+REQUEST_PORT0_FIELDS: dict[str, Any] = dict(
     version=3,
     requestType=REQ_NEW_PORT0,
     port=0,
@@ -136,7 +137,7 @@ REQUEST_V1 = (
     + b"\x00" * 87  # ...NUL padded to 108
     + b"oldplug user=root PID=1234"  # description at offset 124
 )
-REQUEST_V1_FIELDS = dict(
+REQUEST_V1_FIELDS: dict[str, Any] = dict(
     version=1,
     requestType=REQ_NEW_CONTROL,
     port=0,
@@ -255,7 +256,7 @@ class RequestDecodeTests(SynchronousTestCase):
         The parser accepts a memoryview as well as bytes.
         """
         self.assertEqual(
-            parseRequest(memoryview(REQUEST_PORT5)),
+            parseRequest(memoryview(REQUEST_PORT5)),  # type: ignore[arg-type]
             ControlRequest(**REQUEST_PORT5_FIELDS))
 
 

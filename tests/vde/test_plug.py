@@ -40,7 +40,6 @@ from vdetwist.vde.plug import (
     HandshakeTimeout,
     VDEPlug,
     VDEPlugError,
-    _DataReader,
     _IVDESystem,
     _RealSystem,
     connectPlug,

@@ -236,4 +236,4 @@ class BadURLTests(SynchronousTestCase):
         """
         Bytes are refused with a clear message.
         """
-        self.assertRaises(ValueError, parseVDEURL, b"/tmp/sw")  # type: ignore[arg-type]
+        self.assertRaises(ValueError, parseVDEURL, b"/tmp/sw")

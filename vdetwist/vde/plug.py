@@ -881,8 +881,9 @@ class _PlugConnector:
         if self.ctl is not None:
             ctl, self.ctl = self.ctl, None
             ctl.connector = None
-            if ctl.transport is not None:
-                ctl.transport.abortConnection()
+            transport: Any = ctl.transport
+            if transport is not None:
+                transport.abortConnection()
 
     def _fail(self, error: Exception) -> None:
         """

@@ -19,6 +19,8 @@ Compatibility with vdeplug4's C{vdestream_recv}:
     keeps that byte for the next chunk instead of losing it.
 """
 
+from typing import Any
+
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -89,7 +91,7 @@ class StreamDecoder:
         """
         return len(self._pending)
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: "bytes | bytearray | memoryview") -> list[bytes]:
         """
         Decode one chunk of the stream.
 
@@ -187,15 +189,16 @@ class StreamFrameProtocol(Protocol):
         self.framesOut = 0
         self.bytesOut = 0
         self.drops = 0
-        self._notified = IFrameProtocol.providedBy(receiver)
+        self._frameProtocol: Any = (
+            receiver if IFrameProtocol.providedBy(receiver) else None)
         self._lost = False
 
     def connectionMade(self) -> None:
         """
         Tell an L{IFrameProtocol} receiver that frames may now be sent.
         """
-        if self._notified:
-            self.receiver.makeConnection(self)
+        if self._frameProtocol is not None:
+            self._frameProtocol.makeConnection(self)
 
     def dataReceived(self, data: bytes) -> None:
         """
@@ -234,9 +237,9 @@ class StreamFrameProtocol(Protocol):
         @param reason: why the stream ended.
         """
         self.connected = 0
-        if self._notified and not self._lost:
+        if self._frameProtocol is not None and not self._lost:
             self._lost = True
-            self.receiver.connectionLost(reason)
+            self._frameProtocol.connectionLost(reason)
 
     def sendFrame(self, frame: bytes) -> None:
         """
@@ -252,7 +255,8 @@ class StreamFrameProtocol(Protocol):
             return
         self.framesOut += 1
         self.bytesOut += length
-        self.transport.write(length.to_bytes(2, "big") + bytes(frame))
+        self.transport.write(  # type: ignore[union-attr]
+            length.to_bytes(2, "big") + bytes(frame))
 
     def loseConnection(self) -> None:
         """
