@@ -32,7 +32,12 @@ from tests.vde.test_control import (
     REQUEST_PORT0,
     REQUEST_PORT5,
 )
-from tests.vde.test_stream import R4_FRAME, RecordingFrameProtocol, RecordingFrameReceiver
+from tests.vde.test_stream import (
+    R4_FRAME,
+    RecordingFrameProtocol,
+    RecordingFrameReceiver,
+    WaitingReceiver,
+)
 from vdetwist.interfaces import IFrameProtocol, IFrameTransport
 from vdetwist.vde.plug import (
     MAX_FRAME,
@@ -825,63 +830,6 @@ class RealSystemTests(SynchronousTestCase):
         self.assertEqual(_RealSystem().groupID("root"), 0)
 
 
-@implementer(IFrameProtocol)
-class WaitingFrameProtocol(RecordingFrameProtocol):
-    """
-    A recording protocol whose events can be waited for.
-    """
-
-    def __init__(self) -> None:
-        """
-        Start empty.
-        """
-        RecordingFrameProtocol.__init__(self)
-        self._frameWaiters: list[Deferred[bytes]] = []
-        self._lostWaiters: list[Deferred[None]] = []
-
-    def frameReceived(self, frame: bytes) -> None:
-        """
-        Record and wake a waiter.
-
-        @param frame: the frame.
-        """
-        RecordingFrameProtocol.frameReceived(self, frame)
-        waiters, self._frameWaiters = self._frameWaiters, []
-        for d in waiters:
-            d.callback(frame)
-
-    def connectionLost(self, reason: object) -> None:
-        """
-        Record and wake a waiter.
-
-        @param reason: why.
-        """
-        RecordingFrameProtocol.connectionLost(self, reason)
-        waiters, self._lostWaiters = self._lostWaiters, []
-        for d in waiters:
-            d.callback(None)
-
-    def nextFrame(self) -> Deferred[bytes]:
-        """
-        @return: a Deferred firing with the next frame.
-        """
-        d: Deferred[bytes] = Deferred()
-        self._frameWaiters.append(d)
-        return d
-
-    async def whenLost(self) -> Failure:
-        """
-        Wait for C{connectionLost}.
-
-        @return: its reason.
-        """
-        if not self.lost:
-            d: Deferred[None] = Deferred()
-            self._lostWaiters.append(d)
-            await d
-        return self.lost[0]
-
-
 def broadcast(source: int, payload: bytes = b"0" * 46) -> bytes:
     """
     A broadcast frame from a locally administered MAC.
@@ -913,7 +861,7 @@ class RealSwitchTests(TestCase):
         self.url = "vde://" + self.switch.ctlDir
 
     async def plug(self, suffix: str = "", description: str = "vt-test",
-                   timeout: float = 2.0) -> tuple[VDEPlug, WaitingFrameProtocol]:
+                   timeout: float = 2.0) -> tuple[VDEPlug, WaitingReceiver]:
         """
         Connect a plug and arrange for it to be closed.
 
@@ -922,7 +870,7 @@ class RealSwitchTests(TestCase):
         @param timeout: the handshake timeout.
         @return: the plug and its protocol.
         """
-        protocol = WaitingFrameProtocol()
+        protocol = WaitingReceiver()
         plug = await connectPlug(globalReactor, self.url + suffix, protocol,
                                  description, timeout=timeout)
         self.addCleanup(plug.loseConnection)

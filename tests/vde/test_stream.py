@@ -9,17 +9,25 @@ record from Debian's vde_plug 4.0.1 (stdout of a plug that received a
 next write).
 """
 
+import os
+import shutil
+import tempfile
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twisted.internet import reactor as globalReactor
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import ProcessEndpoint, connectProtocol
 from twisted.internet.protocol import connectionDone
+from twisted.internet.task import deferLater
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from tests.vde.realswitch import SKIP_REASON, RealVDESwitch
 from vdetwist.interfaces import IFrameProtocol, IFrameReceiver, IFrameTransport
 from vdetwist.vde.stream import (
     MAX_STREAM_FRAME,
@@ -28,6 +36,10 @@ from vdetwist.vde.stream import (
     StreamFramingError,
     encodeFrame,
 )
+from vdetwist.vde.plug import connectPlug
+
+#: Debian's vde_plug (vdeplug4 4.0.1).
+VDE_PLUG = "/usr/bin/vde_plug"
 
 #: The 60-byte frame of recipe R4.
 R4_FRAME = (
@@ -438,3 +450,143 @@ class StreamFrameProtocolTests(SynchronousTestCase):
         protocol.dataReceived(R4_STREAM + b"\xff\xffjunk")
         self.assertTrue(transport.disconnecting)
         self.assertEqual(receiver.frames, [R4_FRAME])
+
+
+class RealVDEPlugStreamTests(TestCase):
+    """
+    L{StreamFrameProtocol} on the stdin/stdout of Debian's C{vde_plug},
+    which is plugged into Debian's C{vde_switch}; a L{VDEPlug} on the same
+    switch is the other end.
+    """
+
+    skip = SKIP_REASON or (
+        None if os.access(VDE_PLUG, os.X_OK) else "%s is not installed" % (VDE_PLUG,))
+    timeout = 10
+
+    def setUp(self) -> Deferred[None]:  # type: ignore[override]
+        """
+        Start a switch, a vde_plug child speaking the stream on its stdio,
+        and a datagram plug.
+        """
+        directory = tempfile.mkdtemp(prefix="vt-stream-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        self.switch = RealVDESwitch(directory)
+        self.switch.start()
+        self.addCleanup(self.switch.stop)
+        url = "vde://" + self.switch.ctlDir
+        return Deferred.fromCoroutine(self._connect(url))
+
+    async def _connect(self, url: str) -> None:
+        """
+        Connect both ends and wait until the switch lists two endpoints.
+
+        @param url: the switch URL.
+        """
+        self.streamReceiver = WaitingReceiver()
+        endpoint = ProcessEndpoint(
+            globalReactor, VDE_PLUG, [VDE_PLUG, "-D", "vt-stream", url],
+            env=dict(os.environ))
+        self.stream = await connectProtocol(
+            endpoint, StreamFrameProtocol(self.streamReceiver))
+        self.addCleanup(self._closeStream)
+        self.datagramReceiver = WaitingReceiver()
+        self.plug = await connectPlug(globalReactor, url, self.datagramReceiver,
+                                      "vt-datagram")
+        self.addCleanup(self.plug.loseConnection)
+        for _ in range(200):
+            if len(self.switch.endpoints()) == 2:
+                return
+            await deferLater(globalReactor, 0.01, lambda: None)
+        self.fail("vde_plug did not connect: %r" % (self.switch.endpoints(),))
+
+    async def _closeStreamAsync(self) -> None:
+        """
+        Close vde_plug's stdin and wait for it to go.
+        """
+        self.stream.loseConnection()
+        await self.streamReceiver.whenLost()
+
+    def _closeStream(self) -> Deferred[None]:
+        """
+        @return: a Deferred firing once vde_plug has exited.
+        """
+        return Deferred.fromCoroutine(self._closeStreamAsync())
+
+    def test_streamToDatagram(self) -> Deferred[None]:
+        """
+        A frame written on vde_plug's stdin arrives at the datagram plug.
+        """
+        async def run() -> None:
+            waiting = self.datagramReceiver.nextFrame()
+            self.stream.sendFrame(R4_FRAME)
+            self.assertEqual(await waiting, R4_FRAME)
+        return Deferred.fromCoroutine(run())
+
+    def test_datagramToStream(self) -> Deferred[None]:
+        """
+        A frame sent by the datagram plug comes out of vde_plug's stdout,
+        framed, and decodes to the same frame.
+        """
+        async def run() -> None:
+            waiting = self.streamReceiver.nextFrame()
+            frame = R4_FRAME[:12] + b"\x88\xb5" + b"y" * 1486
+            self.plug.sendFrame(frame)
+            self.assertEqual(await waiting, frame)
+            self.assertEqual(self.stream.decoder.lengthErrors, 0)
+        return Deferred.fromCoroutine(run())
+
+
+class WaitingReceiver(RecordingFrameProtocol):
+    """
+    A recording frame protocol whose events can be awaited.
+    """
+
+    def __init__(self) -> None:
+        """
+        Start empty.
+        """
+        RecordingFrameProtocol.__init__(self)
+        self._frameWaiters: list[Deferred[bytes]] = []
+        self._lostWaiters: list[Deferred[None]] = []
+
+    def frameReceived(self, frame: bytes) -> None:
+        """
+        Record and wake frame waiters.
+
+        @param frame: the frame.
+        """
+        RecordingFrameProtocol.frameReceived(self, frame)
+        waiters, self._frameWaiters = self._frameWaiters, []
+        for d in waiters:
+            d.callback(frame)
+
+    def connectionLost(self, reason: object) -> None:
+        """
+        Record and wake lost waiters.
+
+        @param reason: why.
+        """
+        RecordingFrameProtocol.connectionLost(self, reason)
+        waiters, self._lostWaiters = self._lostWaiters, []
+        for d in waiters:
+            d.callback(None)
+
+    def nextFrame(self) -> Deferred[bytes]:
+        """
+        @return: a Deferred firing with the next frame.
+        """
+        d: Deferred[bytes] = Deferred()
+        self._frameWaiters.append(d)
+        return d
+
+    async def whenLost(self) -> Failure:
+        """
+        Wait for C{connectionLost}.
+
+        @return: its reason.
+        """
+        if not self.lost:
+            d: Deferred[None] = Deferred()
+            self._lostWaiters.append(d)
+            await d
+        return self.lost[0]
