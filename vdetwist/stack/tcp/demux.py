@@ -1,0 +1,526 @@
+# -*- test-case-name: tests.stack.tcp.test_demux -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+L{TCPLayer}: TCP over an IPv4 layer.  It verifies checksums, parses
+segments, finds their connection by 4-tuple (one dict lookup), accepts
+connections for listeners (with a SYN queue bounded by the backlog), opens
+outgoing connections, answers segments for no connection with RST (RFC
+9293 section 3.10.7.1), and offers a forwarding hook for SYNs to
+addresses nobody listens on (the slirp gateway's NAT).
+
+Usage, once registered with the IPv4 layer for protocol 6::
+
+    tcp = TCPLayer(reactor, host.ip)
+    host.registerProtocol(6, tcp)
+    port = tcp.listen(10000, factory)                 # IListeningPort
+    d = tcp.connect(parseIPv4("10.0.2.2"), 80, factory)  # Deferred[Protocol]
+"""
+
+import os
+import random
+import socket
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from twisted.internet import defer, error
+from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import IListeningPort, IProtocol, IProtocolFactory
+from twisted.python import failure, log
+from zope.interface import implementer
+
+from vdetwist.interfaces import IIPv4Protocol, IIPv4Sender
+from vdetwist.stack.tcp.connection import TCPConnection
+from vdetwist.stack.tcp.machine import TCPConfig, TCPMachine, TCPStatistics
+from vdetwist.stack.tcp.seq import SEQ_MASK, initialSequenceNumber
+from vdetwist.wire.tcp import (
+    ACK,
+    PROTOCOL_TCP,
+    RST,
+    SYN,
+    MalformedSegment,
+    TCPSegment,
+    parseSegment,
+    tcpChecksumValid,
+)
+
+__all__ = ["TCPLayer", "TCPListeningPort", "ANY_ADDRESS"]
+
+#: The wildcard address for listeners.
+ANY_ADDRESS = b"\x00\x00\x00\x00"
+
+EPHEMERAL_LOW = 49152
+EPHEMERAL_HIGH = 65535
+
+ConnectionKey = Tuple[bytes, int, bytes, int]
+Forwarder = Callable[[bytes, int, bytes, int], Optional[defer.Deferred]]
+
+
+@implementer(IListeningPort)
+class TCPListeningPort:
+    """
+    A listener of a L{TCPLayer}.
+
+    @ivar factory: the protocol factory.
+    @ivar address: the address listened on, 4 bytes (zeros: any).
+    @ivar port: the port.
+    @ivar backlog: the most connections in the handshake at once.
+    @ivar embryonic: connections in the handshake now.
+    """
+
+    def __init__(self, layer: "TCPLayer", factory: IProtocolFactory,
+                 address: bytes, port: int, backlog: int) -> None:
+        """
+        @param layer: the TCP layer.
+        @param factory: the protocol factory.
+        @param address: 4 bytes.
+        @param port: the port.
+        @param backlog: see L{backlog}.
+        """
+        self.layer = layer
+        self.factory = factory
+        self.address = address
+        self.port = port
+        self.backlog = backlog
+        self.embryonic = 0
+        self.listening = False
+
+    def startListening(self) -> None:
+        """
+        Start accepting connections (done by L{TCPLayer.listen}).
+        """
+        if not self.listening:
+            self.listening = True
+            self.layer.listeners[(self.address, self.port)] = self
+            self.factory.doStart()
+
+    def stopListening(self) -> defer.Deferred:
+        """
+        Stop accepting connections; established ones are not affected.
+
+        @return: a Deferred that has fired.
+        """
+        if self.listening:
+            self.listening = False
+            if self.layer.listeners.get((self.address, self.port)) is self:
+                del self.layer.listeners[(self.address, self.port)]
+            self.factory.doStop()
+        return defer.succeed(None)
+
+    loseConnection = stopListening
+
+    def getHost(self) -> IPv4Address:
+        """
+        @return: C{IPv4Address("TCP", address, port)}.
+        """
+        return IPv4Address("TCP", socket.inet_ntoa(self.address), self.port)
+
+
+@implementer(IIPv4Protocol)
+class TCPLayer:
+    """
+    The TCP protocol of one IPv4 stack.
+
+    @ivar reactor: the reactor (time and timers).
+    @ivar ip: the IPv4 layer.
+    @ivar config: the tunables given to new connections.
+    @ivar stats: the counters.
+    @ivar connections: connections by C{(localAddress, localPort,
+        remoteAddress, remotePort)}.
+    @ivar listeners: listeners by C{(address, port)}.
+    @ivar maxConnections: the bound of L{connections}.
+    @ivar maxPendingForwards: the bound of SYNs waiting for the forwarder.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        ip: IIPv4Sender,
+        config: Optional[TCPConfig] = None,
+        maxConnections: int = 4096,
+        maxPendingForwards: int = 256,
+        seed: Optional[int] = None,
+    ) -> None:
+        """
+        @param reactor: an C{IReactorTime}.
+        @param ip: the IPv4 layer to send through (its C{mtu} sets the MSS).
+        @param config: tunables; by default L{TCPConfig} with the MSS from
+            the MTU.
+        @param maxConnections: see L{maxConnections}.
+        @param maxPendingForwards: see L{maxPendingForwards}.
+        @param seed: seed the port/ISN randomness (tests); by default
+            from C{os.urandom}.
+        """
+        self.reactor = reactor
+        self.ip = ip
+        if config is None:
+            config = TCPConfig(mss=max(536, int(getattr(ip, "mtu", 1500)) - 40))
+        self.config = config
+        self.stats = TCPStatistics()
+        self.connections: Dict[ConnectionKey, TCPConnection] = {}
+        self.listeners: Dict[Tuple[bytes, int], TCPListeningPort] = {}
+        self.maxConnections = maxConnections
+        self.maxPendingForwards = maxPendingForwards
+        self._forwarder: Optional[Forwarder] = None
+        self._pendingForwards: Dict[ConnectionKey, TCPSegment] = {}
+        if seed is None:
+            self._isnKey = os.urandom(16)
+            self._random = random.Random(os.urandom(16))
+        else:
+            self._random = random.Random(seed)
+            self._isnKey = self._random.randbytes(16)
+
+    # -- IIPv4Protocol ------------------------------------------------------
+
+    def packetReceived(self, source: bytes, destination: bytes,
+                       payload: bytes, datagram: bytes) -> None:
+        """
+        A TCP segment arrived.  Never raises: bad segments are counted and
+        dropped.
+
+        @param source: the sender, 4 bytes.
+        @param destination: our address, 4 bytes.
+        @param payload: the segment.
+        @param datagram: the whole IP datagram (unused).
+        """
+        try:
+            self._segmentIn(source, destination, payload)
+        except Exception:
+            log.err(None, "TCP segment processing failed")
+
+    def _segmentIn(self, source: bytes, destination: bytes, payload: bytes) -> None:
+        """
+        The body of L{packetReceived}.
+
+        @param source: the sender.
+        @param destination: our address.
+        @param payload: the segment.
+        """
+        stats = self.stats
+        if len(payload) < 20:
+            stats.malformedSegments += 1
+            return
+        if not tcpChecksumValid(source, destination, payload):
+            stats.badChecksums += 1
+            return
+        try:
+            segment = parseSegment(payload)
+        except MalformedSegment:
+            stats.malformedSegments += 1
+            return
+        stats.segmentsReceived += 1
+        key = (destination, segment.dstPort, source, segment.srcPort)
+        connection = self.connections.get(key)
+        if connection is not None:
+            connection.segmentReceived(segment)
+            return
+        if destination[0] >= 224 or source[0] >= 224 or segment.dstPort == 0:
+            return
+        flags = segment.flags
+        if flags & SYN and not flags & (ACK | RST):
+            listener = self.listeners.get((destination, segment.dstPort))
+            if listener is None:
+                listener = self.listeners.get((ANY_ADDRESS, segment.dstPort))
+            if listener is not None:
+                self._accept(listener, key, segment)
+                return
+            if key in self._pendingForwards:
+                self._pendingForwards[key] = segment
+                return
+            if self._forwarder is not None:
+                self._forward(key, segment)
+                return
+        stats.noConnection += 1
+        self._resetFor(destination, source, segment)
+
+    # -- helpers ------------------------------------------------------------
+
+    def _sendSegment(self, connection: TCPConnection, segment: TCPSegment) -> None:
+        """
+        Send a segment of a connection.
+
+        @param connection: the connection.
+        @param segment: the segment.
+        """
+        self.stats.segmentsSent += 1
+        local = connection.localAddress
+        remote = connection.remoteAddress
+        self.ip.sendPacket(PROTOCOL_TCP, local, remote, segment.encode(local, remote))
+
+    def _resetFor(self, local: bytes, remote: bytes, segment: TCPSegment) -> None:
+        """
+        Answer a segment that belongs to no connection with a RST (RFC
+        9293 section 3.10.7.1); a RST is never answered.
+
+        @param local: our address (the segment's destination).
+        @param remote: the segment's source.
+        @param segment: the segment.
+        """
+        if segment.flags & RST:
+            return
+        if segment.flags & ACK:
+            reset = TCPSegment(segment.dstPort, segment.srcPort, segment.ack, 0, RST, 0)
+        else:
+            reset = TCPSegment(
+                segment.dstPort, segment.srcPort, 0,
+                (segment.seq + segment.sequenceLength()) & SEQ_MASK, RST | ACK, 0,
+            )
+        self.stats.resetsSent += 1
+        self.stats.segmentsSent += 1
+        self.ip.sendPacket(PROTOCOL_TCP, local, remote, reset.encode(local, remote))
+
+    def _newConnection(
+        self,
+        key: ConnectionKey,
+        buildProtocol: Callable[[TCPConnection], Optional[IProtocol]],
+        onFailure: Optional[Callable[[failure.Failure], None]] = None,
+        onConnected: Optional[Callable[[IProtocol], None]] = None,
+    ) -> TCPConnection:
+        """
+        Create and register a connection with a fresh machine.
+
+        @param key: its 4-tuple.
+        @param buildProtocol: see L{TCPConnection}.
+        @param onFailure: see L{TCPConnection}.
+        @param onConnected: see L{TCPConnection}.
+        @return: the connection.
+        """
+        local, localPort, remote, remotePort = key
+        now = self.reactor.seconds()
+        machine = TCPMachine(
+            localPort, remotePort,
+            initialSequenceNumber(self._isnKey, local, localPort, remote, remotePort, now),
+            self.config, self.stats, self._random.getrandbits(32),
+        )
+        connection = TCPConnection(self.reactor, self, machine, local, remote,
+                                   buildProtocol, onFailure, onConnected)
+        self.connections[key] = connection
+        return connection
+
+    def _accept(self, listener: TCPListeningPort, key: ConnectionKey,
+                segment: TCPSegment) -> None:
+        """
+        A SYN for a listener: start a passive open, unless the listener's
+        SYN queue (its backlog) or the connection table is full.
+
+        @param listener: the listener.
+        @param key: the new connection's 4-tuple.
+        @param segment: the SYN.
+        """
+        if listener.embryonic >= listener.backlog or len(self.connections) >= self.maxConnections:
+            self.stats.synFloodDrops += 1
+            return
+        factory = listener.factory
+
+        def buildProtocol(connection: TCPConnection) -> Optional[IProtocol]:
+            if connection.listener is not None:
+                connection.listener.embryonic -= 1
+                connection.listener = None
+            self.stats.connectionsAccepted += 1
+            return factory.buildProtocol(connection.getPeer())
+
+        connection = self._newConnection(key, buildProtocol)
+        connection.listener = listener
+        listener.embryonic += 1
+        connection.machine.listen()
+        connection.segmentReceived(segment)
+
+    def _forward(self, key: ConnectionKey, segment: TCPSegment) -> None:
+        """
+        A SYN for nobody: ask the forwarder what to do.
+
+        @param key: the would-be connection's 4-tuple.
+        @param segment: the SYN.
+        """
+        local, localPort, remote, remotePort = key
+        if len(self._pendingForwards) >= self.maxPendingForwards:
+            self.stats.forwarderDrops += 1
+            return
+        assert self._forwarder is not None
+        try:
+            result = self._forwarder(local, localPort, remote, remotePort)
+        except Exception:
+            log.err(None, "TCP forwarder raised")
+            result = None
+        if result is None:
+            self._resetFor(local, remote, segment)
+            return
+        self._pendingForwards[key] = segment
+        result.addCallbacks(self._cbForward, self._ebForward,
+                            callbackArgs=(key,), errbackArgs=(key,))
+
+    def _cbForward(self, factory: Optional[IProtocolFactory], key: ConnectionKey) -> None:
+        """
+        The forwarder accepted: complete the handshake.
+
+        @param factory: the factory for the connection's protocol (C{None}
+            means refuse).
+        @param key: the 4-tuple.
+        """
+        segment = self._pendingForwards.pop(key, None)
+        if segment is None:
+            return
+        local, _, remote, _ = key
+        if factory is None or key in self.connections or (
+                len(self.connections) >= self.maxConnections):
+            self._resetFor(local, remote, segment)
+            return
+
+        def buildProtocol(connection: TCPConnection) -> Optional[IProtocol]:
+            self.stats.connectionsAccepted += 1
+            return factory.buildProtocol(connection.getPeer())
+
+        connection = self._newConnection(key, buildProtocol)
+        connection.machine.listen()
+        connection.segmentReceived(segment)
+
+    def _ebForward(self, reason: failure.Failure, key: ConnectionKey) -> None:
+        """
+        The forwarder refused: RST the SYN.
+
+        @param reason: why.
+        @param key: the 4-tuple.
+        """
+        segment = self._pendingForwards.pop(key, None)
+        if segment is not None:
+            self._resetFor(key[0], key[2], segment)
+
+    def _connectionClosed(self, connection: TCPConnection) -> None:
+        """
+        A connection's machine reached CLOSED: forget it.
+
+        @param connection: the connection.
+        """
+        key = (connection.localAddress, connection.localPort,
+               connection.remoteAddress, connection.remotePort)
+        if self.connections.get(key) is connection:
+            del self.connections[key]
+        if connection.listener is not None:
+            connection.listener.embryonic -= 1
+            connection.listener = None
+
+    def _ephemeralPort(self, local: bytes, remote: bytes, remotePort: int) -> int:
+        """
+        Choose a local port for an outgoing connection.
+
+        @param local: our address.
+        @param remote: the peer.
+        @param remotePort: the peer's port.
+        @return: a port making a new 4-tuple, not a listening port.
+        @raise error.ConnectError: every ephemeral port is taken.
+        """
+        span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1
+        start = self._random.randrange(span)
+        for i in range(span):
+            port = EPHEMERAL_LOW + (start + i) % span
+            if ((local, port, remote, remotePort) not in self.connections
+                    and (local, port) not in self.listeners
+                    and (ANY_ADDRESS, port) not in self.listeners):
+                return port
+        raise error.ConnectError(string="no free ephemeral port")
+
+    # -- public API ---------------------------------------------------------
+
+    def setForwarder(self, forwarder: Optional[Forwarder]) -> None:
+        """
+        Set the hook for SYNs to an (address, port) nobody listens on.
+
+        C{forwarder(localAddress, localPort, remoteAddress, remotePort)}
+        (addresses 4 bytes; "local" is the SYN's destination) returns
+        C{None} to refuse at once (RST), or a Deferred that fires with a
+        protocol factory (the handshake is then completed and the new
+        connection's protocol built from it when established; firing with
+        C{None} refuses) or fails (RST).  While it is pending, retransmitted
+        SYNs are absorbed; at most L{maxPendingForwards} are pending, more
+        SYNs are dropped.
+
+        @param forwarder: the hook, or C{None} to remove it.
+        """
+        self._forwarder = forwarder
+
+    def listen(self, port: int, factory: IProtocolFactory, backlog: int = 50,
+               interface: bytes = ANY_ADDRESS) -> TCPListeningPort:
+        """
+        Accept connections on a port.
+
+        @param port: the port; 0 picks a free ephemeral one.
+        @param factory: builds a protocol per accepted connection, called
+            with the peer's C{IPv4Address} when the handshake completes
+            (returning C{None} resets the connection).
+        @param backlog: the most connections in the handshake at once;
+            further SYNs are dropped (SYN flood protection).
+        @param interface: the local address, 4 bytes; all zeros for any.
+        @return: the listening port (C{stopListening}, C{getHost}).
+        @raise error.CannotListenError: the address and port are taken.
+        """
+        if port == 0:
+            for _ in range(1000):
+                port = self._random.randint(EPHEMERAL_LOW, EPHEMERAL_HIGH)
+                if (interface, port) not in self.listeners:
+                    break
+        if (interface, port) in self.listeners:
+            raise error.CannotListenError(socket.inet_ntoa(interface), port,
+                                          OSError("address already in use"))
+        listener = TCPListeningPort(self, factory, interface, port, backlog)
+        listener.startListening()
+        return listener
+
+    def connect(self, host: bytes, port: int, factory: IProtocolFactory,
+                timeout: float = 30, bindAddress: Optional[Tuple[bytes, int]] = None,
+                ) -> defer.Deferred:
+        """
+        Open a connection.
+
+        @param host: the peer's address, 4 bytes.
+        @param port: the peer's port.
+        @param factory: its C{buildProtocol} is called with the peer's
+            C{IPv4Address} once the handshake completes.
+        @param timeout: seconds before giving up on the handshake.
+        @param bindAddress: C{(localAddress, localPort)} to use; by default
+            the IPv4 layer's source address for C{host} and an ephemeral
+            port (a port of 0 also means ephemeral).
+        @return: a Deferred firing with the connected protocol, or failing
+            with C{ConnectionRefusedError} (RST), C{TCPTimedOutError},
+            C{ConnectError} (no port, factory returned C{None}: then
+            C{ConnectionAborted}); cancelling it aborts the attempt.
+        """
+        if bindAddress is not None and bindAddress[0] != ANY_ADDRESS:
+            local = bindAddress[0]
+        else:
+            local = self.ip.sourceFor(host)
+        try:
+            if bindAddress is not None and bindAddress[1]:
+                localPort = bindAddress[1]
+            else:
+                localPort = self._ephemeralPort(local, host, port)
+        except error.ConnectError:
+            return defer.fail()
+        key = (local, localPort, host, port)
+        if key in self.connections:
+            return defer.fail(error.ConnectBindError(string="4-tuple in use"))
+        if len(self.connections) >= self.maxConnections:
+            return defer.fail(error.ConnectError(string="too many connections"))
+        holder: Dict[str, TCPConnection] = {}
+
+        def cancel(d: defer.Deferred) -> None:
+            connection = holder.get("connection")
+            if connection is not None:
+                connection.abortConnection()
+
+        d: defer.Deferred = defer.Deferred(cancel)
+
+        def onFailure(reason: failure.Failure) -> None:
+            if not d.called:
+                d.errback(reason)
+
+        def onConnected(protocol: IProtocol) -> None:
+            if not d.called:
+                d.callback(protocol)
+
+        def buildProtocol(connection: TCPConnection) -> Optional[IProtocol]:
+            return factory.buildProtocol(connection.getPeer())
+
+        connection = self._newConnection(key, buildProtocol, onFailure, onConnected)
+        holder["connection"] = connection
+        self.stats.connectionsOpened += 1
+        connection.machine.connect(self.reactor.seconds(), timeout)
+        connection.start()
+        return d

@@ -1,0 +1,1257 @@
+# -*- test-case-name: tests.stack.tcp.test_machine -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+The TCP state machine of one connection, pure: no reactor, no clock, no
+I/O (modelled on smoltcp's C{socket/tcp.rs}).
+
+Time is always an argument.  The owner (L{vdetwist.stack.tcp.connection})
+drives a L{TCPMachine} with four kinds of calls:
+
+    - L{TCPMachine.segmentReceived}C{(segment, now)} for each incoming
+      segment addressed to this connection;
+    - the application's requests: L{TCPMachine.send}, L{TCPMachine.read},
+      L{TCPMachine.close}, L{TCPMachine.abort};
+    - L{TCPMachine.dispatch}C{(now)}, which runs expired timers and returns
+      every segment to transmit now (retransmissions, as much new data as
+      the windows allow, FIN, ACKs);
+    - L{TCPMachine.pollAt}C{()}, the time at which C{dispatch} must next be
+      called (C{0.0} meaning at once, C{None} meaning never).
+
+What happened for the application is appended to L{TCPMachine.events}
+(L{EVENT_CONNECTED}, L{EVENT_EOF}, L{EVENT_CLOSED} with a reason); data
+received in order waits in L{TCPMachine.receiveBuffer} until C{read}.
+
+Implemented: RFC 9293 states and segment processing, RFC 5961 (RST and
+SYN challenge ACKs, ACK range check), RFC 6298 RTO with Karn's rule and
+exponential backoff (minimum RTO 200 ms, as Linux: the 1 s of RFC 6298 is
+far longer than any virtual LAN's RTT and the spec allows a lower bound
+when spurious timeouts are handled, which timestamps do), RFC 5681
+slow start and congestion avoidance with an initial window of 10 segments
+(RFC 6928), fast retransmit and NewReno recovery (RFC 6582), RFC 7323
+window scaling, timestamps and PAWS, RFC 2018 SACK as the receiver (out
+of order data is reassembled and reported; as the sender SACK blocks are
+parsed and ignored), the MSS option, delayed ACKs (every second
+full-sized segment is acknowledged at once), Nagle's algorithm (switchable)
+and sender and receiver silly window avoidance, zero-window probing
+(Linux style: an old sequence number with no data, which the peer must
+answer with its window), keepalive, half-close, TIME_WAIT for 2*MSL.
+"""
+
+from typing import List, Optional, Tuple
+
+from vdetwist.stack.tcp.buffers import ReassemblyBuffer, ReceiveBuffer, SendBuffer
+from vdetwist.stack.tcp.seq import (
+    SEQ_MASK,
+    seqGE,
+    seqGT,
+    seqInWindow,
+    seqLE,
+    seqLT,
+    seqSub,
+)
+from vdetwist.wire.tcp import ACK, FIN, PSH, RST, SYN, TCPSegment
+
+__all__ = [
+    "CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED",
+    "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK",
+    "TIME_WAIT",
+    "EVENT_CONNECTED", "EVENT_EOF", "EVENT_CLOSED",
+    "REASON_DONE", "REASON_RESET", "REASON_REFUSED", "REASON_TIMEOUT",
+    "REASON_ABORTED",
+    "TCPConfig", "TCPStatistics", "TCPMachine",
+]
+
+CLOSED = "CLOSED"
+LISTEN = "LISTEN"
+SYN_SENT = "SYN_SENT"
+SYN_RECEIVED = "SYN_RECEIVED"
+ESTABLISHED = "ESTABLISHED"
+FIN_WAIT_1 = "FIN_WAIT_1"
+FIN_WAIT_2 = "FIN_WAIT_2"
+CLOSE_WAIT = "CLOSE_WAIT"
+CLOSING = "CLOSING"
+LAST_ACK = "LAST_ACK"
+TIME_WAIT = "TIME_WAIT"
+
+#: The handshake completed.
+EVENT_CONNECTED = "connected"
+#: The peer's FIN arrived, after all the data before it.
+EVENT_EOF = "eof"
+#: The connection is over; the detail is one of the C{REASON_*} values.
+EVENT_CLOSED = "closed"
+
+REASON_DONE = "done"
+REASON_RESET = "reset"
+REASON_REFUSED = "refused"
+REASON_TIMEOUT = "timeout"
+REASON_ABORTED = "aborted"
+
+#: States in which data may be received.
+_RECEIVING = frozenset([ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2])
+#: States in which keepalives run.
+_KEEPALIVE = frozenset([ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2])
+
+_BIG = 1 << 30
+
+
+class TCPConfig:
+    """
+    Tunables of a connection.  Times are in seconds, sizes in bytes.
+
+    @ivar mss: the MSS we announce (link MTU minus 40).
+    @ivar sendBufferSize: the send buffer's soft bound (producer high-water
+        mark).
+    @ivar receiveBufferSize: the receive buffer, which bounds the window.
+    @ivar maxOutOfOrder: the most out-of-order pieces held.
+    @ivar initialRTO: the RTO before any RTT sample (RFC 6298: 1 s).
+    @ivar minRTO: the lower bound of the RTO.
+    @ivar maxRTO: the upper bound of the RTO and of backoff.
+    @ivar ackDelay: the delayed ACK timeout.
+    @ivar msl: the maximum segment lifetime; TIME_WAIT lasts twice this.
+    @ivar synRetries: SYN (or SYN-ACK) retransmissions before giving up.
+    @ivar maxRetries: data retransmissions (one segment, consecutive
+        timeouts) before giving up.
+    @ivar finWait2Timeout: how long a connection the application has fully
+        closed waits in FIN_WAIT_2 for the peer's FIN.
+    @ivar keepIdle: idle time before the first keepalive probe.
+    @ivar keepInterval: time between keepalive probes.
+    @ivar keepCount: unanswered probes before the connection is dropped.
+    @ivar initialWindow: the initial congestion window in segments.
+    @ivar challengeAckLimit: challenge ACKs allowed per second.
+    @ivar timestamps: offer/accept RFC 7323 timestamps.
+    @ivar windowScaling: offer/accept RFC 7323 window scaling.
+    @ivar sack: offer/accept SACK-permitted (we send SACK blocks).
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        """
+        @param kwargs: values overriding the defaults, by attribute name.
+        @raise TypeError: an unknown name.
+        """
+        self.mss = 1460
+        self.sendBufferSize = 256 * 1024
+        self.receiveBufferSize = 256 * 1024
+        self.maxOutOfOrder = 256
+        self.initialRTO = 1.0
+        self.minRTO = 0.2
+        self.maxRTO = 60.0
+        self.ackDelay = 0.04
+        self.msl = 5.0
+        self.synRetries = 6
+        self.maxRetries = 12
+        self.finWait2Timeout = 60.0
+        self.keepIdle = 7200.0
+        self.keepInterval = 75.0
+        self.keepCount = 9
+        self.initialWindow = 10
+        self.challengeAckLimit = 10
+        self.timestamps = True
+        self.windowScaling = True
+        self.sack = True
+        for name, value in kwargs.items():
+            if not hasattr(self, name):
+                raise TypeError(f"unknown TCP setting {name!r}")
+            setattr(self, name, value)
+
+    def copy(self, **kwargs: object) -> "TCPConfig":
+        """
+        @param kwargs: values to change in the copy.
+        @return: a copy with C{kwargs} applied.
+        """
+        new = TCPConfig(**self.__dict__)
+        for name, value in kwargs.items():
+            if not hasattr(new, name):
+                raise TypeError(f"unknown TCP setting {name!r}")
+            setattr(new, name, value)
+        return new
+
+
+class TCPStatistics:
+    """
+    Counters, shared by all the connections of a TCP layer.
+    """
+
+    names = (
+        "segmentsReceived", "segmentsSent", "retransmissions",
+        "retransmissionTimeouts", "fastRetransmits", "duplicateAcks",
+        "outOfOrderSegments", "badChecksums", "malformedSegments",
+        "resetsSent", "resetsReceived", "challengeAcks", "pawsDropped",
+        "zeroWindowProbes", "keepaliveProbes", "synFloodDrops",
+        "forwarderDrops", "connectionsOpened", "connectionsAccepted",
+        "reassemblyDrops", "noConnection",
+    )
+
+    def __init__(self) -> None:
+        """
+        All counters start at zero.
+        """
+        for name in self.names:
+            setattr(self, name, 0)
+
+    def asDict(self) -> dict:
+        """
+        @return: the counters by name.
+        """
+        return {name: getattr(self, name) for name in self.names}
+
+
+def _windowShiftFor(size: int) -> int:
+    """
+    The smallest window scale that lets C{size} be advertised.
+
+    @param size: a buffer size.
+    @return: a shift count, 0 to 14.
+    """
+    shift = 0
+    while (65535 << shift) < size and shift < 14:
+        shift += 1
+    return shift
+
+
+class TCPMachine:
+    """
+    One TCP connection's state.  See the module docstring for how to drive
+    it.  Attributes named after RFC 9293's variables are public for tests
+    and diagnostics; treat them as read-only.
+
+    @ivar state: one of the state constants.
+    @ivar events: C{(event, detail)} pairs not yet consumed by the owner.
+    @ivar sendBuffer: unacknowledged and unsent data.
+    @ivar receiveBuffer: in-order data not yet read.
+    @ivar reassembly: out-of-order data.
+    @ivar noDelay: disable Nagle's algorithm.
+    @ivar keepAlive: send keepalive probes when idle.
+    @ivar readClosed: the application will read no more (fully closed):
+        data is acknowledged and discarded, and FIN_WAIT_2 times out.
+    """
+
+    def __init__(
+        self,
+        localPort: int,
+        remotePort: int,
+        iss: int,
+        config: Optional[TCPConfig] = None,
+        statistics: Optional[TCPStatistics] = None,
+        timestampOffset: int = 0,
+    ) -> None:
+        """
+        @param localPort: our port.
+        @param remotePort: the peer's port.
+        @param iss: our initial sequence number.
+        @param config: tunables; the defaults when omitted.
+        @param statistics: where to count; a private set when omitted.
+        @param timestampOffset: added to our millisecond clock for TSval.
+        """
+        if config is None:
+            config = TCPConfig()
+        self.config = config
+        self.stats = statistics if statistics is not None else TCPStatistics()
+        self.localPort = localPort
+        self.remotePort = remotePort
+        self.state = CLOSED
+        self.events: List[Tuple[str, Optional[str]]] = []
+        self.outbox: List[TCPSegment] = []
+
+        self.iss = iss
+        self.sndUna = iss
+        self.sndNxt = iss
+        self.sndMax = iss
+        self.sndWnd = 0
+        self.sndWl1 = 0
+        self.sndWl2 = iss
+        self.maxSndWnd = 0
+        self.sndShift = 0
+        self.finQueued = False
+        self.finSent = False
+        self.finSeq = 0
+
+        self.irs = 0
+        self.rcvNxt = 0
+        self.rcvAdv = 0
+        self.rcvShift = 0
+        self.rcvStream = 0
+        self.peerFinOffset: Optional[int] = None
+
+        self.sendBuffer = SendBuffer(config.sendBufferSize)
+        self.receiveBuffer = ReceiveBuffer(config.receiveBufferSize)
+        self.reassembly = ReassemblyBuffer(config.maxOutOfOrder)
+
+        self.peerMSS = 536
+        self.mss = min(536, config.mss)
+        self.tsEnabled = False
+        self.tsRecent = 0
+        self.timestampOffset = timestampOffset
+        self.sackEnabled = False
+        self.wsEnabled = False
+        self.noDelay = False
+        self.keepAlive = False
+        self.readClosed = False
+
+        self.cwnd = config.initialWindow * self.mss
+        self.ssthresh = _BIG
+        self.recover = iss
+        self.inRecovery = False
+        self.dupAcks = 0
+        self._caBytes = 0
+        self.retransmitFirst = False
+
+        self.srtt: Optional[float] = None
+        self.rttvar = 0.0
+        self.rto = config.initialRTO
+        self.retries = 0
+        self._rttSeq: Optional[int] = None
+        self._rttTime = 0.0
+
+        self.rtoDeadline: Optional[float] = None
+        self.persistDeadline: Optional[float] = None
+        self._persistBackoff = 0
+        self.ackDeadline: Optional[float] = None
+        self.keepaliveDeadline: Optional[float] = None
+        self._keepaliveProbes = 0
+        self.closeDeadline: Optional[float] = None
+        self.ackNow = False
+        self._unackedBytes = 0
+        self._rcvMSS = 0
+        self._challengeStart = -1.0
+        self._challengeCount = 0
+        self._lastReceived = 0.0
+
+    # -- application requests ---------------------------------------------
+
+    def listen(self) -> None:
+        """
+        Wait for a SYN (passive open).
+        """
+        self.state = LISTEN
+
+    def connect(self, now: float, timeout: Optional[float] = None) -> None:
+        """
+        Start an active open: the next L{dispatch} sends the SYN.
+
+        @param now: the current time.
+        @param timeout: give up (closing with L{REASON_TIMEOUT}) if the
+            handshake has not completed this many seconds from now; without
+            it, L{TCPConfig.synRetries} bounds the attempt.
+        """
+        self.state = SYN_SENT
+        self._lastReceived = now
+        if timeout is not None:
+            self.closeDeadline = now + timeout
+
+    def send(self, data: bytes) -> None:
+        """
+        Queue data for sending.  Data written after L{close} is dropped.
+
+        @param data: the bytes.
+        """
+        if self.finQueued or self.state in (CLOSED, LISTEN, TIME_WAIT):
+            return
+        self.sendBuffer.write(data)
+
+    def read(self) -> bytes:
+        """
+        Take the data received in order so far, and note the window that
+        reading opens (a window update is sent when it grew enough).
+
+        @return: the bytes, possibly empty.
+        """
+        data = self.receiveBuffer.read()
+        if data and self.state in _RECEIVING:
+            advertised = max(0, seqSub(self.rcvAdv, self.rcvNxt))
+            capacity = self.receiveBuffer.capacity
+            if advertised < capacity // 2 and (
+                self.receiveBuffer.space() - advertised
+                >= min(capacity // 2, 2 * self.mss)
+            ):
+                self.ackNow = True
+        return data
+
+    def close(self, now: float) -> None:
+        """
+        Close our sending direction: a FIN follows the queued data.
+
+        @param now: the current time.
+        """
+        state = self.state
+        if state in (LISTEN, SYN_SENT):
+            self._closed(REASON_DONE)
+        elif state in (SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT):
+            self.finQueued = True
+            if state == ESTABLISHED:
+                self.state = FIN_WAIT_1
+            elif state == CLOSE_WAIT:
+                self.state = LAST_ACK
+
+    def abort(self, now: float) -> None:
+        """
+        Drop the connection at once, sending a RST when synchronized.
+
+        @param now: the current time.
+        """
+        if self.state in (CLOSED, LISTEN, SYN_SENT, TIME_WAIT):
+            if self.state != CLOSED:
+                self._closed(REASON_ABORTED)
+            return
+        self.outbox.append(
+            TCPSegment(self.localPort, self.remotePort, self.sndNxt,
+                       self.rcvNxt, RST | ACK, 0)
+        )
+        self.stats.resetsSent += 1
+        self._closed(REASON_ABORTED)
+
+    # -- helpers ------------------------------------------------------------
+
+    def _closed(self, reason: str) -> None:
+        """
+        Enter CLOSED and tell the owner why.
+
+        @param reason: one of the C{REASON_*} values.
+        """
+        self.state = CLOSED
+        self.rtoDeadline = None
+        self.persistDeadline = None
+        self.ackDeadline = None
+        self.keepaliveDeadline = None
+        self.closeDeadline = None
+        self.ackNow = False
+        self.retransmitFirst = False
+        self.events.append((EVENT_CLOSED, reason))
+
+    def _timeWait(self, now: float) -> None:
+        """
+        Enter TIME_WAIT for 2*MSL.
+
+        @param now: the current time.
+        """
+        self.state = TIME_WAIT
+        self.rtoDeadline = None
+        self.persistDeadline = None
+        self.keepaliveDeadline = None
+        self.closeDeadline = now + 2 * self.config.msl
+
+    def _tsVal(self, now: float) -> int:
+        """
+        @param now: the current time.
+        @return: our timestamp clock (milliseconds) for TSval.
+        """
+        return (int(now * 1000) + self.timestampOffset) & SEQ_MASK
+
+    def _challengeAck(self, now: float) -> None:
+        """
+        Send a challenge ACK (RFC 5961), at most
+        L{TCPConfig.challengeAckLimit} per second.
+
+        @param now: the current time.
+        """
+        if now - self._challengeStart >= 1.0:
+            self._challengeStart = now
+            self._challengeCount = 0
+        if self._challengeCount < self.config.challengeAckLimit:
+            self._challengeCount += 1
+            self.stats.challengeAcks += 1
+            self.ackNow = True
+
+    def _reset(self, seq: int) -> None:
+        """
+        Queue a RST answering a segment with an unacceptable ACK.
+
+        @param seq: the sequence number for the RST (the segment's ACK).
+        """
+        self.outbox.append(TCPSegment(self.localPort, self.remotePort, seq, 0, RST, 0))
+        self.stats.resetsSent += 1
+
+    def _negotiate(self, segment: TCPSegment) -> None:
+        """
+        Take the peer's SYN options into account.
+
+        @param segment: the SYN or SYN-ACK.
+        """
+        config = self.config
+        self.peerMSS = segment.mss if segment.mss else 536
+        self.tsEnabled = config.timestamps and segment.timestamp is not None
+        if self.tsEnabled:
+            self.tsRecent = segment.timestamp[0]  # type: ignore[index]
+        self.sackEnabled = config.sack and segment.sackPermitted
+        self.wsEnabled = config.windowScaling and segment.windowScale is not None
+        if self.wsEnabled:
+            self.sndShift = min(segment.windowScale, 14)
+            self.rcvShift = _windowShiftFor(config.receiveBufferSize)
+        else:
+            self.sndShift = 0
+            self.rcvShift = 0
+        self.mss = max(64, min(self.peerMSS, config.mss) - (12 if self.tsEnabled else 0))
+        self.cwnd = config.initialWindow * self.mss
+        self.irs = segment.seq
+        self.rcvNxt = (segment.seq + 1) & SEQ_MASK
+        self.rcvAdv = (self.rcvNxt + min(self.receiveBuffer.space(), 65535)) & SEQ_MASK
+
+    def _established(self) -> None:
+        """
+        The handshake completed.
+        """
+        self.closeDeadline = None
+        if self.finQueued:
+            self.state = FIN_WAIT_1
+        else:
+            self.state = ESTABLISHED
+        self.events.append((EVENT_CONNECTED, None))
+
+    def _rttSample(self, sample: float) -> None:
+        """
+        Update the RTO from one RTT measurement (RFC 6298 section 2).
+
+        @param sample: the measured round trip time in seconds.
+        """
+        if self.srtt is None:
+            self.srtt = sample
+            self.rttvar = sample / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - sample)
+            self.srtt = 0.875 * self.srtt + 0.125 * sample
+        config = self.config
+        self.rto = min(config.maxRTO,
+                       max(config.minRTO, self.srtt + max(0.001, 4 * self.rttvar)))
+
+    # -- input --------------------------------------------------------------
+
+    def segmentReceived(self, segment: TCPSegment, now: float) -> None:
+        """
+        Process one incoming segment (RFC 9293 section 3.10.7).  Replies
+        are produced by the next L{dispatch}.
+
+        @param segment: the segment, addressed to this connection.
+        @param now: the current time.
+        """
+        state = self.state
+        flags = segment.flags
+        if state == CLOSED:
+            return
+        if state == LISTEN:
+            self._inListen(segment, now)
+        elif state == SYN_SENT:
+            self._inSynSent(segment, now)
+        else:
+            self._inSynchronized(segment, now)
+        self._updateTimers(now)
+        if flags & RST:
+            self.stats.resetsReceived += 1
+
+    def _inListen(self, segment: TCPSegment, now: float) -> None:
+        """
+        A segment for a listening machine.
+
+        @param segment: the segment.
+        @param now: the current time.
+        """
+        flags = segment.flags
+        if flags & RST:
+            return
+        if flags & ACK:
+            self._reset(segment.ack)
+            return
+        if not flags & SYN:
+            return
+        self._negotiate(segment)
+        self.sndWnd = segment.window
+        self.maxSndWnd = self.sndWnd
+        self.sndWl1 = segment.seq
+        self.sndWl2 = self.iss
+        self.state = SYN_RECEIVED
+        self._lastReceived = now
+
+    def _inSynSent(self, segment: TCPSegment, now: float) -> None:
+        """
+        A segment while our SYN is outstanding.
+
+        @param segment: the segment.
+        @param now: the current time.
+        """
+        flags = segment.flags
+        if flags & ACK:
+            ack = segment.ack
+            if seqLE(ack, self.iss) or seqGT(ack, self.sndMax):
+                if not flags & RST:
+                    self._reset(ack)
+                return
+        if flags & RST:
+            if flags & ACK:
+                self._closed(REASON_REFUSED)
+            return
+        if not flags & SYN:
+            return
+        self._negotiate(segment)
+        self._lastReceived = now
+        if flags & ACK:
+            self.sndUna = segment.ack
+            if seqLT(self.sndNxt, self.sndUna):
+                self.sndNxt = self.sndUna
+            self.sndWnd = segment.window
+            self.maxSndWnd = self.sndWnd
+            self.sndWl1 = segment.seq
+            self.sndWl2 = segment.ack
+            self.rtoDeadline = None
+            self.retries = 0
+            if self._rttSeq is not None:
+                self._rttSample(now - self._rttTime)
+                self._rttSeq = None
+            self._established()
+            self.ackNow = True
+        else:
+            # Simultaneous open: answer with SYN-ACK, same ISS.
+            self.sndWnd = segment.window
+            self.maxSndWnd = self.sndWnd
+            self.sndWl1 = segment.seq
+            self.state = SYN_RECEIVED
+            self.sndNxt = self.iss
+            self.rtoDeadline = None
+
+    def _inSynchronized(self, segment: TCPSegment, now: float) -> None:
+        """
+        A segment in SYN_RECEIVED or a later state.
+
+        @param segment: the segment.
+        @param now: the current time.
+        """
+        flags = segment.flags
+        seq = segment.seq
+        payload = segment.payload
+        rcvNxt = self.rcvNxt
+        window = max(0, seqSub(self.rcvAdv, rcvNxt))
+        segLen = len(payload) + (flags & SYN) // SYN + (flags & FIN)
+
+        # RST (RFC 5961 section 3.2).
+        if flags & RST:
+            if seq == rcvNxt:
+                self._closed(REASON_RESET)
+            elif seqInWindow(seq, rcvNxt, max(window, 1)):
+                self._challengeAck(now)
+            return
+
+        # SYN in a synchronized state (RFC 5961 section 4).
+        if flags & SYN:
+            if self.state == SYN_RECEIVED and seq == self.irs and not flags & ACK:
+                # The peer did not hear our SYN-ACK: send it again.
+                self.sndNxt = self.iss
+            else:
+                self._challengeAck(now)
+            return
+
+        # PAWS (RFC 7323 section 5).
+        timestamp = segment.timestamp
+        if self.tsEnabled and timestamp is not None:
+            if seqLT(timestamp[0], self.tsRecent):
+                self.stats.pawsDropped += 1
+                self.ackNow = True
+                return
+
+        # Acceptability (RFC 9293 section 3.10.7.4, first check).
+        if segLen == 0:
+            acceptable = seq == rcvNxt if window == 0 else seqInWindow(seq, rcvNxt, window)
+        elif window == 0:
+            acceptable = False
+            if seq == rcvNxt:
+                # Zero window: still take the ACK, drop the data.
+                payload = b""
+                flags &= ~FIN
+                segLen = 0
+                acceptable = True
+                self.ackNow = True
+        else:
+            acceptable = seqInWindow(seq, rcvNxt, window) or seqInWindow(
+                (seq + segLen - 1) & SEQ_MASK, rcvNxt, window
+            )
+        if not acceptable:
+            self.ackNow = True
+            if self.state == TIME_WAIT and flags & FIN:
+                self.closeDeadline = now + 2 * self.config.msl
+            return
+
+        self._lastReceived = now
+        self._keepaliveProbes = 0
+        if timestamp is not None and self.tsEnabled and seqLE(seq, rcvNxt):
+            self.tsRecent = timestamp[0]
+
+        # Trim to the window.
+        if payload:
+            if seqLT(seq, rcvNxt):
+                payload = payload[seqSub(rcvNxt, seq):]
+                seq = rcvNxt
+            room = seqSub(self.rcvAdv, seq)
+            if len(payload) > room:
+                payload = payload[:max(0, room)]
+                flags &= ~FIN
+
+        # ACK.
+        if not flags & ACK:
+            return
+        if not self._processAck(segment, now):
+            return
+
+        # Data.
+        state = self.state
+        if payload and state in _RECEIVING:
+            if seq == self.rcvNxt:
+                self._inOrder(payload, now)
+            else:
+                offset = self.rcvStream + seqSub(seq, self.rcvNxt)
+                self.stats.outOfOrderSegments += 1
+                if not self.reassembly.add(offset, payload):
+                    self.stats.reassemblyDrops += 1
+                if flags & FIN:
+                    self.peerFinOffset = offset + len(payload)
+                    flags &= ~FIN
+                self.ackNow = True
+        elif payload:
+            payload = b""
+
+        # FIN.
+        if flags & FIN and (seq + len(payload)) & SEQ_MASK == self.rcvNxt:
+            self._finReceived(now)
+        elif (
+            self.peerFinOffset is not None
+            and self.peerFinOffset == self.rcvStream
+            and self.state in _RECEIVING
+        ):
+            self._finReceived(now)
+
+    def _inOrder(self, payload: bytes, now: float) -> None:
+        """
+        Accept data that starts at RCV.NXT, with whatever it unlocks from
+        the reassembly buffer.
+
+        @param payload: the data.
+        @param now: the current time.
+        """
+        size = len(payload)
+        if not self.readClosed:
+            self.receiveBuffer.write(payload)
+        self.rcvNxt = (self.rcvNxt + size) & SEQ_MASK
+        self.rcvStream += size
+        if self.reassembly.bytes:
+            pieces = self.reassembly.pop(self.rcvStream)
+            for piece in pieces:
+                if not self.readClosed:
+                    self.receiveBuffer.write(piece)
+                self.rcvNxt = (self.rcvNxt + len(piece)) & SEQ_MASK
+                self.rcvStream += len(piece)
+            self.ackNow = True
+        if size > self._rcvMSS:
+            self._rcvMSS = size
+        self._unackedBytes += size
+        if self._unackedBytes >= 2 * self._rcvMSS:
+            self.ackNow = True
+        elif self.ackDeadline is None:
+            self.ackDeadline = now + self.config.ackDelay
+
+    def _finReceived(self, now: float) -> None:
+        """
+        The peer's FIN is next in sequence: consume it.
+
+        @param now: the current time.
+        """
+        self.rcvNxt = (self.rcvNxt + 1) & SEQ_MASK
+        self.peerFinOffset = None
+        self.ackNow = True
+        state = self.state
+        if state in (SYN_RECEIVED, ESTABLISHED):
+            self.state = CLOSE_WAIT
+        elif state == FIN_WAIT_1:
+            if self._finAcked():
+                self._timeWait(now)
+            else:
+                self.state = CLOSING
+        elif state == FIN_WAIT_2:
+            self._timeWait(now)
+        else:
+            return
+        self.events.append((EVENT_EOF, None))
+
+    def _finAcked(self) -> bool:
+        """
+        @return: whether our FIN was sent and acknowledged.
+        """
+        return self.finSent and self.sndUna == (self.finSeq + 1) & SEQ_MASK
+
+    def _processAck(self, segment: TCPSegment, now: float) -> bool:
+        """
+        The ACK field of an acceptable segment (RFC 9293 3.10.7.4, fifth
+        check; RFC 5961 section 5; RFC 5681/6582 for congestion control).
+
+        @param segment: the segment.
+        @param now: the current time.
+        @return: whether processing of the segment should continue.
+        """
+        ack = segment.ack
+        sndUna = self.sndUna
+        if self.state == SYN_RECEIVED:
+            if seqGT(ack, sndUna) and seqLE(ack, self.sndMax):
+                self._established()
+            else:
+                self._reset(ack)
+                return False
+        if seqGT(ack, self.sndMax):
+            self.ackNow = True
+            return False
+        if seqLT(ack, (sndUna - self.maxSndWnd) & SEQ_MASK):
+            self.ackNow = True
+            return False
+
+        window = segment.window << self.sndShift
+        mss = self.mss
+        if seqGT(ack, sndUna):
+            acked = seqSub(ack, sndUna)
+            dataAcked = acked
+            if sndUna == self.iss:
+                dataAcked -= 1
+            if self.finSent and ack == (self.finSeq + 1) & SEQ_MASK:
+                dataAcked -= 1
+            if dataAcked > 0:
+                self.sendBuffer.consume(min(dataAcked, len(self.sendBuffer)))
+            self.sndUna = ack
+            if seqLT(self.sndNxt, ack):
+                self.sndNxt = ack
+            self.retries = 0
+            self.rtoDeadline = None
+            # RTT (Karn's rule: _rttSeq is cleared on retransmission).
+            timestamp = segment.timestamp
+            if self.tsEnabled and timestamp is not None and timestamp[1]:
+                sample = (self._tsVal(now) - timestamp[1]) & SEQ_MASK
+                if sample < 0x7FFFFFFF:
+                    self._rttSample(sample / 1000.0)
+            elif self._rttSeq is not None and seqGE(ack, self._rttSeq):
+                self._rttSample(now - self._rttTime)
+                self._rttSeq = None
+            if self._rttSeq is not None and seqGE(ack, self._rttSeq):
+                self._rttSeq = None
+            # Congestion control.
+            if self.inRecovery:
+                if seqGE(ack, self.recover):
+                    flight = max(0, seqSub(self.sndMax, ack))
+                    self.cwnd = min(self.ssthresh, flight + mss)
+                    self.inRecovery = False
+                    self.dupAcks = 0
+                else:
+                    # Partial ACK: retransmit the next hole, deflate.
+                    self.retransmitFirst = True
+                    self.cwnd = max(mss, self.cwnd - acked + mss)
+            else:
+                self.dupAcks = 0
+                if self.cwnd < self.ssthresh:
+                    self.cwnd += min(acked, 2 * mss)
+                else:
+                    self._caBytes += acked
+                    if self._caBytes >= self.cwnd:
+                        self._caBytes -= self.cwnd
+                        self.cwnd += mss
+                if self.cwnd > 16 * 1024 * 1024:
+                    self.cwnd = 16 * 1024 * 1024
+            self._persistBackoff = 0
+        elif (
+            ack == sndUna
+            and self.sndMax != sndUna
+            and not segment.payload
+            and not segment.flags & (SYN | FIN)
+            and window == self.sndWnd
+            and self.state != SYN_RECEIVED
+        ):
+            self.dupAcks += 1
+            self.stats.duplicateAcks += 1
+            if self.inRecovery:
+                self.cwnd += mss
+            elif self.dupAcks == 3 and seqGE(ack, self.recover):
+                flight = seqSub(self.sndMax, sndUna)
+                self.ssthresh = max(flight // 2, 2 * mss)
+                self.recover = self.sndMax
+                self.cwnd = self.ssthresh + 3 * mss
+                self.inRecovery = True
+                self.retransmitFirst = True
+                self.stats.fastRetransmits += 1
+
+        # Window update.
+        seq = segment.seq
+        if seqLT(self.sndWl1, seq) or (
+            self.sndWl1 == seq and seqLE(self.sndWl2, ack)
+        ):
+            self.sndWnd = window
+            self.sndWl1 = seq
+            self.sndWl2 = ack
+            if window > self.maxSndWnd:
+                self.maxSndWnd = window
+
+        state = self.state
+        if state == FIN_WAIT_1:
+            if self._finAcked():
+                self.state = FIN_WAIT_2
+                if self.readClosed:
+                    self.closeDeadline = now + self.config.finWait2Timeout
+        elif state == CLOSING:
+            if self._finAcked():
+                self._timeWait(now)
+        elif state == LAST_ACK:
+            if self._finAcked():
+                self._closed(REASON_DONE)
+                return False
+        elif state == TIME_WAIT:
+            if segment.flags & FIN:
+                self.ackNow = True
+                self.closeDeadline = now + 2 * self.config.msl
+        return True
+
+    # -- output -------------------------------------------------------------
+
+    def _advertise(self) -> int:
+        """
+        Choose the window field for a non-SYN segment and move the
+        advertised right edge; the window never shrinks and grows only in
+        steps of at least min(MSS, half the buffer) (RFC 1122 4.2.3.3).
+
+        @return: the (scaled down) window field.
+        """
+        shift = self.rcvShift
+        rcvNxt = self.rcvNxt
+        advertised = max(0, seqSub(self.rcvAdv, rcvNxt))
+        space = self.receiveBuffer.space()
+        capacity = self.receiveBuffer.capacity
+        if space - advertised >= min(capacity // 2, self.config.mss):
+            window = space
+        else:
+            window = advertised
+        field = window >> shift
+        if (field << shift) < advertised:
+            field = (advertised + (1 << shift) - 1) >> shift
+        if field > 65535:
+            field = 65535
+        edge = (rcvNxt + (field << shift)) & SEQ_MASK
+        if seqGT(edge, self.rcvAdv):
+            self.rcvAdv = edge
+        return field
+
+    def _sackBlocks(self) -> Tuple[Tuple[int, int], ...]:
+        """
+        @return: the SACK blocks to report, as sequence numbers.
+        """
+        base = self.rcvNxt - self.rcvStream
+        limit = 3 if self.tsEnabled else 4
+        return tuple(
+            ((base + start) & SEQ_MASK, (base + end) & SEQ_MASK)
+            for start, end in self.reassembly.blocks(limit)
+        )
+
+    def _segment(self, seq: int, flags: int, payload: bytes, now: float) -> TCPSegment:
+        """
+        Build an outgoing segment with the ACK, window, timestamp and SACK
+        fields filled in, and note that an ACK went out.
+
+        @param seq: its sequence number.
+        @param flags: its flags (L{ACK} is expected).
+        @param payload: its data.
+        @param now: the current time.
+        @return: the segment.
+        """
+        self.ackNow = False
+        self.ackDeadline = None
+        self._unackedBytes = 0
+        return TCPSegment(
+            self.localPort, self.remotePort, seq, self.rcvNxt, flags,
+            self._advertise(), payload, None, None, False,
+            self._sackBlocks() if self.sackEnabled and self.reassembly.bytes else (),
+            (self._tsVal(now), self.tsRecent) if self.tsEnabled else None,
+        )
+
+    def _synSegment(self, now: float) -> TCPSegment:
+        """
+        Build our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED).
+
+        @param now: the current time.
+        @return: the segment.
+        """
+        config = self.config
+        window = min(self.receiveBuffer.space(), 65535)
+        if self.state == SYN_SENT:
+            return TCPSegment(
+                self.localPort, self.remotePort, self.iss, 0, SYN, window, b"",
+                config.mss,
+                _windowShiftFor(config.receiveBufferSize) if config.windowScaling else None,
+                config.sack,
+                (),
+                (self._tsVal(now), 0) if config.timestamps else None,
+            )
+        self.ackNow = False
+        self.ackDeadline = None
+        return TCPSegment(
+            self.localPort, self.remotePort, self.iss, self.rcvNxt, SYN | ACK,
+            window, b"", config.mss,
+            self.rcvShift if self.wsEnabled else None,
+            self.sackEnabled,
+            (),
+            (self._tsVal(now), self.tsRecent) if self.tsEnabled else None,
+        )
+
+    def _sendable(self) -> Optional[Tuple[int, bool]]:
+        """
+        Decide the next new (or go-back-N retransmitted) segment: its
+        length and whether it carries our FIN, applying the send and
+        congestion windows, Nagle's algorithm and sender SWS avoidance.
+
+        @return: C{(length, fin)} or C{None} when nothing should go now.
+        """
+        if self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK:
+            return None
+        offset = seqSub(self.sndNxt, self.sndUna)
+        avail = len(self.sendBuffer) - offset
+        if avail < 0:
+            return None
+        mss = self.mss
+        usable = min(
+            seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
+            self.cwnd - offset,
+        )
+        n = min(avail, mss, usable)
+        if n < 0:
+            n = 0
+        fin = self.finQueued and n == avail
+        if n == 0:
+            return (0, True) if fin else None
+        if n < mss and not fin:
+            if n < avail:
+                if n < self.maxSndWnd // 2:
+                    return None
+            elif not self.noDelay and offset > 0:
+                return None
+        return n, fin
+
+    def _synchronizedSending(self) -> bool:
+        """
+        @return: whether the state allows sending data or FIN.
+        """
+        return self.state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, LAST_ACK, CLOSING)
+
+    def dispatch(self, now: float) -> List[TCPSegment]:
+        """
+        Run expired timers and emit everything that should be sent now.
+
+        @param now: the current time.
+        @return: the segments to transmit, in order.
+        """
+        out = self.outbox
+        self.outbox = []
+        self._runTimers(now, out)
+        state = self.state
+        if state == CLOSED or state == LISTEN:
+            return out
+        if state == SYN_SENT or state == SYN_RECEIVED:
+            if self.sndNxt == self.iss:
+                out.append(self._synSegment(now))
+                self.sndNxt = (self.iss + 1) & SEQ_MASK
+                if self.sndMax == self.iss:
+                    self.sndMax = self.sndNxt
+                    self._rttSeq = self.sndNxt
+                    self._rttTime = now
+            elif self.ackNow and state == SYN_RECEIVED:
+                out.append(self._segment(self.sndNxt, ACK, b"", now))
+            self._updateTimers(now)
+            return out
+        sent = False
+        if self.retransmitFirst:
+            self.retransmitFirst = False
+            if self._synchronizedSending() and self.sndUna != self.sndMax:
+                out.append(self._retransmission(now))
+                sent = True
+        if self._synchronizedSending():
+            sent = self._sendData(now, out) or sent
+        if (self.ackNow and not sent) and state != CLOSED:
+            out.append(self._segment(self.sndNxt, ACK, b"", now))
+        self._updateTimers(now)
+        return out
+
+    def _retransmission(self, now: float) -> TCPSegment:
+        """
+        Build the retransmission of the first unacknowledged segment (fast
+        retransmit, NewReno partial ACK).
+
+        @param now: the current time.
+        @return: the segment.
+        """
+        n = min(self.mss, len(self.sendBuffer))
+        flags = ACK
+        if self.finSent and n == len(self.sendBuffer):
+            flags |= FIN
+        if n:
+            flags |= PSH
+        self.stats.retransmissions += 1
+        self._rttSeq = None
+        return self._segment(self.sndUna, flags, self.sendBuffer.peek(0, n), now)
+
+    def _sendData(self, now: float, out: List[TCPSegment]) -> bool:
+        """
+        Emit as many data segments (and the FIN) as the windows allow.
+
+        @param now: the current time.
+        @param out: where to append them.
+        @return: whether anything was emitted.
+        """
+        sent = False
+        sendBuffer = self.sendBuffer
+        while True:
+            decision = self._sendable()
+            if decision is None:
+                return sent
+            n, fin = decision
+            sndNxt = self.sndNxt
+            offset = seqSub(sndNxt, self.sndUna)
+            payload = sendBuffer.peek(offset, n) if n else b""
+            flags = ACK
+            if fin:
+                flags |= FIN
+                self.finSent = True
+                self.finSeq = (sndNxt + n) & SEQ_MASK
+            if n and offset + n == len(sendBuffer):
+                flags |= PSH
+            if seqLT(sndNxt, self.sndMax):
+                self.stats.retransmissions += 1
+            elif self._rttSeq is None and not self.tsEnabled:
+                self._rttSeq = (sndNxt + n + fin) & SEQ_MASK
+                self._rttTime = now
+            out.append(self._segment(sndNxt, flags, payload, now))
+            sent = True
+            sndNxt = (sndNxt + n + fin) & SEQ_MASK
+            self.sndNxt = sndNxt
+            if seqGT(sndNxt, self.sndMax):
+                self.sndMax = sndNxt
+            if fin:
+                return True
+
+    # -- timers -------------------------------------------------------------
+
+    def _runTimers(self, now: float, out: List[TCPSegment]) -> None:
+        """
+        Act on every deadline that has passed.
+
+        @param now: the current time.
+        @param out: where segments go.
+        """
+        if self.ackDeadline is not None and now >= self.ackDeadline:
+            self.ackDeadline = None
+            self.ackNow = True
+        if self.closeDeadline is not None and now >= self.closeDeadline:
+            if self.state in (SYN_SENT, SYN_RECEIVED):
+                self._closed(REASON_TIMEOUT)
+            else:
+                self._closed(REASON_DONE)
+            return
+        if self.rtoDeadline is not None and now >= self.rtoDeadline:
+            self.rtoDeadline = None
+            self._retransmitTimeout(now, out)
+            if self.state == CLOSED:
+                return
+        if self.persistDeadline is not None and now >= self.persistDeadline:
+            self.persistDeadline = None
+            self._persistBackoff += 1
+            self.stats.zeroWindowProbes += 1
+            out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
+        if self.keepaliveDeadline is not None and now >= self.keepaliveDeadline:
+            if self._keepaliveProbes >= self.config.keepCount:
+                self.abort(now)
+                self.events[-1] = (EVENT_CLOSED, REASON_TIMEOUT)
+                out.extend(self.outbox)
+                self.outbox = []
+                return
+            self._keepaliveProbes += 1
+            self.stats.keepaliveProbes += 1
+            self.keepaliveDeadline = now + self.config.keepInterval
+            out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
+
+    def _retransmitTimeout(self, now: float, out: List[TCPSegment]) -> None:
+        """
+        The retransmission timer expired (RFC 6298 section 5, RFC 5681
+        section 3.1): back off, collapse the congestion window and go back
+        to the first unacknowledged byte.
+
+        @param now: the current time.
+        @param out: where segments go.
+        """
+        config = self.config
+        self.retries += 1
+        handshake = self.state in (SYN_SENT, SYN_RECEIVED)
+        if self.retries > (config.synRetries if handshake else config.maxRetries):
+            if not handshake:
+                out.append(TCPSegment(self.localPort, self.remotePort, self.sndNxt,
+                                      self.rcvNxt, RST | ACK, 0))
+                self.stats.resetsSent += 1
+            self._closed(REASON_TIMEOUT)
+            return
+        self.stats.retransmissionTimeouts += 1
+        if handshake:
+            self.sndNxt = self.iss
+        else:
+            if self.retries == 1:
+                flight = seqSub(self.sndMax, self.sndUna)
+                self.ssthresh = max(flight // 2, 2 * self.mss)
+            self.cwnd = self.mss
+            self._caBytes = 0
+            self.recover = self.sndMax
+            self.inRecovery = False
+            self.dupAcks = 0
+            self.retransmitFirst = False
+            self.sndNxt = self.sndUna
+        self.rto = min(self.rto * 2, config.maxRTO)
+        self._rttSeq = None
+
+    def _updateTimers(self, now: float) -> None:
+        """
+        Arm or disarm the retransmission, persist and keepalive timers from
+        the current state.
+
+        @param now: the current time.
+        """
+        state = self.state
+        if state == CLOSED or state == TIME_WAIT or state == LISTEN:
+            return
+        if self.sndMax != self.sndUna:
+            if self.rtoDeadline is None:
+                self.rtoDeadline = now + self.rto
+            self.persistDeadline = None
+        else:
+            self.rtoDeadline = None
+            if (self.sndWnd == 0 and len(self.sendBuffer)
+                    and self._synchronizedSending()):
+                if self.persistDeadline is None:
+                    interval = max(self.rto, self.config.minRTO) * (
+                        1 << min(self._persistBackoff, 10))
+                    self.persistDeadline = now + min(interval, self.config.maxRTO)
+            else:
+                self.persistDeadline = None
+                self._persistBackoff = 0
+        if self.keepAlive and state in _KEEPALIVE:
+            if self._keepaliveProbes == 0:
+                self.keepaliveDeadline = self._lastReceived + self.config.keepIdle
+        else:
+            self.keepaliveDeadline = None
+            self._keepaliveProbes = 0
+
+    def pollAt(self) -> Optional[float]:
+        """
+        When L{dispatch} must next be called.
+
+        @return: C{0.0} when there is something to send at once, the
+            earliest deadline otherwise, or C{None} when nothing is
+            pending.
+        """
+        state = self.state
+        if self.outbox:
+            return 0.0
+        if state == CLOSED:
+            return None
+        if self.ackNow or self.retransmitFirst:
+            return 0.0
+        if state == SYN_SENT or state == SYN_RECEIVED:
+            if self.sndNxt == self.iss:
+                return 0.0
+        elif self._synchronizedSending() and self._sendable() is not None:
+            return 0.0
+        deadline = None
+        for candidate in (self.ackDeadline, self.rtoDeadline, self.persistDeadline,
+                          self.keepaliveDeadline, self.closeDeadline):
+            if candidate is not None and (deadline is None or candidate < deadline):
+                deadline = candidate
+        return deadline

@@ -1,0 +1,311 @@
+# -*- test-case-name: tests.wire.test_tcp -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+TCP segments (RFC 9293) and their options: MSS (RFC 9293 3.7.1), window
+scale and timestamps (RFC 7323), SACK-permitted and SACK blocks (RFC 2018).
+
+A segment is described by L{TCPSegment}, a small immutable repr (a
+C{NamedTuple}, so building one per packet is cheap and tests can compare
+them with C{==}).  L{parseSegment} is the checked parse of untrusted bytes:
+it verifies lengths and the data offset before reading any field and
+raises L{MalformedSegment} (a L{MalformedPacket}) for anything
+inconsistent, including options whose length byte is impossible.
+L{TCPSegment.encode} builds the bytes, checksum included.
+
+The fixed header is read with one C{struct.unpack_from}; the common option
+layouts of data segments (none, or NOP NOP TIMESTAMP) are recognised
+without the general option loop.
+"""
+
+import struct
+from typing import NamedTuple, Optional, Tuple, Union
+
+from vdetwist.wire.checksum import internetChecksum, pseudoHeaderSum
+from vdetwist.wire.ethernet import MalformedPacket
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+__all__ = [
+    "PROTOCOL_TCP",
+    "HEADER_LENGTH",
+    "FIN",
+    "SYN",
+    "RST",
+    "PSH",
+    "ACK",
+    "URG",
+    "ECE",
+    "CWR",
+    "MalformedSegment",
+    "TCPSegment",
+    "parseSegment",
+    "tcpChecksumValid",
+    "formatFlags",
+]
+
+PROTOCOL_TCP = 6
+
+#: Length of the fixed header, without options.
+HEADER_LENGTH = 20
+#: The largest header the data offset can describe.
+MAX_HEADER_LENGTH = 60
+
+FIN = 0x01
+SYN = 0x02
+RST = 0x04
+PSH = 0x08
+ACK = 0x10
+URG = 0x20
+ECE = 0x40
+CWR = 0x80
+
+OPTION_EOL = 0
+OPTION_NOP = 1
+OPTION_MSS = 2
+OPTION_WINDOW_SCALE = 3
+OPTION_SACK_PERMITTED = 4
+OPTION_SACK = 5
+OPTION_TIMESTAMP = 8
+
+#: Source port, destination port, sequence number, acknowledgment number,
+#: data offset / reserved / flags (16 bits), window, checksum, urgent pointer.
+HEADER = struct.Struct("!HHIIHHHH")
+_TIMESTAMP = struct.Struct("!II")
+_NOP_NOP_TIMESTAMP = b"\x01\x01\x08\x0a"
+
+_FLAG_NAMES = ((FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"), (ACK, "."),
+               (URG, "U"), (ECE, "E"), (CWR, "W"))
+
+
+class MalformedSegment(MalformedPacket):
+    """
+    Bytes that are not a well-formed TCP segment.
+    """
+
+
+class TCPSegment(NamedTuple):
+    """
+    One TCP segment, options decoded.
+
+    Flags are the low 8 bits of the header's flags field (L{FIN}, L{SYN},
+    ...).  The window is the raw 16-bit field, not scaled.
+
+    @ivar srcPort: the source port.
+    @ivar dstPort: the destination port.
+    @ivar seq: the sequence number.
+    @ivar ack: the acknowledgment number (meaningful with L{ACK}).
+    @ivar flags: the control bits.
+    @ivar window: the window field.
+    @ivar payload: the data.
+    @ivar mss: the MSS option's value, or C{None}.
+    @ivar windowScale: the window scale option's shift count, or C{None}.
+    @ivar sackPermitted: whether the SACK-permitted option is present.
+    @ivar sackBlocks: SACK blocks as C{(left, right)} sequence numbers.
+    @ivar timestamp: C{(TSval, TSecr)} or C{None}.
+    @ivar urgent: the urgent pointer.
+    """
+
+    srcPort: int
+    dstPort: int
+    seq: int
+    ack: int
+    flags: int
+    window: int
+    payload: bytes = b""
+    mss: Optional[int] = None
+    windowScale: Optional[int] = None
+    sackPermitted: bool = False
+    sackBlocks: Tuple[Tuple[int, int], ...] = ()
+    timestamp: Optional[Tuple[int, int]] = None
+    urgent: int = 0
+
+    def sequenceLength(self) -> int:
+        """
+        The sequence space this segment occupies: its data, plus one each
+        for SYN and FIN.
+
+        @return: a non-negative integer.
+        """
+        return len(self.payload) + (self.flags & SYN) // SYN + (self.flags & FIN)
+
+    def optionsBytes(self) -> bytes:
+        """
+        The options encoded the way Linux lays them out (MSS, SACK-permitted
+        and timestamps first, then NOP + window scale, then SACK blocks),
+        padded with NOPs/EOL to a multiple of four bytes.
+
+        @return: the options field, possibly empty.
+        """
+        out = b""
+        if self.mss is not None:
+            out += struct.pack("!BBH", OPTION_MSS, 4, self.mss)
+        if self.timestamp is not None:
+            if self.sackPermitted:
+                out += b"\x04\x02\x08\x0a"
+            else:
+                out += _NOP_NOP_TIMESTAMP
+            out += _TIMESTAMP.pack(*self.timestamp)
+        elif self.sackPermitted:
+            out += b"\x01\x01\x04\x02"
+        if self.windowScale is not None:
+            out += struct.pack("!BBBB", OPTION_NOP, OPTION_WINDOW_SCALE, 3,
+                               self.windowScale)
+        if self.sackBlocks:
+            out += struct.pack("!BBBB", OPTION_NOP, OPTION_NOP, OPTION_SACK,
+                               2 + 8 * len(self.sackBlocks))
+            for left, right in self.sackBlocks:
+                out += _TIMESTAMP.pack(left, right)
+        if len(out) & 3:
+            out += b"\x00" * (4 - (len(out) & 3))
+        if len(out) > MAX_HEADER_LENGTH - HEADER_LENGTH:
+            raise ValueError("TCP options longer than 40 bytes")
+        return out
+
+    def encode(self, source: bytes, destination: bytes) -> bytes:
+        """
+        Build the segment's bytes, checksum included.
+
+        @param source: the IPv4 source address, 4 bytes (for the
+            pseudo-header).
+        @param destination: the IPv4 destination address, 4 bytes.
+        @return: header, options and payload.
+        """
+        if self.mss is None and self.timestamp is None and not (
+            self.sackPermitted or self.sackBlocks or self.windowScale is not None
+        ):
+            options = b""
+        else:
+            options = self.optionsBytes()
+        headerLength = HEADER_LENGTH + len(options)
+        total = headerLength + len(self.payload)
+        header = HEADER.pack(
+            self.srcPort, self.dstPort, self.seq, self.ack,
+            (headerLength << 10) | self.flags, self.window, 0, self.urgent,
+        ) + options
+        initial = pseudoHeaderSum(source, destination, PROTOCOL_TCP, total)
+        # The header is even-length, so its sum and the payload's add up
+        # (2**16 = 1 modulo 0xffff); no concatenation needed before summing.
+        initial += int.from_bytes(header, "big")
+        payload = self.payload
+        csum = internetChecksum(payload, initial)
+        return header[:16] + csum.to_bytes(2, "big") + header[18:] + payload
+
+
+def tcpChecksumValid(source: bytes, destination: bytes, segment: Buffer) -> bool:
+    """
+    Whether a TCP segment's checksum verifies.
+
+    @param source: the IPv4 source, 4 bytes.
+    @param destination: the IPv4 destination, 4 bytes.
+    @param segment: the whole segment (header and data).
+    @return: C{True} when correct.
+    """
+    return internetChecksum(
+        segment, pseudoHeaderSum(source, destination, PROTOCOL_TCP, len(segment))
+    ) == 0
+
+
+def _parseOptions(
+    buffer: Buffer, start: int, end: int
+) -> Tuple[Optional[int], Optional[int], bool, Tuple[Tuple[int, int], ...],
+           Optional[Tuple[int, int]]]:
+    """
+    Decode an options field, checking every length byte.
+
+    @param buffer: the segment.
+    @param start: the offset of the first option byte.
+    @param end: the offset just past the options (the data offset).
+    @return: C{(mss, windowScale, sackPermitted, sackBlocks, timestamp)}.
+    @raise MalformedSegment: an option runs past the header, or has a
+        length its kind does not allow.
+    """
+    mss = None
+    windowScale = None
+    sackPermitted = False
+    sackBlocks: Tuple[Tuple[int, int], ...] = ()
+    timestamp = None
+    i = start
+    while i < end:
+        kind = buffer[i]
+        if kind == OPTION_EOL:
+            break
+        if kind == OPTION_NOP:
+            i += 1
+            continue
+        if i + 1 >= end:
+            raise MalformedSegment(f"TCP option {kind} has no length byte")
+        length = buffer[i + 1]
+        if length < 2 or i + length > end:
+            raise MalformedSegment(f"TCP option {kind} has bad length {length}")
+        if kind == OPTION_MSS:
+            if length != 4:
+                raise MalformedSegment(f"MSS option length {length}")
+            mss = (buffer[i + 2] << 8) | buffer[i + 3]
+        elif kind == OPTION_WINDOW_SCALE:
+            if length != 3:
+                raise MalformedSegment(f"window scale option length {length}")
+            windowScale = buffer[i + 2]
+        elif kind == OPTION_SACK_PERMITTED:
+            if length != 2:
+                raise MalformedSegment(f"SACK-permitted option length {length}")
+            sackPermitted = True
+        elif kind == OPTION_SACK:
+            if (length - 2) % 8 or length == 2:
+                raise MalformedSegment(f"SACK option length {length}")
+            sackBlocks = tuple(
+                _TIMESTAMP.unpack_from(buffer, j)
+                for j in range(i + 2, i + length, 8)
+            )
+        elif kind == OPTION_TIMESTAMP:
+            if length != 10:
+                raise MalformedSegment(f"timestamp option length {length}")
+            timestamp = _TIMESTAMP.unpack_from(buffer, i + 2)
+        # Unknown options are skipped by their length.
+        i += length
+    return mss, windowScale, sackPermitted, sackBlocks, timestamp
+
+
+def parseSegment(buffer: Buffer) -> TCPSegment:
+    """
+    Parse a TCP segment from untrusted bytes (checksum not verified: see
+    L{tcpChecksumValid}).
+
+    @param buffer: the IP payload, exactly the segment.
+    @return: the decoded segment; its payload is C{bytes}.
+    @raise MalformedSegment: the segment is shorter than its header, the
+        data offset is below 5 or past the end, or an option is malformed.
+    """
+    size = len(buffer)
+    if size < HEADER_LENGTH:
+        raise MalformedSegment(f"TCP segment too short: {size} bytes")
+    srcPort, dstPort, seq, ack, offsetFlags, window, _, urgent = (
+        HEADER.unpack_from(buffer)
+    )
+    headerLength = (offsetFlags >> 10) & 0x3C
+    if headerLength < HEADER_LENGTH or headerLength > size:
+        raise MalformedSegment(f"TCP data offset {headerLength} bytes in a "
+                               f"{size}-byte segment")
+    payload = bytes(buffer[headerLength:])
+    flags = offsetFlags & 0xFF
+    if headerLength == HEADER_LENGTH:
+        return TCPSegment(srcPort, dstPort, seq, ack, flags, window, payload,
+                          urgent=urgent)
+    if headerLength == 32 and buffer[20:24] == _NOP_NOP_TIMESTAMP:
+        return TCPSegment(srcPort, dstPort, seq, ack, flags, window, payload,
+                          None, None, False, (),
+                          _TIMESTAMP.unpack_from(buffer, 24), urgent)
+    mss, windowScale, sackPermitted, sackBlocks, timestamp = _parseOptions(
+        buffer, HEADER_LENGTH, headerLength
+    )
+    return TCPSegment(srcPort, dstPort, seq, ack, flags, window, payload, mss,
+                      windowScale, sackPermitted, sackBlocks, timestamp, urgent)
+
+
+def formatFlags(flags: int) -> str:
+    """
+    The flags as tcpdump writes them (C{"S."} for SYN+ACK).
+
+    @param flags: the control bits.
+    @return: a short string, C{"none"} when no flag is set.
+    """
+    return "".join(name for bit, name in _FLAG_NAMES if flags & bit) or "none"
