@@ -1,0 +1,148 @@
+# -*- test-case-name: tests.stack.test_host -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+A virtual host: one network interface with its ARP, IPv4, ICMP and UDP
+layers, composed.  Attach L{VirtualHost.interface} (an L{IFrameProtocol})
+to a VDE plug or a switch port; register TCP with
+C{host.registerProtocol(6, tcp)}.
+
+    >>> host = VirtualHost(reactor, "192.168.77.100/24", gateway="192.168.77.1")
+    >>> port = host.udp.listenUDP(10000, MyDatagramProtocol())
+    >>> host.icmp.ping(parseIPv4("192.168.77.1")).addCallback(print)
+"""
+
+from typing import Any, Dict, Iterable, Optional, Union
+
+from vdetwist.interfaces import IIPv4Protocol
+from vdetwist.stack.arp import ARPLayer
+from vdetwist.stack.icmp import ICMPLayer
+from vdetwist.stack.interface import NetworkInterface
+from vdetwist.stack.ipv4 import IPv4Layer
+from vdetwist.stack.udp import UDPLayer
+from vdetwist.wire.addr import parseInterface, parseIPv4, parseMAC
+from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_UDP
+
+
+def _address(value: Union[str, bytes]) -> bytes:
+    """
+    An IPv4 address given as a dotted quad or as 4 bytes.
+
+    @param value: the address.
+    @return: 4 bytes.
+    """
+    return value if isinstance(value, bytes) else parseIPv4(value)
+
+
+class VirtualHost:
+    """
+    A user-space IPv4 host on one Ethernet interface.
+
+    @ivar interface: the L{NetworkInterface} (an L{IFrameProtocol}).
+    @ivar arp: the L{ARPLayer}.
+    @ivar ip: the L{IPv4Layer}, the L{IIPv4Sender} upper protocols use.
+    @ivar icmp: the L{ICMPLayer}.
+    @ivar udp: the L{UDPLayer}; C{host.udp.listenUDP(port, protocol)}.
+    @ivar address: our address, 4 bytes.
+    @ivar prefixLength: the subnet prefix length.
+    """
+
+    def __init__(
+        self,
+        reactor: Any = None,
+        address: str = "192.168.77.100/24",
+        gateway: Union[str, bytes, None] = None,
+        mac: Union[str, bytes, None] = None,
+        mtu: int = 1500,
+        router: bool = False,
+        proxyAddresses: Iterable[Union[str, bytes]] = (),
+        promiscuous: bool = False,
+    ) -> None:
+        """
+        @param reactor: an L{IReactorTime} provider; the global reactor
+            when C{None}.
+        @param address: our address and prefix, C{"a.b.c.d/n"}.
+        @param gateway: the default gateway, or C{None}.
+        @param mac: our MAC (text or 6 bytes); random when C{None}.
+        @param mtu: the link MTU.
+        @param router: NAT mode: accept datagrams for any destination and
+            send from any source.
+        @param proxyAddresses: further addresses this host answers ARP
+            for and receives on wildcard sockets (slirp's gateway and DNS
+            addresses).
+        @param promiscuous: accept unicast frames for other MACs.
+        """
+        if reactor is None:
+            from twisted.internet import reactor as globalReactor
+            reactor = globalReactor
+        self.reactor = reactor
+        self.address, self.prefixLength = parseInterface(address)
+        proxies = [_address(a) for a in proxyAddresses]
+        if isinstance(mac, str):
+            mac = parseMAC(mac)
+        self.interface = NetworkInterface(mac, promiscuous=promiscuous)
+        self.arp = ARPLayer(reactor, self.interface, [self.address], proxies)
+        self.ip = IPv4Layer(
+            reactor, self.arp, self.address, self.prefixLength,
+            None if gateway is None else _address(gateway), mtu=mtu, router=router)
+        self.icmp = ICMPLayer(reactor, self.ip)
+        self.udp = UDPLayer(reactor, self.ip, self.icmp.sendUnreachable, proxies)
+        self.ip.registerProtocol(PROTOCOL_ICMP, self.icmp)
+        self.ip.registerProtocol(PROTOCOL_UDP, self.udp)
+        self.icmp.registerErrorHandler(PROTOCOL_UDP, self.udp.errorReceived)
+
+    @property
+    def mac(self) -> bytes:
+        """
+        Our MAC address, 6 bytes.
+        """
+        return self.interface.mac
+
+    def registerProtocol(self, number: int, handler: IIPv4Protocol) -> None:
+        """
+        Deliver IPv4 datagrams of protocol C{number} to C{handler} (TCP
+        is registered as 6 by whoever builds the TCP layer).
+
+        @param number: the IP protocol number.
+        @param handler: the protocol.
+        """
+        self.ip.registerProtocol(number, handler)
+
+    def counters(self) -> Dict[str, int]:
+        """
+        Every layer's counters in one dict, keys prefixed with the layer
+        (C{"interface.framesReceived"}, C{"ip.reassembly.timedOut"}, ...).
+
+        @return: a new dict.
+        """
+        result: Dict[str, int] = {}
+        for prefix, counts in [
+            ("interface", dict(self.interface.counters)),
+            ("arp", dict(self.arp.counters)),
+            ("ip", self.ip.allCounters()),
+            ("icmp", dict(self.icmp.counters)),
+            ("udp", dict(self.udp.counters)),
+        ]:
+            for key, value in counts.items():
+                result[f"{prefix}.{key}"] = value
+        for number, handler in self.ip.protocols.items():
+            if number in (PROTOCOL_ICMP, PROTOCOL_UDP):
+                continue
+            counts = getattr(handler, "counters", None)
+            if isinstance(counts, dict):
+                for key, value in counts.items():
+                    result[f"proto{number}.{key}"] = value
+        return result
+
+    def stop(self) -> None:
+        """
+        Cancel the stack's timers (ARP retries, reassembly) and detach
+        from the wire.
+        """
+        self.arp.stop()
+        self.ip.stop()
+        transport = self.interface.transport
+        if transport is not None:
+            transport.loseConnection()
+
+
+__all__ = ["VirtualHost"]

@@ -1,0 +1,147 @@
+# -*- test-case-name: tests.stack.test_interface -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+The network interface of a user-space host: the L{IFrameProtocol} that
+attaches to a switch port (a VDE plug, an in-process port, a test wire),
+filters frames by destination MAC and demultiplexes them by EtherType to
+the ARP and IPv4 layers.
+
+The receive path reads the Ethernet header with one C{struct.unpack_from}
+and passes C{bytes} payloads up; nothing raises into the reactor: bad or
+foreign frames are counted and dropped, and an unexpected exception in an
+upper layer is logged and counted.
+"""
+
+from collections import Counter
+from typing import Callable, List, Optional
+
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from vdetwist.interfaces import IFrameProtocol, IFrameTransport
+from vdetwist.wire.addr import randomMAC
+from vdetwist.wire.ethernet import (
+    ETHERTYPE_ARP,
+    ETHERTYPE_IPV4,
+    ETHERTYPE_VLAN,
+    HEADER,
+    HEADER_LENGTH,
+)
+
+#: A handler of one EtherType's payloads: called with the source MAC and
+#: the payload (the bytes after the Ethernet header).
+PayloadHandler = Callable[[bytes, bytes], None]
+
+_log = Logger()
+
+
+@implementer(IFrameProtocol)
+class NetworkInterface:
+    """
+    One Ethernet interface.
+
+    @ivar mac: our MAC address, 6 bytes.
+    @ivar promiscuous: accept unicast frames for other MACs too.
+    @ivar transport: where frames go, while attached; else C{None}.
+    @ivar arpHandler: receives ARP payloads (set by the ARP layer).
+    @ivar ipv4Handler: receives IPv4 payloads (set by the IPv4 layer).
+    @ivar counters: event counts: C{framesReceived}, C{framesSent},
+        C{runts} (shorter than a header), C{foreign} (unicast for another
+        MAC), C{tagged} (802.1Q frames, not handled by a host),
+        C{unknownEtherType}, C{notAttached} (sends while detached),
+        C{handlerErrors}.
+    """
+
+    def __init__(self, mac: Optional[bytes] = None, promiscuous: bool = False) -> None:
+        """
+        @param mac: the MAC address; a random locally administered one when
+            C{None}.
+        @param promiscuous: accept unicast frames for other MACs.
+        """
+        self.mac = mac if mac is not None else randomMAC()
+        if len(self.mac) != 6:
+            raise ValueError("a MAC address is 6 bytes")
+        self.promiscuous = promiscuous
+        self.transport: Optional[IFrameTransport] = None
+        self.arpHandler: Optional[PayloadHandler] = None
+        self.ipv4Handler: Optional[PayloadHandler] = None
+        self.counters: Counter[str] = Counter()
+        self._connectObservers: List[Callable[[], None]] = []
+        self._unpack = HEADER.unpack_from
+
+    def addConnectObserver(self, observer: Callable[[], None]) -> None:
+        """
+        Call C{observer} each time the interface is attached (the ARP layer
+        sends its gratuitous ARP then).
+
+        @param observer: a callable taking no arguments.
+        """
+        self._connectObservers.append(observer)
+
+    def makeConnection(self, transport: IFrameTransport) -> None:
+        """
+        The interface is attached: frames can be sent.
+
+        @param transport: where frames go.
+        """
+        self.transport = transport
+        for observer in list(self._connectObservers):
+            observer()
+
+    def connectionLost(self, reason: object) -> None:
+        """
+        The interface was detached; later sends are dropped and counted.
+
+        @param reason: why.
+        """
+        self.transport = None
+
+    def frameReceived(self, frame: bytes) -> None:
+        """
+        Filter one frame by destination and hand its payload to the layer
+        for its EtherType.  Never raises.
+
+        @param frame: the frame, from the destination MAC on.
+        """
+        counters = self.counters
+        counters["framesReceived"] += 1
+        if len(frame) < HEADER_LENGTH:
+            counters["runts"] += 1
+            return
+        destination, source, etherType = self._unpack(frame)
+        if destination != self.mac and not destination[0] & 1 and not self.promiscuous:
+            counters["foreign"] += 1
+            return
+        if etherType == ETHERTYPE_IPV4:
+            handler = self.ipv4Handler
+        elif etherType == ETHERTYPE_ARP:
+            handler = self.arpHandler
+        elif etherType == ETHERTYPE_VLAN:
+            counters["tagged"] += 1
+            return
+        else:
+            handler = None
+        if handler is None:
+            counters["unknownEtherType"] += 1
+            return
+        try:
+            handler(source, bytes(frame[HEADER_LENGTH:]))
+        except Exception:
+            counters["handlerErrors"] += 1
+            _log.failure("Error handling a frame", Failure())
+
+    def sendFrame(self, destination: bytes, etherType: int, payload: bytes) -> None:
+        """
+        Send one frame from our MAC.  Dropped (and counted) while detached.
+
+        @param destination: the destination MAC, 6 bytes.
+        @param etherType: the payload's EtherType.
+        @param payload: the bytes after the header.
+        """
+        transport = self.transport
+        if transport is None:
+            self.counters["notAttached"] += 1
+            return
+        self.counters["framesSent"] += 1
+        transport.sendFrame(HEADER.pack(destination, self.mac, etherType) + payload)

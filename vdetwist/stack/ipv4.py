@@ -1,0 +1,574 @@
+# -*- test-case-name: tests.stack.test_ipv4 -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+The IPv4 layer of a user-space host: header checks, reassembly,
+demultiplexing to the registered L{IIPv4Protocol} handlers, and the
+sending side (L{IIPv4Sender}): routing (on-link or the default gateway),
+ARP resolution, fragmentation.
+
+A host accepts datagrams for its address and for broadcasts.  In "router"
+mode (slirp's NAT, which answers as every outside address) it accepts
+datagrams for any unicast destination and sends from any source.
+
+L{Reassembler} is pure (time is an argument); L{IPv4Layer} owns the one
+timer that expires it.
+"""
+
+import struct
+from collections import Counter
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from zope.interface import implementer
+
+from vdetwist.interfaces import IIPv4Protocol, IIPv4Sender
+from vdetwist.stack.arp import ARPLayer
+from vdetwist.wire.addr import BROADCAST_IPV4, BROADCAST_MAC, broadcastAddress
+from vdetwist.wire.checksum import internetChecksum
+from vdetwist.wire.ipv4 import (
+    FLAG_MF,
+    FLAG_RESERVED,
+    HEADER,
+    HEADER_LENGTH,
+    OFFSET_MASK,
+    PROTOCOL_ICMP,
+)
+
+_ANY = b"\0\0\0\0"
+_unpackHeader = HEADER.unpack_from
+_packHeader = HEADER.pack
+
+#: A reassembly key: source, destination, protocol, identification.
+FragmentKey = Tuple[bytes, bytes, int, int]
+
+
+class _Reassembly:
+    """
+    The fragments of one datagram received so far.
+
+    @ivar pieces: offset to payload bytes, non-overlapping.
+    @ivar size: the bytes held.
+    @ivar total: the payload length, once the last fragment arrived.
+    @ivar header: the first fragment's header, once it arrived.
+    @ivar deadline: when the reassembly is abandoned.
+    """
+
+    __slots__ = ("pieces", "size", "total", "header", "deadline")
+
+    def __init__(self, deadline: float) -> None:
+        """
+        @param deadline: when the reassembly is abandoned.
+        """
+        self.pieces: Dict[int, bytes] = {}
+        self.size = 0
+        self.total: Optional[int] = None
+        self.header: Optional[bytes] = None
+        self.deadline = deadline
+
+
+class Reassembler:
+    """
+    IPv4 reassembly (RFC 791 section 3.2, RFC 815) with bounds.  Pure:
+    time is passed in.
+
+    Overlapping fragments abandon the datagram (as RFC 5722 asks for IPv6,
+    closing the door on overlap attacks); an exact duplicate is ignored.
+
+    @ivar timeout: seconds a datagram may take to complete.
+    @ivar maxDatagrams: the most datagrams under reassembly at once.
+    @ivar maxBytes: the most fragment payload bytes held in all.
+    @ivar maxFragments: the most fragments one datagram may have.
+    @ivar counters: C{reassembled}, C{overlapping}, C{duplicates},
+        C{oversized}, C{tooMany} (a new datagram refused because of
+        L{maxDatagrams} or L{maxBytes}), C{tooManyFragments}, C{timedOut},
+        C{inconsistent}.
+    """
+
+    def __init__(self, timeout: float = 30.0, maxDatagrams: int = 64,
+                 maxBytes: int = 1 << 20, maxFragments: int = 64) -> None:
+        """
+        @param timeout: seconds a datagram may take to complete.
+        @param maxDatagrams: the most datagrams under reassembly.
+        @param maxBytes: the most payload bytes held.
+        @param maxFragments: the most fragments one datagram may have.
+        """
+        self.timeout = timeout
+        self.maxFragments = maxFragments
+        self.maxDatagrams = maxDatagrams
+        self.maxBytes = maxBytes
+        self.counters: Counter[str] = Counter()
+        self._datagrams: Dict[FragmentKey, _Reassembly] = {}
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        """
+        The number of datagrams under reassembly.
+        """
+        return len(self._datagrams)
+
+    @property
+    def bytesHeld(self) -> int:
+        """
+        The fragment payload bytes held.
+        """
+        return self._bytes
+
+    def nextDeadline(self) -> Optional[float]:
+        """
+        The earliest deadline, or C{None} when nothing is held.
+        """
+        if not self._datagrams:
+            return None
+        return min(r.deadline for r in self._datagrams.values())
+
+    def _drop(self, key: FragmentKey) -> _Reassembly:
+        """
+        Forget one datagram.
+
+        @param key: its key.
+        @return: what was held.
+        """
+        reassembly = self._datagrams.pop(key)
+        self._bytes -= reassembly.size
+        return reassembly
+
+    def add(self, key: FragmentKey, header: bytes, offset: int, more: bool,
+            payload: bytes, now: float) -> Optional[bytes]:
+        """
+        Add one fragment.
+
+        @param key: (source, destination, protocol, identification).
+        @param header: the fragment's IPv4 header (options included).
+        @param offset: the fragment offset in bytes.
+        @param more: the MF flag.
+        @param payload: the fragment's payload.
+        @param now: the current time.
+        @return: the reassembled datagram (a fresh header with no fragment
+            fields, and the whole payload) when this fragment completes
+            it, else C{None}.
+        """
+        counters = self.counters
+        end = offset + len(payload)
+        if end + len(header) > 65535:
+            counters["oversized"] += 1
+            if key in self._datagrams:
+                self._drop(key)
+            return None
+        if more and (not payload or len(payload) % 8):
+            counters["inconsistent"] += 1
+            return None
+        reassembly = self._datagrams.get(key)
+        if reassembly is None:
+            if (len(self._datagrams) >= self.maxDatagrams
+                    or self._bytes + len(payload) > self.maxBytes):
+                counters["tooMany"] += 1
+                return None
+            reassembly = self._datagrams[key] = _Reassembly(now + self.timeout)
+        elif self._bytes + len(payload) > self.maxBytes:
+            counters["tooMany"] += 1
+            self._drop(key)
+            return None
+        if not more:
+            if reassembly.total is not None and reassembly.total != end:
+                counters["inconsistent"] += 1
+                self._drop(key)
+                return None
+            reassembly.total = end
+        if reassembly.total is not None and end > reassembly.total:
+            counters["inconsistent"] += 1
+            self._drop(key)
+            return None
+        pieces = reassembly.pieces
+        existing = pieces.get(offset)
+        if existing is not None and len(existing) == len(payload):
+            counters["duplicates"] += 1
+            return None
+        if len(pieces) >= self.maxFragments:
+            counters["tooManyFragments"] += 1
+            self._drop(key)
+            return None
+        for start, piece in pieces.items():
+            if start < end and offset < start + len(piece):
+                counters["overlapping"] += 1
+                self._drop(key)
+                return None
+        pieces[offset] = payload
+        reassembly.size += len(payload)
+        self._bytes += len(payload)
+        if offset == 0:
+            reassembly.header = header
+        if (reassembly.total is None or reassembly.header is None
+                or reassembly.size != reassembly.total):
+            return None
+        self._drop(key)
+        counters["reassembled"] += 1
+        data = b"".join(pieces[k] for k in sorted(pieces))
+        return rebuildHeader(reassembly.header, len(data)) + data
+
+    def expire(self, now: float) -> List[Optional[bytes]]:
+        """
+        Abandon the datagrams past their deadline.
+
+        @param now: the current time.
+        @return: for each abandoned datagram, its first fragment (header
+            and payload) if it had arrived, for an ICMP time-exceeded, or
+            C{None}.
+        """
+        dead = [k for k, r in self._datagrams.items() if r.deadline <= now]
+        firsts: List[Optional[bytes]] = []
+        for key in dead:
+            reassembly = self._drop(key)
+            self.counters["timedOut"] += 1
+            first = reassembly.pieces.get(0)
+            firsts.append(None if reassembly.header is None or first is None
+                          else reassembly.header + first)
+        return firsts
+
+
+def rebuildHeader(header: bytes, payloadLength: int, flagsAndOffset: int = 0) -> bytes:
+    """
+    Copy an IPv4 header with a new total length and flags/offset word, and
+    its checksum recomputed.
+
+    @param header: the original header (options included).
+    @param payloadLength: the new payload length.
+    @param flagsAndOffset: the new flags/fragment-offset word.
+    @return: the new header.
+    """
+    out = bytearray(header)
+    struct.pack_into("!H", out, 2, len(header) + payloadLength)
+    struct.pack_into("!HBBH", out, 6, flagsAndOffset, out[8], out[9], 0)
+    struct.pack_into("!H", out, 10, internetChecksum(out))
+    return bytes(out)
+
+
+@implementer(IIPv4Sender)
+class IPv4Layer:
+    """
+    IPv4 on one interface.
+
+    @ivar address: our address, 4 bytes.
+    @ivar prefixLength: the on-link prefix length.
+    @ivar gateway: the default gateway, or C{None}.
+    @ivar mtu: the link MTU.
+    @ivar router: accept datagrams for any destination and send from any
+        source (a NAT).
+    @ivar ttl: the TTL of datagrams we send.
+    @ivar protocols: protocol number to L{IIPv4Protocol}.
+    @ivar unreachable: called with (code, datagram) to send an ICMP
+        destination unreachable about a received datagram (set by the
+        ICMP layer), or C{None}.
+    @ivar timeExceeded: called with the first fragment of a datagram whose
+        reassembly timed out (set by the ICMP layer), or C{None}.
+    @ivar counters: C{received}, C{delivered}, C{sent}, C{fragmentsSent},
+        C{malformed}, C{badChecksum}, C{notForUs}, C{martian},
+        C{unknownProtocol}, C{noRoute}, C{badSource}, C{tooBig}, and the
+        reassembler's counts.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        arp: ARPLayer,
+        address: bytes,
+        prefixLength: int,
+        gateway: Optional[bytes] = None,
+        mtu: int = 1500,
+        router: bool = False,
+        ttl: int = 64,
+        reassembler: Optional[Reassembler] = None,
+    ) -> None:
+        """
+        @param reactor: an L{IReactorTime} provider.
+        @param arp: the ARP layer that resolves next hops; this layer
+            installs itself as its interface's IPv4 handler.
+        @param address: our address, 4 bytes.
+        @param prefixLength: the on-link prefix length.
+        @param gateway: the default gateway, or C{None} for on-link only.
+        @param mtu: the link MTU (at least 68).
+        @param router: accept any destination, send from any source.
+        @param ttl: the TTL of datagrams we send.
+        @param reassembler: the reassembler (a default-bounded one when
+            C{None}).
+        """
+        if mtu < 68:
+            raise ValueError("the IPv4 MTU is at least 68")
+        self.reactor = reactor
+        self.arp = arp
+        self.address = address
+        self.prefixLength = prefixLength
+        self.gateway = gateway
+        self.mtu = mtu
+        self.router = router
+        self.ttl = ttl
+        self.protocols: Dict[int, IIPv4Protocol] = {}
+        self.unreachable: Optional[Callable[[int, bytes], None]] = None
+        self.timeExceeded: Optional[Callable[[bytes], None]] = None
+        self.reassembler = reassembler if reassembler is not None else Reassembler()
+        self.counters: Counter[str] = Counter()
+        self._identification = 0
+        self._reassemblyTimer: Any = None
+        self._shift = 32 - prefixLength
+        self._network = int.from_bytes(address, "big") >> self._shift if prefixLength else 0
+        self.broadcast = broadcastAddress(address, prefixLength)
+        arp.interface.ipv4Handler = self.frameReceived
+        if address not in arp.addresses:
+            arp.addresses.add(address)
+
+    def registerProtocol(self, number: int, handler: IIPv4Protocol) -> None:
+        """
+        Deliver datagrams of protocol C{number} to C{handler}.
+
+        @param number: the IP protocol number.
+        @param handler: the protocol.
+        """
+        self.protocols[number] = handler
+
+    def isOnLink(self, address: bytes) -> bool:
+        """
+        Whether C{address} is in our subnet.
+
+        @param address: 4 bytes.
+        @return: the answer.
+        """
+        if not self.prefixLength:
+            return True
+        return int.from_bytes(address, "big") >> self._shift == self._network
+
+    def isBroadcast(self, address: bytes) -> bool:
+        """
+        Whether C{address} is the limited or our directed broadcast.
+
+        @param address: 4 bytes.
+        @return: the answer.
+        """
+        return address == BROADCAST_IPV4 or (
+            address == self.broadcast and self.prefixLength < 31)
+
+    # Receiving
+
+    def frameReceived(self, sourceMAC: bytes, datagram: bytes) -> None:
+        """
+        Handle an IPv4 payload from the interface.
+
+        @param sourceMAC: the Ethernet source.
+        @param datagram: the Ethernet payload.
+        """
+        self.datagramReceived(datagram)
+
+    def datagramReceived(self, datagram: bytes) -> None:
+        """
+        Check one datagram, reassemble it if it is a fragment, and deliver
+        it to its protocol.  Never raises for bad input.
+
+        @param datagram: the datagram (link padding allowed after it).
+        """
+        counters = self.counters
+        counters["received"] += 1
+        size = len(datagram)
+        if size < HEADER_LENGTH:
+            counters["malformed"] += 1
+            return
+        (versionIHL, _, total, identification, flags, _, protocol, _,
+         source, destination) = _unpackHeader(datagram)
+        headerLength = (versionIHL & 0x0F) << 2
+        if versionIHL >> 4 != 4 or headerLength < HEADER_LENGTH or not (
+                headerLength <= total <= size) or flags & FLAG_RESERVED:
+            counters["malformed"] += 1
+            return
+        if internetChecksum(datagram[:headerLength]) != 0:
+            counters["badChecksum"] += 1
+            return
+        if size > total:
+            datagram = datagram[:total]
+        if destination == self.address:
+            pass
+        elif self.isBroadcast(destination):
+            pass
+        elif destination[0] >= 224 or destination == _ANY:
+            counters["notForUs"] += 1
+            return
+        elif not self.router:
+            counters["notForUs"] += 1
+            return
+        if source[0] >= 224 or source == BROADCAST_IPV4 or source == self.broadcast:
+            counters["martian"] += 1
+            return
+        if flags & (FLAG_MF | OFFSET_MASK):
+            whole = self.reassembler.add(
+                (source, destination, protocol, identification),
+                datagram[:headerLength], (flags & OFFSET_MASK) << 3,
+                bool(flags & FLAG_MF), datagram[headerLength:],
+                self.reactor.seconds())
+            self._scheduleReassemblyTimer()
+            if whole is None:
+                return
+            datagram = whole
+        handler = self.protocols.get(protocol)
+        if handler is None:
+            counters["unknownProtocol"] += 1
+            if self.unreachable is not None and not self.isBroadcast(destination):
+                self.unreachable(2, datagram)
+            return
+        counters["delivered"] += 1
+        handler.packetReceived(source, destination, datagram[headerLength:], datagram)
+
+    def _scheduleReassemblyTimer(self) -> None:
+        """
+        Make sure a timer fires at the reassembler's next deadline.
+        """
+        deadline = self.reassembler.nextDeadline()
+        timer = self._reassemblyTimer
+        if deadline is None:
+            if timer is not None and timer.active():
+                timer.cancel()
+            self._reassemblyTimer = None
+            return
+        if timer is not None and timer.active():
+            return
+        delay = max(0.0, deadline - self.reactor.seconds())
+        self._reassemblyTimer = self.reactor.callLater(delay, self._expireReassembly)
+
+    def _expireReassembly(self) -> None:
+        """
+        Abandon timed-out reassemblies; send ICMP time exceeded (code 1)
+        for those whose first fragment arrived.
+        """
+        self._reassemblyTimer = None
+        for first in self.reassembler.expire(self.reactor.seconds()):
+            if first is not None and self.timeExceeded is not None:
+                self.timeExceeded(first)
+        self._scheduleReassemblyTimer()
+
+    # Sending
+
+    def sourceFor(self, destination: bytes) -> bytes:
+        """
+        Our address, whatever the destination (one address per host).
+
+        @param destination: the remote address.
+        @return: our address.
+        """
+        return self.address
+
+    def nextHop(self, destination: bytes) -> Optional[bytes]:
+        """
+        Route C{destination}: itself when on-link, else the gateway.
+
+        @param destination: 4 bytes.
+        @return: the next hop, or C{None} when there is no route.
+        """
+        if self.isOnLink(destination) or destination == BROADCAST_IPV4:
+            return destination
+        return self.gateway
+
+    def sendPacket(self, protocol: int, source: bytes, destination: bytes,
+                   payload: bytes) -> None:
+        """
+        Send one datagram, fragmenting it when it exceeds the MTU.
+
+        @param protocol: the IP protocol number.
+        @param source: the source address (ours, or any in router mode).
+        @param destination: the destination address.
+        @param payload: the transport header and data.
+        """
+        counters = self.counters
+        if source != self.address and source != _ANY and not self.router:
+            counters["badSource"] += 1
+            return
+        if len(payload) + HEADER_LENGTH > 65535:
+            counters["tooBig"] += 1
+            return
+        if destination == self.address:
+            counters["sent"] += 1
+            self.reactor.callLater(0, self._loopback, protocol, source, destination, payload)
+            return
+        self._identification = identification = (self._identification + 1) & 0xFFFF
+        maximum = self.mtu - HEADER_LENGTH
+        if len(payload) <= maximum:
+            counters["sent"] += 1
+            self._transmit(destination, self._header(
+                protocol, source, destination, identification, 0, len(payload)) + payload)
+            return
+        step = maximum & ~7
+        counters["sent"] += 1
+        for offset in range(0, len(payload), step):
+            chunk = payload[offset:offset + step]
+            more = FLAG_MF if offset + step < len(payload) else 0
+            counters["fragmentsSent"] += 1
+            self._transmit(destination, self._header(
+                protocol, source, destination, identification,
+                more | (offset >> 3), len(chunk)) + chunk)
+
+    def _header(self, protocol: int, source: bytes, destination: bytes,
+                identification: int, flags: int, payloadLength: int) -> bytes:
+        """
+        Build a 20-byte header with its checksum.
+
+        @param protocol: the protocol number.
+        @param source: 4 bytes.
+        @param destination: 4 bytes.
+        @param identification: the identification.
+        @param flags: the flags/fragment-offset word.
+        @param payloadLength: the payload length.
+        @return: the header.
+        """
+        header = _packHeader(0x45, 0, HEADER_LENGTH + payloadLength, identification,
+                             flags, self.ttl, protocol, 0, source, destination)
+        checksum = internetChecksum(header)
+        return header[:10] + checksum.to_bytes(2, "big") + header[12:]
+
+    def _transmit(self, destination: bytes, datagram: bytes) -> None:
+        """
+        Route one datagram to its next hop.
+
+        @param destination: the final destination.
+        @param datagram: the whole datagram.
+        """
+        if self.isBroadcast(destination):
+            self.arp.interface.sendFrame(BROADCAST_MAC, 0x0800, datagram)
+            return
+        if destination[0] >= 224 and destination[0] < 240:
+            mac = b"\x01\x00\x5e" + bytes([destination[1] & 0x7F]) + destination[2:]
+            self.arp.interface.sendFrame(mac, 0x0800, datagram)
+            return
+        hop = self.nextHop(destination)
+        if hop is None:
+            self.counters["noRoute"] += 1
+            return
+        self.arp.sendIPv4(hop, datagram)
+
+    def _loopback(self, protocol: int, source: bytes, destination: bytes,
+                  payload: bytes) -> None:
+        """
+        Deliver a datagram we sent to ourselves (on a later reactor turn).
+
+        @param protocol: the protocol number.
+        @param source: 4 bytes.
+        @param destination: our address.
+        @param payload: the payload.
+        """
+        self._identification = identification = (self._identification + 1) & 0xFFFF
+        self.datagramReceived(self._header(
+            protocol, source, destination, identification, 0, len(payload)) + payload)
+
+    def stop(self) -> None:
+        """
+        Cancel the reassembly timer.
+        """
+        if self._reassemblyTimer is not None and self._reassemblyTimer.active():
+            self._reassemblyTimer.cancel()
+        self._reassemblyTimer = None
+
+    def allCounters(self) -> Dict[str, int]:
+        """
+        This layer's counters merged with the reassembler's.
+
+        @return: a new dict.
+        """
+        merged = dict(self.counters)
+        for key, value in self.reassembler.counters.items():
+            merged["reassembly." + key] = value
+        return merged
+
+
+__all__ = ["IPv4Layer", "Reassembler", "rebuildHeader", "PROTOCOL_ICMP"]
