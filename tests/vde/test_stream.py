@@ -285,8 +285,12 @@ class EncodeTests(SynchronousTestCase):
         self.assertRaises(ValueError, encodeFrame, b"\x00" * 9237)
 
 
+#: Small random frames, and large ones (up to the maximum) whose bytes are
+#: cheap to generate.
 frameLists = st.lists(
-    st.binary(min_size=1, max_size=300) | st.binary(min_size=9000, max_size=9236),
+    st.binary(min_size=1, max_size=300)
+    | st.tuples(st.integers(9000, MAX_STREAM_FRAME), st.binary(min_size=1, max_size=8))
+    .map(lambda t: (t[1] * t[0])[:t[0]]),
     max_size=8,
 )
 
