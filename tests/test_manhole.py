@@ -72,6 +72,7 @@ class _ShellChannel(channel.SSHChannel):
         channel.SSHChannel.__init__(self, **kw)
         self.client = client
         self.received = b""
+        self.sentEOF = False
 
     def channelOpen(self, specificData: bytes) -> None:
         """
@@ -85,11 +86,26 @@ class _ShellChannel(channel.SSHChannel):
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Collect output; finish when the expected text arrived.
+        Collect output; finish when the expected text arrived, or, with
+        C{hangUp}, resize the window and send EOF then, finishing when the
+        server closes the channel.
         """
         self.received += data
         if self.client.expected in self.received:
-            self.client.done(self.received)
+            if not self.client.hangUp:
+                self.client.done(self.received)
+            elif not self.sentEOF:
+                self.sentEOF = True
+                self.conn.sendRequest(self, b"window-change",
+                                      session.packRequest_window_change((30, 100, 0, 0)))
+                self.conn.sendEOF(self)
+
+    def closed(self) -> None:
+        """
+        The server closed the channel.
+        """
+        self.client.channelClosed = True
+        self.client.done(self.received)
 
 
 class _ClientConnection(connection.SSHConnection):
@@ -164,6 +180,8 @@ class _ClientTransport(transport.SSHClientTransport):
         self.command = command
         self.expected = expected
         self.loggedIn = False
+        self.hangUp = False
+        self.channelClosed = False
         self.disconnectCode: Optional[int] = None
         self.hostKeyOK = False
         self.result: "Deferred[Any]" = Deferred()
@@ -271,9 +289,9 @@ class ManholeLoginTests(TestCase):
 
     @defer.inlineCallbacks
     def login(self, user: bytes = b"admin", key: Optional[Key] = None,
-              password: Optional[bytes] = None, **kw: Any) -> Any:
+              password: Optional[bytes] = None, hangUp: bool = False, **kw: Any) -> Any:
         """
-        Log in and type C{switch}.
+        Log in and type C{switch} (then, with C{hangUp}, resize and send EOF).
 
         @return: a Deferred firing with the client transport, once closed.
         """
@@ -281,6 +299,7 @@ class ManholeLoginTests(TestCase):
         hostKey = loadHostKey(self.hostKeyPath)
         client = _ClientTransport(hostKey, user, key, password, b"switch\r",
                                   repr(self.switch).encode())
+        client.hangUp = hangUp
         factory = protocol.ClientFactory()
         factory.protocol = lambda: client  # type: ignore[assignment]
         connector = reactor.connectTCP("127.0.0.1", port, factory, timeout=5)
@@ -303,6 +322,18 @@ class ManholeLoginTests(TestCase):
         self.assertTrue(client.loggedIn)
         self.assertTrue(client.hostKeyOK)
         self.assertIsInstance(client.outcome, bytes)
+        self.assertIn(repr(self.switch).encode(), client.outcome)
+
+    @defer.inlineCallbacks
+    def test_resizeAndEOF(self) -> Any:
+        """
+        A window resize is accepted and EOF from the client (C{ssh} with
+        its input closed) ends the session from the server's side, with no
+        error raised into the reactor (Conch's own session raises
+        L{NotImplementedError} for both).
+        """
+        client = yield self.login(key=self.userKey, keys=self.keysPath, hangUp=True)
+        self.assertTrue(client.channelClosed)
         self.assertIn(repr(self.switch).encode(), client.outcome)
 
     @defer.inlineCallbacks

@@ -68,6 +68,7 @@ from twisted.application.service import IService, Service
 from twisted.conch import manhole, manhole_ssh
 from twisted.conch.checkers import IAuthorizedKeysDB, SSHPublicKeyChecker, readAuthorizedKeyFile
 from twisted.conch.insults import insults
+from twisted.conch.interfaces import IConchUser
 from twisted.conch.ssh import userauth
 from twisted.conch.ssh.keys import BadKeyError, Key
 from twisted.conch.ssh.factory import SSHFactory
@@ -227,6 +228,60 @@ class ManholeFactory(manhole_ssh.ConchFactory):
         name = key.sshType()
         self.publicKeys = {name: key.public()}
         self.privateKeys = {name: key}
+
+
+class _TerminalSession(manhole_ssh.TerminalSession):
+    """
+    Conch's manhole session, made to survive what clients do: Conch's own
+    raises L{NotImplementedError} into the reactor when a client sends EOF
+    (C{ssh} with a closed stdin) or resizes its window.
+
+    @ivar height: the terminal rows (25 until the client sends a pty).
+    @ivar width: the terminal columns (80 until the client sends a pty).
+    """
+
+    height = 25
+    width = 80
+    _processProtocol: Any = None
+    _chained: Any = None
+
+    def openShell(self, proto: Any) -> None:
+        """
+        Run the manhole on the session, remembering both protocols.
+
+        @param proto: the session's process protocol.
+        """
+        self._processProtocol = proto
+        self._chained = self.chainedProtocolFactory()
+        self.transportFactory(proto, self._chained, IConchUser(self.original),
+                              self.width, self.height)
+
+    def windowChanged(self, newWindowSize: Any) -> None:
+        """
+        Tell the manhole its new size.
+
+        @param newWindowSize: C{(rows, columns, xpixels, ypixels)}.
+        """
+        self.height, self.width = newWindowSize[:2]
+        terminal = getattr(self._chained, "terminalProtocol", None)
+        if terminal is not None:
+            terminal.terminalSize(self.width, self.height)
+
+    def eofReceived(self) -> None:
+        """
+        The client has no more input: end the session, as a shell would.
+        """
+        if self._processProtocol is not None:
+            self._processProtocol.loseConnection()
+
+    def closed(self) -> None:
+        """
+        The channel closed: tell the manhole, so the session's objects go.
+        """
+        chained, self._chained = self._chained, None
+        if chained is not None:
+            from twisted.internet.error import ConnectionDone
+            chained.connectionLost(Failure(ConnectionDone("session closed")))
 
 
 class _ChainedProtocolFactory:
@@ -486,6 +541,7 @@ def makeManholeService(endpointDescription: str, namespace: Dict[str, Any],
     ns = dict(namespace)
     ns["__name__"] = "__manhole__"
     realm = manhole_ssh.TerminalRealm()
+    realm.sessionFactory = _TerminalSession
     realm.chainedProtocolFactory = _ChainedProtocolFactory(ns)
     factory = ManholeFactory(portal.Portal(realm, checkerList))
     return ManholeService(reactor, normalizeEndpoint(endpointDescription), factory,
