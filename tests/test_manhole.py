@@ -18,6 +18,7 @@ from twisted.conch.ssh import channel, connection, session, transport, userauth
 from twisted.conch.ssh.keys import Key
 from twisted.internet import defer, protocol, reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.testing import MemoryReactor
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
@@ -464,6 +465,45 @@ class MakeManholeServiceTests(SynchronousTestCase):
         self.assertNotIn("__name__", namespace)
         self.assertEqual(svc.endpointDescription, "tcp:2222:interface=127.0.0.1")
         self.assertFalse(os.path.exists(hostKey))
+
+    def test_privilegedStart(self) -> None:
+        """
+        The host key is loaded and the port opened in
+        C{privilegedStartService}; C{startService} then does not listen
+        again; stopping closes the port.
+        """
+        reactor = MemoryReactor()
+        hostKey = os.path.join(self.dir, "hk")
+        svc = makeManholeService("ssh:2222", {}, keys=self.keysPath, hostKey=hostKey,
+                                 reactor=reactor)
+        svc.privilegedStartService()
+        self.assertTrue(os.path.exists(hostKey))
+        svc.startService()
+        [(port, factory, backlog, interface)] = reactor.tcpServers
+        self.assertEqual((port, interface), (2222, "127.0.0.1"))
+        assert isinstance(svc, ManholeService)
+        self.assertIs(factory, svc.factory)
+        self.assertEqual(list(svc.factory.privateKeys), [b"ssh-ed25519"])
+        listening = svc.port
+        assert listening is not None
+        svc.stopService()
+        self.assertIsNone(svc.port)
+        self.assertFalse(svc.running)
+
+    def test_refusedHostKeyStopsStart(self) -> None:
+        """
+        A host key readable by others makes C{startService} raise, leaving
+        the service stopped and nothing listening.
+        """
+        reactor = MemoryReactor()
+        hostKey = os.path.join(self.dir, "hk")
+        loadHostKey(hostKey)
+        os.chmod(hostKey, 0o644)
+        svc = makeManholeService("tcp:0", {}, keys=self.keysPath, hostKey=hostKey,
+                                 reactor=reactor)
+        self.assertRaises(ValueError, svc.startService)
+        self.assertFalse(svc.running)
+        self.assertEqual(reactor.tcpServers, [])
 
     def test_defaultHostKey(self) -> None:
         """

@@ -46,8 +46,9 @@ these differences:
   - B{The host key} is an ed25519 key kept in a file of mode 0600 (default
     C{~/.vdetwist/manhole_host_key}, directory mode 0700), generated on the
     first start.  An existing host key that group or others can read is
-    refused.  The key is loaded when the service starts, not when it is
-    built, so building a service touches no files.
+    refused.  The key is loaded, and the port opened, when the service
+    starts (in C{privilegedStartService}, before C{twistd --uid} drops
+    root), not when it is built, so building a service touches no files.
 
   - Logins are limited: at most L{MAX_AUTH_ATTEMPTS} failed attempts per
     connection and L{LOGIN_TIMEOUT} seconds to log in; sessions offer only
@@ -451,34 +452,61 @@ class ManholeService(Service):
         self.hostKeyPath = hostKeyPath
         self.namespace = namespace
         self.port: Optional[IListeningPort] = None
+        self._stopped = False
         self.whenListening: Optional["Deferred[Optional[IListeningPort]]"] = None
+
+    def privilegedStartService(self) -> None:
+        """
+        Load (or make) the host key and start listening while still
+        privileged, so C{twistd --uid} can drop root afterwards (as
+        Twisted's own endpoint services listen here).
+
+        @raise ValueError: when the host key is refused.
+        """
+        self._listen()
+        Service.privilegedStartService(self)
 
     def startService(self) -> None:
         """
-        Load (or make) the host key and start listening.
+        Load (or make) the host key and start listening, unless
+        L{privilegedStartService} did.
+
+        @raise ValueError: when the host key is refused.
+        """
+        Service.startService(self)
+        if self.whenListening is None:
+            try:
+                self._listen()
+            except BaseException:
+                Service.stopService(self)
+                raise
+
+    def _listen(self) -> None:
+        """
+        Load the host key and start listening.
 
         @raise ValueError: when the host key is refused.
         """
         from twisted.internet.endpoints import serverFromString
         self.factory.setHostKey(loadHostKey(self.hostKeyPath))
         endpoint = serverFromString(self.reactor, self.endpointDescription)
-        Service.startService(self)
+        self._stopped = False
         d = endpoint.listen(self.factory)
         d.addCallbacks(self._cbListening, self._ebListening)
         self.whenListening = d
 
     def _cbListening(self, port: IListeningPort) -> IListeningPort:
         """
-        Listening started.
+        Listening started (stop again if the service was stopped first).
 
         @param port: the port.
         @return: C{port}.
         """
+        if self._stopped:
+            port.stopListening()
+            return port
         self.port = port
         log.info("manhole listening on {address}", address=port.getHost())
-        if not self.running:
-            port.stopListening()
-            self.port = None
         return port
 
     def _ebListening(self, reason: Failure) -> None:
@@ -498,6 +526,7 @@ class ManholeService(Service):
         @return: a L{Deferred} when the port is closed, or L{None}.
         """
         Service.stopService(self)
+        self._stopped = True
         port, self.port = self.port, None
         self.whenListening = None
         if port is not None:
