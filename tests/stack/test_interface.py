@@ -1,0 +1,138 @@
+# -*- test-case-name: tests.stack.test_interface -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.stack.interface}.
+"""
+
+from typing import List, Tuple
+
+from hypothesis import given, settings, strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from vdetwist.interfaces import IFrameProtocol
+from vdetwist.stack.interface import NetworkInterface
+from vdetwist.testing import FakeFrameTransport, ethernetFrame
+
+MAC = bytes.fromhex("020000000001")
+OTHER = bytes.fromhex("020000000002")
+
+
+class NetworkInterfaceTests(SynchronousTestCase):
+    """
+    Tests for L{NetworkInterface}.
+    """
+
+    def setUp(self) -> None:
+        """
+        An interface with recording handlers, attached to a fake transport.
+        """
+        self.interface = NetworkInterface(MAC)
+        self.arp: List[Tuple[bytes, bytes]] = []
+        self.ip: List[Tuple[bytes, bytes]] = []
+        self.interface.arpHandler = lambda s, p: self.arp.append((s, p))
+        self.interface.ipv4Handler = lambda s, p: self.ip.append((s, p))
+        self.transport = FakeFrameTransport()
+        self.interface.makeConnection(self.transport)
+
+    def test_interface(self) -> None:
+        """
+        L{NetworkInterface} provides L{IFrameProtocol}.
+        """
+        self.assertTrue(verifyObject(IFrameProtocol, self.interface))
+
+    def test_randomMAC(self) -> None:
+        """
+        Without a MAC, a random locally administered unicast one is used.
+        """
+        mac = NetworkInterface().mac
+        self.assertEqual(len(mac), 6)
+        self.assertEqual(mac[0] & 3, 2)
+        self.assertRaises(ValueError, NetworkInterface, b"\0" * 5)
+
+    def test_demux(self) -> None:
+        """
+        ARP and IPv4 payloads reach their handlers with the source MAC.
+        """
+        self.interface.frameReceived(ethernetFrame(MAC, OTHER, 0x0806, b"arp"))
+        self.interface.frameReceived(ethernetFrame(MAC, OTHER, 0x0800, b"ip"))
+        self.assertEqual(self.arp, [(OTHER, b"arp")])
+        self.assertEqual(self.ip, [(OTHER, b"ip")])
+
+    def test_broadcastAndMulticast(self) -> None:
+        """
+        Broadcast and multicast destinations are accepted.
+        """
+        self.interface.frameReceived(ethernetFrame(b"\xff" * 6, OTHER, 0x0800, b"b"))
+        self.interface.frameReceived(ethernetFrame(bytes.fromhex("01005e000001"), OTHER,
+                                                   0x0800, b"m"))
+        self.assertEqual([p for _, p in self.ip], [b"b", b"m"])
+
+    def test_foreign(self) -> None:
+        """
+        Unicast frames for another MAC are dropped and counted, unless the
+        interface is promiscuous.
+        """
+        frame = ethernetFrame(OTHER, OTHER, 0x0800, b"x")
+        self.interface.frameReceived(frame)
+        self.assertEqual(self.ip, [])
+        self.assertEqual(self.interface.counters["foreign"], 1)
+        self.interface.promiscuous = True
+        self.interface.frameReceived(frame)
+        self.assertEqual(self.ip, [(OTHER, b"x")])
+
+    def test_dropped(self) -> None:
+        """
+        Runts, tagged frames and unknown EtherTypes are counted and dropped.
+        """
+        self.interface.frameReceived(MAC + OTHER)
+        self.interface.frameReceived(ethernetFrame(MAC, OTHER, 0x0800, b"v", vlanID=3))
+        self.interface.frameReceived(ethernetFrame(MAC, OTHER, 0x86DD, b"6"))
+        counters = self.interface.counters
+        self.assertEqual((counters["runts"], counters["tagged"], counters["unknownEtherType"]),
+                         (1, 1, 1))
+        self.assertEqual(self.ip + self.arp, [])
+
+    def test_handlerErrorLogged(self) -> None:
+        """
+        An exception in a handler is logged and counted, not raised.
+        """
+        def broken(source: bytes, payload: bytes) -> None:
+            raise ZeroDivisionError()
+        self.interface.ipv4Handler = broken
+        self.interface.frameReceived(ethernetFrame(MAC, OTHER, 0x0800, b"x"))
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        self.assertEqual(self.interface.counters["handlerErrors"], 1)
+
+    def test_send(self) -> None:
+        """
+        C{sendFrame} builds the header from our MAC.
+        """
+        self.interface.sendFrame(OTHER, 0x0800, b"data")
+        self.assertEqual(self.transport.frames, [OTHER + MAC + b"\x08\x00data"])
+
+    def test_sendDetached(self) -> None:
+        """
+        After C{connectionLost}, sends are counted and dropped.
+        """
+        self.interface.connectionLost(None)
+        self.interface.sendFrame(OTHER, 0x0800, b"data")
+        self.assertEqual(self.transport.frames, [])
+        self.assertEqual(self.interface.counters["notAttached"], 1)
+
+    def test_connectObservers(self) -> None:
+        """
+        Connect observers run on each attachment.
+        """
+        calls: List[int] = []
+        self.interface.addConnectObserver(lambda: calls.append(1))
+        self.interface.makeConnection(FakeFrameTransport())
+        self.assertEqual(calls, [1])
+
+    @settings(max_examples=300)
+    @given(st.binary(max_size=80))
+    def test_arbitraryBytes(self, frame: bytes) -> None:
+        """
+        Arbitrary bytes never raise.
+        """
+        self.interface.frameReceived(frame)
