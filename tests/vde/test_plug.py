@@ -636,6 +636,21 @@ class HandshakeTests(FakeHandshakeMixin, SynchronousTestCase):
         self.assertIn(("unlink", "/tmp/cap/sw/.04377-00000"), self.system.calls)
         self.assertEqual(self.reactor.getDelayedCalls(), [])
 
+    def test_makeConnectionRaises(self) -> None:
+        """
+        A protocol whose C{makeConnection} raises fails the Deferred with
+        that error, and the plug is closed.
+        """
+        def explode(transport: object) -> None:
+            raise ZeroDivisionError()
+        self.protocol.makeConnection = explode  # type: ignore[method-assign]
+        d = self.begin()
+        ctl, transport = self.acceptCtl()
+        ctl.dataReceived(REPLY)
+        self.failureResultOf(d, ZeroDivisionError)
+        self.assertTrue(self.system.sockets[0].closed)
+        self.assertTrue(transport.disconnecting)
+
     def test_plainReceiver(self) -> None:
         """
         A plain L{IFrameReceiver} can be plugged in too.
@@ -870,6 +885,12 @@ class SwitchBehaviourMixin:
         """
         raise NotImplementedError()
 
+    def stopSwitch(self) -> None:
+        """
+        Make the switch exit.
+        """
+        raise NotImplementedError()
+
     async def plug(self, suffix: str = "", description: str = "vt-test",
                    timeout: float = 2.0) -> tuple[VDEPlug, WaitingReceiver]:
         """
@@ -953,6 +974,18 @@ class SwitchBehaviourMixin:
             reason = await protocol.whenLost()
             reason.trap(ConnectionLost)
             self.assertTrue(plug.disconnected)
+        return Deferred.fromCoroutine(run())  # type: ignore[return-value]
+
+    def test_switchExits(self) -> None:
+        """
+        The switch exiting ends every plug with L{ConnectionLost}.
+        """
+        async def run() -> None:
+            _, aProtocol = await self.plug()
+            _, bProtocol = await self.plug()
+            self.stopSwitch()
+            (await aProtocol.whenLost()).trap(ConnectionLost)
+            (await bProtocol.whenLost()).trap(ConnectionLost)
         return Deferred.fromCoroutine(run())  # type: ignore[return-value]
 
     def test_loseConnection(self) -> None:
@@ -1041,6 +1074,25 @@ class RealSwitchTests(SwitchBehaviourMixin, TestCase):
         self.assertIn("1000 Success",
                       self.switch.console("port/epclose %d %d" % (port, endpointID)))
 
+    def stopSwitch(self) -> None:
+        """
+        Stop the switch process.
+        """
+        self.switch.stop()
+
+    def test_truncatesLongFrames(self) -> Deferred[None]:
+        """
+        r586 truncates frames over 1518 bytes; the plug delivers what
+        arrives (docs section 2).
+        """
+        async def run() -> None:
+            a, _ = await self.plug()
+            _, bProtocol = await self.plug()
+            waiting = bProtocol.nextFrame()
+            a.sendFrame(broadcast(1, b"z" * 1986))
+            self.assertEqual(await waiting, broadcast(1, b"z" * 1504))
+        return Deferred.fromCoroutine(run())
+
 
 class VDETwistSwitchTests(SwitchBehaviourMixin, TestCase):
     """
@@ -1081,6 +1133,12 @@ class VDETwistSwitchTests(SwitchBehaviourMixin, TestCase):
         @param endpointID: the endpoint ID.
         """
         self.server.endpoints[endpointID].close()
+
+    def stopSwitch(self) -> None:
+        """
+        Stop the control server, which closes every endpoint.
+        """
+        self.server.stopService()
 
 
 async def _sleep(seconds: float) -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from twisted.internet import reactor as globalReactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import ProcessEndpoint, connectProtocol
+from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import connectionDone
 from twisted.internet.task import deferLater
 from twisted.internet.testing import StringTransport
@@ -432,6 +433,20 @@ class StreamFrameProtocolTests(SynchronousTestCase):
         """
         protocol, _, transport = self.connect()
         protocol.loseConnection()
+        self.assertTrue(transport.disconnecting)
+
+    def test_producer(self) -> None:
+        """
+        Pausing and resuming pass through to the byte stream; stopping
+        closes it.
+        """
+        protocol, _, transport = self.connect()
+        self.assertTrue(verifyObject(IPushProducer, protocol))
+        protocol.pauseProducing()
+        self.assertEqual(transport.producerState, "paused")
+        protocol.resumeProducing()
+        self.assertEqual(transport.producerState, "producing")
+        protocol.stopProducing()
         self.assertTrue(transport.disconnecting)
 
     def test_defaultBadLengthKeepsConnection(self) -> None:

@@ -812,7 +812,15 @@ class _PlugConnector:
         self.ctl.plug = plug
         plug.startReading()
         if IFrameProtocol.providedBy(self.protocol):
-            self.protocol.makeConnection(plug)
+            try:
+                self.protocol.makeConnection(plug)
+            except BaseException:
+                # As with a Twisted protocol whose connectionMade raises:
+                # close the connection (connectionLost follows) and report.
+                failure = Failure()
+                plug.loseConnection()
+                self.deferred.errback(failure)
+                return
         self.deferred.callback(plug)
 
     def _ctlLostEarly(self, reason: Failure, received: int) -> None:

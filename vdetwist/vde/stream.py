@@ -21,6 +21,7 @@ Compatibility with vdeplug4's C{vdestream_recv}:
 
 from typing import Any
 
+from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -147,7 +148,7 @@ def encodeFrame(frame: bytes, maxLength: int = MAX_STREAM_FRAME) -> bytes:
     return length.to_bytes(2, "big") + bytes(frame)
 
 
-@implementer(IFrameTransport)
+@implementer(IFrameTransport, IPushProducer)
 class StreamFrameProtocol(Protocol):
     """
     VDE stream framing over any Twisted byte stream (a process's stdio, a
@@ -265,4 +266,28 @@ class StreamFrameProtocol(Protocol):
         """
         if self.transport is not None:
             self.transport.loseConnection()
+
+    # IPushProducer, passed through to the byte stream.
+
+    def pauseProducing(self) -> None:
+        """
+        Stop reading from the stream (no frames are delivered meanwhile).
+        """
+        transport: Any = self.transport
+        if transport is not None:
+            transport.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        """
+        Read from the stream again.
+        """
+        transport: Any = self.transport
+        if transport is not None:
+            transport.resumeProducing()
+
+    def stopProducing(self) -> None:
+        """
+        Close the stream.
+        """
+        self.loseConnection()
 
