@@ -13,7 +13,7 @@ import errno
 import os
 import shutil
 import tempfile
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from twisted.internet import reactor as globalReactor
 from twisted.internet.defer import CancelledError, Deferred
@@ -50,6 +50,13 @@ from vdetwist.vde.plug import (
     connectPlug,
     formatDescription,
 )
+
+
+if TYPE_CHECKING:
+    _SynchronousBase = SynchronousTestCase
+    _AsynchronousBase = TestCase
+else:
+    _SynchronousBase = _AsynchronousBase = object
 
 
 class FakeStat:
@@ -292,7 +299,7 @@ class FakeSystem:
         return self.env.get(name)
 
 
-class FakeHandshakeMixin:
+class FakeHandshakeMixin(_SynchronousBase):
     """
     Drive a handshake on a memory reactor.
     """
@@ -342,7 +349,7 @@ class FakeHandshakeMixin:
         d = self.begin(url)
         ctl, transport = self.acceptCtl()
         ctl.dataReceived(REPLY)
-        plug = self.successResultOf(d)  # type: ignore[attr-defined]
+        plug = self.successResultOf(d)
         return plug, ctl, transport, self.system.sockets[0]
 
 
@@ -856,7 +863,7 @@ def broadcast(source: int, payload: bytes = b"0" * 46) -> bytes:
     return b"\xff" * 6 + b"\x02\x00\x00\x00\x00" + bytes([source]) + b"\x88\xb5" + payload
 
 
-class SwitchBehaviourMixin:
+class SwitchBehaviourMixin(_AsynchronousBase):
     """
     The behaviour of L{connectPlug} against a running switch, over real
     sockets; subclasses start a particular switch.
@@ -868,7 +875,10 @@ class SwitchBehaviourMixin:
     """
 
     timeout = 10
-    refusal: type = VDEPlugError
+    refusal: type[Exception] = VDEPlugError
+    url: str
+    ctlDir: str
+    directory: str
 
     def endpoints(self) -> list[tuple[int, int, str]]:
         """
@@ -904,7 +914,7 @@ class SwitchBehaviourMixin:
         protocol = WaitingReceiver()
         plug = await connectPlug(globalReactor, self.url + suffix, protocol,
                                  description, timeout=timeout)
-        self.addCleanup(plug.loseConnection)  # type: ignore[attr-defined]
+        self.addCleanup(plug.loseConnection)
         return plug, protocol
 
     def test_exchangeFrames(self) -> Deferred[None]:
