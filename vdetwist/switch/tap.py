@@ -79,9 +79,9 @@ class Options(usage.Options):
         ["sock", "s", None, "Control socket directory "
          "(default /var/run/vde.ctl for root, /tmp/vde.ctl otherwise)."],
         ["mgmt", "M", None, "Management console socket."],
-        ["numports", "n", "32", "Number of ports.", int],
+        ["numports", "n", 32, "Number of ports.", int],
         ["macaddr", None, None, "The switch's MAC (default 00:ff: and 4 random bytes)."],
-        ["hashsize", None, "128", "MAC hash table size (rounded up to a power of two).", int],
+        ["hashsize", None, 128, "MAC hash table size (rounded up to a power of two).", int],
         ["mode", "m", None, "Mode of the control and data sockets, octal (default 0600)."],
         ["dirmode", None, None, "Mode of the socket directory, octal "
          "(default derived from --mode, 02700)."],
@@ -134,10 +134,31 @@ class Options(usage.Options):
             raise usage.UsageError("--sock: path too long for a UNIX socket: %r" % (self["sock"],))
         if self["rcfile"] is not None and not os.path.isfile(self["rcfile"]):
             raise usage.UsageError("--rcfile: no such file: %r" % (self["rcfile"],))
-        if self["manhole"] and not (self["manhole-keys"] or self["manhole-passwd"]):
-            raise usage.UsageError(
-                "--manhole needs --manhole-keys or --manhole-passwd: "
-                "the manhole never runs without authentication")
+        checkManholeOptions(self)
+
+
+def checkManholeOptions(options: usage.Options) -> None:
+    """
+    Validate C{--manhole} with its credentials (building the service has no
+    side effects, so this is a dry run of it).
+
+    @param options: options with C{manhole}, C{manhole-keys} and
+        C{manhole-passwd}.
+    @raise usage.UsageError: when the manhole would run without
+        authentication, or a file is missing or unsafe.
+    """
+    if not options["manhole"]:
+        return
+    if not (options["manhole-keys"] or options["manhole-passwd"]):
+        raise usage.UsageError(
+            "--manhole needs --manhole-keys or --manhole-passwd: "
+            "the manhole never runs without authentication")
+    from vdetwist.manhole import makeManholeService
+    try:
+        makeManholeService(options["manhole"], {}, keys=options["manhole-keys"],
+                           passwd=options["manhole-passwd"])
+    except ValueError as e:
+        raise usage.UsageError(str(e))
 
 
 def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiService:
