@@ -759,6 +759,34 @@ class PlugTests(FakeHandshakeMixin, SynchronousTestCase):
         self.plug._reader.doRead()
         self.assertEqual(len(self.protocol.frames), 100)
 
+    def test_pauseFromFrameReceived(self) -> None:
+        """
+        A protocol that pauses the plug in C{frameReceived} gets no more
+        frames in that wakeup.
+        """
+        frames: list[bytes] = []
+
+        def frameReceived(frame: bytes) -> None:
+            frames.append(frame)
+            self.plug.pauseProducing()
+        self.protocol.frameReceived = frameReceived  # type: ignore[method-assign]
+        self.sock.incoming = [R4_FRAME] * 3
+        self.plug._reader.doRead()
+        self.assertEqual(len(frames), 1)
+        self.assertEqual(len(self.sock.incoming), 2)
+
+    def test_closeFromFrameReceived(self) -> None:
+        """
+        A protocol that closes the plug in C{frameReceived} stops the
+        wakeup without counting a receive error.
+        """
+        self.protocol.frameReceived = (  # type: ignore[method-assign]
+            lambda frame: self.plug.loseConnection())
+        self.sock.incoming = [R4_FRAME] * 3
+        self.plug._reader.doRead()
+        self.assertEqual((self.plug.framesIn, self.plug.receiveErrors), (1, 0))
+        self.assertTrue(self.sock.closed)
+
     def test_receiveError(self) -> None:
         """
         A receive error ends the wakeup and is counted.

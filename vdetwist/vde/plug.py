@@ -453,7 +453,8 @@ class VDEPlug:
     def _readFrames(self) -> None:
         """
         Drain up to L{maxDatagramsPerRead} datagrams and deliver the frames
-        of a valid length.
+        of a valid length.  Stops early when the protocol pauses or closes
+        the plug from C{frameReceived}.
         """
         recv = self._recv
         size = self.receiveSize
@@ -468,7 +469,7 @@ class VDEPlug:
                 except InterruptedError:
                     continue
                 except OSError:
-                    if not self.disconnected:
+                    if self._reading:
                         self.receiveErrors += 1
                     return
                 length = len(data)
@@ -478,6 +479,8 @@ class VDEPlug:
                 frames += 1
                 octets += length
                 frameReceived(data)
+                if not self._reading:
+                    return
         finally:
             self.framesIn += frames
             self.bytesIn += octets
