@@ -24,6 +24,17 @@ kicked us with C{port/epclose}, or exited) ends the plug.
 
 OS calls go through a system object (L{_IVDESystem}, real one
 L{_RealSystem}) so tests can inject failures; the reactor is passed in.
+
+Usage::
+
+    from twisted.internet import reactor
+    from vdetwist.vde.plug import connectPlug
+
+    d = connectPlug(reactor, "vde:///tmp/sw[5]", frameProtocol, "myapp")
+    d.addCallback(lambda plug: plug.sendFrame(frame))
+
+C{frameProtocol} is an L{IFrameReceiver} (or L{IFrameProtocol}, which
+also gets C{makeConnection(plug)} and C{connectionLost(reason)}).
 """
 
 import errno
