@@ -649,6 +649,9 @@ class HandshakeTests(FakeHandshakeMixin, SynchronousTestCase):
         that error, and the plug is closed.
         """
         def explode(transport: object) -> None:
+            """
+            Fail to start.
+            """
             raise ZeroDivisionError()
         self.protocol.makeConnection = explode  # type: ignore[method-assign]
         d = self.begin()
@@ -767,6 +770,9 @@ class PlugTests(FakeHandshakeMixin, SynchronousTestCase):
         frames: list[bytes] = []
 
         def frameReceived(frame: bytes) -> None:
+            """
+            Record the frame and pause.
+            """
             frames.append(frame)
             self.plug.pauseProducing()
         self.protocol.frameReceived = frameReceived  # type: ignore[method-assign]
@@ -950,6 +956,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         Two plugs exchange broadcast frames through the switch.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             a, aProtocol = await self.plug(description="plug-a")
             b, bProtocol = await self.plug(description="plug-b")
             waiting = bProtocol.nextFrame()
@@ -966,6 +975,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         C{port/print} shows our description, with user and pid, on port 1.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             await self.plug(description="vt-describe")
             [(port, _, description)] = self.endpoints()
             self.assertEqual(port, 1)
@@ -978,6 +990,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         After the handshake our C{.PPPPP-NNNNN} name is gone from DIR.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             await self.plug()
             names = os.listdir(self.ctlDir)
             self.assertEqual([n for n in names if n.startswith(".")], [])
@@ -988,6 +1003,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         C{[5]} lands on port 5.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             await self.plug("[5]")
             self.assertEqual([e[0] for e in self.endpoints()], [5])
         return Deferred.fromCoroutine(run())  # type: ignore[return-value]
@@ -997,6 +1015,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         C{[0]} lands on the special port 0.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             await self.plug("[0]")
             self.assertEqual([e[0] for e in self.endpoints()], [0])
         return Deferred.fromCoroutine(run())  # type: ignore[return-value]
@@ -1006,6 +1027,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         C{port/epclose} makes the plug end with L{ConnectionLost}.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             plug, protocol = await self.plug()
             [(port, endpointID, _)] = self.endpoints()
             self.kick(port, endpointID)
@@ -1019,6 +1043,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         The switch exiting ends every plug with L{ConnectionLost}.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             _, aProtocol = await self.plug()
             _, bProtocol = await self.plug()
             self.stopSwitch()
@@ -1032,6 +1059,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         switch drops the endpoint.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             plug, protocol = await self.plug()
             plug.loseConnection()
             reason = await protocol.whenLost()
@@ -1051,6 +1081,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         instead of hanging, and leaves no socket file behind.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             try:
                 await self.plug("[40]", timeout=0.3)
             except self.refusal:
@@ -1066,6 +1099,9 @@ class SwitchBehaviourMixin(_AsynchronousBase):
         A directory without a switch fails with L{VDEPlugError}.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             self.url = "vde://" + self.directory
             try:
                 await self.plug()
@@ -1124,6 +1160,9 @@ class RealSwitchTests(SwitchBehaviourMixin, TestCase):
         arrives (docs section 2).
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             a, _ = await self.plug()
             _, bProtocol = await self.plug()
             waiting = bProtocol.nextFrame()

@@ -536,6 +536,9 @@ class RealVDEPlugStreamTests(TestCase):
         A frame written on vde_plug's stdin arrives at the datagram plug.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             waiting = self.datagramReceiver.nextFrame()
             self.stream.sendFrame(R4_FRAME)
             self.assertEqual(await waiting, R4_FRAME)
@@ -547,6 +550,9 @@ class RealVDEPlugStreamTests(TestCase):
         framed, and decodes to the same frame.
         """
         async def run() -> None:
+            """
+            The test body.
+            """
             waiting = self.streamReceiver.nextFrame()
             frame = R4_FRAME[:12] + b"\x88\xb5" + b"y" * 1486
             self.plug.sendFrame(frame)

@@ -696,10 +696,16 @@ class _PlugConnector:
         self._connecting = connectProtocol(endpoint, self.ctl)
 
         def connected(_: object) -> None:
+            """
+            The control stream is up.
+            """
             self._connecting = None
             self._ctlConnected()
 
         def failed(reason: Failure) -> None:
+            """
+            Try the next candidate, unless we gave up.
+            """
             self._connecting = None
             if not reason.check(CancelledError):
                 self._tryConnect(rest, reason)
