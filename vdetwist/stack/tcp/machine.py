@@ -629,12 +629,24 @@ class TCPMachine:
 
         # SYN in a synchronized state (RFC 5961 section 4).
         if flags & SYN:
-            if self.state == SYN_RECEIVED and seq == self.irs and not flags & ACK:
-                # The peer did not hear our SYN-ACK: send it again.
-                self.sndNxt = self.iss
+            if self.state == SYN_RECEIVED and seq == self.irs:
+                if not flags & ACK:
+                    # The peer did not hear our SYN-ACK: send it again.
+                    self.sndNxt = self.iss
+                    return
+                if segment.ack == self.sndMax and not payload:
+                    # Simultaneous open: the peer's SYN-ACK acknowledges
+                    # our SYN (as Linux's tcp_validate_incoming allows).
+                    segment = segment._replace(seq=rcvNxt, flags=flags & ~SYN)
+                    flags = segment.flags
+                    seq = rcvNxt
+                    segLen = 0
+                else:
+                    self._challengeAck(now)
+                    return
             else:
                 self._challengeAck(now)
-            return
+                return
 
         # PAWS (RFC 7323 section 5).
         timestamp = segment.timestamp
@@ -1074,10 +1086,11 @@ class TCPMachine:
         """
         n = min(self.mss, len(self.sendBuffer))
         flags = ACK
-        if self.finSent and n == len(self.sendBuffer):
-            flags |= FIN
-        if n:
-            flags |= PSH
+        if n == len(self.sendBuffer):
+            if self.finSent:
+                flags |= FIN
+            if n:
+                flags |= PSH
         self.stats.retransmissions += 1
         self._rttSeq = None
         return self._segment(self.sndUna, flags, self.sendBuffer.peek(0, n), now)

@@ -1,0 +1,862 @@
+# -*- test-case-name: tests.stack.tcp.test_machine -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.stack.tcp.machine}: segments in at chosen times, the
+exact segments out (smoltcp's socket tests are the model).
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.stack.tcp.helpers import (
+    BUFFER,
+    ISS,
+    LOCAL_PORT,
+    PEER_WINDOW,
+    REMOTE_PORT,
+    RISS,
+    config,
+    ours,
+    passive,
+    theirs,
+)
+from vdetwist.stack.tcp.machine import (
+    CLOSE_WAIT,
+    CLOSED,
+    CLOSING,
+    ESTABLISHED,
+    EVENT_CLOSED,
+    EVENT_CONNECTED,
+    EVENT_EOF,
+    FIN_WAIT_1,
+    FIN_WAIT_2,
+    LAST_ACK,
+    LISTEN,
+    REASON_DONE,
+    REASON_REFUSED,
+    REASON_RESET,
+    REASON_TIMEOUT,
+    SYN_RECEIVED,
+    SYN_SENT,
+    TIME_WAIT,
+    TCPConfig,
+    TCPMachine,
+)
+from vdetwist.wire.tcp import ACK, FIN, PSH, RST, SYN
+
+
+def data(n: int, start: int = 0) -> bytes:
+    """
+    Recognisable data.
+
+    @param n: its length.
+    @param start: where in the pattern it starts.
+    @return: C{n} bytes.
+    """
+    return bytes((start + i) % 251 for i in range(n))
+
+
+class HandshakeTests(SynchronousTestCase):
+    """
+    Opening connections.
+    """
+
+    def test_passiveOpen(self) -> None:
+        """
+        A SYN to a listening machine is answered by a SYN-ACK carrying our
+        MSS; the ACK completes the handshake.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+        m.listen()
+        self.assertEqual(m.dispatch(0), [])
+        m.segmentReceived(theirs(RISS, 0, SYN, mss=1200), 0)
+        self.assertEqual(m.state, SYN_RECEIVED)
+        self.assertEqual(m.dispatch(0), [ours(ISS, RISS + 1, SYN | ACK, BUFFER, mss=1000)])
+        m.segmentReceived(theirs(RISS + 1, ISS + 1), 0.01)
+        self.assertEqual(m.state, ESTABLISHED)
+        self.assertEqual(m.events, [(EVENT_CONNECTED, None)])
+        self.assertEqual(m.dispatch(0.01), [])
+        self.assertEqual(m.mss, 1000)
+
+    def test_listenIgnoresReset(self) -> None:
+        """
+        A RST to a listening machine is ignored; an ACK is answered with a
+        RST carrying the ACK as its sequence number.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+        m.listen()
+        m.segmentReceived(theirs(RISS, 0, RST), 0)
+        self.assertEqual(m.dispatch(0), [])
+        m.segmentReceived(theirs(RISS, 777), 0)
+        self.assertEqual(m.dispatch(0), [ours(777, 0, RST, 0)])
+        self.assertEqual(m.state, LISTEN)
+
+    def test_activeOpen(self) -> None:
+        """
+        C{connect} sends a SYN; the SYN-ACK establishes the connection and
+        is acknowledged at once.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+        m.connect(0)
+        self.assertEqual(m.pollAt(), 0.0)
+        self.assertEqual(m.dispatch(0), [ours(ISS, 0, SYN, BUFFER, mss=1000)])
+        self.assertEqual(m.pollAt(), 1.0)
+        m.segmentReceived(theirs(RISS, ISS + 1, SYN | ACK, mss=1460), 0.05)
+        self.assertEqual(m.state, ESTABLISHED)
+        self.assertEqual(m.events, [(EVENT_CONNECTED, None)])
+        self.assertEqual(m.dispatch(0.05), [ours(ISS + 1, RISS + 1)])
+        self.assertEqual(m.mss, 1000)
+        self.assertEqual(m.srtt, 0.05)
+
+    def test_activeOpenOffersOptions(self) -> None:
+        """
+        With every extension enabled the SYN offers window scaling (enough
+        for the buffer), SACK and timestamps, and a SYN-ACK that accepts
+        them turns them on.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS,
+                       TCPConfig(mss=1460, receiveBufferSize=1 << 20), timestampOffset=5)
+        m.connect(2.0)
+        self.assertEqual(m.dispatch(2.0), [
+            ours(ISS, 0, SYN, 65535, mss=1460, windowScale=5, sackPermitted=True,
+                 timestamp=(2005, 0))])
+        m.segmentReceived(theirs(RISS, ISS + 1, SYN | ACK, 65535, mss=1460, windowScale=7,
+                                 sackPermitted=True, timestamp=(99, 2005)), 2.1)
+        self.assertTrue(m.tsEnabled and m.sackEnabled)
+        self.assertEqual((m.sndShift, m.rcvShift), (7, 5))
+        self.assertEqual(m.mss, 1448)
+        # The ACK's window is scaled by our shift and echoes TSval 99.
+        self.assertEqual(m.dispatch(2.1), [
+            ours(ISS + 1, RISS + 1, ACK, (1 << 20) >> 5, timestamp=(2105, 99))])
+
+    def test_synAckOmitsUnofferedOptions(self) -> None:
+        """
+        A SYN-ACK carries window scale, SACK-permitted and timestamps only
+        when the SYN offered them.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, TCPConfig(mss=1460))
+        m.listen()
+        m.segmentReceived(theirs(RISS, 0, SYN, 5840, mss=1460), 0)
+        self.assertEqual(m.dispatch(0), [ours(ISS, RISS + 1, SYN | ACK, 65535, mss=1460)])
+
+    def test_synAckWithBadAck(self) -> None:
+        """
+        A SYN-ACK acknowledging something we never sent gets a RST with its
+        ACK as sequence number, and the machine keeps waiting.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+        m.connect(0)
+        m.dispatch(0)
+        m.segmentReceived(theirs(RISS, ISS + 5, SYN | ACK), 0.1)
+        self.assertEqual(m.dispatch(0.1), [ours(ISS + 5, 0, RST, 0)])
+        self.assertEqual(m.state, SYN_SENT)
+
+    def test_refused(self) -> None:
+        """
+        A RST acknowledging our SYN refuses the connection; one with an
+        unacceptable ACK is ignored.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+        m.connect(0)
+        m.dispatch(0)
+        m.segmentReceived(theirs(0, ISS + 9, RST | ACK), 0.1)
+        self.assertEqual(m.state, SYN_SENT)
+        m.segmentReceived(theirs(0, ISS + 1, RST | ACK), 0.1)
+        self.assertEqual(m.state, CLOSED)
+        self.assertEqual(m.events, [(EVENT_CLOSED, REASON_REFUSED)])
+        self.assertEqual(m.dispatch(0.1), [])
+        self.assertIsNone(m.pollAt())
+
+    def test_synRetransmissionBackoff(self) -> None:
+        """
+        An unanswered SYN is sent again after 1, 2, 4... seconds; after
+        C{synRetries} retransmissions the attempt times out.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config(synRetries=2))
+        m.connect(0)
+        syn = ours(ISS, 0, SYN, BUFFER, mss=1000)
+        self.assertEqual(m.dispatch(0), [syn])
+        self.assertEqual(m.dispatch(0.99), [])
+        self.assertEqual(m.dispatch(1.0), [syn])
+        self.assertEqual(m.pollAt(), 3.0)
+        self.assertEqual(m.dispatch(3.0), [syn])
+        self.assertEqual(m.pollAt(), 7.0)
+        self.assertEqual(m.dispatch(7.0), [])
+        self.assertEqual(m.events, [(EVENT_CLOSED, REASON_TIMEOUT)])
+
+    def test_connectTimeout(self) -> None:
+        """
+        C{connect} with a timeout gives up at that time.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+        m.connect(0, timeout=2.5)
+        m.dispatch(0)
+        m.dispatch(1.0)
+        self.assertEqual(m.pollAt(), 2.5)
+        m.dispatch(2.5)
+        self.assertEqual(m.events, [(EVENT_CLOSED, REASON_TIMEOUT)])
+
+    def test_synAckRetransmittedOnDuplicateSyn(self) -> None:
+        """
+        In SYN_RECEIVED, the peer's SYN again means our SYN-ACK was lost: it
+        is sent again at once.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+        m.listen()
+        m.segmentReceived(theirs(RISS, 0, SYN, mss=1000), 0)
+        synAck = ours(ISS, RISS + 1, SYN | ACK, BUFFER, mss=1000)
+        self.assertEqual(m.dispatch(0), [synAck])
+        m.segmentReceived(theirs(RISS, 0, SYN, mss=1000), 0.5)
+        self.assertEqual(m.dispatch(0.5), [synAck])
+
+    def test_simultaneousOpen(self) -> None:
+        """
+        Two SYNs cross: each side answers with SYN-ACK (same ISN), and the
+        other's SYN-ACK establishes the connection (RFC 9293 figure 7).
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+        m.connect(0)
+        m.dispatch(0)
+        m.segmentReceived(theirs(RISS, 0, SYN, mss=1000), 0.01)
+        self.assertEqual(m.state, SYN_RECEIVED)
+        self.assertEqual(m.dispatch(0.01), [ours(ISS, RISS + 1, SYN | ACK, BUFFER, mss=1000)])
+        m.segmentReceived(theirs(RISS, ISS + 1, SYN | ACK, mss=1000), 0.02)
+        self.assertEqual(m.state, ESTABLISHED)
+        self.assertEqual(m.events, [(EVENT_CONNECTED, None)])
+
+    def test_synReceivedBadAck(self) -> None:
+        """
+        In SYN_RECEIVED an ACK for something else gets a RST.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+        m.listen()
+        m.segmentReceived(theirs(RISS, 0, SYN, mss=1000), 0)
+        m.dispatch(0)
+        m.segmentReceived(theirs(RISS + 1, ISS + 50), 0)
+        self.assertEqual(m.dispatch(0), [ours(ISS + 50, 0, RST, 0)])
+        self.assertEqual(m.state, SYN_RECEIVED)
+
+
+class ReceiveTests(SynchronousTestCase):
+    """
+    Receiving data: ACK policy, windows, reassembly.
+    """
+
+    def test_delayedAck(self) -> None:
+        """
+        One segment is acknowledged after the delayed-ACK timeout.
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, ACK | PSH, payload=data(500)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [])
+        self.assertEqual(m.pollAt(), 1.04)
+        self.assertEqual(m.dispatch(1.04), [ours(ISS + 1, RISS + 501, ACK, 7500)])
+        self.assertEqual(m.read(), data(500))
+
+    def test_secondSegmentAckedAtOnce(self) -> None:
+        """
+        The second full-sized segment is acknowledged at once.
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, ACK, payload=data(1000)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [])
+        m.segmentReceived(theirs(RISS + 1001, ISS + 1, ACK, payload=data(1000, 1000)), 1.01)
+        self.assertEqual(m.pollAt(), 0.0)
+        self.assertEqual(m.dispatch(1.01), [ours(ISS + 1, RISS + 2001, ACK, 6000)])
+        self.assertEqual(m.read(), data(2000))
+
+    def test_windowClosesAndReopens(self) -> None:
+        """
+        Data nobody reads closes the window; reading reopens it with a
+        window update.  Data beyond a zero window is not accepted.
+        """
+        m = passive()
+        for i in range(8):
+            m.segmentReceived(theirs(RISS + 1 + 1000 * i, ISS + 1,
+                                     payload=data(1000, 1000 * i)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 8001, ACK, 0)])
+        m.segmentReceived(theirs(RISS + 8001, ISS + 1, payload=b"x"), 1.1)
+        self.assertEqual(m.dispatch(1.1), [ours(ISS + 1, RISS + 8001, ACK, 0)])
+        self.assertEqual(len(m.receiveBuffer), 8000)
+        self.assertEqual(m.read(), data(8000))
+        self.assertEqual(m.pollAt(), 0.0)
+        self.assertEqual(m.dispatch(1.2), [ours(ISS + 1, RISS + 8001, ACK, 8000)])
+
+    def test_smallReadNoWindowUpdate(self) -> None:
+        """
+        Reading a little from a mostly open window sends nothing (receiver
+        silly window avoidance).
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(100)), 1.0)
+        m.read()
+        self.assertEqual(m.pollAt(), 1.04)
+
+    def test_outOfOrderReassembly(self) -> None:
+        """
+        Segments after a hole are held and answered by immediate duplicate
+        ACKs; the segment filling the hole delivers everything and is
+        acknowledged at once.
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1001, ISS + 1, payload=data(1000, 1000)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 1, ACK, BUFFER)])
+        m.segmentReceived(theirs(RISS + 2001, ISS + 1, payload=data(1000, 2000)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 1, ACK, BUFFER)])
+        self.assertEqual(m.read(), b"")
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(1000)), 1.1)
+        self.assertEqual(m.dispatch(1.1), [ours(ISS + 1, RISS + 3001, ACK, 5000)])
+        self.assertEqual(m.read(), data(3000))
+        self.assertEqual(m.stats.outOfOrderSegments, 2)
+
+    def test_overlappingRetransmission(self) -> None:
+        """
+        A retransmission overlapping data already received delivers only
+        the new part.
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(600)), 1.0)
+        m.segmentReceived(theirs(RISS + 301, ISS + 1, payload=data(600, 300)), 1.0)
+        self.assertEqual(m.read(), data(900))
+        self.assertEqual(m.rcvNxt, RISS + 901)
+
+    def test_sackBlocks(self) -> None:
+        """
+        With SACK negotiated, duplicate ACKs report the out-of-order data,
+        the block holding the newest segment first (RFC 2018).
+        """
+        m = passive(config(sack=True), sackPermitted=True)
+        m.segmentReceived(theirs(RISS + 1001, ISS + 1, payload=data(1000)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [
+            ours(ISS + 1, RISS + 1, sackBlocks=((RISS + 1001, RISS + 2001),))])
+        m.segmentReceived(theirs(RISS + 3001, ISS + 1, payload=data(1000)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [
+            ours(ISS + 1, RISS + 1, sackBlocks=((RISS + 3001, RISS + 4001),
+                                                 (RISS + 1001, RISS + 2001)))])
+        m.segmentReceived(theirs(RISS + 2001, ISS + 1, payload=data(1000)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [
+            ours(ISS + 1, RISS + 1, sackBlocks=((RISS + 1001, RISS + 4001),))])
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(1000)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 4001, ACK, 4000)])
+
+    def test_outOfOrderFin(self) -> None:
+        """
+        A FIN after a hole waits for the hole to be filled.
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 101, ISS + 1, FIN | ACK, payload=data(100, 100)), 1.0)
+        self.assertEqual(m.state, ESTABLISHED)
+        self.assertEqual(m.events, [])
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(100)), 1.1)
+        self.assertEqual(m.state, CLOSE_WAIT)
+        self.assertEqual(m.events, [(EVENT_EOF, None)])
+        self.assertEqual(m.read(), data(200))
+        self.assertEqual(m.dispatch(1.1), [ours(ISS + 1, RISS + 202, ACK, 7799)])
+
+    def test_oldDuplicateAcked(self) -> None:
+        """
+        A segment entirely before RCV.NXT is answered with an ACK and not
+        delivered again.
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(100)), 1.0)
+        m.read()
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(100)), 1.01)
+        self.assertEqual(m.dispatch(1.01), [ours(ISS + 1, RISS + 101, ACK, 7900)])
+        self.assertEqual(m.read(), b"")
+
+    def test_keepaliveProbeAnswered(self) -> None:
+        """
+        A keepalive (one below RCV.NXT, no data) is answered with an ACK.
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS, ISS + 1), 9.0)
+        self.assertEqual(m.dispatch(9.0), [ours(ISS + 1, RISS + 1)])
+
+
+class SendTests(SynchronousTestCase):
+    """
+    Sending data: segmentation, Nagle, windows, retransmission.
+    """
+
+    def test_nagle(self) -> None:
+        """
+        Full segments go at once; a trailing small one waits until the
+        outstanding data is acknowledged.
+        """
+        m = passive()
+        m.send(data(2500))
+        self.assertEqual(m.dispatch(1.0), [
+            ours(ISS + 1, RISS + 1, ACK, payload=data(1000)),
+            ours(ISS + 1001, RISS + 1, ACK, payload=data(1000, 1000)),
+        ])
+        self.assertEqual(m.pollAt(), 1.2)
+        m.segmentReceived(theirs(RISS + 1, ISS + 2001), 1.05)
+        self.assertEqual(m.dispatch(1.05), [
+            ours(ISS + 2001, RISS + 1, ACK | PSH, payload=data(500, 2000))])
+
+    def test_noDelay(self) -> None:
+        """
+        With Nagle off, everything goes at once.
+        """
+        m = passive()
+        m.noDelay = True
+        m.send(data(2500))
+        self.assertEqual(m.dispatch(1.0), [
+            ours(ISS + 1, RISS + 1, ACK, payload=data(1000)),
+            ours(ISS + 1001, RISS + 1, ACK, payload=data(1000, 1000)),
+            ours(ISS + 2001, RISS + 1, ACK | PSH, payload=data(500, 2000)),
+        ])
+
+    def test_peerWindowLimits(self) -> None:
+        """
+        No more than the peer's window is in flight; a window update lets
+        the rest go.
+        """
+        m = passive(cfg=config(), peerWindow=1500)
+        m.noDelay = True
+        m.send(data(3000))
+        # 1000 fits; the remaining 500 of window is less than half the
+        # largest window seen (sender SWS avoidance).
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 1, ACK, payload=data(1000))])
+        m.segmentReceived(theirs(RISS + 1, ISS + 1001, window=3000), 1.1)
+        self.assertEqual(m.dispatch(1.1), [
+            ours(ISS + 1001, RISS + 1, ACK, payload=data(1000, 1000)),
+            ours(ISS + 2001, RISS + 1, ACK | PSH, payload=data(1000, 2000)),
+        ])
+
+    def test_ackInSameDispatchAsData(self) -> None:
+        """
+        Data sent while an ACK is owed carries it: no separate pure ACK.
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=b"ping"), 1.0)
+        m.read()
+        m.send(b"pong")
+        self.assertEqual(m.dispatch(1.0), [
+            ours(ISS + 1, RISS + 5, ACK | PSH, 7996, payload=b"pong")])
+        self.assertIsNone(m.ackDeadline)
+
+    def test_retransmissionTimeoutBackoffKarn(self) -> None:
+        """
+        Unacknowledged data is retransmitted after the RTO, which doubles
+        each time; the ACK of a retransmitted segment gives no RTT sample
+        (Karn), so the backed-off RTO stays until new data is timed.
+        """
+        m = passive()  # handshake RTT 0: RTO = minimum, 0.2 s
+        self.assertEqual(m.rto, 0.2)
+        m.send(data(100))
+        segment = ours(ISS + 1, RISS + 1, ACK | PSH, payload=data(100))
+        self.assertEqual(m.dispatch(1.0), [segment])
+        self.assertEqual(m.pollAt(), 1.2)
+        self.assertEqual(m.dispatch(1.2), [segment])
+        self.assertEqual(m.pollAt(), 1.6)
+        self.assertEqual(m.dispatch(1.6), [segment])
+        self.assertAlmostEqual(m.pollAt(), 2.4)
+        self.assertEqual(m.stats.retransmissions, 2)
+        self.assertEqual(m.stats.retransmissionTimeouts, 2)
+        self.assertEqual(m.cwnd, 1000)
+        m.segmentReceived(theirs(RISS + 1, ISS + 101), 1.7)
+        self.assertEqual(m.rto, 0.8)
+        self.assertIsNone(m.pollAt())
+        m.send(data(100))
+        m.dispatch(2.0)
+        m.segmentReceived(theirs(RISS + 1, ISS + 201), 2.05)
+        self.assertAlmostEqual(m.srtt, 0.125 * 0.05)
+        self.assertEqual(m.rto, 0.2)
+
+    def test_retriesExhausted(self) -> None:
+        """
+        After C{maxRetries} timeouts the connection is reset and closed.
+        """
+        m = passive(config(maxRetries=2))
+        m.send(data(10))
+        m.dispatch(1.0)
+        m.dispatch(1.2)
+        m.dispatch(1.6)
+        self.assertEqual(m.dispatch(2.5), [ours(ISS + 11, RISS + 1, RST | ACK, 0)])
+        self.assertEqual(m.events, [(EVENT_CLOSED, REASON_TIMEOUT)])
+
+    def sendFive(self) -> TCPMachine:
+        """
+        @return: an established machine with five 1000-byte segments in
+            flight (ISS+1 .. ISS+5001).
+        """
+        m = passive()
+        m.noDelay = True
+        m.send(data(5000))
+        self.assertEqual(len(m.dispatch(1.0)), 5)
+        return m
+
+    def test_fastRetransmit(self) -> None:
+        """
+        The third duplicate ACK retransmits the first unacknowledged
+        segment at once and sets ssthresh to half the flight, cwnd to
+        ssthresh plus three segments (RFC 5681 3.2).
+        """
+        m = self.sendFive()
+        for i in range(2):
+            m.segmentReceived(theirs(RISS + 1, ISS + 1), 1.01)
+            self.assertEqual(m.dispatch(1.01), [])
+        m.segmentReceived(theirs(RISS + 1, ISS + 1), 1.02)
+        self.assertEqual(m.dispatch(1.02), [
+            ours(ISS + 1, RISS + 1, ACK, payload=data(1000))])
+        self.assertEqual((m.ssthresh, m.cwnd), (2500, 5500))
+        self.assertEqual(m.stats.fastRetransmits, 1)
+        self.assertEqual(m.stats.duplicateAcks, 3)
+        # A fourth inflates the window by one segment.
+        m.segmentReceived(theirs(RISS + 1, ISS + 1), 1.03)
+        self.assertEqual(m.cwnd, 6500)
+
+    def test_windowChangeIsNotDuplicate(self) -> None:
+        """
+        An ACK that changes the window is a window update, not a duplicate.
+        """
+        m = self.sendFive()
+        for window in (7000, 6000, 5000):
+            m.segmentReceived(theirs(RISS + 1, ISS + 1, window=window), 1.01)
+        self.assertEqual(m.stats.duplicateAcks, 0)
+        self.assertEqual(m.dispatch(1.01), [])
+
+    def test_newRenoPartialAck(self) -> None:
+        """
+        In recovery a partial ACK retransmits the next hole at once; the
+        ACK covering everything sent before recovery ends it with cwnd
+        deflated (RFC 6582).
+        """
+        m = self.sendFive()
+        for i in range(3):
+            m.segmentReceived(theirs(RISS + 1, ISS + 1), 1.01)
+        m.dispatch(1.01)
+        m.segmentReceived(theirs(RISS + 1, ISS + 2001), 1.05)
+        self.assertTrue(m.inRecovery)
+        self.assertEqual(m.dispatch(1.05), [
+            ours(ISS + 2001, RISS + 1, ACK, payload=data(1000, 2000))])
+        m.segmentReceived(theirs(RISS + 1, ISS + 5001), 1.1)
+        self.assertFalse(m.inRecovery)
+        self.assertEqual(m.cwnd, 1000)
+        self.assertEqual(m.dispatch(1.1), [])
+        self.assertIsNone(m.pollAt())
+
+    def test_noFastRetransmitAfterTimeout(self) -> None:
+        """
+        Duplicate ACKs for data sent before a timeout do not start another
+        recovery (RFC 6582 section 4.1, the "recover" check).
+        """
+        m = self.sendFive()
+        m.dispatch(1.2)  # timeout: recover = ISS+5001
+        for i in range(3):
+            m.segmentReceived(theirs(RISS + 1, ISS + 1), 1.25)
+        self.assertEqual(m.stats.fastRetransmits, 0)
+
+    def test_zeroWindowProbe(self) -> None:
+        """
+        Data waits behind a zero window; probes (one below SND.UNA, no
+        data) go out with backoff until the window opens.
+        """
+        m = passive()
+        m.send(data(100))
+        m.dispatch(1.0)
+        m.segmentReceived(theirs(RISS + 1, ISS + 101, window=0), 1.01)
+        m.send(data(100, 100))
+        self.assertEqual(m.dispatch(1.01), [])
+        self.assertEqual(m.pollAt(), 1.21)
+        probe = ours(ISS + 100, RISS + 1)
+        self.assertEqual(m.dispatch(1.21), [probe])
+        self.assertAlmostEqual(m.pollAt(), 1.61)
+        m.segmentReceived(theirs(RISS + 1, ISS + 101, window=0), 1.22)
+        self.assertEqual(m.dispatch(1.61), [probe])
+        self.assertAlmostEqual(m.pollAt(), 2.41)
+        self.assertEqual(m.stats.zeroWindowProbes, 2)
+        m.segmentReceived(theirs(RISS + 1, ISS + 101, window=4000), 1.7)
+        self.assertEqual(m.dispatch(1.7), [
+            ours(ISS + 101, RISS + 1, ACK | PSH, payload=data(100, 100))])
+
+    def test_ackAboveSndMax(self) -> None:
+        """
+        An ACK for data never sent is answered with an ACK and the segment
+        dropped (RFC 5961 section 5.2).
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1, ISS + 500, payload=b"data"), 1.0)
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 1)])
+        self.assertEqual(m.read(), b"")
+
+    def test_sequenceWraparound(self) -> None:
+        """
+        Both directions cross 2**32 without trouble.
+        """
+        iss = 0xFFFFFFFF - 1500
+        riss = 0xFFFFFFFF - 700
+        m = passive(iss=iss, riss=riss)
+        m.noDelay = True
+        m.send(data(3000))
+        self.assertEqual(m.dispatch(1.0), [
+            ours(iss + 1, riss + 1, ACK, payload=data(1000)),
+            ours(iss + 1001, riss + 1, ACK, payload=data(1000, 1000)),
+            ours((iss + 2001) & 0xFFFFFFFF, riss + 1, ACK | PSH, payload=data(1000, 2000)),
+        ])
+        m.segmentReceived(theirs(riss + 1, iss + 3001, payload=data(1000)), 1.1)
+        m.segmentReceived(theirs(riss + 1001, iss + 3001, payload=data(1000, 1000)), 1.1)
+        self.assertEqual(m.read(), data(2000))
+        self.assertEqual(m.sndUna, (iss + 3001) & 0xFFFFFFFF)
+        self.assertEqual(len(m.sendBuffer), 0)
+        self.assertEqual(m.dispatch(1.1), [ours(iss + 3001, riss + 2001, ACK, 8000)])
+
+
+class CloseTests(SynchronousTestCase):
+    """
+    Closing connections, resets and challenge ACKs.
+    """
+
+    def test_activeClose(self) -> None:
+        """
+        close: FIN after the data; FIN_WAIT_1, FIN_WAIT_2 when acknowledged,
+        TIME_WAIT on the peer's FIN, CLOSED after 2*MSL.
+        """
+        m = passive(config(msl=1.0))
+        m.send(b"bye")
+        m.close(1.0)
+        self.assertEqual(m.state, FIN_WAIT_1)
+        self.assertEqual(m.dispatch(1.0), [
+            ours(ISS + 1, RISS + 1, ACK | PSH | FIN, payload=b"bye")])
+        m.segmentReceived(theirs(RISS + 1, ISS + 5), 1.1)
+        self.assertEqual(m.state, FIN_WAIT_2)
+        m.segmentReceived(theirs(RISS + 1, ISS + 5, FIN | ACK), 1.2)
+        self.assertEqual(m.state, TIME_WAIT)
+        self.assertEqual(m.events, [(EVENT_EOF, None)])
+        # The FIN takes one sequence number; the window's right edge does
+        # not move for one byte (receiver silly window avoidance).
+        self.assertEqual(m.dispatch(1.2), [ours(ISS + 5, RISS + 2, ACK, 7999)])
+        self.assertEqual(m.pollAt(), 3.2)
+        # A retransmitted FIN is acknowledged again and restarts the timer.
+        m.segmentReceived(theirs(RISS + 1, ISS + 5, FIN | ACK), 2.0)
+        self.assertEqual(m.dispatch(2.0), [ours(ISS + 5, RISS + 2, ACK, 7999)])
+        self.assertEqual(m.pollAt(), 4.0)
+        self.assertEqual(m.dispatch(4.0), [])
+        self.assertEqual(m.state, CLOSED)
+        self.assertEqual(m.events[-1], (EVENT_CLOSED, REASON_DONE))
+
+    def test_finRetransmitted(self) -> None:
+        """
+        A lost FIN is retransmitted by the RTO.
+        """
+        m = passive()
+        m.close(1.0)
+        fin = ours(ISS + 1, RISS + 1, FIN | ACK)
+        self.assertEqual(m.dispatch(1.0), [fin])
+        self.assertEqual(m.dispatch(1.2), [fin])
+
+    def test_passiveCloseHalfOpen(self) -> None:
+        """
+        The peer's FIN: CLOSE_WAIT, EOF event; we can still send; our close
+        goes to LAST_ACK and the ACK of our FIN to CLOSED.
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, FIN | ACK), 1.0)
+        self.assertEqual(m.state, CLOSE_WAIT)
+        self.assertEqual(m.events, [(EVENT_EOF, None)])
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 2, ACK, 7999)])
+        m.send(b"late reply")
+        m.close(1.1)
+        self.assertEqual(m.state, LAST_ACK)
+        self.assertEqual(m.dispatch(1.1), [
+            ours(ISS + 1, RISS + 2, ACK | PSH | FIN, 7999, payload=b"late reply")])
+        m.segmentReceived(theirs(RISS + 2, ISS + 12), 1.2)
+        self.assertEqual(m.state, CLOSED)
+        self.assertEqual(m.events[-1], (EVENT_CLOSED, REASON_DONE))
+
+    def test_simultaneousClose(self) -> None:
+        """
+        FINs cross: FIN_WAIT_1, CLOSING on the peer's FIN, TIME_WAIT on the
+        ACK of ours (RFC 9293 figure 13).
+        """
+        m = passive()
+        m.close(1.0)
+        m.dispatch(1.0)
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, FIN | ACK), 1.01)
+        self.assertEqual(m.state, CLOSING)
+        self.assertEqual(m.dispatch(1.01), [ours(ISS + 2, RISS + 2, ACK, 7999)])
+        m.segmentReceived(theirs(RISS + 2, ISS + 2), 1.02)
+        self.assertEqual(m.state, TIME_WAIT)
+
+    def test_finAckedTogether(self) -> None:
+        """
+        A FIN that also acknowledges our FIN goes straight to TIME_WAIT.
+        """
+        m = passive()
+        m.close(1.0)
+        m.dispatch(1.0)
+        m.segmentReceived(theirs(RISS + 1, ISS + 2, FIN | ACK), 1.01)
+        self.assertEqual(m.state, TIME_WAIT)
+
+    def test_abort(self) -> None:
+        """
+        abort sends RST|ACK at SND.NXT and closes.
+        """
+        m = passive()
+        m.abort(1.0)
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 1, RST | ACK, 0)])
+        self.assertEqual(m.events, [(EVENT_CLOSED, "aborted")])
+
+    def machineIn(self, state: str) -> TCPMachine:
+        """
+        @param state: a synchronized state.
+        @return: a machine in that state whose RCV.NXT is C{RISS + 1} or
+            C{RISS + 2} (after a FIN), events cleared.
+        """
+        if state == SYN_RECEIVED:
+            m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config())
+            m.listen()
+            m.segmentReceived(theirs(RISS, 0, SYN, mss=1000), 0)
+            m.dispatch(0)
+            return m
+        m = passive()
+        if state in (FIN_WAIT_1, FIN_WAIT_2, CLOSING, TIME_WAIT):
+            m.close(0)
+            m.dispatch(0)
+            if state == FIN_WAIT_2:
+                m.segmentReceived(theirs(RISS + 1, ISS + 2), 0)
+            elif state == CLOSING:
+                m.segmentReceived(theirs(RISS + 1, ISS + 1, FIN | ACK), 0)
+            elif state == TIME_WAIT:
+                m.segmentReceived(theirs(RISS + 1, ISS + 2, FIN | ACK), 0)
+        elif state in (CLOSE_WAIT, LAST_ACK):
+            m.segmentReceived(theirs(RISS + 1, ISS + 1, FIN | ACK), 0)
+            if state == LAST_ACK:
+                m.close(0)
+        m.dispatch(0)
+        self.assertEqual(m.state, state)
+        del m.events[:]
+        return m
+
+    STATES = (SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT,
+              CLOSING, LAST_ACK, TIME_WAIT)
+
+    def test_resetInEveryState(self) -> None:
+        """
+        In every synchronized state a RST at exactly RCV.NXT closes the
+        connection with reason "reset".
+        """
+        for state in self.STATES:
+            m = self.machineIn(state)
+            m.segmentReceived(theirs(m.rcvNxt, 0, RST), 1.0)
+            self.assertEqual((state, m.state), (state, CLOSED))
+            self.assertEqual(m.events, [(EVENT_CLOSED, REASON_RESET)])
+            self.assertEqual(m.dispatch(1.0), [])
+            self.assertEqual(m.stats.resetsReceived, 1)
+
+    def test_inWindowResetChallenged(self) -> None:
+        """
+        In every synchronized state a RST inside the window but not at
+        RCV.NXT gets a challenge ACK and changes nothing; one outside the
+        window is ignored silently (RFC 5961 section 3.2).
+        """
+        for state in self.STATES:
+            m = self.machineIn(state)
+            m.segmentReceived(theirs(m.rcvNxt + 100, 0, RST), 1.0)
+            self.assertEqual(m.state, state)
+            self.assertEqual(m.stats.challengeAcks, 1, state)
+            out = m.dispatch(1.0)
+            self.assertEqual([(s.flags & ACK, s.ack) for s in out][-1:], [(ACK, m.rcvNxt)])
+            m.segmentReceived(theirs(m.rcvNxt + 100000, 0, RST), 1.0)
+            self.assertEqual(m.state, state)
+            self.assertEqual(m.stats.challengeAcks, 1)
+
+    def test_synChallenged(self) -> None:
+        """
+        A SYN in a synchronized state gets a challenge ACK whatever its
+        sequence number (RFC 5961 section 4).
+        """
+        for state in self.STATES[1:]:
+            m = self.machineIn(state)
+            m.segmentReceived(theirs(RISS + 3, 0, SYN), 1.0)
+            self.assertEqual(m.state, state)
+            self.assertEqual(m.stats.challengeAcks, 1, state)
+
+    def test_challengeAckRateLimit(self) -> None:
+        """
+        At most C{challengeAckLimit} challenge ACKs per second.
+        """
+        m = passive(config(challengeAckLimit=3))
+        for i in range(10):
+            m.segmentReceived(theirs(RISS + 50, 0, RST), 1.0 + i * 0.01)
+        self.assertEqual(m.stats.challengeAcks, 3)
+        m.segmentReceived(theirs(RISS + 50, 0, RST), 2.5)
+        self.assertEqual(m.stats.challengeAcks, 4)
+
+    def test_finWait2TimeoutWhenOrphaned(self) -> None:
+        """
+        A connection the application fully closed leaves FIN_WAIT_2 after
+        C{finWait2Timeout}.
+        """
+        m = passive(config(finWait2Timeout=5.0))
+        m.readClosed = True
+        m.close(1.0)
+        m.dispatch(1.0)
+        m.segmentReceived(theirs(RISS + 1, ISS + 2), 1.1)
+        self.assertEqual(m.state, FIN_WAIT_2)
+        self.assertEqual(m.pollAt(), 6.1)
+        m.dispatch(6.1)
+        self.assertEqual(m.state, CLOSED)
+
+
+class OptionTests(SynchronousTestCase):
+    """
+    Window scaling, timestamps and PAWS, keepalive.
+    """
+
+    def test_windowScaling(self) -> None:
+        """
+        The peer's window field is scaled by its shift; ours by our shift.
+        """
+        m = passive(config(windowScaling=True, receiveBufferSize=200000), windowScale=2)
+        self.assertEqual((m.sndShift, m.rcvShift), (2, 2))
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, window=100), 1.0)
+        self.assertEqual(m.sndWnd, 400)
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(1000)), 1.0)
+        m.segmentReceived(theirs(RISS + 1001, ISS + 1, payload=data(1000)), 1.0)
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 2001, ACK, (200000 - 2000) >> 2)])
+
+    def test_timestampsEchoAndPAWS(self) -> None:
+        """
+        Our segments echo the peer's latest in-order TSval; a segment with
+        an older TSval is dropped and answered (PAWS, RFC 7323 section 5).
+        """
+        m = passive(config(timestamps=True), timestamp=(500, 0))
+        self.assertEqual(m.mss, 988)
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=b"a", timestamp=(510, 0)), 1.0)
+        m.segmentReceived(theirs(RISS + 2, ISS + 1, payload=b"b", timestamp=(505, 0)), 1.0)
+        self.assertEqual(m.stats.pawsDropped, 1)
+        self.assertEqual(m.read(), b"a")
+        self.assertEqual(m.dispatch(1.0), [ours(ISS + 1, RISS + 2, ACK, 7999,
+                                                timestamp=(1000, 510))])
+
+    def test_timestampRTT(self) -> None:
+        """
+        With timestamps, RTT samples come from TSecr.
+        """
+        m = passive(config(timestamps=True), timestamp=(500, 0))
+        m.noDelay = True
+        m.send(b"x")
+        m.dispatch(1.0)
+        m.segmentReceived(theirs(RISS + 1, ISS + 2, timestamp=(520, 1000)), 1.3)
+        self.assertAlmostEqual(m.srtt, 0.875 * 0 + 0.125 * 0.3)
+
+    def test_keepalive(self) -> None:
+        """
+        After C{keepIdle} of silence probes go every C{keepInterval}; an
+        answer resets them; C{keepCount} unanswered ones end the connection
+        with a RST.
+        """
+        m = passive(config(keepIdle=10.0, keepInterval=1.0, keepCount=2))
+        m.keepAlive = True
+        m.dispatch(0)
+        self.assertEqual(m.pollAt(), 10.0)
+        probe = ours(ISS, RISS + 1)
+        self.assertEqual(m.dispatch(10.0), [probe])
+        m.segmentReceived(theirs(RISS + 1, ISS + 1), 10.1)
+        self.assertEqual(m.pollAt(), 20.1)
+        self.assertEqual(m.dispatch(20.1), [probe])
+        self.assertEqual(m.dispatch(21.1), [probe])
+        self.assertEqual(m.dispatch(22.1), [ours(ISS + 1, RISS + 1, RST | ACK, 0)])
+        self.assertEqual(m.events, [(EVENT_CLOSED, REASON_TIMEOUT)])
