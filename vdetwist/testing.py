@@ -158,7 +158,7 @@ class MemoryWirePort:
         self.wire.ports.remove(self)
         lost = getattr(self.protocol, "connectionLost", None)
         if lost is not None:
-            lost(Failure(ConnectionDone("detached from the memory wire")))
+            lost(Failure(ConnectionDone("detached from the memory wire")))  # type: ignore[no-untyped-call]
 
 
 class MemoryWire:

@@ -127,9 +127,9 @@ class VirtualHost:
         for number, handler in self.ip.protocols.items():
             if number in (PROTOCOL_ICMP, PROTOCOL_UDP):
                 continue
-            counts = getattr(handler, "counters", None)
-            if isinstance(counts, dict):
-                for key, value in counts.items():
+            extra = getattr(handler, "counters", None)
+            if isinstance(extra, dict):
+                for key, value in extra.items():
                     result[f"proto{number}.{key}"] = value
         return result
 

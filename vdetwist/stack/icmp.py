@@ -269,7 +269,7 @@ class ICMPLayer:
 
         def expired() -> None:
             if self._pings.pop(key, None) is not None:
-                d.errback(Failure(TimeoutError(f"no echo reply in {timeout}s")))
+                d.errback(Failure(TimeoutError(f"no echo reply in {timeout}s")))  # type: ignore[no-untyped-call]
 
         timer = self.reactor.callLater(timeout, expired)
         self._pings[key] = (d, self.reactor.seconds(), timer)

@@ -129,7 +129,7 @@ class NetworkInterface:
             handler(source, bytes(frame[HEADER_LENGTH:]))
         except Exception:
             counters["handlerErrors"] += 1
-            _log.failure("Error handling a frame", Failure())
+            _log.failure("Error handling a frame", Failure())  # type: ignore[no-untyped-call]
 
     def sendFrame(self, destination: bytes, etherType: int, payload: bytes) -> None:
         """

@@ -110,7 +110,7 @@ class UDPPort:
         if self.listening:
             self.listening = False
             self.layer._unbind(self)
-            self.protocol.doStop()
+            self.protocol.doStop()  # type: ignore[no-untyped-call]
         return succeed(None)
 
     loseConnection = stopListening
@@ -200,7 +200,7 @@ class UDPPort:
             self.protocol.datagramReceived(data, (formatIPv4(source), sourcePort))
         except Exception:
             _log.failure("Unhandled error in {protocol}.datagramReceived",
-                         Failure(), protocol=self.protocol)
+                         Failure(), protocol=self.protocol)  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:
         """
@@ -299,14 +299,14 @@ class UDPLayer:
         """
         address = _toAddress(interface)
         if len(self._sockets) >= self.maxSockets:
-            raise error.CannotListenError(formatIPv4(address), port, "too many sockets")
+            raise error.CannotListenError(formatIPv4(address), port, "too many sockets")  # type: ignore[no-untyped-call]
         if port == 0:
             port = self._ephemeralPort(address)
         elif not 0 < port < 65536:
-            raise error.CannotListenError(formatIPv4(address), port, "bad port")
+            raise error.CannotListenError(formatIPv4(address), port, "bad port")  # type: ignore[no-untyped-call]
         elif (address, port) in self._sockets or (ANY_IPV4, port) in self._sockets or (
                 address == ANY_IPV4 and self._portInUse(port)):
-            raise error.CannotListenError(formatIPv4(address), port, "address in use")
+            raise error.CannotListenError(formatIPv4(address), port, "address in use")  # type: ignore[no-untyped-call]
         socket = UDPPort(self, protocol, address, port)
         self._sockets[(address, port)] = socket
         self._ports[port] += 1
@@ -327,7 +327,7 @@ class UDPLayer:
             self._nextEphemeral = EPHEMERAL_LOW + (port - EPHEMERAL_LOW + 1) % span
             if not self._portInUse(port):
                 return port
-        raise error.CannotListenError(formatIPv4(address), 0, "no free ephemeral port")
+        raise error.CannotListenError(formatIPv4(address), 0, "no free ephemeral port")  # type: ignore[no-untyped-call]
 
     def _unbind(self, socket: UDPPort) -> None:
         """
@@ -433,7 +433,7 @@ class UDPLayer:
             try:
                 refused()
             except Exception:
-                _log.failure("Unhandled error in connectionRefused", Failure())
+                _log.failure("Unhandled error in connectionRefused", Failure())  # type: ignore[no-untyped-call]
 
     def sockets(self) -> Dict[Tuple[bytes, int], UDPPort]:
         """
