@@ -500,7 +500,10 @@ class TCPLayer:
             return defer.fail(error.ConnectError(string="too many connections"))
         holder: Dict[str, TCPConnection] = {}
 
+        cancelled = []
+
         def cancel(d: defer.Deferred) -> None:
+            cancelled.append(True)
             connection = holder.get("connection")
             if connection is not None:
                 connection.abortConnection()
@@ -509,7 +512,7 @@ class TCPLayer:
 
         def onFailure(reason: failure.Failure) -> None:
             if not d.called:
-                d.errback(reason)
+                d.errback(defer.CancelledError() if cancelled else reason)
 
         def onConnected(protocol: IProtocol) -> None:
             if not d.called:
