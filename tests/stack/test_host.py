@@ -24,7 +24,10 @@ from vdetwist.testing import (
     arpOperation,
     checkFrame,
     ethernet,
+    icmp,
     icmpEchoFrame,
+    icmpType,
+    ipv4,
     ipv4Frame,
     udpFrame,
 )
@@ -240,6 +243,44 @@ class VirtualHostTests(TwoHostsMixin, SynchronousTestCase):
         self.wire.pump()
         self.assertEqual((len(self.b.ip.reassembler), self.b.ip.reassembler.bytesHeld), (0, 0))
         self.assertEqual(self.a.counters()["icmp.errorsReceived"], 1)
+
+    def test_hostUnreachable(self) -> None:
+        """
+        When ARP gives up on a next hop, each waiting datagram is reported
+        to its protocol's error handler as a host unreachable from
+        ourselves.
+        """
+        errors: List[tuple] = []
+        self.a.icmp.registerErrorHandler(6, lambda *a: errors.append(a))
+        nobody = parseIPv4("192.168.77.77")
+        self.a.ip.sendPacket(6, A, nobody, b"syn")
+        for _ in range(3):
+            self.wire.pump()
+            self.clock.advance(1)
+        [(reporter, icmpType, code, rest, quoted)] = errors
+        self.assertEqual((reporter, icmpType, code, rest), (A, 3, 1, 0))
+        self.assertEqual((quoted[16:20], quoted[20:]), (nobody, b"syn"))
+
+    def test_capture(self) -> None:
+        """
+        A capture records the frames sent and received, stamped with the
+        reactor's clock, in a file tcpdump could read.
+        """
+        import io
+
+        from vdetwist.wire.pcap import readPcap
+        capture = io.BytesIO()
+        self.clock.advance(1000)
+        self.a.startCapture(capture)
+        self.a.icmp.ping(B)
+        self.wire.pump()
+        self.a.stopCapture()
+        self.a.icmp.ping(B)
+        self.wire.pump()
+        records = readPcap(capture.getvalue())
+        self.assertEqual([t for t, _ in records], [1000.0] * 4)
+        checkFrame(records[0][1], ethernet(), arp(arpOperation(1)))
+        checkFrame(records[3][1], ethernet(), ipv4(icmp(icmpType(0))))
 
     def test_registerProtocol(self) -> None:
         """

@@ -11,7 +11,7 @@ C{host.registerProtocol(6, tcp)}.
     >>> host.icmp.ping(parseIPv4("192.168.77.1")).addCallback(print)
 """
 
-from typing import Any, Dict, Iterable, Optional, Union
+from typing import Any, BinaryIO, Dict, Iterable, List, Optional, Union
 
 from vdetwist.interfaces import IIPv4Protocol
 from vdetwist.stack.arp import ARPLayer
@@ -20,7 +20,9 @@ from vdetwist.stack.interface import NetworkInterface
 from vdetwist.stack.ipv4 import IPv4Layer
 from vdetwist.stack.udp import UDPLayer
 from vdetwist.wire.addr import parseInterface, parseIPv4, parseMAC
+from vdetwist.wire.icmp import CODE_HOST_UNREACHABLE, TYPE_DESTINATION_UNREACHABLE
 from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_UDP
+from vdetwist.wire.pcap import PcapWriter
 
 
 def _address(value: Union[str, bytes]) -> bytes:
@@ -89,6 +91,43 @@ class VirtualHost:
         self.ip.registerProtocol(PROTOCOL_ICMP, self.icmp)
         self.ip.registerProtocol(PROTOCOL_UDP, self.udp)
         self.icmp.registerErrorHandler(PROTOCOL_UDP, self.udp.errorReceived)
+        self.arp.resolutionFailed = self._unresolved
+        self.pcap: Optional[PcapWriter] = None
+
+    def _unresolved(self, address: bytes, datagrams: List[bytes]) -> None:
+        """
+        ARP gave up on a next hop: report each dropped datagram to its
+        protocol as a host unreachable.
+
+        @param address: the next hop.
+        @param datagrams: the datagrams that were waiting.
+        """
+        for datagram in datagrams:
+            self.icmp.deliverLocalError(
+                TYPE_DESTINATION_UNREACHABLE, CODE_HOST_UNREACHABLE, datagram)
+
+    def startCapture(self, file: BinaryIO) -> PcapWriter:
+        """
+        Write every frame this host receives or sends to C{file} in pcap
+        format, stamped with the reactor's clock.
+
+        @param file: a binary file open for writing.
+        @return: the writer (C{host.stopCapture()} ends the capture).
+        """
+        writer = PcapWriter(file)
+        seconds = self.reactor.seconds
+        self.interface.capture = lambda frame: writer.writeFrame(frame, seconds())
+        self.pcap = writer
+        return writer
+
+    def stopCapture(self) -> None:
+        """
+        Stop capturing (the file is flushed, not closed).
+        """
+        self.interface.capture = None
+        if self.pcap is not None:
+            self.pcap.flush()
+            self.pcap = None
 
     @property
     def mac(self) -> bytes:

@@ -87,7 +87,8 @@ class ICMPLayer:
         identifier, sequence, data) for every echo reply.
     @ivar counters: C{received}, C{malformed}, C{badChecksum},
         C{echoRequests}, C{echoReplies}, C{errorsReceived},
-        C{errorsSent}, C{errorsRateLimited}, C{errorsSuppressed}.
+        C{errorsSent}, C{errorsRateLimited}, C{errorsSuppressed},
+        C{localErrors}.
     """
 
     def __init__(self, reactor: Any, ip: IIPv4Sender, errorRate: float = 100.0,
@@ -228,6 +229,26 @@ class ICMPLayer:
         message = ICMPRepr(icmpType, code, rest, quoteDatagram(datagram))
         self.counters["errorsSent"] += 1
         self.ip.sendPacket(PROTOCOL_ICMP, source, offendingSource, message.emit())
+
+    def deliverLocalError(self, icmpType: int, code: int, datagram: bytes,
+                          rest: int = 0) -> None:
+        """
+        Tell the protocol that sent C{datagram} that it could not be
+        delivered, as if an ICMP error had come back from ourselves (as
+        Linux reports C{EHOSTUNREACH} when ARP resolution fails).
+
+        @param icmpType: the ICMP type (3, destination unreachable).
+        @param code: the code (1, host unreachable).
+        @param datagram: our datagram that was dropped.
+        @param rest: the rest-of-header word.
+        """
+        if len(datagram) < 20:
+            return
+        handler = self.errorHandlers.get(datagram[9])
+        if handler is None:
+            return
+        self.counters["localErrors"] += 1
+        handler(bytes(datagram[12:16]), icmpType, code, rest, quoteDatagram(datagram))
 
     def sendUnreachable(self, code: int, datagram: bytes) -> None:
         """

@@ -46,6 +46,8 @@ class NetworkInterface:
     @ivar transport: where frames go, while attached; else C{None}.
     @ivar arpHandler: receives ARP payloads (set by the ARP layer).
     @ivar ipv4Handler: receives IPv4 payloads (set by the IPv4 layer).
+    @ivar capture: if set, called with every frame received and sent
+        (before any filtering), for a packet capture.
     @ivar counters: event counts: C{framesReceived}, C{framesSent},
         C{runts} (shorter than a header), C{foreign} (unicast for another
         MAC), C{tagged} (802.1Q frames, not handled by a host),
@@ -67,6 +69,7 @@ class NetworkInterface:
         self.arpHandler: Optional[PayloadHandler] = None
         self.ipv4Handler: Optional[PayloadHandler] = None
         self.counters: Counter[str] = Counter()
+        self.capture: Optional[Callable[[bytes], None]] = None
         self._connectObservers: List[Callable[[], None]] = []
         self._unpack = HEADER.unpack_from
 
@@ -106,6 +109,8 @@ class NetworkInterface:
         """
         counters = self.counters
         counters["framesReceived"] += 1
+        if self.capture is not None:
+            self.capture(frame)
         if len(frame) < HEADER_LENGTH:
             counters["runts"] += 1
             return
@@ -144,4 +149,7 @@ class NetworkInterface:
             self.counters["notAttached"] += 1
             return
         self.counters["framesSent"] += 1
-        transport.sendFrame(HEADER.pack(destination, self.mac, etherType) + payload)
+        frame = HEADER.pack(destination, self.mac, etherType) + payload
+        if self.capture is not None:
+            self.capture(frame)
+        transport.sendFrame(frame)
