@@ -860,3 +860,26 @@ class OptionTests(SynchronousTestCase):
         self.assertEqual(m.dispatch(21.1), [probe])
         self.assertEqual(m.dispatch(22.1), [ours(ISS + 1, RISS + 1, RST | ACK, 0)])
         self.assertEqual(m.events, [(EVENT_CLOSED, REASON_TIMEOUT)])
+
+
+class SillyWindowTests(SynchronousTestCase):
+    """
+    A window too small to fill a segment.
+    """
+
+    def test_smallWindowForcedByPersistTimer(self) -> None:
+        """
+        When the peer's window stays smaller than half its largest and
+        nothing is in flight, the persist timer forces out what fits
+        instead of waiting forever (RFC 9293 3.8.6.2.1).
+        """
+        m = passive()
+        m.send(data(100))
+        m.dispatch(1.0)
+        m.segmentReceived(theirs(RISS + 1, ISS + 101, window=300), 1.01)
+        m.send(data(2000, 100))
+        self.assertEqual(m.dispatch(1.01), [])
+        self.assertEqual(m.pollAt(), 1.21)
+        self.assertEqual(m.dispatch(1.21), [
+            ours(ISS + 101, RISS + 1, ACK, payload=data(300, 100))])
+        self.assertEqual(m.stats.zeroWindowProbes, 0)

@@ -268,8 +268,8 @@ class TCPConnection:
         if (
             self.protocol is not None
             and not self._lost
-            and self.disconnecting
-            and machine.state in (FIN_WAIT_2, TIME_WAIT)
+            and (machine.state == TIME_WAIT
+                 or (self.disconnecting and machine.state == FIN_WAIT_2))
         ):
             self._connectionLost(failureForReason(REASON_DONE))
         if (

@@ -294,6 +294,7 @@ class TCPMachine:
         self.dupAcks = 0
         self._caBytes = 0
         self.retransmitFirst = False
+        self._force = False
 
         self.srtt: Optional[float] = None
         self.rttvar = 0.0
@@ -1024,7 +1025,7 @@ class TCPMachine:
         fin = self.finQueued and n == avail
         if n == 0:
             return (0, True) if fin else None
-        if n < mss and not fin:
+        if n < mss and not fin and not self._force:
             if n < avail:
                 if n < self.maxSndWnd // 2:
                     return None
@@ -1131,6 +1132,7 @@ class TCPMachine:
             self.sndNxt = sndNxt
             if seqGT(sndNxt, self.sndMax):
                 self.sndMax = sndNxt
+            self._force = False
             if fin:
                 return True
 
@@ -1160,8 +1162,14 @@ class TCPMachine:
         if self.persistDeadline is not None and now >= self.persistDeadline:
             self.persistDeadline = None
             self._persistBackoff += 1
-            self.stats.zeroWindowProbes += 1
-            out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
+            usable = seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt)
+            if usable > 0 and self.sndNxt == self.sndUna:
+                # A small window is open: send what fits (RFC 9293
+                # 3.8.6.2.1's override timeout).
+                self._force = True
+            else:
+                self.stats.zeroWindowProbes += 1
+                out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
         if self.keepaliveDeadline is not None and now >= self.keepaliveDeadline:
             if self._keepaliveProbes >= self.config.keepCount:
                 self.abort(now)
@@ -1226,8 +1234,10 @@ class TCPMachine:
             self.persistDeadline = None
         else:
             self.rtoDeadline = None
-            if (self.sndWnd == 0 and len(self.sendBuffer)
-                    and self._synchronizedSending()):
+            if (len(self.sendBuffer) and self._synchronizedSending()
+                    and (self.sndWnd == 0 or self._sendable() is None)):
+                # Zero window, or one too small to use (sender SWS
+                # avoidance): the persist timer probes or forces a segment.
                 if self.persistDeadline is None:
                     interval = max(self.rto, self.config.minRTO) * (
                         1 << min(self._persistBackoff, 10))
