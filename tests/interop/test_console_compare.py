@@ -159,13 +159,15 @@ class History:
     @ivar transcript: the list of C{(step, text)} pairs.
     """
 
-    def __init__(self, directory: str, mgmt: str) -> None:
+    def __init__(self, directory: str, mgmt: str, script: str) -> None:
         """
         @param directory: the switch's C{-s} directory.
         @param mgmt: its C{-M} socket.
+        @param script: a file of commands for C{load}.
         """
         self.directory = directory
         self.mgmt = mgmt
+        self.script = script
         self.transcript: List[Tuple[str, bytes]] = []
         self.plugs: List[subprocess.Popen] = []
 
@@ -237,7 +239,9 @@ class History:
                          "vlan/remove 017", "vlan/delport 10 5", "vlan/delport 10 1",
                          "port/remove 1", "port/remove 5", "port/setnumports 4",
                          "port/resetcounter", "port/epclose 5 99999", "helpport",
-                         "showinfoXYZ", "  \t# comment", "", "plugin/list"]:
+                         "showinfoXYZ", "  \t# comment", "", "plugin/list",
+                         "load " + self.script, "load " + self.script + ".missing",
+                         "vlan/allprint"]:
                 cmd(line)
 
             # Kick client B by its endpoint ID (the fd, which differs).
@@ -285,6 +289,22 @@ def mask(text: bytes, directory: str, mgmt: str) -> str:
     s = re.sub(r"FD +\d+", "FD <ID>", s)
     return s
 
+
+#: A script for C{load}: echoes, a blank line (1038 in r586), a comment,
+#: C{logout} (a no-op in scripts), nested loads, configuration.
+SCRIPT = """vlan/create 20
+# a comment
+
+port/create 9
+port/setvlan 9 20
+bogus
+logout
+load /nonexistent
+vlan/print 20
+port/allprint 9
+port/remove 9
+vlan/remove 20
+"""
 
 #: r586 commands we deliberately do not have (no plugins, no FSTP to tune):
 #: their lines are dropped from the reference C{help}.
@@ -382,10 +402,13 @@ class ConsoleCompareTests(TestCase):
         The same history of clients and commands gives the same console
         text, masks apart, on Debian's vde_switch and on ours.
         """
+        script = os.path.join(self.tmp, "script.rc")
+        with open(script, "w") as f:
+            f.write(SCRIPT)
         refDir, refMgmt = self._reference()
         ourDir, ourMgmt = self._ours()
-        reference = History(refDir, refMgmt).run()
-        ours = History(ourDir, ourMgmt).run()
+        reference = History(refDir, refMgmt, script).run()
+        ours = History(ourDir, ourMgmt, script).run()
         self.assertEqual([step for step, _ in ours], [step for step, _ in reference])
         differences = []
         for (step, refText), (_, ourText) in zip(reference, ours):
