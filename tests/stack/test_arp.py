@@ -147,6 +147,31 @@ class ARPLayerTests(SynchronousTestCase):
         self.layer.sendIPv4(THEM, b"again")
         self.assertEqual(len(self.transport.clear()), 1)
 
+    def test_refreshBeforeExpiry(self) -> None:
+        """
+        An entry in use is confirmed by a unicast request shortly before it
+        expires (once per retry interval), and the reply extends it, so
+        traffic never waits for a new resolution.
+        """
+        self.transport.clear()
+        self.interface.frameReceived(arpFrame(1, PEER, THEM, US))
+        self.transport.clear()
+        self.clock.advance(50)
+        self.layer.sendIPv4(THEM, b"a")
+        self.assertEqual(len(self.transport.clear()), 1)
+        self.clock.advance(5.5)
+        self.layer.sendIPv4(THEM, b"b")
+        self.layer.sendIPv4(THEM, b"c")
+        data, poll, _ = self.transport.clear()
+        checkFrame(data, ethernet(dstMAC(PEER), etherType(0x0800), payload(b"b")))
+        checkFrame(poll, ethernet(dstMAC(PEER), etherType(0x0806)),
+                   arp(arpOperation(1), arpTarget(THEM)))
+        self.interface.frameReceived(arpFrame(2, PEER, THEM, US, MAC))
+        self.clock.advance(30)
+        self.layer.sendIPv4(THEM, b"d")
+        self.assertEqual(len(self.transport.clear()), 1)
+        self.assertEqual(self.layer.counters["refreshes"], 1)
+
     def test_retriesAndGiveUp(self) -> None:
         """
         Requests are retried each interval; after the retries the queued

@@ -120,6 +120,25 @@ class NetworkInterfaceTests(SynchronousTestCase):
         self.assertEqual(self.transport.frames, [])
         self.assertEqual(self.interface.counters["notAttached"], 1)
 
+    def test_capture(self) -> None:
+        """
+        The capture sees frames both ways; a failing capture is logged and
+        stopped.
+        """
+        seen: List[bytes] = []
+        self.interface.capture = seen.append
+        self.interface.frameReceived(b"short")
+        self.interface.sendFrame(OTHER, 0x0800, b"data")
+        self.assertEqual(seen, [b"short", OTHER + MAC + b"\x08\x00data"])
+
+        def broken(frame: bytes) -> None:
+            raise OSError("disk full")
+        self.interface.capture = broken
+        self.interface.sendFrame(OTHER, 0x0800, b"data")
+        self.assertIsNone(self.interface.capture)
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        self.assertEqual(len(self.transport.frames), 2)
+
     def test_connectObservers(self) -> None:
         """
         Connect observers run on each attachment.

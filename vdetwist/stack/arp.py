@@ -71,6 +71,16 @@ class ARPCache:
             return None
         return mac
 
+    def expiry(self, address: bytes) -> Optional[float]:
+        """
+        When the entry for C{address} expires.
+
+        @param address: an IPv4 address.
+        @return: the expiry time, or C{None} without an entry.
+        """
+        entry = self._entries.get(address)
+        return None if entry is None else entry[1]
+
     def contains(self, address: bytes) -> bool:
         """
         Whether there is an entry (fresh or not) for C{address}: RFC 826
@@ -155,9 +165,12 @@ class ARPLayer:
     @ivar proxyAddresses: further addresses we answer for (a router or a
         NAT answers for its gateway and DNS addresses).
     @ivar cache: the L{ARPCache}.
+    @ivar refreshBefore: seconds before an entry in use expires when a
+        unicast request confirms it.
     @ivar counters: C{received}, C{malformed}, C{requestsSent},
         C{repliesSent}, C{repliesReceived}, C{queued}, C{queueFull},
         C{resolutionFailed} (packets dropped when resolution gave up),
+        C{refreshes} (unicast requests confirming entries in use),
         C{conflicts} (someone else claims one of our addresses).
     """
 
@@ -204,6 +217,8 @@ class ARPLayer:
         self.maxQueuedTotal = maxQueuedTotal
         self.counters: Counter[str] = Counter()
         self._pending: Dict[bytes, _Pending] = {}
+        self._refreshed: Dict[bytes, float] = {}
+        self.refreshBefore = min(5.0, lifetime / 4)
         self._queuedTotal = 0
         #: Called with (address, packets) when resolution gives up.
         self.resolutionFailed: Optional[Callable[[bytes, List[bytes]], None]] = None
@@ -276,6 +291,7 @@ class ARPLayer:
         if spa != b"\0\0\0\0" and (forUs or self.cache.contains(spa)
                                    or spa in self._pending):
             self.cache.update(spa, sha, now)
+            self._refreshed.pop(spa, None)
             self._release(spa, sha)
         if operation == OPERATION_REPLY:
             counters["repliesReceived"] += 1
@@ -316,9 +332,13 @@ class ARPLayer:
         @param nextHop: the next hop's IPv4 address.
         @param packet: the whole datagram.
         """
-        mac = self.cache.lookup(nextHop, self.reactor.seconds())
+        now = self.reactor.seconds()
+        mac = self.cache.lookup(nextHop, now)
         if mac is not None:
             self.interface.sendFrame(mac, ETHERTYPE_IPV4, packet)
+            expires = self.cache.expiry(nextHop)
+            if expires is not None and expires - now < self.refreshBefore:
+                self._refresh(nextHop, mac, now)
             return
         pending = self._pending.get(nextHop)
         if pending is None:
@@ -334,6 +354,27 @@ class ARPLayer:
         pending.packets.append(packet)
         self._queuedTotal += 1
         self.counters["queued"] += 1
+
+    def _refresh(self, address: bytes, mac: bytes, now: float) -> None:
+        """
+        Confirm an entry in use before it expires, with a unicast request
+        (RFC 1122 2.3.2.1's "unicast poll"), at most once per retry
+        interval, so that busy flows never stall (and lose packets to the
+        queue bounds) while the entry is re-resolved.
+
+        @param address: the next hop.
+        @param mac: its cached MAC.
+        @param now: the current time.
+        """
+        last = self._refreshed.get(address)
+        if last is not None and now - last < self.retryInterval:
+            return
+        if len(self._refreshed) >= self.cache.maxEntries:
+            self._refreshed.clear()
+        self._refreshed[address] = now
+        self.counters["refreshes"] += 1
+        source = min(self.addresses) if self.addresses else b"\0\0\0\0"
+        self._send(mac, OPERATION_REQUEST, source, ZERO_MAC, address)
 
     def _request(self, address: bytes) -> None:
         """

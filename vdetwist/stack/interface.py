@@ -110,7 +110,7 @@ class NetworkInterface:
         counters = self.counters
         counters["framesReceived"] += 1
         if self.capture is not None:
-            self.capture(frame)
+            self._capture(frame)
         if len(frame) < HEADER_LENGTH:
             counters["runts"] += 1
             return
@@ -151,5 +151,19 @@ class NetworkInterface:
         self.counters["framesSent"] += 1
         frame = HEADER.pack(destination, self.mac, etherType) + payload
         if self.capture is not None:
-            self.capture(frame)
+            self._capture(frame)
         transport.sendFrame(frame)
+
+    def _capture(self, frame: bytes) -> None:
+        """
+        Hand a frame to the capture; a failing capture is logged and
+        stopped, never raised.
+
+        @param frame: the frame.
+        """
+        try:
+            self.capture(frame)  # type: ignore[misc]
+        except Exception:
+            self.capture = None
+            self.counters["captureErrors"] += 1
+            _log.failure("Capture failed; capture stopped", Failure())  # type: ignore[no-untyped-call]
