@@ -5,7 +5,7 @@ Tests for L{vdetwist.stack.host}: whole stacks talking over a
 L{MemoryWire}, with a fake clock.
 """
 
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 from twisted.internet.protocol import DatagramProtocol
@@ -479,3 +479,84 @@ class RobustnessTests(SynchronousTestCase):
             self.host.interface.frameReceived(bytes(frame[:rng.randint(0, len(frame))]))
         self.clock.advance(60)
         self.assertStillWorks()
+
+
+class ScapyPeerTests(SynchronousTestCase):
+    """
+    A host driven by frames scapy builds, its answers read by scapy: an
+    independent implementation on both sides of the conversation.
+    """
+
+    def setUp(self) -> None:
+        """
+        A host at 192.168.77.1 with an echo port, on a fake transport.
+        """
+        from tests.wire.oracle import SKIP_REASON, scapy
+        if scapy is None:
+            raise self.skipTest(SKIP_REASON)
+        self.scapy = scapy
+        from vdetwist.testing import FakeFrameTransport
+        self.host = VirtualHost(Clock(), "192.168.77.1/24", mac="02:00:00:00:00:01")
+        self.host.udp.listenUDP(7, Echo())
+        self.transport = FakeFrameTransport()
+        self.host.interface.makeConnection(self.transport)
+        self.transport.clear()
+        self.peer = "02:00:00:00:00:99"
+
+    def exchange(self, packet: Any) -> List[Any]:
+        """
+        Deliver a scapy packet; return the host's frames parsed by scapy.
+
+        @param packet: a scapy Ether packet.
+        @return: scapy packets.
+        """
+        self.host.interface.frameReceived(bytes(packet))
+        return [self.scapy.Ether(f) for f in self.transport.clear()]
+
+    def assertChecksumsAsScapy(self, packet: Any, *layers: Any) -> None:
+        """
+        Recompute the given layers' checksums with scapy and compare.
+
+        @param packet: a parsed scapy packet.
+        @param layers: the layer classes whose checksum to check.
+        """
+        for layer in layers:
+            copy = self.scapy.Ether(bytes(packet))
+            theirs = copy[layer].chksum
+            del copy[layer].chksum
+            self.assertEqual(self.scapy.Ether(bytes(copy))[layer].chksum, theirs)
+
+    def test_arp(self) -> None:
+        """
+        scapy's ARP request gets a reply scapy reads as ours.
+        """
+        s = self.scapy
+        [reply] = self.exchange(s.Ether(src=self.peer, dst="ff:ff:ff:ff:ff:ff") / s.ARP(
+            op=1, hwsrc=self.peer, psrc="192.168.77.50", pdst="192.168.77.1"))
+        self.assertEqual((reply[s.ARP].op, reply[s.ARP].hwsrc, reply[s.ARP].psrc,
+                          reply[s.ARP].pdst, reply.dst),
+                         (2, "02:00:00:00:00:01", "192.168.77.1", "192.168.77.50",
+                          self.peer))
+
+    def test_pingAndUDP(self) -> None:
+        """
+        scapy's ping and UDP datagram are answered with checksums scapy
+        agrees with.
+        """
+        s = self.scapy
+        self.exchange(s.Ether(src=self.peer, dst="ff:ff:ff:ff:ff:ff") / s.ARP(
+            op=1, hwsrc=self.peer, psrc="192.168.77.50", pdst="192.168.77.1"))
+        base = s.Ether(src=self.peer, dst="02:00:00:00:00:01") / s.IP(
+            src="192.168.77.50", dst="192.168.77.1")
+        [reply] = self.exchange(base / s.ICMP(type=8, id=5, seq=6) / b"payload")
+        self.assertEqual((reply[s.ICMP].type, reply[s.ICMP].id, reply[s.ICMP].seq,
+                          bytes(reply[s.ICMP].payload)), (0, 5, 6, b"payload"))
+        self.assertChecksumsAsScapy(reply, s.IP, s.ICMP)
+        [reply] = self.exchange(base / s.UDP(sport=4444, dport=7) / b"echo")
+        self.assertEqual((reply[s.UDP].sport, reply[s.UDP].dport,
+                          bytes(reply[s.UDP].payload)), (7, 4444, b"echo"))
+        self.assertChecksumsAsScapy(reply, s.IP, s.UDP)
+        [reply] = self.exchange(base / s.UDP(sport=4444, dport=8) / b"closed")
+        self.assertEqual((reply[s.ICMP].type, reply[s.ICMP].code), (3, 3))
+        self.assertEqual(reply[s.UDPerror].dport, 8)
+        self.assertChecksumsAsScapy(reply, s.IP, s.ICMP)
