@@ -513,3 +513,54 @@ class FuzzTests(LayerTestsMixin, SynchronousTestCase):
         iss = self.handshake(port=81, remotePort=45000, seq=100)
         self.inject(TCPSegment(45000, 81, 101, iss + 1, ACK, 8000, b"still fine"))
         self.assertEqual(factory.built[before].received, [b"still fine"])
+
+
+class ICMPErrorTests(LayerTestsMixin, SynchronousTestCase):
+    """
+    ICMP errors quoting our segments.
+    """
+
+    def quote(self, segment: TCPSegment) -> bytes:
+        """
+        @param segment: one of our segments.
+        @return: an IPv4 header (20 bytes, addresses US to THEM) and its
+            first 8 bytes, as ICMP quotes it.
+        """
+        header = bytes([0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0]) + US + THEM
+        return header + segment.encode(US, THEM)[:8]
+
+    def test_portUnreachableRefusesConnect(self) -> None:
+        """
+        Port unreachable for our SYN fails the connect as refused; host
+        unreachable as no route.
+        """
+        d = self.layer.connect(THEM, 80, RecorderFactory())
+        [syn] = self.sent()
+        self.layer.errorReceived(THEM, 3, 3, 0, self.quote(syn))
+        self.failureResultOf(d, error.ConnectionRefusedError)
+        d = self.layer.connect(THEM, 80, RecorderFactory())
+        [syn] = self.sent()
+        self.layer.errorReceived(US, 3, 1, 0, self.quote(syn))
+        self.failureResultOf(d, error.NoRouteError)
+        self.assertEqual(self.layer.counters["icmpErrors"], 2)
+
+    def test_wrongSequenceIgnored(self) -> None:
+        """
+        An error quoting a sequence number we did not send is ignored
+        (RFC 5927).
+        """
+        d = self.layer.connect(THEM, 80, RecorderFactory())
+        [syn] = self.sent()
+        self.layer.errorReceived(THEM, 3, 3, 0, self.quote(syn._replace(seq=syn.seq + 5)))
+        self.assertNoResult(d)
+
+    def test_establishedIgnores(self) -> None:
+        """
+        Errors about an established connection are soft: ignored.
+        """
+        factory = RecorderFactory()
+        self.layer.listen(80, factory)
+        iss = self.handshake()
+        segment = TCPSegment(80, 40000, iss + 1, 7001, ACK, 8000)
+        self.layer.errorReceived(THEM, 3, 1, 0, self.quote(segment))
+        self.assertIsNone(factory.built[0].lost)

@@ -44,6 +44,7 @@ from vdetwist.stack.tcp.machine import (
     REASON_REFUSED,
     REASON_RESET,
     REASON_TIMEOUT,
+    REASON_UNREACHABLE,
     TIME_WAIT,
     TCPMachine,
 )
@@ -59,7 +60,7 @@ def failureForReason(reason: Optional[str]) -> failure.Failure:
     @param reason: a machine C{REASON_*} value.
     @return: a failure wrapping C{ConnectionDone}, C{ConnectionLost},
         C{ConnectionRefusedError}, C{TCPTimedOutError} or
-        C{ConnectionAborted}.
+        C{ConnectionAborted} or C{NoRouteError}.
     """
     if reason == REASON_DONE:
         exc: Exception = error.ConnectionDone()
@@ -71,6 +72,8 @@ def failureForReason(reason: Optional[str]) -> failure.Failure:
         exc = error.TCPTimedOutError()
     elif reason == REASON_ABORTED:
         exc = error.ConnectionAborted()
+    elif reason == REASON_UNREACHABLE:
+        exc = error.NoRouteError()
     else:
         exc = error.ConnectionLost(str(reason))
     return failure.Failure(exc)
@@ -154,6 +157,16 @@ class TCPConnection:
         now = self.reactor.seconds()
         self.machine.segmentReceived(segment, now)
         self._service(now)
+
+    def errorReceived(self, reason: str, seq: int) -> None:
+        """
+        An ICMP error about this connection (called by the layer).
+
+        @param reason: a machine C{REASON_*}.
+        @param seq: the quoted sequence number.
+        """
+        self.machine.errorReceived(reason, seq)
+        self._service(self.reactor.seconds())
 
     def start(self) -> None:
         """

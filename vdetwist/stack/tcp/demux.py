@@ -19,6 +19,7 @@ Usage, once registered with the IPv4 layer for protocol 6::
 import os
 import random
 import socket
+import struct
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from twisted.internet import defer, error
@@ -29,7 +30,13 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import IIPv4Protocol, IIPv4Sender
 from vdetwist.stack.tcp.connection import TCPConnection
-from vdetwist.stack.tcp.machine import TCPConfig, TCPMachine, TCPStatistics
+from vdetwist.stack.tcp.machine import (
+    REASON_REFUSED,
+    REASON_UNREACHABLE,
+    TCPConfig,
+    TCPMachine,
+    TCPStatistics,
+)
 from vdetwist.stack.tcp.seq import SEQ_MASK, initialSequenceNumber
 from vdetwist.wire.tcp import (
     ACK,
@@ -230,6 +237,44 @@ class TCPLayer:
                 return
         stats.noConnection += 1
         self._resetFor(destination, source, segment)
+
+    def errorReceived(self, reporter: bytes, icmpType: int, code: int, rest: int,
+                      quoted: bytes) -> None:
+        """
+        An ICMP error quoting one of our segments (register with
+        C{host.icmp.registerErrorHandler(6, tcp.errorReceived)}).  A
+        destination unreachable fails a connection attempt: port and
+        protocol unreachable as refused, the others (including ARP failing
+        to resolve the next hop) as no route.  Errors about established
+        connections are soft and ignored.
+
+        @param reporter: who sent the error.
+        @param icmpType: the ICMP type.
+        @param code: the ICMP code.
+        @param rest: the rest-of-header word.
+        @param quoted: the quoted datagram, IPv4 header on (at least 8
+            bytes of TCP header).
+        """
+        if icmpType != 3 or len(quoted) < 20:
+            return
+        headerLength = (quoted[0] & 0x0F) * 4
+        if len(quoted) < headerLength + 8:
+            return
+        sourcePort, destinationPort, seq = struct.unpack_from("!HHI", quoted, headerLength)
+        key = (bytes(quoted[12:16]), sourcePort, bytes(quoted[16:20]), destinationPort)
+        connection = self.connections.get(key)
+        if connection is None:
+            return
+        self.stats.icmpErrors += 1
+        reason = REASON_REFUSED if code in (2, 3) else REASON_UNREACHABLE
+        connection.errorReceived(reason, seq)
+
+    @property
+    def counters(self) -> Dict[str, int]:
+        """
+        The counters as a dict (what C{VirtualHost.counters} collects).
+        """
+        return self.stats.asDict()
 
     # -- helpers ------------------------------------------------------------
 

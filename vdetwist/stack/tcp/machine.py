@@ -57,7 +57,7 @@ __all__ = [
     "TIME_WAIT",
     "EVENT_CONNECTED", "EVENT_EOF", "EVENT_CLOSED",
     "REASON_DONE", "REASON_RESET", "REASON_REFUSED", "REASON_TIMEOUT",
-    "REASON_ABORTED",
+    "REASON_ABORTED", "REASON_UNREACHABLE",
     "TCPConfig", "TCPStatistics", "TCPMachine",
 ]
 
@@ -85,6 +85,7 @@ REASON_RESET = "reset"
 REASON_REFUSED = "refused"
 REASON_TIMEOUT = "timeout"
 REASON_ABORTED = "aborted"
+REASON_UNREACHABLE = "unreachable"
 
 #: States in which data may be received.
 _RECEIVING = frozenset([ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2])
@@ -178,7 +179,7 @@ class TCPStatistics:
         "resetsSent", "resetsReceived", "challengeAcks", "pawsDropped",
         "zeroWindowProbes", "keepaliveProbes", "synFloodDrops",
         "forwarderDrops", "connectionsOpened", "connectionsAccepted",
-        "reassemblyDrops", "noConnection",
+        "reassemblyDrops", "noConnection", "icmpErrors",
     )
 
     def __init__(self) -> None:
@@ -399,6 +400,21 @@ class TCPMachine:
         )
         self.stats.resetsSent += 1
         self._closed(REASON_ABORTED)
+
+    def errorReceived(self, reason: str, seq: int) -> None:
+        """
+        An ICMP error (or a local delivery failure) quoting one of our
+        segments.  Only an attempt to connect is given up (RFC 1122
+        4.2.3.9, RFC 5927: errors for synchronized connections are soft
+        and ignored), and only when the quoted sequence number is one we
+        have sent and not had acknowledged.
+
+        @param reason: L{REASON_REFUSED} (port or protocol unreachable) or
+            L{REASON_UNREACHABLE}.
+        @param seq: the sequence number in the quoted TCP header.
+        """
+        if self.state == SYN_SENT and seqGE(seq, self.sndUna) and seqLT(seq, self.sndMax):
+            self._closed(reason)
 
     # -- helpers ------------------------------------------------------------
 
