@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Tuple
 
 from twisted.python import log
 from twisted.trial.unittest import SkipTest, TestCase

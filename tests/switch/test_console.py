@@ -177,7 +177,7 @@ class GreetingTests(ConsoleTestCase):
         """
         The stdin/stdout console (no C{-d}) gets no banner, only the prompt.
         """
-        session = self.factory.buildStdioProtocol()
+        session = self.factory.buildStdioProtocol(prompt=True)
         transport = StringTransport()
         session.makeConnection(transport)
         self.assertEqual(transport.value(), PROMPT)
@@ -226,17 +226,42 @@ class GreetingTests(ConsoleTestCase):
         self.session.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.shutdowns, [True])
 
+    def test_stdioPipeHasNoPrompt(self) -> None:
+        """
+        Without a terminal, the stdin console writes no prompts (r586
+        writes them to fd 0, which a pipe swallows): replies only.
+        """
+        session = self.factory.buildStdioProtocol(prompt=False)
+        transport = StringTransport()
+        session.makeConnection(transport)
+        session.dataReceived(b"port/showinfo\nbogus\n\n")
+        self.assertEqual(transport.value(),
+                         b"0000 DATA END WITH '.'\nNumports=32\nHUB=false\ncounters=true\n"
+                         b".\n1000 Success\n1038 Function not implemented\n")
+
     def test_stdioLogoutAndShutdown(self) -> None:
         """
         On the stdin console, C{logout} prints nothing and closes nothing;
         C{shutdown} stops the switch at once, without C{9999}.
         """
-        session = self.factory.buildStdioProtocol()
+        session = self.factory.buildStdioProtocol(prompt=True)
         transport = StringTransport()
         session.makeConnection(transport)
         self.assertEqual(self.command(b"logout", session, transport), b"")
         self.assertFalse(transport.disconnecting)
         self.assertEqual(self.command(b"shutdown", session, transport), b"")
+        self.assertEqual(self.shutdowns, [True])
+
+    def test_stdioEOFStops(self) -> None:
+        """
+        The end of stdin stops the switch, as in r586 (C{EOF on stdin,
+        cleaning up and exiting}); the end of a socket session does not.
+        """
+        self.session.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.shutdowns, [])
+        session = self.factory.buildStdioProtocol(prompt=True)
+        session.makeConnection(StringTransport())
+        session.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.shutdowns, [True])
 
 

@@ -54,7 +54,9 @@ Deliberate differences from r586:
 
 As in r586, C{logout} and C{shutdown} inside a script do nothing, and
 commands that need a session (C{load}, C{debug/*}) fail with 1009 in the
-start-up rc file (L{ConsoleFactory.runRCFile}).
+start-up rc file (L{ConsoleFactory.runRCFile}).  The stdin/stdout console
+(L{ConsoleFactory.buildStdioProtocol}) has no banner, writes prompts only
+to a terminal, ignores C{logout}, and stops the switch at EOF, as r586's.
 """
 
 import errno
@@ -70,7 +72,8 @@ from twisted.python.failure import Failure
 
 from vdetwist.switch.fdb import LAST_SEEN, PORT, bucketOf, roundUpPowerOfTwo
 from vdetwist.switch.port import NOBODY, NOVLAN, Port
-from vdetwist.switch.switch import DEBUG_CATEGORIES, MAX_VLAN, Switch, SwitchError, formatMAC
+from vdetwist.switch.switch import DEBUG_CATEGORIES, MAX_VLAN, Switch, SwitchError
+from vdetwist.wire.addr import formatMAC
 
 log = Logger(namespace="vdetwist.switch.console")
 
@@ -369,11 +372,13 @@ class ConsoleProtocol(protocol.Protocol):
     @ivar factory: the L{ConsoleFactory}.
     @ivar stdio: this session is the switch's stdin/stdout console: no
         banner, and C{logout} does nothing, as in r586.
+    @ivar prompt: the prompt written after each reply.
     @ivar subscriptions: the debug categories this session gets.
     """
 
     factory: "ConsoleFactory"
     stdio = False
+    prompt = PROMPT
 
     def __init__(self) -> None:
         self._buffer = b""
@@ -391,8 +396,8 @@ class ConsoleProtocol(protocol.Protocol):
         """
         self.factory.sessions.add(self)
         if not self.stdio:
-            self.transport.write(_encode(HEADER))
-        self.transport.write(PROMPT)
+            self._write(_encode(HEADER))
+        self._write(self.prompt)
 
     def dataReceived(self, data: bytes) -> None:
         """
@@ -425,7 +430,7 @@ class ConsoleProtocol(protocol.Protocol):
         Answer a line over L{MAX_LINE} bytes.
         """
         self._write(_encode(self._result(errno.E2BIG)))
-        self._write(PROMPT)
+        self._write(self.prompt)
 
     def lineReceived(self, line: bytes) -> None:
         """
@@ -440,7 +445,7 @@ class ConsoleProtocol(protocol.Protocol):
         rv, reply = self.runCommand(_decode(line))
         self._write(_encode(reply))
         if rv >= 0:
-            self._write(PROMPT)
+            self._write(self.prompt)
         elif self.stdio:
             if rv == SHUTDOWN:
                 self.factory.shutdownNow()
@@ -451,19 +456,24 @@ class ConsoleProtocol(protocol.Protocol):
             if rv == SHUTDOWN:
                 self._shutdownRequested = True
                 self.factory.shutdownSoon()
-            self.transport.loseConnection()
+            if self.transport is not None:
+                self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         """
         The session ended: drop its debug subscriptions; finish a
-        C{shutdown} it asked for, now that its last reply is out.
+        C{shutdown} it asked for, now that its last reply is out.  The end
+        of the stdin console stops the switch, as in r586.
 
         @param reason: why.
         """
         self._closing = True
         self._unsubscribeAll()
         self.factory.sessions.discard(self)
-        if self._shutdownRequested:
+        if self.stdio:
+            log.warn("EOF on stdin, cleaning up and exiting")
+            self.factory.shutdownNow()
+        elif self._shutdownRequested:
             self.factory.shutdownNow()
 
     def _write(self, data: bytes) -> None:
@@ -1166,7 +1176,7 @@ class ConsoleProtocol(protocol.Protocol):
         return self._printVLANs(out, arg, True)
 
 
-class ConsoleFactory(protocol.ServerFactory):
+class ConsoleFactory(protocol.ServerFactory[ConsoleProtocol]):
     """
     The console of one switch: makes sessions, fans the switch's debug
     events out to the sessions that asked for them, and runs rc files.
@@ -1223,16 +1233,23 @@ class ConsoleFactory(protocol.ServerFactory):
         session.factory = self
         return session
 
-    def buildStdioProtocol(self) -> ConsoleProtocol:
+    def buildStdioProtocol(self, prompt: Optional[bool] = None) -> ConsoleProtocol:
         """
         The session for the switch's stdin/stdout (give it to
-        L{twisted.internet.stdio.StandardIO}): no banner, and C{logout}
-        does nothing, as in r586.
+        L{twisted.internet.stdio.StandardIO}): no banner, C{logout} does
+        nothing, and EOF on stdin calls the shutdown callback, as in r586.
 
+        @param prompt: whether to write prompts; by default only when stdin
+            is a terminal (r586 writes them to fd 0, so a pipe never sees
+            them).
         @return: the session.
         """
         session = self.buildProtocol(None)
         session.stdio = True
+        if prompt is None:
+            prompt = os.isatty(0)
+        if not prompt:
+            session.prompt = b""
         return session
 
     def runRCFile(self, path: str) -> int:
