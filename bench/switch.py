@@ -61,6 +61,8 @@ if ROOT not in sys.path:
 SMALL_FRAME = 64
 #: Seconds the small-frame receiver waits before it starts counting.
 WARMUP = 0.5
+#: Seconds between the small-frame receiver's announcements of its MAC.
+ANNOUNCE = 0.1
 #: The MACs of the small-frame clients (locally administered).
 SENDER_MAC = bytes.fromhex("0200000000a1")
 RECEIVER_MAC = bytes.fromhex("0200000000b2")
@@ -268,13 +270,17 @@ def _receive(data: socket.socket, seconds: float, switchPID: Optional[int]) -> N
     seconds after the first frame; print the rate, and the switch's CPU
     time in the window.
 
+    The receiver repeats its MAC every L{ANNOUNCE} seconds, as a real host
+    would keep sending: C{vde_switch} flushes its whole MAC table when a
+    port is added (the sender's), and would otherwise flood every frame.
+
     @param data: the connected datagram socket.
     @param seconds: the window.
     @param switchPID: the switch's pid.
     """
     data.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    learn = b"\xff" * 6 + RECEIVER_MAC + ETHERTYPE
-    data.send(learn.ljust(SMALL_FRAME, b"\0"))
+    learn = (b"\xff" * 6 + RECEIVER_MAC + ETHERTYPE).ljust(SMALL_FRAME, b"\0")
+    data.send(learn)
     print("ready", flush=True)
     recv = MultiMessage(data.fileno(), 2048).receive
     clock = time.monotonic
@@ -286,9 +292,13 @@ def _receive(data: socket.socket, seconds: float, switchPID: Optional[int]) -> N
         opens = clock() + WARMUP
         closes = opens + seconds
         n0 = t0 = None
+        announce = 0.0
         while True:
             n += recv()
             now = clock()
+            if now >= announce:
+                data.send(learn)
+                announce = now + ANNOUNCE
             if t0 is None:
                 if now >= opens:
                     n0, t0 = n, now
