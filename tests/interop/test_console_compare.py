@@ -266,6 +266,17 @@ class History:
         finally:
             console.close()
             self.stopPlugs()
+
+        # Another session stops the switch, which removes its sockets.
+        console = ConsoleClient(self.mgmt)
+        try:
+            console.readUntil((PROMPT,))
+            record(("shutdown", console.command("shutdown")))
+        finally:
+            console.close()
+        gone = waitFor(lambda: not os.path.exists(self.mgmt)
+                       and not os.path.exists(self.directory))
+        record(("sockets removed", b"%d" % (gone,)))
         return self.transcript
 
 
