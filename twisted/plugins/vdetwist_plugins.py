@@ -5,6 +5,13 @@ vdetwist's twistd plugins and endpoint parsers: declarations only.
 
 from twisted.application.service import ServiceMaker
 
+from vdetwist.stack.endpoints import VDEClientParser, VDEServerParser
+
 vdeswitch = ServiceMaker(
     "vdetwist switch", "vdetwist.switch.tap",
     "A Virtual Distributed Ethernet switch (vde_switch compatible)", "vdeswitch")
+
+#: C{vde:sock=...:ip=...:port=...}: listen on a virtual host.
+vdeServerParser = VDEServerParser()
+#: C{vde:sock=...:ip=...:host=...:port=...}: connect from a virtual host.
+vdeClientParser = VDEClientParser()

@@ -46,9 +46,9 @@ class Options(usage.Options):
         ["ip", None, None, "The virtual host's address, ADDR/PREFIX."],
         ["gw", None, None, "The virtual host's default gateway."],
         ["mac", None, None, "The virtual host's MAC (random by default)."],
-        ["mtu", None, "1500", "The link MTU.", int],
+        ["mtu", None, 1500, "The link MTU.", int],
         ["port", "p", None, "The local port (with -l).", int],
-        ["wait", "w", "30", "Connect timeout in seconds.", float],
+        ["wait", "w", 30.0, "Connect timeout in seconds.", float],
     ]
 
     def __init__(self) -> None:
