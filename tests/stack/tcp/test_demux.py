@@ -564,3 +564,27 @@ class ICMPErrorTests(LayerTestsMixin, SynchronousTestCase):
         segment = TCPSegment(80, 40000, iss + 1, 7001, ACK, 8000)
         self.layer.errorReceived(THEM, 3, 1, 0, self.quote(segment))
         self.assertIsNone(factory.built[0].lost)
+
+
+class StopTests(LayerTestsMixin, SynchronousTestCase):
+    """
+    L{TCPLayer.stop}.
+    """
+
+    def test_stop(self) -> None:
+        """
+        stop resets established connections, stops listeners and leaves no
+        timer behind.
+        """
+        factory = RecorderFactory()
+        self.layer.listen(80, factory)
+        iss = self.handshake()
+        d = self.layer.connect(THEM, 81, RecorderFactory())
+        self.sent()
+        self.layer.stop()
+        self.failureResultOf(d, error.ConnectionAborted)
+        self.assertEqual(self.sent(), [TCPSegment(80, 40000, iss + 1, 7001, RST | ACK, 0)])
+        self.assertIsInstance(factory.built[0].lost.value, error.ConnectionAborted)
+        self.assertEqual(self.layer.connections, {})
+        self.assertEqual(self.layer.listeners, {})
+        self.assertEqual(self.clock.getDelayedCalls(), [])

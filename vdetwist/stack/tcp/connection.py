@@ -482,6 +482,17 @@ class TCPConnection:
         self.machine.abort(now)
         self._service(now)
 
+    def shutdown(self) -> None:
+        """
+        End this connection whatever its state (the layer is stopping): a
+        RST if synchronized, the protocol told with C{ConnectionAborted}
+        if it was not told already, the timer cancelled.
+        """
+        now = self.reactor.seconds()
+        if self.machine.state != CLOSED:
+            self.machine.abort(now)
+        self._service(now)
+
     def getHost(self) -> IPv4Address:
         """
         @return: our address, as C{IPv4Address("TCP", dotted, port)}.

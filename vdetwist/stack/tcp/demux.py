@@ -269,6 +269,19 @@ class TCPLayer:
         reason = REASON_REFUSED if code in (2, 3) else REASON_UNREACHABLE
         connection.errorReceived(reason, seq)
 
+    def stop(self) -> None:
+        """
+        Tear everything down: stop every listener, reset every connection
+        (including those in TIME_WAIT, whose timers are cancelled), forget
+        pending forwards.  For shutting a host down; the layer stays usable.
+        """
+        for listener in list(self.listeners.values()):
+            listener.stopListening()
+        for connection in list(self.connections.values()):
+            connection.shutdown()
+        self.connections.clear()
+        self._pendingForwards.clear()
+
     @property
     def counters(self) -> Dict[str, int]:
         """
