@@ -10,6 +10,7 @@ from vdetwist.stack.endpoints import VDEClientParser, VDEServerParser
 vdeswitch = ServiceMaker(
     "vdetwist switch", "vdetwist.switch.tap",
     "A Virtual Distributed Ethernet switch (vde_switch compatible)", "vdeswitch")
+slirp = ServiceMaker("vdetwist slirp", "vdetwist.slirp.tap", "A NAT gateway with DHCP, DNS and port forwards (slirpvde compatible)", "slirp")
 
 #: C{vde:sock=...:ip=...:port=...}: listen on a virtual host.
 vdeServerParser = VDEServerParser()

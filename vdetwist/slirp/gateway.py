@@ -247,27 +247,29 @@ class Gateway:
 
         @param sock: the switch.
         @param description: what port/print shows; slirpvde's style by
-            default.
+            default (C{vdetwist-slirp: user=U pid=P}).
         @return: a Deferred firing with the switch-side transport.
         """
         from vdetwist.vde import local
         from vdetwist.vde.url import parseVDEURL
-        if description is None:
-            try:
-                user = getpass.getuser()
-            except Exception:
-                user = str(os.getuid())
-            description = f"vdetwist slirp: user={user} pid={os.getpid()}"
         self.switch = sock
         attachment = _Attachment(self)
         url = parseVDEURL(sock)
         switch = local.lookup(url.path)
         if switch is not None:
+            if description is None:
+                try:
+                    user = getpass.getuser()
+                except Exception:
+                    user = str(os.getuid())
+                description = f"vdetwist-slirp: user={user} pid={os.getpid()}"
             switch.attach(attachment, description, port=url.port or 0)
             self.attachment = attachment
             return defer.succeed(attachment.transport)
         from vdetwist.vde.plug import connectPlug
-        d = connectPlug(self.reactor, sock, attachment, description=description)
+        # The plug adds " user=... pid=...", as vdeplug does.
+        d = connectPlug(self.reactor, sock, attachment,
+                        description=description or "vdetwist-slirp:")
 
         def attached(plug: Any) -> Any:
             self.attachment = attachment

@@ -1,0 +1,330 @@
+# -*- test-case-name: tests.slirp.test_tap -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+C{twistd slirp}: the NAT gateway, with slirpvde's options and defaults.
+
+    twistd -n slirp -s /tmp/vde -n 192.168.77.0 \\
+        -L30000:192.168.77.100:10000 -L30001:192.168.77.101:10000
+
+Differences from slirpvde, all deliberate: every guest gets its own frames
+(a real neighbour table), DNS is on by default (C{--no-dns} turns it off),
+guests reach the host's loopback only with C{--allow-host-loopback},
+C{-L}/C{-U} accept a host address (C{[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT}),
+C{-D} takes no argument (C{--dhcp-start ADDR} gives the pool's start),
+stream mode (C{-s -}), C{-X}, C{-x} and C{-t} are not supported, and
+twistd does the daemonizing and pidfile (C{-d}/C{-p} are twistd's).
+"""
+
+import sys
+from typing import Any, List, Optional
+
+from twisted.application import service
+from twisted.internet.error import CannotListenError
+from twisted.logger import Logger
+from twisted.python import usage
+
+from vdetwist.slirp.forward import ForwardSpec, parseForwardSpec
+from vdetwist.slirp.gateway import DEFAULT_NETWORK, Gateway, parseNetwork
+from vdetwist.wire.addr import parseIPv4, sameNetwork
+
+__all__ = ["Options", "makeService", "SlirpService"]
+
+_log = Logger()
+
+
+class Options(usage.Options):
+    """
+    slirpvde's options, for C{twistd slirp}.
+    """
+
+    synopsis = "[options] [SWITCH]"
+    longdesc = ("A NAT gateway for a Virtual Distributed Ethernet LAN (slirpvde "
+                "compatible): DHCP, DNS, outbound NAT, and host port forwards to guests.")
+
+    optFlags = [
+        ["dhcp", "D", "Enable the DHCP server (pool from network + 15, 16 leases)."],
+        ["quiet", "q", "No startup text."],
+        ["no-dns", None, "Do not answer DNS on the DNS address."],
+        ["allow-host-loopback", None,
+         "Let guests reach the host's 127.0.0.1 through the gateway address."],
+        ["preserve-source", None,
+         "Forwarded connections reach the guest from the client's address and port."],
+    ]
+    optParameters = [
+        ["sock", "s", None, "The switch: its directory or a vde:// URL "
+         "(default /var/run/vde.ctl for root, /tmp/vde.ctl otherwise)."],
+        ["network", "n", DEFAULT_NETWORK,
+         "The virtual network, ADDR[/bits]; a host part of 0 means .2."],
+        ["dns", "N", None, "The virtual DNS address (default network + 3)."],
+        ["dhcp-start", None, None, "The DHCP pool's first address (implies -D)."],
+        ["mgmt", "M", None, "Management console socket."],
+        ["mgmtmode", None, "0600", "Mode of the management socket, octal."],
+        ["mtu", None, 1500, "The virtual link's MTU.", int],
+        ["max-tcp", None, 1024, "The most outbound TCP connections.", int],
+        ["max-udp", None, 1024, "The most outbound UDP flows.", int],
+        ["manhole", None, None, "Serve a manhole (Python shell over SSH) on this "
+         "endpoint, e.g. ssh:2222:interface=127.0.0.1."],
+        ["manhole-keys", None, None, "Authorized keys file for the manhole."],
+        ["manhole-passwd", None, None, "username:password file for the manhole."],
+    ]
+
+    compData = usage.Completions(optActions={
+        "sock": usage.CompleteDirs(), "mgmt": usage.CompleteFiles()})
+
+    def __init__(self) -> None:
+        """
+        No forwards yet.
+        """
+        super().__init__()
+        self["tcpForwards"] = []
+        self["udpForwards"] = []
+
+    def opt_L(self, value: str) -> None:
+        """
+        A TCP forward [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT (repeatable).
+        """
+        self["tcpForwards"].append(value)
+
+    def opt_U(self, value: str) -> None:
+        """
+        A UDP forward [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT (repeatable).
+        """
+        self["udpForwards"].append(value)
+
+    def opt_host(self, value: str) -> None:
+        """
+        The same as --network.
+        """
+        self["network"] = value
+
+    opt_H = opt_host
+
+    def opt_socket(self, value: str) -> None:
+        """
+        The same as --sock.
+        """
+        self["sock"] = value
+
+    opt_vdesock = opt_unix = opt_socket
+
+    def opt_nameserver(self, value: str) -> None:
+        """
+        The same as --dns.
+        """
+        self["dns"] = value
+
+    def parseArgs(self, *args: str) -> None:
+        """
+        slirpvde takes the switch as an optional final argument too.
+
+        @param args: at most one switch.
+        @raise usage.UsageError: more than one.
+        """
+        if len(args) > 1:
+            raise usage.UsageError("too many arguments: give at most one switch")
+        if args:
+            if self["sock"] is not None and self["sock"] != args[0]:
+                raise usage.UsageError("the switch is given twice (-s and an argument)")
+            self["sock"] = args[0]
+
+    def postOptions(self) -> None:
+        """
+        Validate and convert the options.
+
+        @raise usage.UsageError: with a clear message.
+        """
+        from vdetwist.switch.tap import _octal, checkManholeOptions, defaultSocketDirectory
+        if self["sock"] is None:
+            self["sock"] = defaultSocketDirectory()
+        if self["sock"] == "-":
+            raise usage.UsageError("stream mode (-s -) is not supported; give a switch")
+        try:
+            address, prefix = parseNetwork(self["network"])
+        except ValueError as e:
+            raise usage.UsageError(f"--network: {e}")
+        self["address"], self["prefixLength"] = address, prefix
+        if self["dns"] is not None:
+            try:
+                dns = parseIPv4(self["dns"])
+            except ValueError as e:
+                raise usage.UsageError(f"--dns: {e}")
+            if not sameNetwork(dns, address, prefix) or dns == address:
+                raise usage.UsageError("--dns: the DNS address must be another address "
+                                       "of the virtual network")
+        if self["dhcp-start"] is not None:
+            self["dhcp"] = True
+            try:
+                start = parseIPv4(self["dhcp-start"])
+            except ValueError as e:
+                raise usage.UsageError(f"--dhcp-start: {e}")
+            if not sameNetwork(start, address, prefix):
+                raise usage.UsageError("--dhcp-start: not on the virtual network")
+        if not 576 <= self["mtu"] <= 65535:
+            raise usage.UsageError("--mtu must be 576 to 65535")
+        for name in ("max-tcp", "max-udp"):
+            if self[name] < 1:
+                raise usage.UsageError(f"--{name} must be at least 1")
+        try:
+            self["mgmtmode"] = _octal(self["mgmtmode"])
+        except ValueError:
+            raise usage.UsageError("--mgmtmode: not an octal mode: %r" % (self["mgmtmode"],))
+        specs: List[Any] = []
+        for protocol, option, texts in (("tcp", "-L", self["tcpForwards"]),
+                                        ("udp", "-U", self["udpForwards"])):
+            seen = set()
+            for text in texts:
+                try:
+                    spec = parseForwardSpec(text)
+                except ValueError as e:
+                    raise usage.UsageError(f"{option} {text}: {e}")
+                if not sameNetwork(spec.guestAddress, address, prefix):
+                    raise usage.UsageError(
+                        f"{option} {text}: the guest address is not on the virtual network "
+                        f"{self['network']}")
+                key = (spec.hostAddress, spec.hostPort)
+                if spec.hostPort and key in seen:
+                    raise usage.UsageError(f"{option} {text}: host port forwarded twice")
+                seen.add(key)
+                specs.append((protocol, spec))
+        self["forwards"] = specs
+        checkManholeOptions(self)
+
+
+class SlirpService(service.Service):
+    """
+    Runs a L{Gateway}: listens for the forwards, attaches to the switch,
+    prints the startup text, and stops the process when the switch goes
+    away (as slirpvde exits when its control stream closes).
+
+    @ivar gateway: the gateway.
+    @ivar sock: the switch.
+    @ivar quiet: no startup text.
+    """
+
+    def __init__(self, reactor: Any, gateway: Gateway, sock: str, quiet: bool = False,
+                 out: Any = None) -> None:
+        """
+        @param reactor: the reactor.
+        @param gateway: the gateway.
+        @param sock: the switch directory or URL.
+        @param quiet: no startup text.
+        @param out: where the startup text goes (the real stdout by
+            default, not twistd's log).
+        """
+        self.reactor = reactor
+        self.gateway = gateway
+        self.sock = sock
+        self.quiet = quiet
+        self.out = out
+
+    def startService(self) -> None:
+        """
+        Listen, attach, announce.
+        """
+        service.Service.startService(self)
+        try:
+            self.gateway.startForwards()
+        except CannotListenError as e:
+            _log.error("slirp: cannot listen for a forward: {error}", error=str(e))
+            self.reactor.callWhenRunning(self._stopReactor)
+            return
+        self.gateway.addDetachObserver(self._detached)
+        d = self.gateway.attach(self.sock)
+        d.addCallbacks(self._attached, self._attachFailed)
+
+    def _attached(self, transport: Any) -> None:
+        """
+        Attached: print the startup text.
+
+        @param transport: the switch side.
+        """
+        text = self.gateway.startupText(self.quiet)
+        if text:
+            out = self.out if self.out is not None else sys.__stdout__
+            out.write(text)
+            out.flush()
+        _log.info("slirp attached to {sock}", sock=self.sock)
+
+    def _attachFailed(self, reason: Any) -> None:
+        """
+        The switch could not be joined: say why and stop.
+
+        @param reason: the failure.
+        """
+        _log.error("slirp: cannot attach to the switch {sock}: {error}", sock=self.sock,
+                   error=reason.getErrorMessage())
+        self._stopReactor()
+
+    def _detached(self, reason: Any) -> None:
+        """
+        The switch closed our port: stop, as slirpvde does.
+
+        @param reason: why.
+        """
+        if self.running:
+            _log.info("slirp: the switch closed the connection; exiting")
+            self._stopReactor()
+
+    def _stopReactor(self) -> None:
+        """
+        Stop the reactor if it runs.
+        """
+        if getattr(self.reactor, "running", False):
+            self.reactor.stop()
+
+    def stopService(self) -> None:
+        """
+        Stop the gateway.
+        """
+        service.Service.stopService(self)
+        self.gateway.stop()
+
+
+def makeService(options: Any, reactor: Optional[Any] = None,
+                resolver: Any = None) -> service.MultiService:
+    """
+    Build slirp: the gateway service, and optionally the console and a
+    manhole.
+
+    @param options: parsed L{Options}.
+    @param reactor: the reactor (the global one by default).
+    @param resolver: the DNS resolver (the host's by default).
+    @return: the service; its C{gateway} attribute is the L{Gateway}.
+    """
+    if reactor is None:
+        from twisted.internet import reactor as _reactor
+        reactor = _reactor
+    top = service.MultiService()
+    gateway = Gateway(
+        reactor, options["network"], dnsAddress=options["dns"], dhcp=options["dhcp"],
+        dhcpStart=options["dhcp-start"], dns=not options["no-dns"], resolver=resolver,
+        allowHostLoopback=options["allow-host-loopback"],
+        preserveSource=options["preserve-source"], mtu=options["mtu"],
+        maxTCP=options["max-tcp"], maxUDPFlows=options["max-udp"])
+    for protocol, spec in options["forwards"]:
+        gateway.addForward(protocol, spec, listen=False)
+    top.gateway = gateway  # type: ignore[attr-defined]
+    slirp = SlirpService(reactor, gateway, options["sock"], quiet=options["quiet"])
+    slirp.setName("slirp")
+    slirp.setServiceParent(top)
+    if options["mgmt"]:
+        from vdetwist.slirp.console import SlirpConsoleFactory
+        from vdetwist.switch.mgmt import ManagementService
+
+        def shutdown() -> None:
+            if getattr(reactor, "running", False):
+                reactor.stop()
+        factory = SlirpConsoleFactory(gateway, options["mgmt"], options["mgmtmode"],
+                                      shutdown=shutdown, reactor=reactor)
+        top.console = factory  # type: ignore[attr-defined]
+        ManagementService(reactor, factory, options["mgmt"], mode=options["mgmtmode"]
+                          ).setServiceParent(top)
+    if options["manhole"]:
+        from vdetwist.manhole import makeManholeService
+        makeManholeService(options["manhole"],
+                           {"gateway": gateway, "nat": gateway.nat, "dhcp": gateway.dhcp,
+                            "forwards": gateway.forwards, "tcp": gateway.tcp,
+                            "host": gateway.host},
+                           keys=options["manhole-keys"], passwd=options["manhole-passwd"],
+                           reactor=reactor).setServiceParent(top)
+    return top
