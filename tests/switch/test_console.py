@@ -382,6 +382,71 @@ class FramingTests(ConsoleTestCase):
         self.assertEqual(self.command(line + b" " * (MAX_LINE - len(line))), SUCCESS)
 
 
+class BackpressureTests(ConsoleTestCase):
+    """
+    A client that stops reading stops being served.
+    """
+
+    def test_registeredAsStreamingProducer(self) -> None:
+        """
+        The session is its transport's streaming producer, and stops being
+        one when it ends the session.
+        """
+        self.assertIs(self.transport.producer, self.session)
+        self.assertTrue(self.transport.streaming)
+        self.command(b"logout")
+        self.assertIsNone(self.transport.producer)
+
+    def test_pausedSessionRunsNothing(self) -> None:
+        """
+        While the transport is full, received lines wait and the session
+        stops reading; they run when it drains.
+        """
+        self.session.pauseProducing()
+        self.assertEqual(self.transport.producerState, "paused")
+        self.transport.clear()
+        self.session.dataReceived(b"vlan/create 10\nvlan/create 10\n")
+        self.assertEqual(self.transport.value(), b"")
+        self.assertNotIn(10, self.switch.vlans)
+        self.session.resumeProducing()
+        self.assertEqual(self.transport.producerState, "producing")
+        self.assertEqual(self.transport.value(), SUCCESS + result(b"1017 File exists"))
+
+    def test_pauseInTheMiddleOfAWrite(self) -> None:
+        """
+        When a reply fills the transport, the rest of the lines of that
+        write wait.
+        """
+        original = self.transport.write
+
+        def write(data: bytes) -> None:
+            original(data)
+            if data == PROMPT:
+                self.session.pauseProducing()
+        self.transport.write = write  # type: ignore[method-assign]
+        self.transport.clear()
+        self.session.dataReceived(b"vlan/create 10\nvlan/create 11\n")
+        self.assertEqual(sorted(self.switch.vlans), [0, 10])
+        self.session.resumeProducing()
+        self.assertEqual(sorted(self.switch.vlans), [0, 10, 11])
+
+    def test_debugLinesDroppedWhilePaused(self) -> None:
+        """
+        Debug lines for a client that does not read are dropped (r586's
+        non-blocking C{writev} drops them too) and counted.
+        """
+        self.command(b"debug/add port")
+        self.session.pauseProducing()
+        self.transport.clear()
+        plug(self.switch, 6)
+        self.assertEqual(self.transport.value(), b"")
+        self.assertEqual(self.session.droppedEvents, 3)
+        self.session.resumeProducing()
+        plug(self.switch, 7)
+        self.assertEqual(self.transport.value(), b"3021 port/+ 02\n3031 port/ep/+ Port 02 FD  7\n"
+                         b"3023 port/descr Port 02 FD  7 -> \"client\"\n")
+
+
 class LookupTests(ConsoleTestCase):
     """
     Prefix lookup in registration order (section 4.1).

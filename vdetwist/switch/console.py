@@ -59,16 +59,19 @@ start-up rc file (L{ConsoleFactory.runRCFile}).  The stdin/stdout console
 to a terminal, ignores C{logout}, and stops the switch at EOF, as r586's.
 """
 
+import collections
 import errno
 import grp
 import os
 import pwd
 import re
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 
 from twisted.internet import protocol
+from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from vdetwist.switch.fdb import LAST_SEEN, PORT, bucketOf, roundUpPowerOfTwo
 from vdetwist.switch.port import NOBODY, NOVLAN, Port
@@ -364,16 +367,25 @@ def scriptLines(data: bytes) -> Iterator[bytes]:
         yield line
 
 
+@implementer(IPushProducer)
 class ConsoleProtocol(protocol.Protocol):
     """
     One console session: on the management socket, on stdin/stdout, or
     (without a transport) the start-up rc file.
+
+    The session is its transport's streaming producer: when the client
+    stops reading and the transport's buffer fills, the session stops
+    reading commands (and drops debug lines, as r586's non-blocking
+    C{writev} does) until the buffer drains, so nothing grows without
+    bound.
 
     @ivar factory: the L{ConsoleFactory}.
     @ivar stdio: this session is the switch's stdin/stdout console: no
         banner, and C{logout} does nothing, as in r586.
     @ivar prompt: the prompt written after each reply.
     @ivar subscriptions: the debug categories this session gets.
+    @ivar droppedEvents: debug lines dropped while the client was not
+        reading.
     """
 
     factory: "ConsoleFactory"
@@ -382,11 +394,14 @@ class ConsoleProtocol(protocol.Protocol):
 
     def __init__(self) -> None:
         self._buffer = b""
+        self._pending: Deque[Optional[bytes]] = collections.deque()
         self._discarding = False
         self._closing = False
+        self._paused = False
         self._shutdownRequested = False
         self._loadDepth = 0
         self.subscriptions: Set[str] = set()
+        self.droppedEvents = 0
 
     # -- the transport side -------------------------------------------
 
@@ -395,6 +410,8 @@ class ConsoleProtocol(protocol.Protocol):
         Greet: the banner, then the prompt, in two writes as r586 does.
         """
         self.factory.sessions.add(self)
+        if self.transport is not None and hasattr(self.transport, "registerProducer"):
+            self.transport.registerProducer(self, True)
         if not self.stdio:
             self._write(_encode(HEADER))
         self._write(self.prompt)
@@ -407,23 +424,56 @@ class ConsoleProtocol(protocol.Protocol):
         """
         if self._closing:
             return
-        lines = (self._buffer + data).split(b"\n")
-        self._buffer = lines.pop()
-        for line in lines:
-            if self._closing:
-                return
-            if self._discarding:
-                self._discarding = False
-                continue
-            if len(line) > MAX_LINE:
-                self._tooLong()
-                continue
-            self.lineReceived(line)
-        if len(self._buffer) > MAX_LINE and not self._closing:
+        lines: List[Optional[bytes]] = list((self._buffer + data).split(b"\n"))
+        tail = lines.pop()
+        assert tail is not None
+        self._buffer = tail
+        if self._discarding and lines:
+            # The end of a line that was too long (already answered).
+            del lines[0]
+            self._discarding = False
+        self._pending.extend(lines)
+        if len(self._buffer) > MAX_LINE:
             self._buffer = b""
             if not self._discarding:
                 self._discarding = True
+                self._pending.append(None)
+        self._runPending()
+
+    def _runPending(self) -> None:
+        """
+        Run the complete lines received, until there are none, the session
+        ends, or the client stops reading.
+        """
+        while self._pending and not self._paused and not self._closing:
+            line = self._pending.popleft()
+            if line is None or len(line) > MAX_LINE:
                 self._tooLong()
+            else:
+                self.lineReceived(line)
+
+    def pauseProducing(self) -> None:
+        """
+        The client is not reading: stop reading its commands.
+        """
+        self._paused = True
+        if self.transport is not None:
+            self.transport.pauseProducing()  # type: ignore[attr-defined]
+
+    def resumeProducing(self) -> None:
+        """
+        The client reads again: run what is pending, read again.
+        """
+        self._paused = False
+        if self.transport is not None and not self._closing:
+            self.transport.resumeProducing()  # type: ignore[attr-defined]
+        self._runPending()
+
+    def stopProducing(self) -> None:
+        """
+        The transport is going away.
+        """
+        self._closing = True
 
     def _tooLong(self) -> None:
         """
@@ -457,6 +507,10 @@ class ConsoleProtocol(protocol.Protocol):
                 self._shutdownRequested = True
                 self.factory.shutdownSoon()
             if self.transport is not None:
+                # Unregistered, a transport closes once flushed (a paused
+                # producer would be resumed instead).
+                if hasattr(self.transport, "unregisterProducer"):
+                    self.transport.unregisterProducer()
                 self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
@@ -491,7 +545,9 @@ class ConsoleProtocol(protocol.Protocol):
 
         @param line: the C{3NNN ...\\n} line.
         """
-        if not self._closing:
+        if self._paused:
+            self.droppedEvents += 1
+        elif not self._closing:
             self._write(line)
 
     # -- the interpreter ----------------------------------------------
