@@ -1,0 +1,188 @@
+# -*- test-case-name: tests.interop.test_stack_interop -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+vdetwist's user-space stack against a Linux kernel stack: a namespace
+joined by vde_plug2tap and a virtual host (L{tests.interop.vhost}, its own
+process) on the same switch, Debian's vde_switch and ours.
+"""
+
+import hashlib
+import os
+import random
+import shutil
+import subprocess
+import sys
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.interop.netns import ROOT, Namespace, VdetwistSwitch, missingTools
+from tests.util import shortTempDir
+from tests.vde.realswitch import SKIP_REASON, RealVDESwitch
+
+SKIP = missingTools("vde_plug2tap", "vde_switch", "ip")
+MB = 1000 * 1000
+VHOST = "10.78.0.100"
+
+SEND = r"""
+import hashlib, random, socket, sys
+size = int(sys.argv[2]); rnd = random.Random(size); h = hashlib.sha256()
+c = socket.create_connection((sys.argv[1], 5001), timeout=60)
+left = size
+while left:
+    chunk = rnd.randbytes(min(left, 1 << 16)); h.update(chunk); c.sendall(chunk); left -= len(chunk)
+c.shutdown(socket.SHUT_WR)
+answer = b""
+while True:
+    d = c.recv(100)
+    if not d: break
+    answer += d
+print("%d %s" % (size, h.hexdigest())); print(answer.decode().strip())
+"""
+
+RECEIVE = r"""
+import hashlib, socket, sys
+c = socket.create_connection((sys.argv[1], 5002), timeout=60)
+c.sendall(sys.argv[2].encode() + b"\n"); h = hashlib.sha256(); n = 0
+while True:
+    d = c.recv(1 << 16)
+    if not d: break
+    h.update(d); n += len(d)
+print("%d %s" % (n, h.hexdigest()))
+"""
+
+SEQUENTIAL = r"""
+import socket, sys
+ok = 0
+for i in range(int(sys.argv[2])):
+    c = socket.create_connection((sys.argv[1], 5003), timeout=10)
+    msg = b"ping %d\n" % i
+    c.sendall(msg); got = b""
+    while len(got) < len(msg):
+        d = c.recv(100)
+        if not d: break
+        got += d
+    c.close()
+    ok += got == msg
+print(ok)
+"""
+
+CONCURRENT = r"""
+import selectors, socket, sys
+n = int(sys.argv[2]); socks = []
+for i in range(n):
+    s = socket.socket(); s.setblocking(False); s.connect_ex((sys.argv[1], 5003)); socks.append(s)
+sel = selectors.DefaultSelector()
+for i, s in enumerate(socks):
+    sel.register(s, selectors.EVENT_WRITE, i)
+pending = {}; done = 0; import time; deadline = time.time() + 60
+while done < n and time.time() < deadline:
+    for key, ev in sel.select(1):
+        s, i = key.fileobj, key.data
+        if ev & selectors.EVENT_WRITE:
+            s.send(b"conn %05d" % i); pending[i] = b""
+            sel.modify(s, selectors.EVENT_READ, i)
+        else:
+            d = s.recv(100)
+            pending[i] += d
+            if pending[i] == b"conn %05d" % i:
+                done += 1; sel.unregister(s); s.close()
+print(done)
+"""
+
+
+def expectedSource(size: int) -> str:
+    """
+    The line the RECEIVE script prints for an intact transfer of C{size}
+    bytes from the virtual host's source service.
+    """
+    rnd, h, left = random.Random(size), hashlib.sha256(), size
+    while left:
+        chunk = rnd.randbytes(min(left, 65536))
+        h.update(chunk)
+        left -= len(chunk)
+    return "%d %s" % (size, h.hexdigest())
+
+
+class StackInteropMixin:
+    """
+    A kernel stack and a vdetwist virtual host on one switch.
+    """
+
+    switchClass = RealVDESwitch
+
+    def setUp(self) -> None:
+        directory = shortTempDir(self)
+        self.switch = self.switchClass(os.path.join(directory, "s"))
+        self.switch.start()
+        self.addCleanup(self.switch.stop)
+        self.web = os.path.join(directory, "www")
+        os.mkdir(self.web)
+        with open(os.path.join(self.web, "index.html"), "w") as f:
+            f.write("served by a vdetwist virtual host\n")
+        self.vhost = subprocess.Popen(
+            [sys.executable, "-m", "tests.interop.vhost", self.switch.ctlDir, VHOST + "/24",
+             "--web", self.web],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=ROOT))
+        self.addCleanup(self._stopVhost)
+        self.assertEqual(self.vhost.stdout.readline().strip(), b"ready")
+        self.kernel = Namespace(self.addCleanup, directory)
+        self.kernel.plug(self.switch.ctlDir, "10.78.0.1/24")
+
+    def _stopVhost(self) -> None:
+        if self.vhost.poll() is None:
+            self.vhost.kill()
+        self.vhost.wait()
+        self.vhost.stdout.close()
+
+    def script(self, source: str, *args: str, timeout: float = 120) -> str:
+        return self.kernel.exec(sys.executable, "-c", source, VHOST, *args,
+                                timeout=timeout).stdout.decode().strip()
+
+    def test_bulkBothWays(self) -> None:
+        """
+        50 MB from the kernel to the virtual host and 50 MB back, intact.
+        """
+        sent, received = self.script(SEND, str(50 * MB)).splitlines()
+        self.assertEqual(sent, received)
+        self.assertEqual(self.script(RECEIVE, str(50 * MB)), expectedSource(50 * MB))
+
+    def test_manyConnections(self) -> None:
+        """
+        1,000 sequential short connections, then 200 concurrent ones, all
+        echoed.
+        """
+        self.assertEqual(self.script(SEQUENTIAL, "1000"), "1000")
+        self.assertEqual(self.script(CONCURRENT, "200"), "200")
+
+    def test_pingAndCurl(self) -> None:
+        """
+        The virtual host answers ICMP echo, and curl fetches a page from
+        its web server.
+        """
+        ping = shutil.which("busybox")
+        if ping is None:
+            raise self.skipTest("busybox (for ping) is not installed")
+        result = self.kernel.exec("busybox", "ping", "-c", "3", "-W", "2", VHOST, check=False)
+        self.assertIn(b"3 packets received", result.stdout)
+        if shutil.which("curl") is None:
+            raise self.skipTest("curl is not installed")
+        page = self.kernel.exec("curl", "-s", "-m", "10", "http://%s:8080/" % (VHOST,))
+        self.assertEqual(page.stdout, b"served by a vdetwist virtual host\n")
+
+
+class DebianSwitchStackTests(StackInteropMixin, SynchronousTestCase):
+    """
+    On Debian's vde_switch (the virtual host uses the VDE control protocol).
+    """
+
+    skip = SKIP or SKIP_REASON
+
+
+class VdetwistSwitchStackTests(StackInteropMixin, SynchronousTestCase):
+    """
+    On vdetwist's switch.
+    """
+
+    skip = SKIP
+    switchClass = VdetwistSwitch

@@ -1,0 +1,159 @@
+# -*- test-case-name: tests.stack.test_endpoints -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.stack.endpoints}: the C{vde:} string parsers found the
+Twisted way, and endpoints on virtual hosts sharing an in-process switch.
+"""
+
+from twisted.internet import protocol, task
+from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.internet.interfaces import (
+    IStreamClientEndpoint, IStreamClientEndpointStringParserWithReactor,
+    IStreamServerEndpoint, IStreamServerEndpointStringParser)
+from twisted.internet.testing import MemoryReactor
+from twisted.plugin import getPlugins
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from vdetwist.stack.endpoints import (
+    StackRegistry, VDEClientEndpoint, VDEClientParser, VDEServerEndpoint, VDEServerParser)
+from vdetwist.switch.switch import Switch
+from vdetwist.vde import local
+
+
+class ParserTests(SynchronousTestCase):
+    """
+    The parsers are plugins, provide the parser interfaces, and build the
+    endpoints C{serverFromString}/C{clientFromString} return.
+    """
+
+    def test_discovered(self) -> None:
+        """
+        getPlugins finds one server and one client parser with prefix vde.
+        """
+        servers = [p for p in getPlugins(IStreamServerEndpointStringParser) if p.prefix == "vde"]
+        clients = [p for p in getPlugins(IStreamClientEndpointStringParserWithReactor)
+                   if p.prefix == "vde"]
+        self.assertEqual([type(p) for p in servers], [VDEServerParser])
+        self.assertEqual([type(p) for p in clients], [VDEClientParser])
+        verifyObject(IStreamServerEndpointStringParser, servers[0])
+        verifyObject(IStreamClientEndpointStringParserWithReactor, clients[0])
+
+    def test_server(self) -> None:
+        """
+        A server string gives a L{VDEServerEndpoint} with every keyword
+        converted.
+        """
+        reactor = MemoryReactor()
+        endpoint = serverFromString(
+            reactor, "vde:sock=/tmp/vde:ip=192.168.77.100/24:gw=192.168.77.2:"
+            "mac=02\\:00\\:00\\:00\\:00\\:07:mtu=9000:backlog=5:port=8080")
+        verifyObject(IStreamServerEndpoint, endpoint)
+        self.assertIsInstance(endpoint, VDEServerEndpoint)
+        self.assertEqual((endpoint.sock, endpoint.address, endpoint.gateway, endpoint.port,
+                          endpoint.mtu, endpoint.backlog, endpoint.mac),
+                         ("/tmp/vde", "192.168.77.100/24", "192.168.77.2", 8080, 9000, 5,
+                          bytes.fromhex("020000000007")))
+
+    def test_serverPositionalPort(self) -> None:
+        """
+        The port may be given positionally; the prefix defaults to /24.
+        """
+        endpoint = serverFromString(MemoryReactor(), "vde:8080:sock=/tmp/vde:ip=10.0.0.5")
+        self.assertEqual((endpoint.port, endpoint.address), (8080, "10.0.0.5/24"))
+
+    def test_client(self) -> None:
+        """
+        A client string gives a L{VDEClientEndpoint}.
+        """
+        endpoint = clientFromString(
+            MemoryReactor(), "vde:sock=/tmp/vde:ip=192.168.77.101/24:host=192.168.77.100:"
+            "port=10000:timeout=5")
+        verifyObject(IStreamClientEndpoint, endpoint)
+        self.assertEqual((endpoint.host, endpoint.port, endpoint.timeout),
+                         ("192.168.77.100", 10000, 5.0))
+
+    def test_errors(self) -> None:
+        """
+        Missing, malformed, unknown and conflicting keywords raise clear
+        ValueErrors.
+        """
+        reactor = MemoryReactor()
+        for text, message in [
+                ("vde:ip=10.0.0.1/24:port=1", "sock="),
+                ("vde:sock=/x:port=1", "ip="),
+                ("vde:sock=/x:ip=10.0.0.1/24", "port="),
+                ("vde:1:sock=/x:ip=10.0.0.1/24:port=2", "once"),
+                ("vde:sock=/x:ip=10.0.0.1/24:port=70000", "range"),
+                ("vde:sock=/x:ip=10.0.0.1/24:port=1:color=red", "color"),
+                ("vde:sock=/x:ip=10.0.0.1/24:port=1:mtu=100", "mtu"),
+                ("vde:sock=/x:ip=300.0.0.1/24:port=1", ""),
+        ]:
+            e = self.assertRaises(ValueError, serverFromString, reactor, text)
+            self.assertIn(message, str(e))
+        e = self.assertRaises(ValueError, clientFromString, reactor,
+                              "vde:sock=/x:ip=10.0.0.1/24:port=1")
+        self.assertIn("host=", str(e))
+
+
+class Echo(protocol.Protocol):
+    """
+    Echo everything back.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+class Collect(protocol.Protocol):
+    """
+    Collect what arrives.
+    """
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data += data
+
+
+class InProcessTests(SynchronousTestCase):
+    """
+    Endpoints whose hosts attach by call to a vdetwist switch in the same
+    process, driven by a L{task.Clock}.
+    """
+
+    def setUp(self) -> None:
+        self.clock = task.Clock()
+        self.switch = Switch()
+        local.register("/nonexistent/vde-inprocess", self.switch)
+        self.addCleanup(local.unregister, "/nonexistent/vde-inprocess")
+        self.hosts = StackRegistry()
+
+    def advance(self, seconds: float = 1.0, steps: int = 100) -> None:
+        for _ in range(steps):
+            self.clock.advance(seconds / steps)
+
+    def test_echoOverInProcessSwitch(self) -> None:
+        """
+        A client endpoint on one virtual host reaches a server endpoint on
+        another through the switch; each host took one port; endpoints
+        naming the same address share one host.
+        """
+        sock = "/nonexistent/vde-inprocess"
+        server = VDEServerEndpoint(self.clock, sock, "10.1.0.1/24", 7, hosts=self.hosts)
+        listening = self.successResultOf(server.listen(protocol.Factory.forProtocol(Echo)))
+        self.assertIsNotNone(listening)
+        again = VDEServerEndpoint(self.clock, sock, "10.1.0.1/24", 8, hosts=self.hosts)
+        self.successResultOf(again.listen(protocol.Factory.forProtocol(Echo)))
+        client = VDEClientEndpoint(self.clock, sock, "10.1.0.2/24", "10.1.0.1", 7,
+                                   hosts=self.hosts)
+        d = client.connect(protocol.Factory.forProtocol(Collect))
+        self.advance()
+        proto = self.successResultOf(d)
+        proto.transport.write(b"hello, switch")
+        self.advance()
+        self.assertEqual(proto.data, b"hello, switch")
+        active = [p.number for p in self.switch.ports if p is not None and p.active]
+        self.assertEqual(active, [1, 2])
+        self.assertEqual(proto.transport.getPeer().host, "10.1.0.1")
