@@ -69,6 +69,11 @@ class FakeEndpoint:
     module = "unix prog"
 
     def __init__(self, switch: Switch, endpointID: int, description: Optional[str]) -> None:
+        """
+        @param switch: the switch it will be attached to.
+        @param endpointID: what C{port/print} shows as its ID.
+        @param description: its description, or L{None}.
+        """
         self.switch = switch
         self.endpointID = endpointID
         self.description = description
@@ -77,9 +82,15 @@ class FakeEndpoint:
         self.closed = False
 
     def sendFrame(self, frame: bytes) -> None:
+        """
+        Record a frame.
+        """
         self.frames.append(frame)
 
     def close(self) -> None:
+        """
+        Leave the switch, once.
+        """
         if not self.closed:
             self.closed = True
             self.switch.removeEndpoint(self)
@@ -91,6 +102,10 @@ class FakeControlServer:
     """
 
     def __init__(self, directory: str, mode: int) -> None:
+        """
+        @param directory: C{ctl dir}.
+        @param mode: C{std mode}.
+        """
         self.directory = directory
         self.mode = mode
 
@@ -121,6 +136,9 @@ class ConsoleTestCase(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
+        """
+        A switch with MAC 00:ff:0f:60:c9:2e, pid 11564 and a session.
+        """
         self.clock = Clock()
         self.switch = Switch(mac=MAC)
         self.shutdowns: List[bool] = []
@@ -420,6 +438,9 @@ class BackpressureTests(ConsoleTestCase):
         original = self.transport.write
 
         def write(data: bytes) -> None:
+            """
+            Write, and report the transport full after a prompt.
+            """
             original(data)
             if data == PROMPT:
                 self.session.pauseProducing()
@@ -1277,6 +1298,11 @@ class LoadTests(ConsoleTestCase):
     """
 
     def script(self, text: bytes) -> str:
+        """
+        Write a script file.
+
+        @return: its path.
+        """
         path = self.mktemp()
         with open(path, "wb") as f:
             f.write(text)

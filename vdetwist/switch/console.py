@@ -393,6 +393,9 @@ class ConsoleProtocol(protocol.Protocol):
     prompt = PROMPT
 
     def __init__(self) -> None:
+        """
+        A session with no input yet.
+        """
         self._buffer = b""
         self._pending: Deque[Optional[bytes]] = collections.deque()
         self._discarding = False
@@ -664,6 +667,12 @@ class ConsoleProtocol(protocol.Protocol):
         return self.factory.switch
 
     def _portInRange(self, number: int) -> bool:
+        """
+        Whether C{number} is a port number of this switch.
+
+        @param number: the number.
+        @return: the answer.
+        """
         return 0 <= number < self.switch.numports
 
     def _existingPort(self, number: int) -> Port:
@@ -796,6 +805,9 @@ class ConsoleProtocol(protocol.Protocol):
         return rv
 
     def _unsubscribeAll(self) -> None:
+        """
+        Drop every debug subscription of this session.
+        """
         for path in list(self.subscriptions):
             self.factory.unsubscribe(self, path)
 
@@ -855,6 +867,15 @@ class ConsoleProtocol(protocol.Protocol):
         return 0
 
     def _hashLine(self, bucket: int, mac: bytes, vlan: int, entry: List[Any]) -> str:
+        """
+        One C{hash/print} line.
+
+        @param bucket: the hash bucket.
+        @param mac: the MAC.
+        @param vlan: the VLAN.
+        @param entry: the table entry.
+        @return: the line.
+        """
         return "Hash: %04d Addr: %s VLAN %04d to port: %03d  age %d secs" % (
             bucket, formatMAC(mac), vlan, entry[PORT].number,
             self.switch.now - entry[LAST_SEEN])
@@ -909,6 +930,15 @@ class ConsoleProtocol(protocol.Protocol):
         return errno.ENOSYS
 
     def _fstpVLAN(self, out: List[str], vid: int) -> None:
+        """
+        C{fstp/print}'s lines for one VLAN, with FSTP disabled: this switch
+        is the root, every active untagged member is C{Designated} (port 0,
+        r586's initial root port, is C{Root}) and tagged members are
+        C{Unknown} (r586's C{decoderole} quirk).
+
+        @param out: where the lines go.
+        @param vid: the VLAN.
+        """
         root = "%02x:%02x:%s" % (FSTP_PRIORITY >> 8, FSTP_PRIORITY & 0xFF,
                                  formatMAC(self.switch.mac))
         out.append("FST DATA VLAN %04d %s %s" % (vid, "ROOTSWITCH", "FSTP IS DISABLED"))
@@ -1099,6 +1129,14 @@ class ConsoleProtocol(protocol.Protocol):
         return 0
 
     def _printPort(self, out: List[str], port: Optional[Port], inactiveToo: bool) -> int:
+        """
+        C{port/print}'s lines for one port.
+
+        @param out: where the lines go.
+        @param port: the port, or L{None}.
+        @param inactiveToo: print it even without endpoints.
+        @return: 0, or C{ENXIO} when there is nothing to print.
+        """
         if port is None or not (inactiveToo or port.endpoints):
             return errno.ENXIO
         out.append("Port %04d untagged_vlan=%04d %sACTIVE - %sUnnamed Allocatable" % (
@@ -1116,6 +1154,14 @@ class ConsoleProtocol(protocol.Protocol):
         return 0
 
     def _printPorts(self, out: List[str], arg: str, inactiveToo: bool) -> int:
+        """
+        C{port/print} and C{port/allprint}.
+
+        @param out: where the lines go.
+        @param arg: the port number (C{atoi}), or empty for all.
+        @param inactiveToo: include inactive ports.
+        @return: the result.
+        """
         if arg:
             number = cAtoi(arg)
             if not self._portInRange(number):
@@ -1195,6 +1241,13 @@ class ConsoleProtocol(protocol.Protocol):
         return 0
 
     def _printVLAN(self, out: List[str], vid: int, inactiveToo: bool) -> None:
+        """
+        C{vlan/print}'s lines for one VLAN: its member ports in order.
+
+        @param out: where the lines go.
+        @param vid: the VLAN.
+        @param inactiveToo: include inactive ports.
+        """
         out.append("VLAN %04d" % (vid,))
         for port in self.switch.ports:
             if port is None or not port.memberOf(vid):
@@ -1206,6 +1259,14 @@ class ConsoleProtocol(protocol.Protocol):
                     "Forwarding" if active else "Learning"))
 
     def _printVLANs(self, out: List[str], arg: str, inactiveToo: bool) -> int:
+        """
+        C{vlan/print} and C{vlan/allprint}.
+
+        @param out: where the lines go.
+        @param arg: the VLAN (C{atoi}), or empty for all.
+        @param inactiveToo: include inactive ports.
+        @return: the result.
+        """
         if arg:
             vid = cAtoi(arg)
             # r586: vlan/allprint 0 is refused (allprint wants N > 0).
