@@ -1,0 +1,430 @@
+# -*- test-case-name: tests.slirp.test_interop -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+C{twistd slirp} as a user runs it, with Linux kernel hosts in network
+namespaces (joined by Debian's C{vde_plug2tap}) as guests, on Debian's
+C{vde_switch} and on vdetwist's own switch: the seed tutorial's three
+port forwards, each reaching its own guest (Debian's slirpvde sends them
+all to one), half-close, refused forwards, DHCP with busybox's udhcpc,
+DNS from the host's hosts file, and outbound NAT.
+
+These need root, C{ip netns}, C{/dev/net/tun} and Debian's vde tools, and
+skip with the reason otherwise.  Traffic goes only to loopback and to
+namespaces the tests create.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import List, Optional, Sequence, Tuple
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.interop.netns import (
+    ROOT,
+    Namespace,
+    VdetwistSwitch,
+    missingTools,
+    run,
+    uniqueName,
+)
+from tests.util import shortTempDir
+from tests.vde.realswitch import RealVDESwitch
+
+SKIP = missingTools("vde_plug2tap", "vde_switch", "ip")
+
+#: A one-connection server for a namespace: greets with its name, reads
+#: until the client's FIN, then answers with what it read and closes;
+#: prints the peer and the bytes read.
+LISTENER = r"""
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[2]))); s.listen(5)
+print("ready", flush=True)
+c, peer = s.accept()
+c.sendall(b"hello from " + sys.argv[1].encode() + b"\n")
+data = b""
+while True:
+    d = c.recv(65536)
+    if not d: break
+    data += d
+c.sendall(b"got " + str(len(data)).encode() + b"\n"); c.close()
+print(peer[0], repr(data), flush=True)
+"""
+
+
+def freePorts(count: int) -> List[int]:
+    """
+    Host TCP ports free right now on 127.0.0.1.
+
+    @param count: how many.
+    @return: the ports.
+    """
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+class SlirpProcess:
+    """
+    C{twistd -n slirp ...} in a subprocess.
+
+    @ivar logPath: twistd's log.
+    @ivar mgmtPath: the console socket.
+    """
+
+    def __init__(self, directory: str) -> None:
+        """
+        @param directory: where its files go.
+        """
+        self.directory = directory
+        self.logPath = os.path.join(directory, "slirp.log")
+        self.outPath = os.path.join(directory, "slirp.out")
+        self.mgmtPath = os.path.join(directory, "slirp.mgmt")
+        self.process: Optional[subprocess.Popen] = None
+
+    def start(self, args: Sequence[str], timeout: float = 15.0) -> None:
+        """
+        Start it and wait for its console to answer and its startup text.
+
+        @param args: the slirp options.
+        @param timeout: seconds.
+        """
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        command = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+                   "-n", "--pidfile=", "--logfile", self.logPath, "slirp",
+                   "-M", self.mgmtPath, *args]
+        self.out = open(self.outPath, "wb")
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self.out,
+                                        stderr=subprocess.STDOUT, env=env, cwd=self.directory)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError("twistd slirp exited %d: %s %s" % (
+                    self.process.returncode, self.output(), self.log()))
+            if b"Starting slirpvde" in self.output().encode():
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("twistd slirp did not start: " + self.log())
+            time.sleep(0.05)
+
+    def output(self) -> str:
+        """
+        @return: its stdout so far.
+        """
+        with open(self.outPath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log(self) -> str:
+        """
+        @return: its log so far.
+        """
+        try:
+            with open(self.logPath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def console(self, command: str, timeout: float = 5.0) -> str:
+        """
+        Run one console command.
+
+        @param command: the command.
+        @param timeout: seconds.
+        @return: the reply, up to and including its result line.
+        """
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        try:
+            s.connect(self.mgmtPath)
+            buffer = b""
+            while not buffer.endswith(b"$ "):
+                buffer += s.recv(4096)
+            s.sendall(command.encode() + b"\n")
+            reply = b""
+            while not reply.endswith(b"$ "):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+            return reply.decode()
+        finally:
+            s.close()
+
+    def stop(self) -> None:
+        """
+        SIGTERM and reap.
+        """
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.out.close()
+
+
+class SlirpInteropMixin:
+    """
+    The slirp behaviours, written once; subclasses choose the switch.
+    """
+
+    switchClass = RealVDESwitch
+
+    def setUp(self) -> None:
+        """
+        A switch in a fresh directory.
+        """
+        self.directory = shortTempDir(self)
+        self.switch = self.switchClass(os.path.join(self.directory, "s"))
+        self.switch.start()
+        self.addCleanup(self.switch.stop)
+
+    def startSlirp(self, *args: str) -> SlirpProcess:
+        """
+        Start slirp on the switch; stopped at cleanup.
+        """
+        slirp = SlirpProcess(self.directory)
+        slirp.start(["-s", self.switch.ctlDir, *args])
+        self.addCleanup(slirp.stop)
+        return slirp
+
+    def guest(self, address: str, gateway: str = "192.168.77.2") -> Namespace:
+        """
+        A kernel host on the switch.
+        """
+        ns = Namespace(self.addCleanup, self.directory)
+        ns.plug(self.switch.ctlDir, address, gateway=gateway)
+        return ns
+
+    def startListener(self, ns: Namespace, name: str, port: int = 10000) -> subprocess.Popen:
+        """
+        Run L{LISTENER} in a namespace; killed at cleanup.
+        """
+        process = ns.popen(sys.executable, "-c", LISTENER, name, str(port),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(self._reap, process)
+        self.assertEqual(process.stdout.readline().strip(), b"ready")
+        return process
+
+    @staticmethod
+    def _reap(process: subprocess.Popen) -> None:
+        """
+        Kill a process if it still runs, and wait for it.
+        """
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+    def exchange(self, port: int, data: bytes, timeout: float = 10.0) -> bytes:
+        """
+        Connect to a host port, send C{data}, half-close, read to EOF.
+
+        @return: what came back.
+        """
+        c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        try:
+            c.sendall(data)
+            c.shutdown(socket.SHUT_WR)
+            reply = b""
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    return reply
+                reply += chunk
+        finally:
+            c.close()
+
+    def test_tutorial(self) -> None:
+        """
+        The seed tutorial: three kernel hosts at .100, .101 and .102 each
+        listen on 10000; slirp forwards three host ports to them; each
+        host's listener gets its own client's lines from the gateway
+        address, each client its own host's answers (half-close carried
+        both ways), and the switch shows four ports.
+        """
+        ports = freePorts(3)
+        names = ["umview100", "umview101", "umview102"]
+        guests, listeners = [], []
+        for i in range(3):
+            ns = self.guest("192.168.77.%d/24" % (100 + i,))
+            guests.append(ns)
+            listeners.append(self.startListener(ns, names[i]))
+        slirp = self.startSlirp("-n", "192.168.77.0", *[
+            "-L%d:192.168.77.%d:10000" % (ports[i], 100 + i) for i in range(3)])
+        self.assertIn("redir TCP   =%d:192.168.77.100:10000" % (ports[0],), slirp.output())
+        endpoints = self.switch.console("port/print")
+        self.assertEqual(endpoints.count("ACTIVE"), 4, endpoints)
+        lines = [b"foo\nbar\nbaz\n", b"foo\nbar\nbaz\n", b"foo\nbar\nbuzz\n"]
+        for i in range(3):
+            reply = self.exchange(ports[i], lines[i])
+            self.assertEqual(reply, b"hello from %s\ngot %d\n" % (
+                names[i].encode(), len(lines[i])))
+            out, _ = listeners[i].communicate(timeout=10)
+            self.assertEqual(out.decode().split(None, 1), ["192.168.77.2", repr(lines[i]) + "\n"])
+        table = slirp.console("fwd/print")
+        self.assertIn("1000 Success", table)
+        for i in range(3):
+            self.assertRegex(table, r"tcp +0\.0\.0\.0:%d +192\.168\.77\.%d:10000 +1 +0 +0 +%d +%d"
+                             % (ports[i], 100 + i, len(lines[i]), len(
+                                 b"hello from %s\ngot %d\n" % (names[i].encode(), len(lines[i])))))
+
+    def test_refusedForwardClosesPromptly(self) -> None:
+        """
+        A forward to a guest port nobody listens on gives the host client
+        a prompt close (or reset), not a hang.
+        """
+        [port] = freePorts(1)
+        self.guest("192.168.77.100/24")
+        self.startSlirp("-n", "192.168.77.0", "-L%d:192.168.77.100:9" % (port,))
+        started = time.monotonic()
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            try:
+                self.assertEqual(c.recv(10), b"")
+            except ConnectionResetError:
+                pass
+        finally:
+            c.close()
+        self.assertLess(time.monotonic() - started, 8)
+
+    def test_consoleForwardAtRuntime(self) -> None:
+        """
+        C{fwd/add} with host port 0 allocates a port that reaches the
+        guest; C{fwd/del} stops accepting on it.
+        """
+        ns = self.guest("192.168.77.100/24")
+        self.startListener(ns, "late")
+        slirp = self.startSlirp("-n", "192.168.77.0")
+        reply = slirp.console("fwd/add tcp 127.0.0.1:0:192.168.77.100:10000")
+        self.assertIn("1000 Success", reply)
+        port = int(reply.split("127.0.0.1:")[1].split()[0])
+        self.assertEqual(self.exchange(port, b"x"), b"hello from late\ngot 1\n")
+        self.assertIn("1000 Success", slirp.console("fwd/del tcp 127.0.0.1:%d" % (port,)))
+        self.assertRaises(ConnectionRefusedError, socket.create_connection,
+                          ("127.0.0.1", port), 5)
+
+    def test_dhcpAndDNS(self) -> None:
+        """
+        busybox udhcpc in a namespace gets an address from the pool, the
+        router and the DNS server; a DNS query to .3 is answered (for
+        C{localhost}, from the host's hosts file).
+        """
+        if missingTools("busybox"):
+            raise self.skipTest("busybox is not installed")
+        slirp = self.startSlirp("-D")
+        ns = Namespace(self.addCleanup, self.directory)
+        ns.exec("vde_plug2tap", "-s", self.switch.ctlDir, "-d", "-P", ns.pidPath, ns.tap)
+        deadline = time.monotonic() + 5
+        while ns.exec("ip", "link", "show", ns.tap, check=False).returncode != 0:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        ns.exec("ip", "link", "set", ns.tap, "up")
+        script = os.path.join(self.directory, "udhcpc.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\n[ \"$1\" = bound ] && echo \"LEASE $ip $router $dns\"\nexit 0\n")
+        os.chmod(script, 0o755)
+        result = ns.exec("busybox", "udhcpc", "-i", ns.tap, "-n", "-q", "-f", "-t", "5",
+                         "-s", script, timeout=30, check=False)
+        output = result.stdout.decode()
+        self.assertIn("LEASE 10.0.2.15 10.0.2.2 10.0.2.3", output,
+                      output + result.stderr.decode())
+        self.assertIn("bound", slirp.console("dhcp/print"))
+        ns.exec("ip", "addr", "add", "10.0.2.15/24", "dev", ns.tap)
+        query = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                 b"\x09localhost\x00\x00\x01\x00\x01")
+        answer = ns.exec(sys.executable, "-c", (
+            "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM);"
+            "s.settimeout(5); s.sendto(bytes.fromhex(sys.argv[1]), ('10.0.2.3', 53));"
+            "print(s.recv(512).hex())"), query.hex(), timeout=15).stdout.decode().strip()
+        data = bytes.fromhex(answer)
+        self.assertEqual(data[:2], b"\x12\x34")
+        self.assertEqual(data[3] & 0x0F, 0)
+        self.assertIn(socket.inet_aton("127.0.0.1"), data)
+
+    def test_outboundNAT(self) -> None:
+        """
+        A guest reaches a TCP server in another namespace through the NAT
+        (the host routes to it over a veth pair); the host's loopback is
+        reachable through the gateway address only with
+        C{--allow-host-loopback}.
+        """
+        outside = uniqueName("vto")
+        run("ip", "netns", "add", outside)
+        self.addCleanup(run, "ip", "netns", "del", outside, check=False)
+        hostSide, nsSide = uniqueName("vth"), uniqueName("vtp")
+        run("ip", "link", "add", hostSide, "type", "veth", "peer", "name", nsSide)
+        self.addCleanup(run, "ip", "link", "del", hostSide, check=False)
+        run("ip", "link", "set", nsSide, "netns", outside)
+        subnet = "10.%d.%d" % (200 + os.getpid() % 50, len(outside) % 250)
+        run("ip", "addr", "add", subnet + ".1/24", "dev", hostSide)
+        run("ip", "link", "set", hostSide, "up")
+        run("ip", "netns", "exec", outside, "ip", "addr", "add", subnet + ".2/24", "dev", nsSide)
+        run("ip", "netns", "exec", outside, "ip", "link", "set", nsSide, "up")
+        run("ip", "netns", "exec", outside, "ip", "link", "set", "lo", "up")
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", outside, sys.executable, "-c", LISTENER, "outside", "10000"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(self._reap, server)
+        self.assertEqual(server.stdout.readline().strip(), b"ready")
+        loopback = socket.socket()
+        loopback.bind(("127.0.0.1", 0))
+        loopback.listen(1)
+        self.addCleanup(loopback.close)
+        slirp = self.startSlirp("-n", "192.168.77.0")
+        ns = self.guest("192.168.77.100/24")
+        client = (
+            "import socket,sys\n"
+            "c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)\n"
+            "c.sendall(b'out'); c.shutdown(socket.SHUT_WR)\n"
+            "d = b''\n"
+            "while True:\n"
+            "    x = c.recv(100)\n"
+            "    if not x: break\n"
+            "    d += x\n"
+            "print(d.decode(), end='')\n")
+        result = ns.exec(sys.executable, "-c", client, subnet + ".2", "10000",
+                         timeout=20, check=False)
+        self.assertEqual(result.stdout, b"hello from outside\ngot 3\n", result.stderr)
+        out, _ = server.communicate(timeout=10)
+        self.assertTrue(out.startswith(subnet.encode() + b".1 "), out)
+        refused = ns.exec(sys.executable, "-c", client, "192.168.77.2",
+                          str(loopback.getsockname()[1]), timeout=20, check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn(b"Connection refused", refused.stderr)
+        self.assertIn("tcp", slirp.console("showinfo"))
+
+
+class SlirpOnDebianSwitchTests(SlirpInteropMixin, SynchronousTestCase):
+    """
+    slirp on Debian's vde_switch.
+    """
+
+    if SKIP:
+        skip = SKIP
+
+
+class SlirpOnVdetwistSwitchTests(SlirpInteropMixin, SynchronousTestCase):
+    """
+    slirp on vdetwist's switch (C{twistd vdeswitch} in a subprocess).
+    """
+
+    switchClass = VdetwistSwitch
+    if SKIP:
+        skip = SKIP
