@@ -25,6 +25,7 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from vdetwist.interfaces import ISwitchPort
+from vdetwist.switch import console
 from vdetwist.switch.console import (
     COMMANDS, MAX_LINE, MAX_LOAD_DEPTH, MAX_SCRIPT, ConsoleFactory, ConsoleProtocol,
     cAtoi, cScanf, scriptLines)
@@ -1372,6 +1373,39 @@ class LoadTests(ConsoleTestCase):
         self.assertEqual(self.command(b"load " + path.encode()),
                          result(b"1027 File too large"))
         self.assertIsNone(self.switch.ports[3])
+
+    def test_loadCommandBudget(self) -> None:
+        """
+        One C{load} runs at most L{MAX_SCRIPT_COMMANDS} lines, nested
+        scripts included, then stops with 1027.
+        """
+        self.patch(console, "MAX_SCRIPT_COMMANDS", 5)
+        path = self.script(b"".join(b"vlan/create %d\n" % (i,) for i in range(1, 11)))
+        reply = self.command(b"load " + path.encode())
+        self.assertTrue(reply.endswith(result(b"1027 File too large")), reply)
+        self.assertEqual(sorted(self.switch.vlans), [0, 1, 2, 3, 4, 5])
+
+    def test_loadOutputDroppedWhilePaused(self) -> None:
+        """
+        When the client stops reading during a C{load}, the script's output
+        is dropped (as r586's non-blocking writes drop it) but its commands
+        run, and the load's own result is written.
+        """
+        path = self.script(b"".join(b"vlan/create %d\n" % (i,) for i in range(1, 11)))
+        original = self.transport.write
+
+        def write(data: bytes) -> None:
+            """
+            Write, and report the transport full after the first echo.
+            """
+            original(data)
+            if data.startswith(b"vde["):
+                self.session.pauseProducing()
+        self.transport.write = write  # type: ignore[method-assign]
+        reply = self.command(b"load " + path.encode())
+        self.assertEqual(reply, b"vde[" + path.encode() + b"]: vlan/create 1\n"
+                         + b"1000 Success\n" + PROMPT)
+        self.assertEqual(len(self.switch.vlans), 11)
 
     def test_rcFile(self) -> None:
         """

@@ -42,8 +42,9 @@ Deliberate differences from r586:
     removes VLAN 0 when no port is a member).
   - C{port/setnumports} above L{MAX_NUMPORTS} answers 1012.
   - C{load}: scripts nest at most L{MAX_LOAD_DEPTH} deep (then 1040), a
-    script over L{MAX_SCRIPT} bytes is refused (1027), and files are
-    opened non-blocking, so a FIFO or a terminal cannot stall the switch.
+    script over L{MAX_SCRIPT} bytes is refused and one C{load} stops after
+    L{MAX_SCRIPT_COMMANDS} lines (1027), and files are opened non-blocking,
+    so a FIFO or a terminal cannot stall the switch.
   - FSTP is not implemented: C{fstp/showinfo} and C{fstp/print} show it
     disabled, C{fstp/setfstp 1} answers 1038; C{fstp/setedge},
     C{fstp/bonus}, C{plugin/add} and C{plugin/del} do not exist (1038),
@@ -93,6 +94,9 @@ MAX_LINE = 4096
 MAX_SCRIPT = 1 << 20
 #: How deep C{load} may nest.
 MAX_LOAD_DEPTH = 8
+#: The most script lines one C{load} (or rc file) runs, nested ones
+#: included.
+MAX_SCRIPT_COMMANDS = 65536
 #: The most ports C{port/setnumports} makes.
 MAX_NUMPORTS = 65536
 #: vde_switch's C{fgets} buffer: script lines longer than this minus one
@@ -403,6 +407,7 @@ class ConsoleProtocol(protocol.Protocol):
         self._paused = False
         self._shutdownRequested = False
         self._loadDepth = 0
+        self._scriptBudget = 0
         self.subscriptions: Set[str] = set()
         self.droppedEvents = 0
 
@@ -644,14 +649,21 @@ class ConsoleProtocol(protocol.Protocol):
             data = _readScript(path)
         except OSError as e:
             return e.errno or errno.EIO
+        if self._loadDepth == 0:
+            self._scriptBudget = MAX_SCRIPT_COMMANDS
         prefix = b"vde[" + _encode(path) + b"]: "
         self._loadDepth += 1
         try:
             for line in scriptLines(data):
-                if echo:
+                if self._scriptBudget <= 0:
+                    return errno.EFBIG
+                self._scriptBudget -= 1
+                # A client that does not read loses the script's output, as
+                # r586's non-blocking writes lose it; the commands still run.
+                if echo and not self._paused:
                     self._write(prefix + line + b"\n")
                 rv, reply = self.runCommand(_decode(line), session)
-                if echo:
+                if echo and not self._paused:
                     self._write(_encode(reply))
         finally:
             self._loadDepth -= 1
