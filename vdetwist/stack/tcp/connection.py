@@ -231,14 +231,14 @@ class TCPConnection:
         at = self.machine.pollAt()
         timer = self._timer
         if at is None:
-            if timer is not None:
-                timer.cancel()
-                self._timer = None
             return
         if at < now:
             at = now
         if timer is not None:
-            if self._timerAt == at:
+            # A timer that fires too early costs one idle wakeup; moving it
+            # on every segment (the RTO and delayed-ACK deadlines move with
+            # each one) would cost a cancel and a callLater per packet.
+            if self._timerAt <= at:
                 return
             timer.cancel()
         self._timerAt = at

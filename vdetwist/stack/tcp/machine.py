@@ -1049,6 +1049,19 @@ class TCPMachine:
                 return None
         return n, fin
 
+    def _hasUnsent(self) -> bool:
+        """
+        A cheap test before L{_sendable}: is there data or a FIN not yet
+        sent (or to be sent again after a timeout)?
+
+        @return: whether L{_sendable} could return something.
+        """
+        unsent = len(self.sendBuffer) - ((self.sndNxt - self.sndUna) & SEQ_MASK)
+        if unsent > 0:
+            return True
+        return unsent == 0 and self.finQueued and not (
+            self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK)
+
     def _synchronizedSending(self) -> bool:
         """
         @return: whether the state allows sending data or FIN.
@@ -1086,7 +1099,7 @@ class TCPMachine:
             if self._synchronizedSending() and self.sndUna != self.sndMax:
                 out.append(self._retransmission(now))
                 sent = True
-        if self._synchronizedSending():
+        if self._hasUnsent() and self._synchronizedSending():
             sent = self._sendData(now, out) or sent
         if (self.ackNow and not sent) and state != CLOSED:
             out.append(self._segment(self.sndNxt, ACK, b"", now))
@@ -1286,7 +1299,8 @@ class TCPMachine:
         if state == SYN_SENT or state == SYN_RECEIVED:
             if self.sndNxt == self.iss:
                 return 0.0
-        elif self._synchronizedSending() and self._sendable() is not None:
+        elif (self._hasUnsent() and self._synchronizedSending()
+              and self._sendable() is not None):
             return 0.0
         deadline = None
         for candidate in (self.ackDeadline, self.rtoDeadline, self.persistDeadline,
