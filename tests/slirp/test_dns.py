@@ -7,8 +7,7 @@ scapy (an independent DNS codec).
 
 from typing import Any, List, Tuple
 
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.testing import StringTransport
+from twisted.internet.defer import Deferred
 from twisted.names import dns, error
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase

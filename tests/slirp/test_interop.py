@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 from twisted.trial.unittest import SynchronousTestCase
 

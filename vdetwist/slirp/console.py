@@ -84,6 +84,7 @@ class SlirpConsoleProtocol(ConsoleProtocol):
     """
 
     factory: "SlirpConsoleFactory"
+    transport: Any
 
     def connectionMade(self) -> None:
         """
@@ -248,7 +249,7 @@ class SlirpConsoleFactory(ConsoleFactory):
     @ivar gateway: the gateway.
     """
 
-    protocol = SlirpConsoleProtocol  # type: ignore[assignment]
+    protocol = SlirpConsoleProtocol
 
     def __init__(self, gateway: Any, mgmtPath: Optional[str] = None, mgmtMode: int = 0o600,
                  pid: Optional[int] = None, shutdown: Optional[Callable[[], None]] = None,

@@ -12,7 +12,7 @@ the resolver is bounded.
 """
 
 from collections import Counter
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import DatagramProtocol
@@ -150,7 +150,7 @@ class DNSProxy(DatagramProtocol):
         response.queries = list(query.queries)
         return response
 
-    def _answered(self, result: Tuple[list, list, list], query: dns.Message) -> dns.Message:
+    def _answered(self, result: Tuple[List[Any], List[Any], List[Any]], query: dns.Message) -> dns.Message:
         """
         The resolver answered.
 

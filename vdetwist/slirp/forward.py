@@ -148,6 +148,8 @@ class ProxyEnd(Protocol):
     @ivar bytesRead: bytes this end read (and relayed).
     """
 
+    transport: Any
+
     def __init__(self, relay: "Relay", toGuest: bool) -> None:
         """
         @param relay: the relay.
@@ -457,7 +459,7 @@ class TCPForward:
         self.maxConnections = maxConnections
         self.preserveSource = preserveSource
         self.counters = ForwardCounters()
-        self.relays: Dict[Relay, Optional[Deferred]] = {}
+        self.relays: Dict[Relay, Optional["Deferred[Any]"]] = {}
         self.listeningPort: Any = None
 
     @property
@@ -573,6 +575,8 @@ class _UDPFlowProtocol(DatagramProtocol):
     The gateway-side virtual socket of one L{UDPForward} flow: datagrams
     from the guest go back to the host client.
     """
+
+    transport: Any
 
     def __init__(self, forward: "UDPForward", client: Tuple[str, int]) -> None:
         """

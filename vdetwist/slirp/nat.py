@@ -83,6 +83,8 @@ class _UDPFlow(DatagramProtocol):
     guest as from their real source.
     """
 
+    transport: Any
+
     def __init__(self, nat: "NAT", guest: bytes, guestPort: int) -> None:
         """
         @param nat: the NAT.
@@ -213,7 +215,7 @@ class NAT:
     # -- TCP -------------------------------------------------------------------
 
     def forwardTCP(self, local: bytes, localPort: int, remote: bytes,
-                   remotePort: int) -> Optional[Deferred]:
+                   remotePort: int) -> "Optional[Deferred[Any]]":
         """
         The TCP layer's forwarder hook: a guest's SYN to C{local:localPort}.
 

@@ -23,7 +23,7 @@ from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.python import usage
 
-from vdetwist.slirp.forward import ForwardSpec, parseForwardSpec
+from vdetwist.slirp.forward import parseForwardSpec
 from vdetwist.slirp.gateway import DEFAULT_NETWORK, Gateway, parseNetwork
 from vdetwist.wire.addr import parseIPv4, sameNetwork
 
@@ -240,7 +240,7 @@ class SlirpService(service.Service):
         """
         text = self.gateway.startupText(self.quiet)
         if text:
-            out = self.out if self.out is not None else sys.__stdout__
+            out: Any = self.out if self.out is not None else sys.__stdout__
             out.write(text)
             out.flush()
         _log.info("slirp attached to {sock}", sock=self.sock)
