@@ -6,8 +6,8 @@ C{vde_switch} (2.3.2+r586) and against ours, comparing the console text
 byte for byte once the things that must differ are masked: pids, endpoint
 IDs (file descriptors), ages and uptimes, socket paths and switch MACs.
 
-The clients are Debian's C{vde_plug}, on an automatic port, on port 5 and
-on port 0; the console client is a raw C{AF_UNIX} stream socket that
+The clients are Debian's C{vde_plug}, on an automatic port, on port 5, on
+port 0, and a second one on port 1 sharing it; the console client is a raw C{AF_UNIX} stream socket that
 collects each reply up to the prompt, and the asynchronous debug lines
 (C{debug/add port}) the clients' arrivals and departures produce.
 
@@ -222,6 +222,8 @@ class History:
             record(("plug B [5]", console.events(3)))
             self.plug("clientC", "[0]")
             record(("plug C [0]", console.events(3)))
+            plugD = self.plug("clientD", "[1]")
+            record(("plug D [1], sharing A's port", console.events(2)))
 
             for line in ["port/print", "port/allprint", "port/print 5", "port/print 2",
                          "vlan/create 10", "port/setvlan 5 10", "vlan/addport 10 1",
@@ -258,7 +260,12 @@ class History:
             assert plugA.stdin is not None
             plugA.stdin.close()
             plugA.wait(10)
-            record(("A left", console.events(2)))
+            record(("A left", console.events(1)))
+            cmd("port/print 1")
+            assert plugD.stdin is not None
+            plugD.stdin.close()
+            plugD.wait(10)
+            record(("D left", console.events(2)))
 
             for line in ["port/print", "port/allprint", "vlan/allprint", "debug/del port",
                          "debug/del port", "debug/del zz", "logout"]:
