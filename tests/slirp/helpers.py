@@ -17,6 +17,7 @@ from vdetwist.slirp.gateway import Gateway
 from vdetwist.stack.host import VirtualHost
 from vdetwist.stack.tcp.demux import TCPLayer
 from vdetwist.testing import MemoryWire
+from vdetwist.wire.addr import formatIPv4
 
 
 class HostTransport(StringTransport):
@@ -146,8 +147,7 @@ class Network:
         Add a guest.
         """
         if gateway is None:
-            gateway = __import__("vdetwist.wire.addr", fromlist=["formatIPv4"]).formatIPv4(
-                self.gateway.address)
+            gateway = formatIPv4(self.gateway.address)
         return Guest(self.clock, self.wire, address, gateway)
 
     def run(self, seconds: float = 0.5, step: float = 0.01) -> None:

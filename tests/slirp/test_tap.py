@@ -1,0 +1,148 @@
+# -*- test-case-name: tests.slirp.test_tap -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.slirp.tap}: C{twistd slirp}'s options and service.
+"""
+
+import io
+from typing import List
+
+from twisted.application.service import IServiceMaker
+from twisted.internet.defer import succeed
+from twisted.internet.testing import MemoryReactorClock
+from twisted.plugin import getPlugins
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from vdetwist.slirp import tap
+from vdetwist.slirp.forward import TCPForward, UDPForward
+from vdetwist.wire.addr import parseIPv4
+
+TUTORIAL = ["-s", "/tmp/vde", "-n", "192.168.77.0", "-L30000:192.168.77.100:10000",
+            "-L30001:192.168.77.101:10000", "-L30002:192.168.77.102:10000"]
+
+
+class FakeResolver:
+    """
+    A resolver that is never asked.
+    """
+
+    def query(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("not expected")
+
+
+def parse(args: List[str]) -> tap.Options:
+    """
+    Parse slirp options.
+    """
+    options = tap.Options()
+    options.parseOptions(args)
+    return options
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    Tests for L{tap.Options}.
+    """
+
+    def test_tutorialCommand(self) -> None:
+        """
+        The seed tutorial's command parses: the network's .2 host and the
+        three forwards.
+        """
+        options = parse(TUTORIAL)
+        self.assertEqual(options["sock"], "/tmp/vde")
+        self.assertEqual(options["address"], parseIPv4("192.168.77.2"))
+        self.assertEqual(options["prefixLength"], 24)
+        self.assertEqual([(p, str(s)) for p, s in options["forwards"]], [
+            ("tcp", "30000:192.168.77.100:10000"), ("tcp", "30001:192.168.77.101:10000"),
+            ("tcp", "30002:192.168.77.102:10000")])
+
+    def test_defaults(self) -> None:
+        """
+        slirpvde's defaults: 10.0.2.0/24, no DHCP, the switch as the final
+        argument.
+        """
+        options = parse(["/tmp/sw"])
+        self.assertEqual(options["sock"], "/tmp/sw")
+        self.assertEqual(options["address"], parseIPv4("10.0.2.2"))
+        self.assertFalse(options["dhcp"])
+
+    def test_aliases(self) -> None:
+        """
+        slirpvde's long names work: --socket, --host, --nameserver, -U, -D.
+        """
+        options = parse(["--socket", "/tmp/sw", "--host", "10.5.0.0/16", "--nameserver",
+                         "10.5.0.3", "-D", "-U5353:10.5.1.1:53", "-L127.0.0.1:8080:10.5.1.1:80"])
+        self.assertEqual(options["sock"], "/tmp/sw")
+        self.assertEqual(options["address"], parseIPv4("10.5.0.2"))
+        self.assertEqual(options["dns"], "10.5.0.3")
+        self.assertTrue(options["dhcp"])
+        self.assertEqual([(p, str(s)) for p, s in options["forwards"]], [
+            ("tcp", "127.0.0.1:8080:10.5.1.1:80"), ("udp", "5353:10.5.1.1:53")])
+
+    def test_errors(self) -> None:
+        """
+        Bad values are refused with a usage error naming the option.
+        """
+        for args, words in [
+            (["-n", "300.0.0.0"], "--network"),
+            (["-L", "30000:192.168.1.5"], "-L"),
+            (["-L", "30000:10.0.3.5:80"], "not on the virtual network"),
+            (["-L", "30000:10.0.2.5:80", "-L", "30000:10.0.2.6:80"], "twice"),
+            (["-U", "x:10.0.2.5:80"], "-U"),
+            (["-N", "10.0.9.3"], "--dns"),
+            (["--dhcp-start", "10.9.9.9"], "--dhcp-start"),
+            (["--mtu", "100"], "--mtu"),
+            (["-s", "-"], "stream mode"),
+            (["a", "b"], "too many"),
+            (["--manhole", "tcp:2222"], "--manhole"),
+        ]:
+            e = self.assertRaises(usage.UsageError, parse, ["-s", "/tmp/sw"] + args
+                                  if args[0] not in ("-s", "a") else args)
+            self.assertIn(words, str(e), args)
+
+
+class MakeServiceTests(SynchronousTestCase):
+    """
+    Tests for L{tap.makeService}.
+    """
+
+    def test_tutorialService(self) -> None:
+        """
+        The tutorial's command builds a gateway at 192.168.77.2 with three
+        TCP forwards, which listen when the service starts.
+        """
+        reactor = MemoryReactorClock()
+        top = tap.makeService(parse(TUTORIAL), reactor, resolver=FakeResolver())
+        gateway = top.gateway
+        self.assertEqual(gateway.address, parseIPv4("192.168.77.2"))
+        self.assertEqual(sorted(key[2] for key in gateway.forwards), [30000, 30001, 30002])
+        self.assertTrue(all(isinstance(f, TCPForward) for f in gateway.forwards.values()))
+        service = top.getServiceNamed("slirp")
+        service.out = io.StringIO()
+        gateway.attach = lambda sock: succeed(None)
+        top.startService()
+        self.assertEqual(sorted(port for port, *_ in reactor.tcpServers), [30000, 30001, 30002])
+        self.assertIn("redir TCP   =30001:192.168.77.101:10000", service.out.getvalue())
+        top.stopService()
+
+    def test_consoleAndUDP(self) -> None:
+        """
+        C{-M} adds the console's management service; C{-U} a UDP forward.
+        """
+        reactor = MemoryReactorClock()
+        top = tap.makeService(parse(["-s", "/tmp/sw", "-M", "/tmp/sw.mgmt",
+                                     "-U5353:10.0.2.15:53", "--no-dns"]), reactor)
+        self.assertIsNotNone(top.console)
+        [forward] = top.gateway.forwards.values()
+        self.assertIsInstance(forward, UDPForward)
+        self.assertIsNone(top.gateway.dns)
+
+    def test_plugin(self) -> None:
+        """
+        C{twistd slirp} is discovered through the plugin system.
+        """
+        makers = {m.tapname: m for m in getPlugins(IServiceMaker)}
+        self.assertIn("slirp", makers)
+        self.assertEqual(makers["slirp"].module, "vdetwist.slirp.tap")
