@@ -160,3 +160,26 @@ class Network:
             self.clock.advance(step)
             elapsed += step
         self.wire.pump()
+
+
+def discoverAndRequest(gateway: Gateway, mac: bytes) -> bytes:
+    """
+    Lease an address from the gateway's DHCP server for C{mac}.
+
+    @param gateway: the gateway (with DHCP on).
+    @param mac: the client's MAC.
+    @return: the leased address.
+    """
+    from vdetwist.wire.dhcp import DHCPDISCOVER, DHCPREQUEST, OP_REQUEST, DHCPRepr
+    server = gateway.dhcp
+    assert server is not None
+    now = gateway.reactor.seconds()
+    offer = server.handle(DHCPRepr(op=OP_REQUEST, transactionID=1, clientHardwareAddress=mac,
+                                   messageType=DHCPDISCOVER).emit(), now)
+    assert offer is not None
+    address = offer.message.yourAddress
+    ack = server.handle(DHCPRepr(op=OP_REQUEST, transactionID=2, clientHardwareAddress=mac,
+                                 messageType=DHCPREQUEST, requestedAddress=address,
+                                 serverIdentifier=gateway.address).emit(), now)
+    assert ack is not None
+    return address
