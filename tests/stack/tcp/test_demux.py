@@ -588,3 +588,46 @@ class StopTests(LayerTestsMixin, SynchronousTestCase):
         self.assertEqual(self.layer.connections, {})
         self.assertEqual(self.layer.listeners, {})
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class TimeWaitTests(LayerTestsMixin, SynchronousTestCase):
+    """
+    A new SYN for a 4-tuple in TIME_WAIT.
+    """
+
+    def closeToTimeWait(self) -> int:
+        """
+        Accept a connection on port 80 and close it from our side into
+        TIME_WAIT.
+
+        @return: the peer's RCV.NXT as we know it (our sequence space is
+            not needed).
+        """
+        factory = RecorderFactory()
+        self.layer.listen(80, factory)
+        iss = self.handshake()
+        factory.built[0].transport.loseConnection()
+        [fin] = self.sent()
+        self.inject(TCPSegment(40000, 80, 7001, iss + 2, FIN | ACK, 8000))
+        [connection] = self.layer.connections.values()
+        self.assertEqual(connection.machine.state, "TIME_WAIT")
+        self.sent()
+        return 7002
+
+    def test_newerSynReopens(self) -> None:
+        """
+        A SYN above RCV.NXT ends TIME_WAIT and opens a new connection.
+        """
+        self.closeToTimeWait()
+        self.inject(TCPSegment(40000, 80, 90000, 0, SYN, 8000))
+        [synAck] = self.sent()
+        self.assertEqual((synAck.flags, synAck.ack), (SYN | ACK, 90001))
+
+    def test_olderSynChallenged(self) -> None:
+        """
+        A SYN at or below RCV.NXT gets the TIME_WAIT connection's ACK.
+        """
+        rcvNxt = self.closeToTimeWait()
+        self.inject(TCPSegment(40000, 80, 100, 0, SYN, 8000))
+        [ack] = self.sent()
+        self.assertEqual((ack.flags, ack.ack), (ACK, rcvNxt))

@@ -883,3 +883,19 @@ class SillyWindowTests(SynchronousTestCase):
         self.assertEqual(m.dispatch(1.21), [
             ours(ISS + 101, RISS + 1, ACK, payload=data(300, 100))])
         self.assertEqual(m.stats.zeroWindowProbes, 0)
+
+    def test_sackBlocksShrinkData(self) -> None:
+        """
+        Data segments that carry SACK blocks carry less data, so the
+        segment still fits the MSS.
+        """
+        m = passive(config(sack=True), sackPermitted=True)
+        m.noDelay = True
+        m.segmentReceived(theirs(RISS + 1001, ISS + 1, payload=data(10)), 1.0)
+        m.send(data(1000))
+        self.assertEqual(m.dispatch(1.0), [
+            ours(ISS + 1, RISS + 1, ACK, payload=data(988),
+                 sackBlocks=((RISS + 1001, RISS + 1011),)),
+            ours(ISS + 989, RISS + 1, ACK | PSH, payload=data(12, 988),
+                 sackBlocks=((RISS + 1001, RISS + 1011),)),
+        ])

@@ -31,13 +31,14 @@ from zope.interface import implementer
 from vdetwist.interfaces import IIPv4Protocol, IIPv4Sender
 from vdetwist.stack.tcp.connection import TCPConnection
 from vdetwist.stack.tcp.machine import (
+    TIME_WAIT,
     REASON_REFUSED,
     REASON_UNREACHABLE,
     TCPConfig,
     TCPMachine,
     TCPStatistics,
 )
-from vdetwist.stack.tcp.seq import SEQ_MASK, initialSequenceNumber
+from vdetwist.stack.tcp.seq import SEQ_MASK, initialSequenceNumber, seqGT
 from vdetwist.wire.tcp import (
     ACK,
     PROTOCOL_TCP,
@@ -217,8 +218,19 @@ class TCPLayer:
         key = (destination, segment.dstPort, source, segment.srcPort)
         connection = self.connections.get(key)
         if connection is not None:
-            connection.segmentReceived(segment)
-            return
+            machine = connection.machine
+            if not (
+                machine.state == TIME_WAIT
+                and segment.flags & (SYN | ACK | RST) == SYN
+                and seqGT(segment.seq, machine.rcvNxt)
+            ):
+                connection.segmentReceived(segment)
+                return
+            # A new incarnation of a connection in TIME_WAIT, with a higher
+            # sequence number (RFC 9293 3.6.1, RFC 6191): end the old one
+            # and treat the SYN as new.
+            connection.shutdown()
+            self.connections.pop(key, None)
         if destination[0] >= 224 or source[0] >= 224 or segment.dstPort == 0:
             return
         flags = segment.flags

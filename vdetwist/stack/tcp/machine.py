@@ -296,6 +296,7 @@ class TCPMachine:
         self._caBytes = 0
         self.retransmitFirst = False
         self._force = False
+        self._sackRoom = 0
 
         self.srtt: Optional[float] = None
         self.rttvar = 0.0
@@ -1030,7 +1031,7 @@ class TCPMachine:
         avail = len(self.sendBuffer) - offset
         if avail < 0:
             return None
-        mss = self.mss
+        mss = self.mss - self._sackRoom
         usable = min(
             seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
             self.cwnd - offset,
@@ -1094,6 +1095,11 @@ class TCPMachine:
             self._updateTimers(now)
             return out
         sent = False
+        if self.sackEnabled and self.reassembly.bytes:
+            # SACK blocks ride on data segments too: keep them in the MTU.
+            self._sackRoom = 4 + 8 * len(self.reassembly.blocks(3 if self.tsEnabled else 4))
+        else:
+            self._sackRoom = 0
         if self.retransmitFirst:
             self.retransmitFirst = False
             if self._synchronizedSending() and self.sndUna != self.sndMax:
@@ -1114,7 +1120,7 @@ class TCPMachine:
         @param now: the current time.
         @return: the segment.
         """
-        n = min(self.mss, len(self.sendBuffer))
+        n = min(self.mss - self._sackRoom, len(self.sendBuffer))
         flags = ACK
         if n == len(self.sendBuffer):
             if self.finSent:
