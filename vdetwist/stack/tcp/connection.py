@@ -67,16 +67,16 @@ def failureForReason(reason: Optional[str]) -> failure.Failure:
     elif reason == REASON_RESET:
         exc = error.ConnectionLost("Connection reset by peer")
     elif reason == REASON_REFUSED:
-        exc = error.ConnectionRefusedError()
+        exc = error.ConnectionRefusedError()  # type: ignore[no-untyped-call]
     elif reason == REASON_TIMEOUT:
-        exc = error.TCPTimedOutError()
+        exc = error.TCPTimedOutError()  # type: ignore[no-untyped-call]
     elif reason == REASON_ABORTED:
         exc = error.ConnectionAborted()
     elif reason == REASON_UNREACHABLE:
-        exc = error.NoRouteError()
+        exc = error.NoRouteError()  # type: ignore[no-untyped-call]
     else:
         exc = error.ConnectionLost(str(reason))
-    return failure.Failure(exc)
+    return failure.Failure(exc)  # type: ignore[no-untyped-call]
 
 
 @implementer(ITCPTransport, IPushProducer, IConsumer)
@@ -297,7 +297,7 @@ class TCPConnection:
                 try:
                     halfCloseable.writeConnectionLost()
                 except BaseException:
-                    log.err(None, "writeConnectionLost raised")
+                    log.err(None, "writeConnectionLost raised")  # type: ignore[no-untyped-call]
 
     def _connected(self, now: float) -> None:
         """
@@ -308,7 +308,7 @@ class TCPConnection:
         try:
             protocol = self._buildProtocol(self)
         except BaseException:
-            log.err(None, "building a protocol for a TCP connection")
+            log.err(None, "building a protocol for a TCP connection")  # type: ignore[no-untyped-call]
             protocol = None
         if protocol is None:
             self.machine.abort(now)
@@ -319,7 +319,7 @@ class TCPConnection:
         try:
             protocol.makeConnection(self)
         except BaseException:
-            log.err(None, "connectionMade raised")
+            log.err(None, "connectionMade raised")  # type: ignore[no-untyped-call]
             self.abortConnection()
         if self._onConnected is not None:
             onConnected, self._onConnected = self._onConnected, None
@@ -336,7 +336,7 @@ class TCPConnection:
             try:
                 self.protocol.dataReceived(data)
             except BaseException:
-                log.err(None, "dataReceived raised")
+                log.err(None, "dataReceived raised")  # type: ignore[no-untyped-call]
                 self.abortConnection()
 
     def _eof(self, now: float) -> None:
@@ -352,7 +352,7 @@ class TCPConnection:
             try:
                 halfCloseable.readConnectionLost()
             except BaseException:
-                log.err(None, "readConnectionLost raised")
+                log.err(None, "readConnectionLost raised")  # type: ignore[no-untyped-call]
                 self.abortConnection()
         else:
             # As Twisted's TCP does: the connection is over for the
@@ -380,7 +380,7 @@ class TCPConnection:
             try:
                 producer.stopProducing()
             except BaseException:
-                log.err(None, "stopProducing raised")
+                log.err(None, "stopProducing raised")  # type: ignore[no-untyped-call]
         protocol = self.protocol
         if protocol is None:
             if self._onFailure is not None:
@@ -390,7 +390,7 @@ class TCPConnection:
         try:
             protocol.connectionLost(reason)
         except BaseException:
-            log.err(None, "connectionLost raised")
+            log.err(None, "connectionLost raised")  # type: ignore[no-untyped-call]
 
     def _checkProducer(self) -> None:
         """

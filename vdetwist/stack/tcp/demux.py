@@ -59,7 +59,7 @@ EPHEMERAL_LOW = 49152
 EPHEMERAL_HIGH = 65535
 
 ConnectionKey = Tuple[bytes, int, bytes, int]
-Forwarder = Callable[[bytes, int, bytes, int], Optional[defer.Deferred]]
+Forwarder = Callable[[bytes, int, bytes, int], Optional["defer.Deferred[Any]"]]
 
 
 @implementer(IListeningPort)
@@ -100,7 +100,7 @@ class TCPListeningPort:
             self.layer.listeners[(self.address, self.port)] = self
             self.factory.doStart()
 
-    def stopListening(self) -> defer.Deferred:
+    def stopListening(self) -> "defer.Deferred[None]":
         """
         Stop accepting connections; established ones are not affected.
 
@@ -192,7 +192,7 @@ class TCPLayer:
         try:
             self._segmentIn(source, destination, payload)
         except Exception:
-            log.err(None, "TCP segment processing failed")
+            log.err(None, "TCP segment processing failed")  # type: ignore[no-untyped-call]
 
     def _segmentIn(self, source: bytes, destination: bytes, payload: bytes) -> None:
         """
@@ -408,7 +408,7 @@ class TCPLayer:
         try:
             result = self._forwarder(local, localPort, remote, remotePort)
         except Exception:
-            log.err(None, "TCP forwarder raised")
+            log.err(None, "TCP forwarder raised")  # type: ignore[no-untyped-call]
             result = None
         if result is None:
             self._resetFor(local, remote, segment)
@@ -485,7 +485,7 @@ class TCPLayer:
                     and (local, port) not in self.listeners
                     and (ANY_ADDRESS, port) not in self.listeners):
                 return port
-        raise error.ConnectError(string="no free ephemeral port")
+        raise error.ConnectError(string="no free ephemeral port")  # type: ignore[no-untyped-call]
 
     # -- public API ---------------------------------------------------------
 
@@ -527,7 +527,7 @@ class TCPLayer:
                 if (interface, port) not in self.listeners:
                     break
         if (interface, port) in self.listeners:
-            raise error.CannotListenError(socket.inet_ntoa(interface), port,
+            raise error.CannotListenError(socket.inet_ntoa(interface), port,  # type: ignore[no-untyped-call]
                                           OSError("address already in use"))
         listener = TCPListeningPort(self, factory, interface, port, backlog)
         listener.startListening()
@@ -535,7 +535,7 @@ class TCPLayer:
 
     def connect(self, host: bytes, port: int, factory: IProtocolFactory,
                 timeout: float = 30, bindAddress: Optional[Tuple[bytes, int]] = None,
-                ) -> defer.Deferred:
+                ) -> "defer.Deferred[IProtocol]":
         """
         Open a connection.
 
@@ -565,20 +565,20 @@ class TCPLayer:
             return defer.fail()
         key = (local, localPort, host, port)
         if key in self.connections:
-            return defer.fail(error.ConnectBindError(string="4-tuple in use"))
+            return defer.fail(error.ConnectBindError(string="4-tuple in use"))  # type: ignore[no-untyped-call]
         if len(self.connections) >= self.maxConnections:
-            return defer.fail(error.ConnectError(string="too many connections"))
+            return defer.fail(error.ConnectError(string="too many connections"))  # type: ignore[no-untyped-call]
         holder: Dict[str, TCPConnection] = {}
 
         cancelled = []
 
-        def cancel(d: defer.Deferred) -> None:
+        def cancel(d: "defer.Deferred[IProtocol]") -> None:
             cancelled.append(True)
             connection = holder.get("connection")
             if connection is not None:
                 connection.abortConnection()
 
-        d: defer.Deferred = defer.Deferred(cancel)
+        d: "defer.Deferred[IProtocol]" = defer.Deferred(cancel)
 
         def onFailure(reason: failure.Failure) -> None:
             if not d.called:

@@ -37,7 +37,7 @@ and sender and receiver silly window avoidance, zero-window probing
 answer with its window), keepalive, half-close, TIME_WAIT for 2*MSL.
 """
 
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from vdetwist.stack.tcp.buffers import ReassemblyBuffer, ReceiveBuffer, SendBuffer
 from vdetwist.stack.tcp.seq import (
@@ -186,10 +186,30 @@ class TCPStatistics:
         """
         All counters start at zero.
         """
-        for name in self.names:
-            setattr(self, name, 0)
+        self.segmentsReceived = 0
+        self.segmentsSent = 0
+        self.retransmissions = 0
+        self.retransmissionTimeouts = 0
+        self.fastRetransmits = 0
+        self.duplicateAcks = 0
+        self.outOfOrderSegments = 0
+        self.badChecksums = 0
+        self.malformedSegments = 0
+        self.resetsSent = 0
+        self.resetsReceived = 0
+        self.challengeAcks = 0
+        self.pawsDropped = 0
+        self.zeroWindowProbes = 0
+        self.keepaliveProbes = 0
+        self.synFloodDrops = 0
+        self.forwarderDrops = 0
+        self.connectionsOpened = 0
+        self.connectionsAccepted = 0
+        self.reassemblyDrops = 0
+        self.noConnection = 0
+        self.icmpErrors = 0
 
-    def asDict(self) -> dict:
+    def asDict(self) -> Dict[str, int]:
         """
         @return: the counters by name.
         """
@@ -485,14 +505,14 @@ class TCPMachine:
         @param segment: the SYN or SYN-ACK.
         """
         config = self.config
-        self.peerMSS = segment.mss if segment.mss else 536
+        self.peerMSS = segment.mss or 536
         self.tsEnabled = config.timestamps and segment.timestamp is not None
         if self.tsEnabled:
             self.tsRecent = segment.timestamp[0]  # type: ignore[index]
         self.sackEnabled = config.sack and segment.sackPermitted
         self.wsEnabled = config.windowScaling and segment.windowScale is not None
         if self.wsEnabled:
-            self.sndShift = min(segment.windowScale, 14)
+            self.sndShift = min(segment.windowScale or 0, 14)
             self.rcvShift = _windowShiftFor(config.receiveBufferSize)
         else:
             self.sndShift = 0
