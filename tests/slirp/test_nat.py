@@ -48,6 +48,12 @@ class FakeUDPPort:
         """
         self.closed = True
 
+    def getHost(self) -> IPv4Address:
+        """
+        The bound address.
+        """
+        return IPv4Address("UDP", "0.0.0.0", self.port)
+
 
 class HostReactor(MemoryReactorClock):
     """

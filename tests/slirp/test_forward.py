@@ -1,0 +1,185 @@
+# -*- test-case-name: tests.slirp.test_forward -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.slirp.forward}: forward specs, the relay's idle
+timeout and backpressure, and UDP forwards with flow aging.
+"""
+
+from typing import Any, List, Tuple
+
+from twisted.internet.address import IPv4Address
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.slirp.helpers import HostTransport, Network
+from tests.slirp.test_nat import HostReactor
+from vdetwist.slirp.forward import ForwardSpec, parseForwardSpec
+from vdetwist.wire.addr import parseIPv4
+
+
+class ParseForwardSpecTests(SynchronousTestCase):
+    """
+    Tests for L{parseForwardSpec}.
+    """
+
+    def test_slirpvdeForm(self) -> None:
+        """
+        C{HOSTPORT:GUESTADDR:GUESTPORT} listens on every host address.
+        """
+        self.assertEqual(parseForwardSpec("30000:192.168.77.100:10000"),
+                         ForwardSpec("", 30000, parseIPv4("192.168.77.100"), 10000))
+
+    def test_hostAddress(self) -> None:
+        """
+        A leading host address is kept, and printed back.
+        """
+        spec = parseForwardSpec("127.0.0.1:0:10.0.2.15:22")
+        self.assertEqual(spec, ForwardSpec("127.0.0.1", 0, parseIPv4("10.0.2.15"), 22))
+        self.assertEqual(str(spec), "127.0.0.1:0:10.0.2.15:22")
+
+    def test_bad(self) -> None:
+        """
+        Malformed specs raise L{ValueError}.
+        """
+        for text in ["", "1:2", "x:10.0.2.15:22", "1:10.0.2.15:0", "70000:10.0.2.15:1",
+                     "1:10.0.2:22", "a.b.c.d:1:10.0.2.15:22", "1:2:3:4:5"]:
+            self.assertRaises(ValueError, parseForwardSpec, text)
+
+
+class RelayTests(SynchronousTestCase):
+    """
+    Tests for the relay, through a TCP forward.
+    """
+
+    def setUp(self) -> None:
+        """
+        A guest listening on 10000 and a forward to it.
+        """
+        self.net = Network()
+        self.guest = self.net.guest("10.0.2.15/24")
+        self.guest.listen(10000, b"g")
+        self.forward = self.net.gateway.addForward(
+            "tcp", parseForwardSpec("2222:10.0.2.15:10000"), listen=False)
+
+    def connect(self) -> Tuple[Any, HostTransport]:
+        """
+        A host client connects.
+        """
+        end = self.forward._accepted(IPv4Address("TCP", "127.0.0.1", 5000))
+        transport = HostTransport()
+        end.makeConnection(transport)
+        self.net.run()
+        return end, transport
+
+    def test_idleTimeout(self) -> None:
+        """
+        A relay with no traffic for the idle timeout is aborted on both
+        sides; traffic keeps it alive.
+        """
+        self.forward.idleTimeout = 10.0
+        end, transport = self.connect()
+        for _ in range(3):
+            self.net.run(6.0)
+            end.dataReceived(b"tick")
+        self.assertFalse(transport.aborted)
+        self.net.run(21.0)
+        self.assertTrue(transport.aborted)
+        self.assertEqual(self.forward.relays, {})
+        self.assertEqual(self.forward.counters.active, 0)
+
+    def test_backpressureToGuest(self) -> None:
+        """
+        When the host side's buffer is full (the transport pauses its
+        producer), the guest connection stops reading, and resumes after.
+        """
+        end, transport = self.connect()
+        [relay] = self.forward.relays
+        guestSide = relay.guestEnd.transport
+        transport.producer.pauseProducing()
+        self.assertTrue(guestSide._readPaused)
+        transport.producer.resumeProducing()
+        self.assertFalse(guestSide._readPaused)
+
+    def test_maxConnections(self) -> None:
+        """
+        Host clients beyond the forward's bound are refused.
+        """
+        self.forward.maxConnections = 1
+        self.connect()
+        self.assertIsNone(self.forward._accepted(IPv4Address("TCP", "127.0.0.1", 5001)))
+        self.assertEqual(self.forward.counters.failed, 1)
+
+
+class UDPForwardTests(SynchronousTestCase):
+    """
+    Tests for L{UDPForward}.
+    """
+
+    def setUp(self) -> None:
+        """
+        A guest UDP echo server on 53 and a forward to it.
+        """
+        self.net = Network()
+        self.guest = self.net.guest("10.0.2.15/24")
+        self.received: List[Tuple[bytes, Tuple[str, int]]] = []
+        received = self.received
+
+        class Echo:
+            def makeConnection(self, transport: Any) -> None:
+                self.transport = transport
+
+            def datagramReceived(self, data: bytes, addr: Tuple[str, int]) -> None:
+                received.append((data, addr))
+                self.transport.write(b"echo " + data, addr)
+
+            def doStop(self) -> None:
+                pass
+        self.guest.host.udp.listenUDP(53, Echo())  # type: ignore[arg-type]
+        self.hostReactor = HostReactor()
+        self.net.gateway.reactor = self.hostReactor
+        self.forward = self.net.gateway.addForward("udp", parseForwardSpec("5353:10.0.2.15:53"))
+        [self.hostPort] = self.hostReactor.udpPorts
+
+    def test_relayBothWays(self) -> None:
+        """
+        A host client's datagram reaches the guest from the gateway, and
+        the answer goes back to that client.
+        """
+        self.hostPort.protocol.datagramReceived(b"q", ("127.0.0.1", 6000))
+        self.net.run(0.1)
+        [(data, (source, _))] = self.received
+        self.assertEqual((data, source), (b"q", "10.0.2.2"))
+        self.assertEqual(self.hostPort.sent, [(b"echo q", ("127.0.0.1", 6000))])
+        self.assertEqual((self.forward.counters.bytesToGuest,
+                          self.forward.counters.bytesFromGuest), (1, 6))
+
+    def test_clientsGetTheirOwnFlows(self) -> None:
+        """
+        Two host clients get two flows and their own answers.
+        """
+        self.hostPort.protocol.datagramReceived(b"a", ("127.0.0.1", 6000))
+        self.hostPort.protocol.datagramReceived(b"b", ("127.0.0.1", 6001))
+        self.net.run(0.1)
+        self.assertEqual(sorted(self.hostPort.sent), [
+            (b"echo a", ("127.0.0.1", 6000)), (b"echo b", ("127.0.0.1", 6001))])
+        self.assertEqual(len(self.forward.flows), 2)
+
+    def test_flowsAge(self) -> None:
+        """
+        Idle flows are closed after the flow timeout.
+        """
+        self.hostPort.protocol.datagramReceived(b"a", ("127.0.0.1", 6000))
+        self.net.run(0.1)
+        self.hostReactor.advance(self.forward.flowTimeout * 2)
+        self.assertEqual(self.forward.flows, {})
+        self.assertEqual(self.forward.counters.active, 0)
+
+    def test_flowsBounded(self) -> None:
+        """
+        Beyond C{maxFlows}, new clients' datagrams are dropped.
+        """
+        self.forward.maxFlows = 1
+        self.hostPort.protocol.datagramReceived(b"a", ("127.0.0.1", 6000))
+        self.hostPort.protocol.datagramReceived(b"b", ("127.0.0.1", 6001))
+        self.assertEqual(len(self.forward.flows), 1)
+        self.assertEqual(self.forward.dropped["tooManyFlows"], 1)
+
