@@ -10,6 +10,7 @@ import hashlib
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -186,3 +187,62 @@ class VdetwistSwitchStackTests(StackInteropMixin, SynchronousTestCase):
 
     skip = SKIP
     switchClass = VdetwistSwitch
+
+
+class LossyLinkTests(SynchronousTestCase):
+    """
+    TCP between a kernel stack and a virtual host through Debian's
+    wirefilter with 5% loss, 2% duplication and 20 ms delay each way: Debian's
+    vde_switch on the kernel's side, vdetwist's on the virtual host's.
+    """
+
+    skip = SKIP or SKIP_REASON or missingTools("wirefilter")
+
+    def test_lossyTransfersIntact(self) -> None:
+        """
+        10 MB cross intact in both directions, and the virtual host's TCP
+        counters show the retransmissions it made.
+        """
+        directory = shortTempDir(self)
+        near = RealVDESwitch(os.path.join(directory, "a"))
+        near.start()
+        self.addCleanup(near.stop)
+        far = VdetwistSwitch(os.path.join(directory, "b"))
+        far.start()
+        self.addCleanup(far.stop)
+        pidfile = os.path.join(directory, "wf.pid")
+        subprocess.run(["wirefilter", "-v", "%s:%s" % (near.ctlDir, far.ctlDir),
+                        "-l", "5", "-D", "2", "-d", "20", "--daemon", "--pidfile", pidfile],
+                       check=True, stdin=subprocess.DEVNULL, timeout=10)
+        self.addCleanup(_killPidfile, pidfile)
+        vhost = subprocess.Popen(
+            [sys.executable, "-m", "tests.interop.vhost", far.ctlDir, VHOST + "/24"],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=ROOT))
+        self.addCleanup(lambda: (vhost.kill(), vhost.wait(), vhost.stdout.close()))
+        self.assertEqual(vhost.stdout.readline().strip(), b"ready")
+        kernel = Namespace(self.addCleanup, directory)
+        kernel.plug(near.ctlDir, "10.78.0.1/24")
+        run = lambda source, *args: kernel.exec(  # noqa: E731
+            sys.executable, "-c", source, VHOST, *args, timeout=240).stdout.decode().strip()
+        sent, received = run(SEND, str(10 * MB)).splitlines()
+        self.assertEqual(sent, received)
+        self.assertEqual(run(RECEIVE, str(10 * MB)), expectedSource(10 * MB))
+        vhost.send_signal(signal.SIGUSR1)
+        counters = {}
+        for line in iter(vhost.stdout.readline, b"end\n"):
+            name, _, value = line.decode().strip().partition("=")
+            counters[name] = int(value)
+        self.assertGreater(counters["proto6.retransmissions"], 0)
+        self.assertGreater(counters["proto6.outOfOrderSegments"], 0)
+
+
+def _killPidfile(pidfile: str) -> None:
+    """
+    Kill the process named by a pid file.
+    """
+    try:
+        with open(pidfile) as f:
+            os.kill(int(f.read().strip()), 9)
+    except (OSError, ValueError):
+        pass

@@ -117,10 +117,7 @@ def main(argv) -> None:
     def counters(*args):
         def dump():
             for key, host in list(registry._hosts.items()):
-                result = host._result
-                stats = dict(result.host.counters())
-                stats.update({"tcp." + k: v for k, v in _tcpCounters(result.tcp).items()})
-                for name, value in sorted(stats.items()):
+                for name, value in sorted(host._result.host.counters().items()):
                     print("%s=%s" % (name, value), flush=True)
             print("end", flush=True)
         reactor.callFromThread(dump)
@@ -131,21 +128,6 @@ def main(argv) -> None:
           for port, f in services]
     gatherResults(ds).addCallbacks(listening, lambda f: (print(f, flush=True), reactor.stop()))
     reactor.run()
-
-
-def _tcpCounters(tcp) -> dict:
-    """
-    The TCP layer's counters, whatever shape it keeps them in.
-    """
-    for name in ("counters", "statistics", "stats"):
-        value = getattr(tcp, name, None)
-        if callable(value):
-            value = value()
-        if isinstance(value, dict):
-            return value
-        if value is not None and hasattr(value, "__dict__"):
-            return dict(vars(value))
-    return {}
 
 
 if __name__ == "__main__":

@@ -167,6 +167,8 @@ class VirtualHost:
             if number in (PROTOCOL_ICMP, PROTOCOL_UDP):
                 continue
             extra = getattr(handler, "counters", None)
+            if callable(extra):
+                extra = extra()
             if isinstance(extra, dict):
                 for key, value in extra.items():
                     result[f"proto{number}.{key}"] = value
