@@ -205,14 +205,20 @@ class TCPConnection:
         try:
             for _ in range(64):
                 self._again = False
-                self._handleEvents(now)
+                if machine.events or machine.finSent or machine.state == TIME_WAIT:
+                    self._handleEvents(now)
+                elif machine.receiveBuffer._length:
+                    # The common case, data and nothing else.
+                    self._deliver()
                 segments = machine.dispatch(now)
                 if segments:
                     send = self.layer._sendSegment
                     for segment in segments:
                         send(self, segment)
-                self._handleEvents(now)
-                self._checkProducer()
+                if machine.events or machine.finSent:
+                    self._handleEvents(now)
+                if self._producer is not None:
+                    self._checkProducer()
                 if not self._again and not machine.events:
                     break
         finally:
