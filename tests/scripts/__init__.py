@@ -1,0 +1,3 @@
+"""
+Tests for the vdetwist command.
+"""
