@@ -899,3 +899,100 @@ class SillyWindowTests(SynchronousTestCase):
             ours(ISS + 989, RISS + 1, ACK | PSH, payload=data(12, 988),
                  sackBlocks=((RISS + 1001, RISS + 1011),)),
         ])
+
+
+class LossRecoveryTests(SynchronousTestCase):
+    """
+    Limited transmit, early retransmit, SACK-driven retransmission, and
+    the out-of-window ACK limit.
+    """
+
+    def sending(self, n: int, sack: bool = False, extra: int = 0) -> TCPMachine:
+        """
+        @param n: how many 1000-byte segments to put in flight.
+        @param sack: negotiate SACK.
+        @param extra: further bytes queued beyond them (not sent).
+        @return: the machine after sending them at time 1.0.
+        """
+        if sack:
+            m = passive(config(sack=True), sackPermitted=True)
+        else:
+            m = passive()
+        m.noDelay = True
+        m.cwnd = n * 1000
+        m.send(data(n * 1000 + extra))
+        self.assertEqual(len(m.dispatch(1.0)), n)
+        return m
+
+    def test_limitedTransmit(self) -> None:
+        """
+        The first two duplicate ACKs each let one new segment out (RFC
+        3042).
+        """
+        m = self.sending(4, extra=3000)
+        m.segmentReceived(theirs(RISS + 1, ISS + 1), 1.01)
+        self.assertEqual(m.dispatch(1.01), [
+            ours(ISS + 4001, RISS + 1, ACK, payload=data(1000, 4000))])
+        m.segmentReceived(theirs(RISS + 1, ISS + 1), 1.02)
+        self.assertEqual(m.dispatch(1.02), [
+            ours(ISS + 5001, RISS + 1, ACK, payload=data(1000, 5000))])
+
+    def test_earlyRetransmit(self) -> None:
+        """
+        With two segments outstanding and nothing more to send, one
+        duplicate ACK is enough to retransmit (RFC 5827).
+        """
+        m = self.sending(2)
+        m.segmentReceived(theirs(RISS + 1, ISS + 1), 1.01)
+        self.assertEqual(m.dispatch(1.01), [ours(ISS + 1, RISS + 1, ACK, payload=data(1000))])
+        self.assertEqual(m.stats.fastRetransmits, 1)
+
+    def test_sackRetransmitsLaterHole(self) -> None:
+        """
+        With SACK, a second hole is retransmitted as soon as three
+        segments are SACKed above it, without waiting for the partial ACK.
+        """
+        m = self.sending(8, sack=True)
+
+        def dupack(*blocks):  # type: ignore[no-untyped-def]
+            m.segmentReceived(theirs(RISS + 1, ISS + 1, sackBlocks=tuple(
+                (ISS + 1 + a * 1000, ISS + 1 + b * 1000) for a, b in blocks)), 1.01)
+            return m.dispatch(1.01)
+
+        # Segments 0 and 2 lost; 1, 3, 4, 5, 6, 7 arrive.
+        self.assertEqual(dupack((1, 2)), [])
+        self.assertEqual(dupack((3, 4), (1, 2)), [])
+        self.assertEqual(dupack((3, 5), (1, 2)), [
+            ours(ISS + 1, RISS + 1, ACK, payload=data(1000))])
+        self.assertEqual(dupack((3, 6), (1, 2)), [
+            ours(ISS + 2001, RISS + 1, ACK, payload=data(1000, 2000))])
+        self.assertEqual(m.stats.sackRetransmissions, 1)
+        self.assertEqual(dupack((3, 7), (1, 2)), [])
+        m.segmentReceived(theirs(RISS + 1, ISS + 8001), 1.05)
+        self.assertFalse(m.inRecovery)
+        self.assertEqual(m.scoreboard, [])
+
+    def test_invalidSackBlocksIgnored(self) -> None:
+        """
+        SACK blocks outside (SND.UNA, SND.MAX] are ignored.
+        """
+        m = self.sending(2, sack=True)
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, sackBlocks=(
+            (ISS + 1, ISS + 500), (ISS + 1500, ISS + 9999), (5, 6))), 1.01)
+        self.assertEqual(m.scoreboard, [])
+
+    def test_outOfWindowAcksLimited(self) -> None:
+        """
+        Pure ACKs outside the window are answered at most once per
+        C{outOfWindowAckInterval}; retransmitted data always is.
+        """
+        m = passive()
+        for i in range(5):
+            m.segmentReceived(theirs(RISS + 50000, ISS + 1), 1.0 + i * 0.01)
+        self.assertEqual(m.dispatch(1.1), [ours(ISS + 1, RISS + 1)])
+        self.assertEqual(m.stats.outOfWindowAcksLimited, 4)
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=b"a"), 1.1)
+        m.read()
+        for i in range(3):
+            m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=b"a"), 1.2)
+            self.assertEqual(m.dispatch(1.2), [ours(ISS + 1, RISS + 2, ACK, 7999)])

@@ -119,6 +119,8 @@ class TCPConfig:
     @ivar keepCount: unanswered probes before the connection is dropped.
     @ivar initialWindow: the initial congestion window in segments.
     @ivar challengeAckLimit: challenge ACKs allowed per second.
+    @ivar outOfWindowAckInterval: the least time between two ACKs sent in
+        answer to unacceptable segments (Linux's tcp_invalid_ratelimit).
     @ivar timestamps: offer/accept RFC 7323 timestamps.
     @ivar windowScaling: offer/accept RFC 7323 window scaling.
     @ivar sack: offer/accept SACK-permitted (we send SACK blocks).
@@ -146,6 +148,7 @@ class TCPConfig:
         self.keepCount = 9
         self.initialWindow = 10
         self.challengeAckLimit = 10
+        self.outOfWindowAckInterval = 0.5
         self.timestamps = True
         self.windowScaling = True
         self.sack = True
@@ -179,7 +182,8 @@ class TCPStatistics:
         "resetsSent", "resetsReceived", "challengeAcks", "pawsDropped",
         "zeroWindowProbes", "keepaliveProbes", "synFloodDrops",
         "forwarderDrops", "connectionsOpened", "connectionsAccepted",
-        "reassemblyDrops", "noConnection", "icmpErrors",
+        "outOfWindowAcksLimited",
+        "reassemblyDrops", "noConnection", "icmpErrors", "sackRetransmissions",
     )
 
     def __init__(self) -> None:
@@ -198,6 +202,7 @@ class TCPStatistics:
         self.resetsSent = 0
         self.resetsReceived = 0
         self.challengeAcks = 0
+        self.outOfWindowAcksLimited = 0
         self.pawsDropped = 0
         self.zeroWindowProbes = 0
         self.keepaliveProbes = 0
@@ -208,6 +213,8 @@ class TCPStatistics:
         self.reassemblyDrops = 0
         self.noConnection = 0
         self.icmpErrors = 0
+        self.sackRetransmissions = 0
+        self.outOfWindowAcksLimited = 0
 
     def asDict(self) -> Dict[str, int]:
         """
@@ -317,6 +324,12 @@ class TCPMachine:
         self.retransmitFirst = False
         self._force = False
         self._sackRoom = 0
+        #: SACKed ranges reported by the peer, C{(left, right)} sequence
+        #: numbers above SND.UNA, sorted and disjoint (RFC 6675's
+        #: scoreboard, simplified).
+        self.scoreboard: List[Tuple[int, int]] = []
+        self._rexmitNext = iss
+        self.sackRetransmit = False
 
         self.srtt: Optional[float] = None
         self.rttvar = 0.0
@@ -337,6 +350,7 @@ class TCPMachine:
         self._rcvMSS = 0
         self._challengeStart = -1.0
         self._challengeCount = 0
+        self._lastOutOfWindowAck = float("-inf")
         self._lastReceived = 0.0
 
     # -- application requests ---------------------------------------------
@@ -473,6 +487,30 @@ class TCPMachine:
         @return: our timestamp clock (milliseconds) for TSval.
         """
         return (int(now * 1000) + self.timestampOffset) & SEQ_MASK
+
+    def _outOfWindowAck(self, now: float, segLen: int = 0) -> None:
+        """
+        Answer an unacceptable segment (out of window, failing PAWS, or
+        acknowledging data never sent) with an ACK, at most once per
+        L{TCPConfig.outOfWindowAckInterval}, as Linux's
+        C{tcp_invalid_ratelimit} does.  Without the limit two ends that
+        disagree about the sequence space (after a forged segment was
+        accepted) answer each other's ACKs for ever: an ACK storm.
+
+        Segments carrying data or FIN are always answered (as Linux's
+        C{tcp_oow_rate_limited} exempts them): they are retransmissions
+        whose sender needs our ACK to stop.
+
+        @param now: the current time.
+        @param segLen: the segment's sequence length without SYN.
+        """
+        if segLen > 0:
+            self.ackNow = True
+        elif now - self._lastOutOfWindowAck >= self.config.outOfWindowAckInterval:
+            self._lastOutOfWindowAck = now
+            self.ackNow = True
+        else:
+            self.stats.outOfWindowAcksLimited += 1
 
     def _challengeAck(self, now: float) -> None:
         """
@@ -691,7 +729,7 @@ class TCPMachine:
         if self.tsEnabled and timestamp is not None:
             if seqLT(timestamp[0], self.tsRecent):
                 self.stats.pawsDropped += 1
-                self.ackNow = True
+                self._outOfWindowAck(now, segLen - (flags & SYN) // SYN)
                 return
 
         # Acceptability (RFC 9293 section 3.10.7.4, first check).
@@ -711,7 +749,7 @@ class TCPMachine:
                 (seq + segLen - 1) & SEQ_MASK, rcvNxt, window
             )
         if not acceptable:
-            self.ackNow = True
+            self._outOfWindowAck(now, segLen)
             if self.state == TIME_WAIT and flags & FIN:
                 self.closeDeadline = now + 2 * self.config.msl
             return
@@ -840,10 +878,10 @@ class TCPMachine:
                 self._reset(ack)
                 return False
         if seqGT(ack, self.sndMax):
-            self.ackNow = True
+            self._outOfWindowAck(now)
             return False
         if seqLT(ack, (sndUna - self.maxSndWnd) & SEQ_MASK):
-            self.ackNow = True
+            self._outOfWindowAck(now)
             return False
 
         window = segment.window << self.sndShift
@@ -882,7 +920,10 @@ class TCPMachine:
                     self.dupAcks = 0
                 else:
                     # Partial ACK: retransmit the next hole, deflate.
-                    self.retransmitFirst = True
+                    if self.scoreboard or seqGT(self._rexmitNext, ack):
+                        self.sackRetransmit = True
+                    else:
+                        self.retransmitFirst = True
                     self.cwnd = max(mss, self.cwnd - acked + mss)
             else:
                 self.dupAcks = 0
@@ -906,16 +947,28 @@ class TCPMachine:
         ):
             self.dupAcks += 1
             self.stats.duplicateAcks += 1
+            if segment.sackBlocks and self.sackEnabled:
+                self._updateScoreboard(segment.sackBlocks)
             if self.inRecovery:
-                self.cwnd += mss
-            elif self.dupAcks == 3 and seqGE(ack, self.recover):
+                # With SACK, a duplicate ACK clocks out the retransmission
+                # of the next hole known lost; otherwise it inflates cwnd.
+                if self._nextHole() is not None:
+                    self.sackRetransmit = True
+                else:
+                    self.cwnd += mss
+            elif self._lossDetected() and seqGE(ack, self.recover):
                 flight = seqSub(self.sndMax, sndUna)
                 self.ssthresh = max(flight // 2, 2 * mss)
                 self.recover = self.sndMax
                 self.cwnd = self.ssthresh + 3 * mss
                 self.inRecovery = True
                 self.retransmitFirst = True
+                self._rexmitNext = sndUna
                 self.stats.fastRetransmits += 1
+            segment = segment._replace(sackBlocks=())
+
+        if self.scoreboard or (segment.sackBlocks and self.sackEnabled):
+            self._updateScoreboard(segment.sackBlocks)
 
         # Window update.
         seq = segment.seq
@@ -946,6 +999,80 @@ class TCPMachine:
                 self.ackNow = True
                 self.closeDeadline = now + 2 * self.config.msl
         return True
+
+    def _lossDetected(self) -> bool:
+        """
+        Whether the duplicate ACKs so far mean a loss: three of them
+        (RFC 5681), or with fewer than four segments outstanding and
+        nothing new to send, one less than the segments outstanding (early
+        retransmit, RFC 5827).
+
+        @return: whether to enter fast retransmit.
+        """
+        dupAcks = self.dupAcks
+        if dupAcks >= 3:
+            return dupAcks == 3
+        mss = self.mss
+        outstanding = (seqSub(self.sndMax, self.sndUna) + mss - 1) // mss
+        if outstanding >= 4 or self._sendable() is not None:
+            return False
+        return dupAcks == max(1, outstanding - 1)
+
+    def _updateScoreboard(self, blocks: Tuple[Tuple[int, int], ...]) -> None:
+        """
+        Merge the peer's SACK blocks into the scoreboard and drop what the
+        cumulative ACK now covers.  Blocks outside C{(SND.UNA, SND.MAX]}
+        are ignored (RFC 2018 section 8's validity check).
+
+        @param blocks: C{(left, right)} sequence numbers.
+        """
+        una = self.sndUna
+        limit = seqSub(self.sndMax, una)
+        ranges = []
+        for left, right in self.scoreboard:
+            start, end = seqSub(left, una), seqSub(right, una)
+            if end > 0:
+                ranges.append((max(start, 0), end))
+        for left, right in blocks:
+            start, end = seqSub(left, una), seqSub(right, una)
+            if 0 < start < end <= limit:
+                ranges.append((start, end))
+        ranges.sort()
+        merged: List[List[int]] = []
+        for start, end in ranges:
+            if merged and start <= merged[-1][1]:
+                if end > merged[-1][1]:
+                    merged[-1][1] = end
+            else:
+                merged.append([start, end])
+        del merged[16:]
+        self.scoreboard = [((una + start) & SEQ_MASK, (una + end) & SEQ_MASK)
+                           for start, end in merged]
+
+    def _nextHole(self) -> Optional[Tuple[int, int]]:
+        """
+        The next range to retransmit in SACK recovery: the first un-SACKed
+        bytes at or after the retransmission pointer that have at least
+        three segments' worth of SACKed data above them (RFC 6675's IsLost
+        with DupThresh 3).
+
+        @return: C{(seq, length)} or C{None}.
+        """
+        if not self.scoreboard:
+            return None
+        una = self.sndUna
+        mss = self.mss - self._sackRoom
+        position = max(seqSub(self._rexmitNext, una), 0)
+        offsets = [(seqSub(left, una), seqSub(right, una)) for left, right in self.scoreboard]
+        above = sum(end - start for start, end in offsets)
+        for start, end in offsets:
+            if position < start:
+                if above < 3 * mss:
+                    return None
+                return (una + position) & SEQ_MASK, min(start - position, mss)
+            above -= end - start
+            position = max(position, end)
+        return None
 
     # -- output -------------------------------------------------------------
 
@@ -1052,9 +1179,14 @@ class TCPMachine:
         if avail < 0:
             return None
         mss = self.mss - self._sackRoom
+        cwnd = self.cwnd
+        if 0 < self.dupAcks < 3 and not self.inRecovery:
+            # Limited transmit (RFC 3042): a new segment per early
+            # duplicate ACK keeps the ACK clock going in small windows.
+            cwnd += self.dupAcks * mss
         usable = min(
             seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
-            self.cwnd - offset,
+            cwnd - offset,
         )
         n = min(avail, mss, usable)
         if n < 0:
@@ -1125,6 +1257,18 @@ class TCPMachine:
             if self._synchronizedSending() and self.sndUna != self.sndMax:
                 out.append(self._retransmission(now))
                 sent = True
+        if self.sackRetransmit:
+            self.sackRetransmit = False
+            hole = self._nextHole() if self._synchronizedSending() else None
+            if hole is not None:
+                seq, n = hole
+                self._rexmitNext = (seq + n) & SEQ_MASK
+                self.stats.retransmissions += 1
+                self.stats.sackRetransmissions += 1
+                self._rttSeq = None
+                out.append(self._segment(seq, ACK, self.sendBuffer.peek(
+                    seqSub(seq, self.sndUna), n), now))
+                sent = True
         if self._hasUnsent() and self._synchronizedSending():
             sent = self._sendData(now, out) or sent
         if (self.ackNow and not sent) and state != CLOSED:
@@ -1149,6 +1293,7 @@ class TCPMachine:
                 flags |= PSH
         self.stats.retransmissions += 1
         self._rttSeq = None
+        self._rexmitNext = (self.sndUna + n) & SEQ_MASK
         return self._segment(self.sndUna, flags, self.sendBuffer.peek(0, n), now)
 
     def _sendData(self, now: float, out: List[TCPSegment]) -> bool:
@@ -1269,6 +1414,8 @@ class TCPMachine:
             self.inRecovery = False
             self.dupAcks = 0
             self.retransmitFirst = False
+            self.sackRetransmit = False
+            self.scoreboard = []
             self.sndNxt = self.sndUna
         self.rto = min(self.rto * 2, config.maxRTO)
         self._rttSeq = None
@@ -1320,7 +1467,7 @@ class TCPMachine:
             return 0.0
         if state == CLOSED:
             return None
-        if self.ackNow or self.retransmitFirst:
+        if self.ackNow or self.retransmitFirst or self.sackRetransmit:
             return 0.0
         if state == SYN_SENT or state == SYN_RECEIVED:
             if self.sndNxt == self.iss:
