@@ -12,13 +12,16 @@ import socket
 import stat
 import struct
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet import defer, protocol, reactor, task
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.util import shortTempDir
-from vdetwist.switch.server import ControlServer, claimSocketPath, dirModeFor
+from vdetwist.switch.server import REQUEST_TIMEOUT, ControlServer, claimSocketPath, dirModeFor
 from vdetwist.switch.switch import Switch
-from vdetwist.vde.control import ControlRequest, encodeSockaddr
+from vdetwist.vde.control import BadRequest, ControlRequest, encodeSockaddr, parseRequest
 
 VDE_PLUG = shutil.which("vde_plug")
 
@@ -276,3 +279,43 @@ class ControlServerTests(TestCase):
         yield self.server.stopService()
         yield proto.ended
         self.assertFalse(os.path.exists(self.server.directory))
+
+
+class ControlParserPropertyTests(SynchronousTestCase):
+    """
+    Arbitrary bytes at the control request parser and protocol.
+    """
+
+    @settings(max_examples=1000, deadline=None)
+    @given(st.binary(max_size=400))
+    def test_parseRequest(self, data: bytes) -> None:
+        """
+        parseRequest returns a request or raises L{BadRequest}, nothing
+        else, for any bytes.
+        """
+        try:
+            request = parseRequest(data)
+        except BadRequest:
+            return
+        self.assertIn(request.version, (1, 3))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.binary(min_size=1, max_size=300), max_size=5))
+    def test_controlProtocol(self, chunks) -> None:
+        """
+        Any chunks of bytes on a control connection either make an
+        endpoint or close the connection with a counted refusal; no
+        exception escapes dataReceived.
+        """
+        clock = task.Clock()
+        server = ControlServer(clock, Switch(), "/nonexistent/vt-prop")
+        server.newEndpoint = lambda control, request: object()
+        proto = server.buildProtocol(None)
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        for chunk in chunks:
+            proto.dataReceived(chunk)
+        clock.advance(REQUEST_TIMEOUT + 1)
+        self.assertTrue(proto.endpoint is not None or transport.disconnecting)
+        if proto.endpoint is None:
+            self.assertEqual(server.refused, 1)
