@@ -71,6 +71,8 @@ OPTION_TIMESTAMP = 8
 #: data offset / reserved / flags (16 bits), window, checksum, urgent pointer.
 HEADER = struct.Struct("!HHIIHHHH")
 _TIMESTAMP = struct.Struct("!II")
+#: The fixed header followed by NOP NOP TIMESTAMP(TSval, TSecr).
+_HEADER_TIMESTAMP = struct.Struct("!HHIIHHHHIII")
 _NOP_NOP_TIMESTAMP = b"\x01\x01\x08\x0a"
 
 _FLAG_NAMES = ((FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"), (ACK, "."),
@@ -170,18 +172,22 @@ class TCPSegment(NamedTuple):
         @param destination: the IPv4 destination address, 4 bytes.
         @return: header, options and payload.
         """
-        if self.mss is None and self.timestamp is None and not (
-            self.sackPermitted or self.sackBlocks or self.windowScale is not None
-        ):
-            options = b""
+        simple = self.mss is None and not (
+            self.sackPermitted or self.sackBlocks or self.windowScale is not None)
+        if simple and self.timestamp is not None:
+            # The usual data segment: NOP NOP TIMESTAMP, packed in one go.
+            total = 32 + len(self.payload)
+            header = _HEADER_TIMESTAMP.pack(
+                self.srcPort, self.dstPort, self.seq, self.ack, (32 << 10) | self.flags,
+                self.window, 0, self.urgent, 0x0101080A, *self.timestamp)
         else:
-            options = self.optionsBytes()
-        headerLength = HEADER_LENGTH + len(options)
-        total = headerLength + len(self.payload)
-        header = HEADER.pack(
-            self.srcPort, self.dstPort, self.seq, self.ack,
-            (headerLength << 10) | self.flags, self.window, 0, self.urgent,
-        ) + options
+            options = b"" if simple else self.optionsBytes()
+            headerLength = HEADER_LENGTH + len(options)
+            total = headerLength + len(self.payload)
+            header = HEADER.pack(
+                self.srcPort, self.dstPort, self.seq, self.ack,
+                (headerLength << 10) | self.flags, self.window, 0, self.urgent,
+            ) + options
         initial = pseudoHeaderSum(source, destination, PROTOCOL_TCP, total)
         # The header is even-length, so its sum and the payload's add up
         # (2**16 = 1 modulo 0xffff); no concatenation needed before summing.

@@ -1306,11 +1306,24 @@ class TCPMachine:
         """
         sent = False
         sendBuffer = self.sendBuffer
+        window = -1
+        sack: Tuple[Tuple[int, int], ...] = ()
+        timestamp: Optional[Tuple[int, int]] = None
         while True:
             decision = self._sendable()
             if decision is None:
                 return sent
             n, fin = decision
+            if window < 0:
+                # One ACK, window, timestamp and SACK for the whole burst.
+                self.ackNow = False
+                self.ackDeadline = None
+                self._unackedBytes = 0
+                window = self._advertise()
+                if self.sackEnabled and self.reassembly.bytes:
+                    sack = self._sackBlocks()
+                if self.tsEnabled:
+                    timestamp = (self._tsVal(now), self.tsRecent)
             sndNxt = self.sndNxt
             offset = seqSub(sndNxt, self.sndUna)
             payload = sendBuffer.peek(offset, n) if n else b""
@@ -1326,7 +1339,9 @@ class TCPMachine:
             elif self._rttSeq is None and not self.tsEnabled:
                 self._rttSeq = (sndNxt + n + fin) & SEQ_MASK
                 self._rttTime = now
-            out.append(self._segment(sndNxt, flags, payload, now))
+            out.append(TCPSegment(self.localPort, self.remotePort, sndNxt, self.rcvNxt,
+                                  flags, window, payload, None, None, False, sack,
+                                  timestamp))
             sent = True
             sndNxt = (sndNxt + n + fin) & SEQ_MASK
             self.sndNxt = sndNxt
