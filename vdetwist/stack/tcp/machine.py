@@ -600,6 +600,25 @@ class TCPMachine:
         """
         state = self.state
         flags = segment.flags
+        if (
+            state == ESTABLISHED
+            and flags & 0x37 == ACK  # ACK without FIN, SYN, RST, URG
+            and segment.seq == self.rcvNxt
+            and segment.ack == self.sndUna
+            and segment.payload
+            and not self.reassembly.bytes
+            and not self.readClosed
+            and (segment.window << self.sndShift) == self.sndWnd
+            and len(segment.payload) <= seqSub(self.rcvAdv, self.rcvNxt)
+            and self._fastTimestamp(segment.timestamp)
+        ):
+            # Header prediction (RFC 9293's processing, short-cut for the
+            # commonest segment: in-order data that changes nothing else).
+            self._lastReceived = now
+            self._keepaliveProbes = 0
+            self.sndWl1 = segment.seq
+            self._inOrder(segment.payload, now)
+            return
         if state == CLOSED:
             return
         if state == LISTEN:
@@ -611,6 +630,21 @@ class TCPMachine:
         self._updateTimers(now)
         if flags & RST:
             self.stats.resetsReceived += 1
+
+    def _fastTimestamp(self, timestamp: Optional[Tuple[int, int]]) -> bool:
+        """
+        The timestamp check of the fast path: with timestamps on, the
+        segment has one no older than TS.Recent (which it becomes).
+
+        @param timestamp: the segment's timestamp option.
+        @return: whether the fast path may be taken.
+        """
+        if not self.tsEnabled:
+            return True
+        if timestamp is None or seqLT(timestamp[0], self.tsRecent):
+            return False
+        self.tsRecent = timestamp[0]
+        return True
 
     def _inListen(self, segment: TCPSegment, now: float) -> None:
         """
