@@ -92,3 +92,57 @@ class MachineInvariantTests(SynchronousTestCase):
             at = m.pollAt()
             if at is not None:
                 self.assertFalse(at != 0.0 and at < now - 1e-9, (at, now))
+
+
+class SlowPathMachine(TCPMachine):
+    """
+    A machine that never takes the header-prediction fast path.
+    """
+
+    def _fastTimestamp(self, timestamp: object) -> bool:
+        """
+        @param timestamp: ignored.
+        @return: C{False}, always.
+        """
+        return False
+
+
+class FastPathEquivalenceTests(SynchronousTestCase):
+    """
+    The fast path is an optimisation only.
+    """
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 1200), st.booleans(), st.floats(0, 0.1),
+                              st.booleans()), max_size=40),
+           st.booleans())
+    def test_sameOutput(self, script: list, timestamps: bool) -> None:
+        """
+        Property: a stream of mostly in-order data segments (some
+        duplicated, some skipped ahead, reads in between) produces the
+        same segments, events and data with and without the fast path.
+        """
+        results = []
+        for cls in (TCPMachine, SlowPathMachine):
+            options = {"timestamp": (1, 0)} if timestamps else {}
+            m = passive(config(timestamps=timestamps), **options)
+            m.__class__ = cls
+            now = 0.0
+            seq = RISS + 1
+            out = []
+            ts = 2
+            for size, skip, dt, read in script:
+                now += dt
+                ts += 1
+                start = seq + (size if skip else 0)
+                m.segmentReceived(theirs(start, ISS + 1, ACK, 8000, b"q" * size,
+                                         timestamp=(ts, 0) if timestamps else None), now)
+                if not skip:
+                    seq += size
+                if read:
+                    out.append(m.read())
+                out.append(m.dispatch(now))
+                out.append(list(m.events))
+            out.append(m.read())
+            results.append(out)
+        self.assertEqual(results[0], results[1])
