@@ -633,6 +633,7 @@ def benchmark(options: argparse.Namespace) -> int:
         return 2
     kinds = ["c", "ours"] if options.only is None else [options.only]
     launcher = options.launcher
+    options.loadBefore = os.getloadavg()[0]
     results: Dict[str, Dict[str, List[float]]] = {
         k: {m[0]: [] for m in METRICS} for k in kinds}
     top = tempfile.mkdtemp(prefix="vbench", dir="/tmp")
@@ -695,17 +696,25 @@ def report(options: argparse.Namespace, kinds: List[str],
         else sys.executable] + [os.path.relpath(os.path.abspath(__file__), ROOT)]
         + sys.argv[1:]))
     print("machine: " + machine())
-    print("rounds %d x %g s, switches alternating; medians:" % (options.rounds, options.seconds))
-    print("%-32s" % ("",) + "".join("%18s" % (names[k],) for k in kinds)
-          + ("%14s" % ("ours/C",) if len(kinds) == 2 else ""))
+    print("load average (1 min) before %.2f, after %.2f (this run's own load is about 2)"
+          % (getattr(options, "loadBefore", float("nan")), os.getloadavg()[0]))
+    print("rounds %d x %g s, switches alternating; medians [min-max]:"
+          % (options.rounds, options.seconds))
+    print("%-38s" % ("",) + "".join("%26s" % (names[k],) for k in kinds)
+          + ("%8s" % ("ours/C",) if len(kinds) == 2 else ""))
     for key, label, fmt, unit in METRICS:
         medians = {k: statistics.median(results[k][key]) for k in kinds if results[k][key]}
         if not medians:
             continue
-        line = "%-32s" % ("%s (%s)" % (label, unit),)
-        line += "".join("%18s" % ((fmt % (medians[k],)) if k in medians else "-",) for k in kinds)
+        line = "%-38s" % ("%s (%s)" % (label, unit),)
+        for k in kinds:
+            values = results[k][key]
+            cell = ("%s [%s-%s]" % tuple(
+                (fmt % (v,)).strip() for v in (medians[k], min(values), max(values)))
+                if values else "-")
+            line += "%26s" % (cell,)
         if len(kinds) == 2 and len(medians) == 2 and medians["c"]:
-            line += "%14.2f" % (medians["ours"] / medians["c"],)
+            line += "%8.2f" % (medians["ours"] / medians["c"],)
         print(line)
 
 
