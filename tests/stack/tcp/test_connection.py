@@ -224,6 +224,32 @@ class TransferTests(SynchronousTestCase):
         """
         self.transfer(size, seed=seed, loss=loss, duplicate=duplicate, reorder=reorder)
 
+    @settings(max_examples=12, deadline=None)
+    @given(seed=st.integers(0, 10000), loss=st.floats(0, 0.15),
+           reorder=st.floats(0, 0.2), sizes=st.tuples(st.integers(0, 80000),
+                                                      st.integers(0, 80000)))
+    def test_propertyBothWays(self, seed: int, loss: float, reorder: float,
+                              sizes: tuple) -> None:
+        """
+        Property: both sides sending at once over a lossy, reordering link
+        each get the other's data intact and close cleanly (retransmissions
+        in both directions at once).
+        """
+        net = FakeNetwork(seed=seed, loss=loss, reorder=reorder)
+        a = net.addHost(A)
+        b = net.addHost(B)
+        server = BothWays()
+        server.payload = pattern(sizes[0], seed)
+        b.listen(5000, factoryFor(server))
+        client = BothWays()
+        client.payload = pattern(sizes[1], seed + 1)
+        a.connect(B, 5000, factoryFor(client))
+        net.run()
+        self.assertTrue(server.data() == client.payload)
+        self.assertTrue(client.data() == server.payload)
+        self.assertIsInstance(server.lost.value, error.ConnectionDone)
+        self.assertIsInstance(client.lost.value, error.ConnectionDone)
+
     def test_bothWays(self) -> None:
         """
         Both sides send at once, each closing after its data.

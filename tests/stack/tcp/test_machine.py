@@ -996,3 +996,20 @@ class LossRecoveryTests(SynchronousTestCase):
         for i in range(3):
             m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=b"a"), 1.2)
             self.assertEqual(m.dispatch(1.2), [ours(ISS + 1, RISS + 2, ACK, 7999)])
+
+    def test_pureAckAfterTimeoutCarriesSndMax(self) -> None:
+        """
+        After a timeout pulls SND.NXT back, pure ACKs still carry SND.MAX:
+        the peer may hold everything sent, and would find a lower sequence
+        number unacceptable and ignore the ACK (a bidirectional deadlock
+        seen on a lossy wire).
+        """
+        m = passive()
+        m.noDelay = True
+        m.send(data(3000))
+        self.assertEqual(len(m.dispatch(1.0)), 3)
+        out = m.dispatch(1.2)  # timeout: go back to ISS+1, cwnd 1 segment
+        self.assertEqual([s.seq for s in out], [ISS + 1])
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(100)), 1.21)
+        m.segmentReceived(theirs(RISS + 101, ISS + 1, payload=data(100)), 1.21)
+        self.assertEqual(m.dispatch(1.21), [ours(ISS + 3001, RISS + 201, ACK, 7800)])

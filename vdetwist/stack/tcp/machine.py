@@ -1310,7 +1310,13 @@ class TCPMachine:
         if self._hasUnsent() and self._synchronizedSending():
             sent = self._sendData(now, out) or sent
         if (self.ackNow and not sent) and state != CLOSED:
-            out.append(self._segment(self.sndNxt, ACK, b"", now))
+            # A pure ACK carries SND.MAX, not SND.NXT: after a timeout
+            # SND.NXT goes back for retransmission, and the peer (which may
+            # have received up to SND.MAX) would find a lower sequence
+            # number unacceptable and ignore the ACK, and each side then
+            # retransmits for ever what the other has (BSD's tcp_output
+            # does the same; Linux's tcp_acceptable_seq).
+            out.append(self._segment(self.sndMax, ACK, b"", now))
         self._updateTimers(now)
         return out
 
