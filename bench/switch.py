@@ -61,6 +61,10 @@ if ROOT not in sys.path:
 SMALL_FRAME = 64
 #: Seconds the small-frame receiver waits before it starts counting.
 WARMUP = 0.5
+#: Niceness of the small-frame clients: the receiver first, the sender
+#: fills the time left.
+RECEIVER_NICE = -10
+SENDER_NICE = 10
 #: Seconds between the small-frame receiver's announcements of its MAC.
 ANNOUNCE = 0.1
 #: The MACs of the small-frame clients (locally administered).
@@ -464,14 +468,15 @@ def makeSwitch(kind: str, directory: str, launcher: str, profile: Optional[str])
     return switch
 
 
-def iperfRun(switch: Any, seconds: float, cleanups: List[Callable[[], None]]) -> float:
+def iperfRun(switch: Any, seconds: float,
+             cleanups: List[Callable[[], None]]) -> Tuple[float, float]:
     """
     TCP throughput between two namespaces joined to C{switch}.
 
     @param switch: a started switch.
     @param seconds: the iperf3 duration.
     @param cleanups: where to register the namespaces' removal.
-    @return: Gbit/s received.
+    @return: C{(Gbit/s received, switch CPU cores used meanwhile)}.
     """
     from tests.interop.netns import Namespace
     server = Namespace(cleanups.append, switch.directory)
@@ -492,14 +497,16 @@ def iperfRun(switch: Any, seconds: float, cleanups: List[Callable[[], None]]) ->
     # The first attempts also wait for ARP and for iperf3 -s to listen.
     deadline = time.monotonic() + 10
     while True:
+        cpu0, t0 = cpuSeconds(switch.pid), time.monotonic()
         result = client.exec("iperf3", "-c", server.address, "-t", str(seconds), "-J",
                              timeout=seconds + 30, check=False)
+        cpu = (cpuSeconds(switch.pid) - cpu0) / (time.monotonic() - t0)
         try:
             report = json.loads(result.stdout)
         except ValueError:
             report = {"error": result.stdout.decode("utf-8", "replace")[-300:]}
         if "error" not in report:
-            return report["end"]["sum_received"]["bits_per_second"] / 1e9
+            return report["end"]["sum_received"]["bits_per_second"] / 1e9, cpu
         if time.monotonic() > deadline or "connect" not in report["error"]:
             raise RuntimeError("iperf3 failed: %s" % (report["error"],))
         time.sleep(0.2)
@@ -577,12 +584,12 @@ def smallFrameRun(switch: Any, seconds: float,
             p.wait()
     cleanups.append(killAll)
     receiver = subprocess.Popen(base + ["recv"], stdout=subprocess.PIPE, env=env,
-                                stdin=subprocess.DEVNULL, preexec_fn=client(-10))
+                                stdin=subprocess.DEVNULL, preexec_fn=client(RECEIVER_NICE))
     processes.append(receiver)
     if receiver.stdout.readline().strip() != b"ready":
         raise RuntimeError("small-frame receiver did not start")
     sender = subprocess.Popen(base + ["send"], stdout=subprocess.PIPE, env=env,
-                              stdin=subprocess.DEVNULL, preexec_fn=client(10))
+                              stdin=subprocess.DEVNULL, preexec_fn=client(SENDER_NICE))
     processes.append(sender)
     got = json.loads(receiver.communicate(timeout=seconds + 60)[0])
     sender.communicate(timeout=seconds + 60)
@@ -613,6 +620,7 @@ def machine() -> str:
 METRICS = [
     ("gbps", "iperf3", "%6.3f", "Gbit/s"),
     ("cpuI", "switch CPU in iperf3", "%4.2f", "cores"),
+    ("cpg", "switch CPU per iperf3 Gbit/s", "%4.2f", "cores"),
     ("fps", "64-byte forwarded", "%7.0f", "frames/s"),
     ("cpuS", "switch CPU in 64-byte", "%4.2f", "cores"),
     ("fpc", "64-byte per switch CPU-second", "%7.0f", "frames"),
@@ -656,9 +664,8 @@ def benchmark(options: argparse.Namespace) -> int:
                         switch = makeSwitch(kind, directory, launcher, options.profile)
                     cleanups.append(switch.stop)
                     if not options.no_iperf:
-                        cpu0, t0 = cpuSeconds(switch.pid), time.monotonic()
-                        got["gbps"] = iperfRun(switch, options.seconds, cleanups)
-                        got["cpuI"] = (cpuSeconds(switch.pid) - cpu0) / (time.monotonic() - t0)
+                        got["gbps"], got["cpuI"] = iperfRun(switch, options.seconds, cleanups)
+                        got["cpg"] = got["cpuI"] / got["gbps"] if got["gbps"] else float("nan")
                     if not options.no_small:
                         got["fps"], got["cpuS"] = smallFrameRun(switch, options.seconds, cleanups)
                         got["fpc"] = got["fps"] / got["cpuS"] if got["cpuS"] else float("nan")
