@@ -297,7 +297,7 @@ class Cat:
         factory = protocol.Factory.forProtocol(lambda: CatProtocol(self))
         try:
             stackHost = yield hosts.hostFor(self.reactor, o["sock"], o["ip"], o["gw"],
-                                            o["mac"], o["mtu"], description="vdetwist-cat")
+                                            o["mac"], o["mtu"], description="vdetwist-cat:")
         except Exception as e:
             self.console.err.write("vdetwist cat: cannot attach to %s: %s\n" % (o["sock"], e))
             return 1

@@ -1,0 +1,213 @@
+# -*- test-case-name: tests.test_tutorial -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Run docs/tutorial.txt exactly as written.
+
+The document's convention: an indented line C{[N]$ COMMAND} is COMMAND typed
+in terminal N; the indented lines after it, and later lines C{[N] TEXT}, are
+what terminal N shows, in order (other lines may come between them).  C{...}
+inside a line matches anything; a line that is only C{...} is decoration.
+A command that has not exited is left running (a server) once the lines
+expected from it so far have appeared; everything is stopped at the end
+with SIGINT, as Ctrl-C would.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Dict, List, Optional, Tuple
+
+from twisted.trial.unittest import SynchronousTestCase
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TUTORIAL = os.path.join(ROOT, "docs", "tutorial.txt")
+
+_COMMAND = re.compile(r"^    \[(\d+)\]\$ (.*)$")
+_OUTPUT = re.compile(r"^    \[(\d+)\] (.*)$")
+_INDENTED = re.compile(r"^    (.*)$")
+
+
+def parseTutorial(text: str) -> List[Tuple[str, int, str]]:
+    """
+    The steps of a tutorial document.
+
+    @param text: the document.
+    @return: C{("run", terminal, command)} and C{("expect", terminal,
+        pattern)} steps in document order.
+    """
+    steps: List[Tuple[str, int, str]] = []
+    current: Optional[int] = None
+    for line in text.splitlines():
+        command = _COMMAND.match(line)
+        if command:
+            current = int(command.group(1))
+            steps.append(("run", current, command.group(2)))
+            continue
+        output = _OUTPUT.match(line)
+        if output:
+            current = None
+            steps.append(("expect", int(output.group(1)), output.group(2)))
+            continue
+        indented = _INDENTED.match(line)
+        if indented and current is not None:
+            if indented.group(1).strip() != "...":
+                steps.append(("expect", current, indented.group(1)))
+            continue
+        if line.strip():
+            current = None
+    return steps
+
+
+def patternFor(expected: str) -> "re.Pattern[str]":
+    """
+    A regex for one expected line, C{...} matching anything; indentation
+    is not significant.
+
+    @param expected: the line as documented.
+    @return: the compiled pattern (matching a whole line).
+    """
+    parts = [re.escape(p) for p in expected.strip().split("...")]
+    return re.compile(r"^\s*" + ".*".join(parts) + r"\s*$")
+
+
+class Terminal:
+    """
+    One terminal: the command running in it and everything it printed.
+    """
+
+    def __init__(self, command: str, env: Dict[str, str], cwd: str) -> None:
+        self.command = command
+        self.lines: List[str] = []
+        self.position = 0
+        self.process = subprocess.Popen(
+            ["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for raw in iter(self.process.stdout.readline, b""):
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def expect(self, pattern: "re.Pattern[str]", timeout: float) -> bool:
+        """
+        Wait until a line after the last match matches.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            while self.position < len(self.lines):
+                line = self.lines[self.position]
+                self.position += 1
+                if pattern.match(line):
+                    return True
+            if self.process.poll() is not None and not self._reader.is_alive() \
+                    and self.position >= len(self.lines):
+                return False
+            time.sleep(0.02)
+        return False
+
+    def interrupt(self) -> None:
+        """
+        Ctrl-C, then wait; kill if it does not stop.
+        """
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._reader.join(5)
+        self.process.stdout.close()
+
+
+def _busy() -> Optional[str]:
+    """
+    Why the tutorial's fixed paths and ports cannot be used now, if so.
+    """
+    for path in ("/tmp/vde", "/tmp/mgmt"):
+        if os.path.exists(path):
+            return "%s exists (a switch from the tutorial is running?)" % (path,)
+    for port in (30000, 30001, 30002):
+        s = socket.socket()
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return "host port %d is taken" % (port,)
+        finally:
+            s.close()
+    for tool in ("nc", "bash"):
+        if shutil.which(tool) is None:
+            return "%s is not installed" % (tool,)
+    return None
+
+
+class ParserTests(SynchronousTestCase):
+    """
+    The document convention itself.
+    """
+
+    def test_parse(self) -> None:
+        """
+        Commands, their output, later output and decoration are told apart.
+        """
+        text = ("Intro\n\n    [1]$ echo hi\n    hi\n    ...\n\nProse\n\n"
+                "    [2] later ... line\n    not output of anyone\n")
+        self.assertEqual(parseTutorial(text), [
+            ("run", 1, "echo hi"), ("expect", 1, "hi"), ("expect", 2, "later ... line")])
+
+    def test_pattern(self) -> None:
+        """
+        C{...} matches anything inside a line, the rest literally.
+        """
+        pattern = patternFor("connect to [192.168.77.100] from (UNKNOWN) [192.168.77.2] ...")
+        self.assertTrue(pattern.match("connect to [192.168.77.100] from (UNKNOWN) [192.168.77.2] 4000"))
+        self.assertFalse(pattern.match("connect to [192.168.77.101] from (UNKNOWN) [192.168.77.2] 4"))
+
+
+class TutorialTests(SynchronousTestCase):
+    """
+    docs/tutorial.txt, run as written.
+    """
+
+    def test_tutorial(self) -> None:
+        """
+        Every documented command runs and every documented line appears in
+        its terminal; stopping everything leaves no socket behind.
+        """
+        reason = _busy()
+        if reason:
+            raise self.skipTest(reason)
+        with open(TUTORIAL) as f:
+            steps = parseTutorial(f.read())
+        self.assertGreater(len(steps), 20)
+        bin = os.path.dirname(sys.executable)
+        env = dict(os.environ, PATH=bin + os.pathsep + os.environ.get("PATH", ""),
+                   PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
+        terminals: Dict[int, Terminal] = {}
+        cwd = self.mktemp()
+        os.makedirs(cwd)
+        try:
+            for kind, number, text in steps:
+                if kind == "run":
+                    previous = terminals.get(number)
+                    if previous is not None:
+                        previous.process.wait(30)
+                        previous.interrupt()
+                    terminals[number] = Terminal(text, env, cwd)
+                    continue
+                terminal = terminals[number]
+                if not terminal.expect(patternFor(text), 30):
+                    self.fail("terminal %d (%s) never showed %r; it showed:\n%s" % (
+                        number, terminal.command, text, "\n".join(terminal.lines)))
+        finally:
+            for number in sorted(terminals, reverse=True):
+                terminals[number].interrupt()
+        for path in ("/tmp/vde", "/tmp/mgmt"):
+            self.assertFalse(os.path.exists(path), "%s left behind" % (path,))
