@@ -1013,3 +1013,24 @@ class LossRecoveryTests(SynchronousTestCase):
         m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(100)), 1.21)
         m.segmentReceived(theirs(RISS + 101, ISS + 1, payload=data(100)), 1.21)
         self.assertEqual(m.dispatch(1.21), [ours(ISS + 3001, RISS + 201, ACK, 7800)])
+
+    def test_timeoutRetransmitsDespiteShrunkWindow(self) -> None:
+        """
+        A timeout retransmits the first unacknowledged segment even when
+        the peer has since shrunk its window below it, and neither sender
+        silly window avoidance nor Nagle holds back data sent before (a
+        connection stalled until it timed out, found by a seeded
+        two-sided stress run).
+        """
+        m = passive(peerWindow=4000)
+        m.noDelay = True
+        m.send(data(2000))
+        self.assertEqual(len(m.dispatch(1.0)), 2)
+        m.segmentReceived(theirs(RISS + 1, ISS + 1001, window=500), 1.01)
+        self.assertEqual(m.dispatch(1.01), [])
+        self.assertEqual(m.dispatch(1.21), [
+            ours(ISS + 1001, RISS + 1, ACK | PSH, payload=data(1000, 1000))])
+        # The peer still offers only 500 bytes: the next timeout resends
+        # the segment again rather than stalling.
+        self.assertEqual(m.dispatch(1.61), [
+            ours(ISS + 1001, RISS + 1, ACK | PSH, payload=data(1000, 1000))])

@@ -277,7 +277,11 @@ class TCPConnection:
                 self._connected(now)
                 continue
             self._deliver()
-            if not events:
+            if not events or (self._readPaused and self.protocol is not None
+                              and not self._lost):
+                # While the application is not reading, the end of the
+                # stream waits behind the data it has not taken (as a
+                # paused Twisted transport does not see EOF).
                 break
             name, detail = events.pop(0)
             if name == EVENT_EOF:
@@ -287,6 +291,7 @@ class TCPConnection:
         if (
             self.protocol is not None
             and not self._lost
+            and not (self._readPaused and len(machine.receiveBuffer))
             and (machine.state == TIME_WAIT
                  or (self.disconnecting and machine.state == FIN_WAIT_2))
         ):

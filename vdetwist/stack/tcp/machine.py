@@ -334,6 +334,7 @@ class TCPMachine:
         self.scoreboard: List[Tuple[int, int]] = []
         self._rexmitNext = iss
         self.sackRetransmit = False
+        self._tsAtTimeout = timestampOffset & SEQ_MASK
 
         self.srtt: Optional[float] = None
         self.rttvar = 0.0
@@ -941,9 +942,13 @@ class TCPMachine:
             # RTT (Karn's rule: _rttSeq is cleared on retransmission).
             timestamp = segment.timestamp
             if self.tsEnabled and timestamp is not None and timestamp[1]:
-                sample = (self._tsVal(now) - timestamp[1]) & SEQ_MASK
-                if sample < 0x7FFFFFFF:
-                    self._rttSample(sample / 1000.0)
+                # An echo of a timestamp sent before the last timeout may
+                # belong to any of the retransmissions: take no sample
+                # (Karn's rule applied to timestamps).
+                if seqGE(timestamp[1], self._tsAtTimeout):
+                    sample = (self._tsVal(now) - timestamp[1]) & SEQ_MASK
+                    if sample < 0x7FFFFFFF:
+                        self._rttSample(sample / 1000.0)
             elif self._rttSeq is not None and seqGE(ack, self._rttSeq):
                 self._rttSample(now - self._rttTime)
                 self._rttSeq = None
@@ -1226,13 +1231,21 @@ class TCPMachine:
             seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
             cwnd - offset,
         )
+        retransmission = seqLT(self.sndNxt, self.sndMax)
+        if offset == 0 and retransmission and self._force:
+            # The first retransmission after a timeout goes whatever the
+            # window (the peer may have shrunk it: Linux too always resends
+            # the head).
+            usable = max(usable, min(mss, seqSub(self.sndMax, self.sndNxt)))
         n = min(avail, mss, usable)
         if n < 0:
             n = 0
         fin = self.finQueued and n == avail
         if n == 0:
             return (0, True) if fin else None
-        if n < mss and not fin and not self._force:
+        if n < mss and not fin and not self._force and not retransmission:
+            # Nagle and sender silly window avoidance hold back new data
+            # only: what was sent before must be resendable as it was.
             if n < avail:
                 if n < self.maxSndWnd // 2:
                     return None
@@ -1476,8 +1489,10 @@ class TCPMachine:
             self.sackRetransmit = False
             self.scoreboard = []
             self.sndNxt = self.sndUna
+            self._force = True
         self.rto = min(self.rto * 2, config.maxRTO)
         self._rttSeq = None
+        self._tsAtTimeout = self._tsVal(now)
 
     def _updateTimers(self, now: float) -> None:
         """
