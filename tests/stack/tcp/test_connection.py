@@ -600,3 +600,35 @@ class TapTests(SynchronousTestCase):
         net.run()
         self.assertIn(RST, [segment.flags & RST for _, _, _, segment in net.tap])
         self.assertIsInstance(client.lost.value, error.ConnectionLost)
+
+
+class PausedEOFTests(SynchronousTestCase):
+    """
+    The end of the stream waits behind unread data.
+    """
+
+    def test_eofAfterData(self) -> None:
+        """
+        A paused reader gets neither data nor connectionLost while paused,
+        even when the peer has closed; resuming delivers the data, then
+        connectionLost.
+        """
+        net = FakeNetwork()
+        a = net.addHost(A)
+        b = net.addHost(B)
+
+        class PausedSink(Sink):
+            def connectionMade(self) -> None:
+                self.transport.pauseProducing()
+
+        sink = PausedSink()
+        b.listen(5000, factoryFor(sink))
+        source = Source()
+        source.payload = b"last words"
+        a.connect(B, 5000, factoryFor(source))
+        net.run(until=1)
+        self.assertEqual(sink.data(), b"")
+        self.assertIsNone(sink.lost)
+        sink.transport.resumeProducing()
+        self.assertEqual(sink.data(), b"last words")
+        self.assertIsInstance(sink.lost.value, error.ConnectionDone)
