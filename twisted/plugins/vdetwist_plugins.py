@@ -12,6 +12,11 @@ vdeswitch = ServiceMaker(
     "A Virtual Distributed Ethernet switch (vde_switch compatible)", "vdeswitch")
 slirp = ServiceMaker("vdetwist slirp", "vdetwist.slirp.tap", "A NAT gateway with DHCP, DNS and port forwards (slirpvde compatible)", "slirp")
 
+vdetutorial = ServiceMaker(
+    "vdetwist tutorial", "vdetwist.tutorial.tap",
+    "The port-forwarding tutorial's network: switch, slirp, three virtual hosts",
+    "vdetutorial")
+
 #: C{vde:sock=...:ip=...:port=...}: listen on a virtual host.
 vdeServerParser = VDEServerParser()
 #: C{vde:sock=...:ip=...:host=...:port=...}: connect from a virtual host.
