@@ -169,7 +169,26 @@ COMMANDS: List[Tuple[str, str, str, Optional[int]]] = [
     ("vlan/print", "[N]", "print the list of defined vlan", STRARG | WITHFILE),
     ("vlan/allprint", "[N]", "print the list of defined vlan (including inactive port)",
      STRARG | WITHFILE),
+    # Cables and link emulation (vdetwist.switch.cable), listed only on a
+    # switch with a cable manager (ConsoleFactory.cables), so a plain
+    # switch's help stays r586's.
+    ("cable", _MENU, "CABLE MENU", None),
+    ("cable/print", "[ID]", "print the cables", STRARG | WITHFILE),
+    ("cable/add", "[listen] EP", "dial (or listen on) a Twisted endpoint", STRARG | WITHFILE),
+    ("cable/del", "ID", "remove a cable", STRARG),
+    ("link", _MENU, "LINK EMULATION MENU", None),
+    ("link/print", "[ID]", "print the link emulation of the cables", STRARG | WITHFILE),
+    ("link/loss", "ID VALUE", "loss % ([LR|RL]P)", STRARG),
+    ("link/dup", "ID VALUE", "duplication % ([LR|RL]P)", STRARG),
+    ("link/delay", "ID VALUE", "delay ms ([LR|RL]D[+jitter][U|N])", STRARG),
+    ("link/bandwidth", "ID VALUE", "bandwidth bytes/s ([LR|RL]B[K|M|G], 0=unlimited)", STRARG),
+    ("link/mtu", "ID VALUE", "drop frames longer than VALUE bytes (0=no limit)", STRARG),
+    ("link/capacity", "ID VALUE", "bytes queued at most per direction", STRARG),
+    ("link/clear", "ID", "remove the link emulation", STRARG),
 ]
+
+#: The menus shown only when the console's factory has a cable manager.
+CABLE_MENUS = ("cable", "link")
 
 #: Event-only debug categories of r586: never listed or subscribable, but
 #: C{debug/del} matches them (C{debug/del m} answers 1002, not 1022).
@@ -568,7 +587,10 @@ class ConsoleProtocol(protocol.Protocol):
         @return: an iterator of C{(path, syntax, help, flags)}.
         """
         hasDS = self.factory.controlServer is not None
+        hasCables = self.factory.cables is not None
         for entry in COMMANDS:
+            if not hasCables and entry[0].split("/")[0] in CABLE_MENUS:
+                continue
             if hasDS or not (entry[0] == "ds" or entry[0].startswith("ds/")):
                 yield entry
 
@@ -1304,6 +1326,86 @@ class ConsoleProtocol(protocol.Protocol):
         """
         return self._printVLANs(out, arg, True)
 
+    # -- cables and link emulation (vdetwist.switch.cable) -----------------
+
+    def cmd_cable_print(self, out: List[str], arg: str) -> int:
+        """
+        C{cable/print [ID]}: the cables, their peers, states and counters.
+        """
+        from vdetwist.switch.cable import consoleCablePrint
+        return consoleCablePrint(self.factory.cables, out, arg)
+
+    def cmd_cable_add(self, out: List[str], arg: str) -> int:
+        """
+        C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint.
+        """
+        from vdetwist.switch.cable import consoleCableAdd
+        return consoleCableAdd(self.factory.cables, out, arg)
+
+    def cmd_cable_del(self, out: List[str], arg: str) -> int:
+        """
+        C{cable/del ID}: remove a cable.
+        """
+        from vdetwist.switch.cable import consoleCableDel
+        return consoleCableDel(self.factory.cables, out, arg)
+
+    def cmd_link_print(self, out: List[str], arg: str) -> int:
+        """
+        C{link/print [ID]}: the link emulation of the cables.
+        """
+        from vdetwist.switch.cable import consoleLinkPrint
+        return consoleLinkPrint(self.factory.cables, out, arg)
+
+    def _setLink(self, name: str, arg: str) -> int:
+        """
+        The C{link/NAME ID VALUE} commands.
+        """
+        from vdetwist.switch.cable import consoleLinkSet
+        return consoleLinkSet(self.factory.cables, name, arg)
+
+    def cmd_link_loss(self, out: List[str], arg: str) -> int:
+        """
+        C{link/loss ID VALUE}.
+        """
+        return self._setLink("loss", arg)
+
+    def cmd_link_dup(self, out: List[str], arg: str) -> int:
+        """
+        C{link/dup ID VALUE}.
+        """
+        return self._setLink("dup", arg)
+
+    def cmd_link_delay(self, out: List[str], arg: str) -> int:
+        """
+        C{link/delay ID VALUE}.
+        """
+        return self._setLink("delay", arg)
+
+    def cmd_link_bandwidth(self, out: List[str], arg: str) -> int:
+        """
+        C{link/bandwidth ID VALUE}.
+        """
+        return self._setLink("bandwidth", arg)
+
+    def cmd_link_mtu(self, out: List[str], arg: str) -> int:
+        """
+        C{link/mtu ID VALUE}.
+        """
+        return self._setLink("mtu", arg)
+
+    def cmd_link_capacity(self, out: List[str], arg: str) -> int:
+        """
+        C{link/capacity ID VALUE}.
+        """
+        return self._setLink("capacity", arg)
+
+    def cmd_link_clear(self, out: List[str], arg: str) -> int:
+        """
+        C{link/clear ID}.
+        """
+        from vdetwist.switch.cable import consoleLinkClear
+        return consoleLinkClear(self.factory.cables, out, arg)
+
 
 class ConsoleFactory(protocol.ServerFactory[ConsoleProtocol]):
     """
@@ -1320,6 +1422,9 @@ class ConsoleFactory(protocol.ServerFactory[ConsoleProtocol]):
     """
 
     protocol = ConsoleProtocol
+    #: The L{vdetwist.switch.cable.CableManager} behind the C{cable/*} and
+    #: C{link/*} commands, or L{None} (then they are not offered).
+    cables: Any = None
 
     def __init__(self, switch: Switch, controlServer: Any = None,
                  mgmtPath: Optional[str] = None, mgmtMode: int = 0o600,

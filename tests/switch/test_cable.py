@@ -1,0 +1,510 @@
+# -*- test-case-name: tests.switch.test_cable -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.switch.cable}: cables as switch ports over byte
+streams, their strict framing, the bound on what a non-reading peer costs,
+the cable table, and dialled cables reconnecting over real loopback TCP.
+"""
+
+import os
+import tempfile
+from typing import Any, List
+
+from twisted.internet import defer, reactor, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface.verify import verifyObject
+
+from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
+from vdetwist.interfaces import ISwitchPort
+from vdetwist.switch import cable as cablemodule
+from vdetwist.switch.cable import (
+    MAX_BACKLOG, STALL_TIMEOUT, CableError, CableManager, CableProtocol, clientEndpoint,
+    serverEndpoint)
+from vdetwist.switch.console import ConsoleFactory
+from vdetwist.switch.linkemu import LinkParameters
+from vdetwist.switch.switch import Switch
+
+
+def framed(data: bytes) -> bytes:
+    """
+    One frame with VDE's stream header (2 bytes, big-endian length),
+    written out independently of L{vdetwist.vde.stream}.
+    """
+    return bytes([len(data) >> 8, len(data) & 0xFF]) + data
+
+
+class CableTestCase(SynchronousTestCase):
+    """
+    A switch with an in-process host on it and a cable manager listening
+    on a memory reactor; L{connect} makes accepted cables on string
+    transports.
+    """
+
+    def setUp(self) -> None:
+        self.clock = MemoryReactorClock()
+        self.switch = Switch(mac=b"\x00\xff\x01\x02\x03\x04")
+        self.host = Recorder()
+        self.switch.attach(self.host, "host")
+        self.manager = CableManager(self.clock, self.switch)
+        self.listener = self.manager.listen("tcp:7000:interface=127.0.0.1")
+        self.manager.startService()
+        self.addCleanup(self.manager.stopService)
+        self.logged: List[dict] = []
+        from twisted.logger import globalLogPublisher
+        globalLogPublisher.addObserver(self.logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.logged.append)
+
+    def connect(self, port: int = 40000) -> "tuple[CableProtocol, StringTransport]":
+        """
+        Accept one cable.
+
+        @param port: the peer's TCP port.
+        @return: the protocol and its transport.
+        """
+        peer = IPv4Address("TCP", "127.0.0.1", port)
+        protocol = self.listener.buildProtocol(peer)
+        transport = StringTransport(peerAddress=peer)
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def lose(self, protocol: CableProtocol, transport: StringTransport) -> None:
+        """
+        Deliver the connection loss a real transport would after an abort
+        or close.
+        """
+        if transport.disconnecting or getattr(transport, "disconnected", False):
+            from twisted.internet.error import ConnectionDone
+            from twisted.python.failure import Failure
+            protocol.connectionLost(Failure(ConnectionDone()))
+
+    def warnings(self) -> List[str]:
+        """
+        The text of the warnings logged so far.
+        """
+        from twisted.logger import LogLevel, formatEvent
+        return [formatEvent(e) for e in self.logged if e.get("log_level") == LogLevel.warn]
+
+
+class CableProtocolTests(CableTestCase):
+    """
+    One cable connection as a switch port.
+    """
+
+    def test_interface(self) -> None:
+        """
+        A cable connection provides L{ISwitchPort}, with module C{cable}.
+        """
+        protocol, transport = self.connect()
+        self.assertTrue(verifyObject(ISwitchPort, protocol))
+        self.assertEqual(protocol.module, "cable")
+        self.assertIsNotNone(protocol.port)
+        self.assertIn(protocol, protocol.port.endpoints)
+
+    def test_framesIn(self) -> None:
+        """
+        Frames read from the stream, whole, split across reads, or several
+        in one read, go into the switch; zero-length headers are skipped.
+        """
+        protocol, transport = self.connect()
+        f1 = frame(BROADCAST, MAC1, payload=b"a" * 46)
+        f2 = frame(BROADCAST, MAC1, payload=b"b" * 100)
+        data = framed(f1) + b"\x00\x00" + framed(f2)
+        protocol.dataReceived(data[:1])
+        protocol.dataReceived(data[1:30])
+        protocol.dataReceived(data[30:])
+        self.assertEqual(self.host.frames, [f1, f2])
+        self.assertEqual((protocol.framesIn, protocol.bytesIn), (2, len(f1) + len(f2)))
+
+    def test_framesOut(self) -> None:
+        """
+        Frames the switch sends to the cable's port are written with the
+        length header.
+        """
+        protocol, transport = self.connect()
+        f = frame(BROADCAST, MAC2)
+        self.host.transport.sendFrame(f)
+        self.assertEqual(transport.value(), framed(f))
+        self.assertEqual((protocol.framesOut, protocol.bytesOut), (1, len(f)))
+
+    def test_learningThroughCable(self) -> None:
+        """
+        A MAC seen on the cable is learned on its port: unicast to it goes
+        only there.
+        """
+        protocol, transport = self.connect()
+        other, otherTransport = self.connect(40001)
+        protocol.dataReceived(framed(frame(BROADCAST, MAC1)))
+        otherTransport.clear()
+        f = frame(MAC1, MAC2)
+        self.host.transport.sendFrame(f)
+        self.assertEqual(transport.value()[-len(f) - 2:], framed(f))
+        self.assertEqual(otherTransport.value(), b"")
+
+    def test_badLengthDropsCable(self) -> None:
+        """
+        A length above 9236 drops that cable with a logged reason; the good
+        frames before it are delivered, and the switch and another cable
+        keep working.
+        """
+        protocol, transport = self.connect()
+        other, otherTransport = self.connect(40001)
+        good = frame(BROADCAST, MAC1)
+        protocol.dataReceived(framed(good) + b"\xff\xff" + b"junk" * 10)
+        self.assertTrue(transport.disconnecting)
+        self.assertIsNone(protocol.port)
+        self.assertIn("bad frame length 65535", protocol.dropReason)
+        self.assertTrue(any("bad frame length" in w for w in self.warnings()))
+        self.lose(protocol, transport)
+        self.assertEqual(self.host.frames, [good])
+        f = frame(BROADCAST, MAC2, payload=b"c" * 46)
+        other.dataReceived(framed(f))
+        self.assertEqual(self.host.frames, [good, f])
+        self.assertNotIn(protocol.cableID, self.manager.cables)
+        self.assertIn(other.cableID, self.manager.cables)
+
+    def test_garbageDropsCable(self) -> None:
+        """
+        Text on a cable (a web client, say) is not a VDE stream: dropped.
+        """
+        protocol, transport = self.connect()
+        protocol.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.host.frames, [])
+
+    def test_runtDropsCable(self) -> None:
+        """
+        A frame shorter than an Ethernet header drops the cable.
+        """
+        protocol, transport = self.connect()
+        protocol.dataReceived(framed(b"\x01\x02\x03"))
+        self.assertTrue(transport.disconnecting)
+        self.assertIn("runt frame of 3 bytes", protocol.dropReason)
+
+    def test_oversizeNotWritten(self) -> None:
+        """
+        A frame longer than the stream's maximum is counted and not
+        written.
+        """
+        protocol, transport = self.connect()
+        protocol.sendFrame(b"\x00" * 9237)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(protocol.drops, 1)
+
+    def test_backlogBound(self) -> None:
+        """
+        While the transport says its buffer is full, at most L{MAX_BACKLOG}
+        more bytes are written; the rest is dropped and counted.
+        """
+        protocol, transport = self.connect()
+        transport.producer.pauseProducing()
+        f = frame(BROADCAST, MAC2, payload=b"z" * 1000)
+        count = MAX_BACKLOG // len(f) + 10
+        for _ in range(count):
+            protocol.sendFrame(f)
+        self.assertLessEqual(len(transport.value()), MAX_BACKLOG + len(f) + 2)
+        self.assertGreater(protocol.drops, 0)
+        self.assertEqual(protocol.framesOut + protocol.drops, count)
+        transport.producer.resumeProducing()
+        transport.clear()
+        protocol.sendFrame(f)
+        self.assertEqual(transport.value(), framed(f))
+
+    def test_stalledPeerDropped(self) -> None:
+        """
+        A peer that does not read for L{STALL_TIMEOUT} seconds is dropped
+        with a logged reason; one that reads again in time is kept.
+        """
+        protocol, transport = self.connect()
+        transport.producer.pauseProducing()
+        self.clock.advance(STALL_TIMEOUT - 1)
+        transport.producer.resumeProducing()
+        self.clock.advance(5)
+        self.assertFalse(transport.disconnecting)
+        transport.producer.pauseProducing()
+        self.clock.advance(STALL_TIMEOUT)
+        self.assertTrue(transport.disconnecting)
+        self.assertIn("stopped reading", protocol.dropReason)
+        self.assertTrue(any("stopped reading" in w for w in self.warnings()))
+
+    def test_epcloseClosesCable(self) -> None:
+        """
+        Closing the endpoint from the switch (port/epclose) closes the
+        stream and frees the port.
+        """
+        protocol, transport = self.connect()
+        number = protocol.port.number
+        self.switch.closeEndpoint(number, protocol.endpointID)
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(self.switch.ports[number].endpoints)
+
+    def test_connectionLostFreesPort(self) -> None:
+        """
+        The peer closing frees the port and removes the accepted entry.
+        """
+        protocol, transport = self.connect()
+        port = protocol.port
+        from twisted.internet.error import ConnectionDone
+        from twisted.python.failure import Failure
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertFalse(port.endpoints)
+        self.assertEqual(self.listener.accepted, {})
+
+    def test_noFreePort(self) -> None:
+        """
+        When the switch has no free port, the cable is dropped with that
+        reason.
+        """
+        self.switch.setNumPorts(2)
+        protocol, transport = self.connect()
+        self.assertTrue(transport.disconnecting)
+        self.assertIn("no switch port", protocol.dropReason)
+
+    def test_tooManyAccepted(self) -> None:
+        """
+        A listener accepts at most L{cablemodule.MAX_ACCEPTED} cables at
+        once; more are refused and counted.
+        """
+        self.patch(cablemodule, "MAX_ACCEPTED", 2)
+        self.connect(1)
+        self.connect(2)
+        self.assertIsNone(self.listener.buildProtocol(IPv4Address("TCP", "127.0.0.1", 3)))
+        self.assertEqual(self.listener.refused, 1)
+
+
+class CableTableTests(CableTestCase):
+    """
+    The manager's table and C{cable/print}'s lines.
+    """
+
+    def test_describe(self) -> None:
+        """
+        The listener and each accepted cable have a line, with the peer,
+        port and counters.
+        """
+        protocol, transport = self.connect()
+        protocol.dataReceived(framed(frame(BROADCAST, MAC1)))
+        lines = self.manager.describe()
+        self.assertEqual(lines[0], "Cable 0001 listen   LISTENING 1 connection "
+                                   "tcp:7000:interface=127.0.0.1")
+        self.assertEqual(lines[1], "Cable 0002 accepted CONNECTED by 1 "
+                                   "tcp:7000:interface=127.0.0.1")
+        self.assertEqual(lines[2], " peer 127.0.0.1:40000 port %04d" % (protocol.port.number,))
+        self.assertEqual(lines[3], " IN:  pkts          1          bytes                   60")
+
+    def test_dialDescribe(self) -> None:
+        """
+        A dialled cable on a memory reactor shows C{CONNECTING}.
+        """
+        entry = self.manager.dial("tcp:127.0.0.1:7001")
+        self.assertEqual(entry.kind, "dial")
+        self.assertEqual(self.manager.describe(entry.cableID)[0],
+                         "Cable %04d dial     CONNECTING attempt 1 tcp:127.0.0.1:7001"
+                         % (entry.cableID,))
+
+    def test_remove(self) -> None:
+        """
+        Removing a listener drops its accepted cables and stops listening.
+        """
+        protocol, transport = self.connect()
+        self.manager.remove(self.listener.cableID)
+        self.assertTrue(transport.disconnecting)
+        self.assertNotIn(self.listener.cableID, self.manager.cables)
+        self.assertRaises(KeyError, self.manager.remove, 999)
+
+    def test_badDescriptions(self) -> None:
+        """
+        Bad endpoint descriptions raise L{CableError}.
+        """
+        self.assertRaises(CableError, self.manager.listen, "")
+        self.assertRaises(CableError, self.manager.listen, "nosuch:1")
+        self.assertRaises(CableError, self.manager.dial, "tcp:host")
+        self.assertRaises(CableError, self.manager.listen, "tls:7000:privateKey=/nonexistent")
+
+    def test_unixListenMode(self) -> None:
+        """
+        A UNIX listening cable is made with mode 0600 unless told.
+        """
+        endpoint = serverEndpoint(self.clock, "unix:/tmp/x")
+        self.assertEqual(endpoint._mode, 0o600)
+        endpoint = serverEndpoint(self.clock, "unix:/tmp/x:mode=660")
+        self.assertEqual(endpoint._mode, 0o660)
+        self.assertIsNotNone(clientEndpoint(self.clock, "unix:/tmp/x"))
+
+    def test_linkEmulationOnCable(self) -> None:
+        """
+        Setting a delay on a cable holds its frames until the delay has
+        passed, in both directions; clearing it sends directly again.
+        """
+        protocol, transport = self.connect()
+        params = LinkParameters()
+        params.set("delay", "100")
+        self.listener.setLink(params)
+        f = frame(BROADCAST, MAC2)
+        self.host.transport.sendFrame(f)
+        self.assertEqual(transport.value(), b"")
+        protocol.dataReceived(framed(frame(BROADCAST, MAC1)))
+        self.assertEqual(self.host.frames, [])
+        self.clock.advance(0.1)
+        self.assertEqual(transport.value(), framed(f))
+        self.assertEqual(len(self.host.frames), 1)
+        self.listener.setLink(None)
+        transport.clear()
+        self.host.transport.sendFrame(f)
+        self.assertEqual(transport.value(), framed(f))
+
+
+class CableConsoleTests(CableTestCase):
+    """
+    The console's C{cable/*} and C{link/*} commands.
+    """
+
+    def setUp(self) -> None:
+        CableTestCase.setUp(self)
+        self.factory = ConsoleFactory(self.switch, reactor=self.clock)
+        self.factory.cables = self.manager
+        self.session = self.factory.buildProtocol(None)
+        self.session.transport = None
+
+    def command(self, line: str) -> "tuple[int, str]":
+        """
+        Run one command.
+        """
+        return self.session.runCommand(line)
+
+    def test_help(self) -> None:
+        """
+        With cables the help lists the cable and link menus; without, not.
+        """
+        rv, text = self.command("help cable")
+        self.assertIn("cable/print", text)
+        self.assertIn("cable/add", text)
+        rv, text = self.command("help link")
+        self.assertIn("link/delay", text)
+        bare = ConsoleFactory(self.switch, reactor=self.clock).buildProtocol(None)
+        rv, text = bare.runCommand("help")
+        self.assertNotIn("cable", text)
+        self.assertEqual(bare.runCommand("cable/print")[0], 38)
+
+    def test_print(self) -> None:
+        """
+        C{cable/print} lists the table in a data block.
+        """
+        rv, text = self.command("cable/print")
+        self.assertEqual(rv, 0)
+        self.assertIn("Cable 0001 listen", text)
+        self.assertTrue(text.startswith("0000 DATA END WITH '.'\n"))
+        self.assertEqual(self.command("cable/print 77")[0], 6)
+
+    def test_addDel(self) -> None:
+        """
+        C{cable/add ENDPOINT} dials, C{cable/add listen ENDPOINT} listens,
+        C{cable/del ID} removes; bad input gives errors, not exceptions.
+        """
+        rv, text = self.command("cable/add tcp:127.0.0.1:7009")
+        self.assertEqual(rv, 0)
+        self.assertIn("Cable 0002 dial", text)
+        rv, text = self.command("cable/add listen tcp:7010")
+        self.assertEqual(rv, 0)
+        self.assertEqual(self.manager.cables[3].kind, "listen")
+        self.assertEqual(self.command("cable/del 2")[0], 0)
+        self.assertNotIn(2, self.manager.cables)
+        self.assertEqual(self.command("cable/del 2")[0], 6)
+        self.assertEqual(self.command("cable/del x")[0], 22)
+        self.assertEqual(self.command("cable/add")[0], 22)
+        self.assertEqual(self.command("cable/add nosuch:1")[0], 22)
+
+    def test_link(self) -> None:
+        """
+        C{link/delay ID VALUE} and friends set the emulation;
+        C{link/print} shows it, C{link/clear} removes it.
+        """
+        self.assertEqual(self.command("link/delay 1 LR50+10N")[0], 0)
+        self.assertEqual(self.command("link/loss 1 5")[0], 0)
+        rv, text = self.command("link/print 1")
+        self.assertIn("loss 5 delay LR 50+10N RL 0", text)
+        self.assertEqual(self.command("link/bandwidth 1 1M")[0], 0)
+        self.assertEqual(self.listener.linkParameters.out.bandwidth, 1 << 20)
+        self.assertEqual(self.command("link/loss 1 500")[0], 22)
+        self.assertEqual(self.command("link/loss 99 5")[0], 6)
+        self.assertEqual(self.command("link/clear 1")[0], 0)
+        self.assertIsNone(self.listener.linkParameters)
+
+
+class LoopbackCableTests(TestCase):
+    """
+    Two switches joined by a real loopback TCP cable.
+    """
+
+    def setUp(self) -> None:
+        self.switchA = Switch()
+        self.switchB = Switch()
+        self.hostA = Recorder()
+        self.hostB = Recorder()
+        self.switchA.attach(self.hostA, "a")
+        self.switchB.attach(self.hostB, "b")
+        self.managerA = CableManager(reactor, self.switchA)
+        self.managerB = CableManager(reactor, self.switchB)
+        self.managerA.startService()
+        self.managerB.startService()
+        self.addCleanup(self.managerB.stopService)
+        self.addCleanup(self.managerA.stopService)
+
+    @defer.inlineCallbacks
+    def waitFor(self, condition: Any, timeout: float = 10.0) -> Any:
+        """
+        Poll the reactor until C{condition()} is true.
+        """
+        for _ in range(int(timeout / 0.01)):
+            if condition():
+                return
+            yield task.deferLater(reactor, 0.01, lambda: None)
+        self.fail("condition not met in %s s" % (timeout,))
+
+    @defer.inlineCallbacks
+    def test_frameBothWaysAndReconnect(self) -> None:
+        """
+        A dialled cable carries frames both ways; when the listener goes
+        away and comes back on the same port, the dialled side reconnects
+        by itself and frames flow again.
+        """
+        listener = self.managerA.listen("tcp:0:interface=127.0.0.1")
+        yield self.waitFor(lambda: listener.listeningPort is not None)
+        portNumber = listener.listeningPort.getHost().port
+        dialed = self.managerB.dial("tcp:127.0.0.1:%d" % (portNumber,),
+                                    retryPolicy=lambda attempt: 0.05)
+        yield self.waitFor(lambda: dialed.state() == "CONNECTED" and listener.accepted)
+        fromA = frame(BROADCAST, MAC1)
+        self.hostA.transport.sendFrame(fromA)
+        yield self.waitFor(lambda: self.hostB.frames)
+        self.assertEqual(self.hostB.frames, [fromA])
+        fromB = frame(MAC1, MAC2)
+        self.hostB.transport.sendFrame(fromB)
+        yield self.waitFor(lambda: self.hostA.frames)
+        self.assertEqual(self.hostA.frames, [fromB])
+
+        yield self.managerA.remove(listener.cableID)
+        yield self.waitFor(lambda: dialed.state().startswith("CONNECTING"))
+        listener = self.managerA.listen("tcp:%d:interface=127.0.0.1" % (portNumber,))
+        yield self.waitFor(lambda: dialed.state() == "CONNECTED" and listener.accepted)
+        self.assertEqual(dialed.connects, 2)
+        self.hostA.transport.sendFrame(fromA)
+        yield self.waitFor(lambda: len(self.hostB.frames) == 2)
+
+    @defer.inlineCallbacks
+    def test_unixCable(self) -> None:
+        """
+        A cable over a UNIX socket, made 0600.
+        """
+        directory = tempfile.mkdtemp()
+        path = os.path.join(directory, "cable")
+        self.addCleanup(os.rmdir, directory)
+        listener = self.managerA.listen("unix:" + path)
+        yield self.waitFor(lambda: listener.listeningPort is not None)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        dialed = self.managerB.dial("unix:" + path, retryPolicy=lambda attempt: 0.05)
+        yield self.waitFor(lambda: dialed.state() == "CONNECTED")
+        self.hostB.transport.sendFrame(frame(BROADCAST, MAC2))
+        yield self.waitFor(lambda: self.hostA.frames)
+        yield self.managerA.remove(listener.cableID)

@@ -1,0 +1,1325 @@
+# -*- test-case-name: tests.switch.test_cable -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Cables: switch ports that carry frames over a byte stream to another switch
+(ours, or Debian's through C{vde_plug} in stream mode), with VDE's 2-byte
+big-endian length framing (docs/vde-protocol.md section 3).
+
+A cable rides on any Twisted stream endpoint:
+
+    tcp:7000                                   listen (C{--cable-listen})
+    tcp:host.example:7000                      dial (C{--cable})
+    unix:/run/vde/cable                        listen, mode 0600 unless C{mode=}
+    tls:7001:privateKey=k.pem:certKey=c.pem:trustRoots=CADIR
+                                               listen, mutual TLS
+    tls:host.example:7001:privateKey=k.pem:certificate=c.pem:trustRoots=CADIR
+                                               dial, mutual TLS
+
+TLS is mutual: a listening C{tls:} (or C{ssl:} given C{trustRoots}) asks
+for a client certificate and refuses a peer without one, or with one not
+issued by a CA in C{trustRoots} (a PEM file or a directory of them); a
+dialing C{tls:} is Twisted's own, which checks the server's certificate
+against C{trustRoots} and its name (service_identity) against the host.  A
+cable is attached to the switch only once its TLS handshake has completed;
+a peer refused during it is logged with the reason.
+
+Dialled cables reconnect by themselves with backoff (L{ClientService}).
+Frames that arrive on a cable are checked strictly: a length above 9236, a
+frame shorter than an Ethernet header, or a peer that stops reading for
+L{STALL_TIMEOUT} seconds drops that cable (with a logged reason), and
+nothing else.  What we write to a peer that is not reading is bounded by
+L{MAX_BACKLOG}; frames beyond it are dropped and counted.
+"""
+
+import os
+from typing import Any, Callable, Dict, List, Optional
+
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.service import MultiService
+from twisted.internet import defer
+from twisted.internet.interfaces import (
+    IHandshakeListener, IPushProducer, ISSLTransport, IStreamClientEndpoint,
+    IStreamServerEndpoint)
+from twisted.internet.protocol import ClientFactory, Factory, Protocol, ServerFactory
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from vdetwist.interfaces import ISwitchPort
+from vdetwist.switch.switch import Switch, SwitchError
+from vdetwist.vde.stream import MAX_STREAM_FRAME, StreamDecoder, StreamFramingError
+
+log = Logger(namespace="vdetwist.switch.cable")
+
+#: The shortest frame a cable may carry: an Ethernet header.
+MIN_FRAME = 14
+#: Seconds a TLS handshake may take before the connection is dropped.
+HANDSHAKE_TIMEOUT = 15.0
+#: Seconds the peer may leave our writes blocked before the cable drops.
+STALL_TIMEOUT = 10.0
+#: Bytes written past the transport's own high-water mark while the peer
+#: does not read; further frames are dropped until it reads again.
+MAX_BACKLOG = 1 << 20
+#: Connections one listening cable accepts at once.
+MAX_ACCEPTED = 64
+#: Cables (listening, dialled and accepted together) one manager holds.
+MAX_CABLES = 1024
+#: Reconnection backoff of dialled cables, in seconds.
+RETRY_INITIAL = 0.5
+RETRY_MAX = 5.0
+#: The first endpoint ID given to cable connections (port/print's "ID").
+FIRST_ENDPOINT_ID = 20000
+
+
+class CableError(ValueError):
+    """
+    A cable description that cannot be used.
+    """
+
+
+def _splitDescription(description: str) -> "tuple[List[str], Dict[str, str]]":
+    """
+    Split an endpoint description as Twisted does (C{:} separated, C{\\}
+    escapes, C{key=value} keywords).
+
+    @param description: e.g. C{tls:7000:privateKey=k.pem}.
+    @return: the positional arguments (the prefix first) and the keywords.
+    @raise CableError: for an empty description.
+    """
+    from twisted.internet.endpoints import _parse
+    args, kwargs = _parse(description)
+    if not args or not args[0]:
+        raise CableError("empty endpoint description %r" % (description,))
+    return [str(a) for a in args], {str(k): str(v) for k, v in kwargs.items()}
+
+
+def loadCertificates(path: str) -> List[Any]:
+    """
+    Every PEM certificate in a file, or in the C{.pem}/C{.crt} files of a
+    directory.
+
+    @param path: the file or directory.
+    @return: L{twisted.internet.ssl.Certificate} objects.
+    @raise CableError: when there are none.
+    """
+    from twisted.internet.ssl import Certificate
+    import re
+    files = []
+    if os.path.isdir(path):
+        for name in sorted(os.listdir(path)):
+            if name.endswith((".pem", ".crt")):
+                files.append(os.path.join(path, name))
+    else:
+        files.append(path)
+    certificates = []
+    pattern = re.compile(b"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+    for name in files:
+        try:
+            with open(name, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise CableError("trustRoots: cannot read %s: %s" % (name, e.strerror))
+        for block in pattern.findall(data):
+            certificates.append(Certificate.loadPEM(block))
+    if not certificates:
+        raise CableError("trustRoots: no PEM certificate in %s" % (path,))
+    return certificates
+
+
+def _mutualTLSOptions(kwargs: Dict[str, str]) -> Any:
+    """
+    Server TLS options that require a client certificate issued by one of
+    the C{trustRoots}.
+
+    @param kwargs: C{privateKey}, C{certKey} (default: the key file),
+        C{trustRoots}, optionally C{extraCertChain}.
+    @return: a L{twisted.internet.ssl.CertificateOptions}.
+    @raise CableError: for a missing or unreadable file.
+    """
+    from twisted.internet.ssl import CertificateOptions, PrivateCertificate
+    keyPath = kwargs.pop("privateKey", None)
+    if keyPath is None:
+        raise CableError("tls listen needs privateKey=FILE")
+    certPath = kwargs.pop("certKey", keyPath)
+    try:
+        with open(certPath, "rb") as f:
+            certPEM = f.read()
+        with open(keyPath, "rb") as f:
+            keyPEM = f.read()
+        chain = []
+        if "extraCertChain" in kwargs:
+            chain = [c.original for c in loadCertificates(kwargs.pop("extraCertChain"))]
+    except OSError as e:
+        raise CableError("cannot read %s: %s" % (e.filename, e.strerror))
+    own = PrivateCertificate.loadPEM(certPEM + b"\n" + keyPEM)
+    authorities = loadCertificates(kwargs.pop("trustRoots"))
+    return CertificateOptions(
+        privateKey=own.privateKey.original, certificate=own.original,
+        extraCertChain=chain or None, verify=True, requireCertificate=True,
+        caCerts=[c.original for c in authorities])
+
+
+def serverEndpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
+    """
+    The endpoint a listening cable uses.
+
+    C{tls:PORT:privateKey=..:certKey=..:trustRoots=..[:interface=..]
+    [:backlog=..]} (and C{ssl:} with C{trustRoots}) listen with mutual TLS;
+    C{unix:} listens with mode 0600 unless C{mode=} says otherwise; anything
+    else is L{twisted.internet.endpoints.serverFromString}'s.
+
+    @param reactor: the reactor.
+    @param description: the endpoint description.
+    @return: the endpoint.
+    @raise CableError: for a description that cannot be used.
+    """
+    from twisted.internet import endpoints
+    args, kwargs = _splitDescription(description)
+    prefix = args[0].lower()
+    try:
+        if prefix == "tls" or (prefix == "ssl" and "trustRoots" in kwargs):
+            if "trustRoots" not in kwargs:
+                raise CableError("tls listen needs trustRoots=CAFILE|CADIR "
+                                 "(cables use mutual TLS)")
+            if len(args) != 2:
+                raise CableError("tls listen takes tls:PORT:keyword=value...")
+            options = _mutualTLSOptions(kwargs)
+            interface = kwargs.pop("interface", "")
+            backlog = int(kwargs.pop("backlog", "50"))
+            if kwargs:
+                raise CableError("unknown keywords: %s" % (", ".join(sorted(kwargs)),))
+            return endpoints.SSL4ServerEndpoint(reactor, int(args[1]), options,
+                                                backlog=backlog, interface=interface)
+        if prefix == "unix" and "mode" not in kwargs:
+            description += ":mode=600"
+        return endpoints.serverFromString(reactor, description)
+    except CableError:
+        raise
+    except (ValueError, TypeError, KeyError) as e:
+        raise CableError("bad listen endpoint %r: %s" % (description, e))
+
+
+def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
+    """
+    The endpoint a dialled cable uses:
+    L{twisted.internet.endpoints.clientFromString}'s, so C{tcp:HOST:PORT},
+    C{unix:PATH} and C{tls:HOST:PORT:privateKey=..:certificate=..:
+    trustRoots=CADIR} (which checks the server's name).
+
+    @param reactor: the reactor.
+    @param description: the endpoint description.
+    @return: the endpoint.
+    @raise CableError: for a description that cannot be used.
+    """
+    from twisted.internet import endpoints
+    args, kwargs = _splitDescription(description)
+    try:
+        return endpoints.clientFromString(reactor, description)
+    except (ValueError, TypeError, KeyError, OSError) as e:
+        raise CableError("bad dial endpoint %r: %s" % (description, e))
+    except Exception as e:
+        # pyOpenSSL and the certificate loaders raise their own errors.
+        raise CableError("bad dial endpoint %r: %s" % (description, e))
+
+
+@implementer(IPushProducer)
+class _WriteWatch:
+    """
+    Registered with a cable's transport as its streaming producer: tells the
+    cable when the transport's buffer is full (the peer is not reading as
+    fast as we write) and when it drains.
+
+    @ivar cable: the L{CableProtocol}.
+    """
+
+    def __init__(self, cable: "CableProtocol") -> None:
+        """
+        @param cable: the cable to tell.
+        """
+        self.cable = cable
+
+    def pauseProducing(self) -> None:
+        """
+        The transport's buffer is above its high-water mark.
+        """
+        self.cable._writeBlocked()
+
+    def resumeProducing(self) -> None:
+        """
+        The transport's buffer drained.
+        """
+        self.cable._writeUnblocked()
+
+    def stopProducing(self) -> None:
+        """
+        The transport is closing; nothing to do.
+        """
+
+
+def peerIdentity(transport: Any) -> Optional[str]:
+    """
+    The subject of the peer's TLS certificate, for C{cable/print}.
+
+    @param transport: a transport after its handshake.
+    @return: e.g. C{CN=switch-b}, or L{None} when there is none.
+    """
+    try:
+        certificate = transport.getPeerCertificate()
+    except Exception:
+        return None
+    if certificate is None:
+        return None
+    parts = []
+    for key, value in certificate.get_subject().get_components():
+        parts.append("%s=%s" % (key.decode("ascii", "replace"),
+                                value.decode("utf-8", "replace")))
+    return ",".join(parts) or None
+
+
+@implementer(ISwitchPort, IHandshakeListener)
+class CableProtocol(Protocol):
+    """
+    One cable connection: a switch port whose frames travel over a byte
+    stream with VDE's length framing.
+
+    The switch sees it as an L{ISwitchPort}.  It takes a port when the
+    stream is up (after the TLS handshake, for TLS) and gives it back when
+    the stream ends.
+
+    @ivar cable: the L{Cable} entry this connection belongs to.
+    @ivar cableID: the ID C{cable/print} and C{cable/del} use.
+    @ivar endpointID: the endpoint ID C{port/print} shows.
+    @ivar description: shown by C{port/print}.
+    @ivar port: the switch port while attached, else L{None}.
+    @ivar peer: the peer's address, as text.
+    @ivar identity: the peer's TLS certificate subject, if any.
+    @ivar framesIn: frames received and forwarded.
+    @ivar bytesIn: their bytes.
+    @ivar framesOut: frames written.
+    @ivar bytesOut: their bytes.
+    @ivar drops: frames not written (too long, or the peer not reading).
+    @ivar dropReason: why this cable was dropped by us, if it was.
+    """
+
+    module = "cable"
+
+    def __init__(self, cable: "Cable", cableID: int) -> None:
+        """
+        @param cable: the entry (listening or dialled) this belongs to.
+        @param cableID: this connection's ID.
+        """
+        self.cable = cable
+        self.cableID = cableID
+        self.endpointID = FIRST_ENDPOINT_ID + cableID
+        self.switch: Switch = cable.manager.switch
+        self.reactor = cable.manager.reactor
+        self.description = "cable %d %s" % (cableID, cable.description)
+        self.port: Any = None
+        self.peer = "?"
+        self.identity: Optional[str] = None
+        self.framesIn = self.bytesIn = 0
+        self.framesOut = self.bytesOut = 0
+        self.drops = 0
+        self.dropReason: Optional[str] = None
+        self.state = "CONNECTING"
+        self.decoder = StreamDecoder(MAX_STREAM_FRAME, strict=True)
+        self.link: Any = None
+        self._timer: Any = None
+        self._blocked = False
+        self._backlog = 0
+        self._tls = False
+        self._closed = False
+        self._write: Callable[[bytes], None] = self._notConnected
+        self._forward: Callable[[bytes], None] = self._notConnected
+        self.sendFrame = self._notConnected
+
+    def __repr__(self) -> str:
+        return "<CableProtocol %d %s %s>" % (self.cableID, self.state, self.peer)
+
+    def _notConnected(self, frame: bytes) -> None:
+        """
+        The send function before the cable is attached: drop.
+
+        @param frame: dropped.
+        """
+        self.drops += 1
+
+    # -- connection life ------------------------------------------------
+
+    def connectionMade(self) -> None:
+        """
+        The stream is up: attach now, or after the TLS handshake.
+        """
+        transport: Any = self.transport
+        try:
+            self.peer = _formatAddress(transport.getPeer())
+        except Exception:
+            self.peer = "?"
+        self._write = transport.write
+        transport.registerProducer(_WriteWatch(self), True)
+        if ISSLTransport.providedBy(transport):
+            self._tls = True
+            self.state = "HANDSHAKE"
+            self._timer = self.reactor.callLater(
+                HANDSHAKE_TIMEOUT, self.drop,
+                "no TLS handshake within %d seconds" % (HANDSHAKE_TIMEOUT,))
+        else:
+            self._attach()
+
+    def handshakeCompleted(self) -> None:
+        """
+        The TLS handshake succeeded (the peer's certificate was verified):
+        attach.
+        """
+        self._cancelTimer()
+        self.identity = peerIdentity(self.transport)
+        self._attach()
+
+    def _attach(self) -> None:
+        """
+        Take a free switch port.
+        """
+        if self._closed:
+            return
+        try:
+            port = self.switch.choosePort(0, False)
+        except SwitchError as e:
+            self.drop("no switch port for the cable: %s" % (e.reason,))
+            return
+        self.state = "CONNECTED"
+        self._forward = self._forwardToSwitch
+        self._applyLink()
+        self.switch.addEndpoint(port, self, os.getuid())
+        log.info("cable {id} ({descr}) up on port {port}: peer {peer}{identity}",
+                 id=self.cableID, descr=self.cable.description, port=port.number,
+                 peer=self.peer,
+                 identity=" identity %s" % (self.identity,) if self.identity else "")
+        self.cable.connectionUp(self)
+
+    def _forwardToSwitch(self, frame: bytes) -> None:
+        """
+        Put one received frame into the switch.
+
+        @param frame: the frame.
+        """
+        port = self.port
+        if port is not None:
+            self.switch.frameFromPort(port, frame)
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Decode frames and forward them; bad framing drops the cable.
+
+        @param data: bytes from the peer.
+        """
+        if self._closed:
+            return
+        try:
+            frames = self.decoder.feed(data)
+        except StreamFramingError as e:
+            self._deliver(e.frames)
+            self.drop("bad frame length %d (the maximum is %d): "
+                      "garbage or a desynchronised stream" % (e.length, MAX_STREAM_FRAME))
+            return
+        if frames:
+            self._deliver(frames)
+
+    def _deliver(self, frames: List[bytes]) -> None:
+        """
+        Forward decoded frames, checking each is at least a header.
+
+        @param frames: the frames.
+        """
+        forward = self._forward
+        for frame in frames:
+            n = len(frame)
+            if n < MIN_FRAME:
+                self.drop("runt frame of %d bytes: not a VDE stream" % (n,))
+                return
+            self.framesIn += 1
+            self.bytesIn += n
+            forward(frame)
+            if self._closed:
+                return
+
+    def drop(self, reason: str) -> None:
+        """
+        Drop this cable now, with a logged reason (a dialled cable then
+        reconnects).
+
+        @param reason: why.
+        """
+        if self._closed:
+            return
+        self.dropReason = reason
+        log.warn("cable {id} ({descr}) from {peer} dropped: {reason}",
+                 id=self.cableID, descr=self.cable.description, peer=self.peer,
+                 reason=reason)
+        self._detach()
+        if self.transport is not None:
+            self.transport.abortConnection()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """
+        Close from the switch's side (C{port/epclose}, shutdown).
+        """
+        if self._closed:
+            return
+        self.dropReason = self.dropReason or "closed by the switch"
+        self._detach()
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def _detach(self) -> None:
+        """
+        Leave the switch port and stop all timers.
+        """
+        self._closed = True
+        self._cancelTimer()
+        if self.link is not None:
+            self.link.stop()
+        self.sendFrame = self._notConnected
+        self._forward = self._notConnected
+        if self.port is not None:
+            self.switch.removeEndpoint(self)
+            self.port = None
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        """
+        The stream ended: leave the switch and tell the entry.
+
+        @param reason: why.
+        """
+        wasUp = self.state == "CONNECTED"
+        if not self._closed:
+            self._detach()
+        self.state = "CLOSED"
+        why = self.dropReason or _describeFailure(reason)
+        if wasUp:
+            log.info("cable {id} ({descr}) down: {reason}", id=self.cableID,
+                     descr=self.cable.description, reason=why)
+        elif self._tls and self.dropReason is None:
+            log.warn("cable {id} ({descr}) from {peer} refused: TLS handshake failed: "
+                     "{reason}", id=self.cableID, descr=self.cable.description,
+                     peer=self.peer, reason=why)
+        self.cable.connectionDown(self, why)
+
+    def _cancelTimer(self) -> None:
+        """
+        Cancel the handshake or stall timer.
+        """
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    # -- writing --------------------------------------------------------
+
+    def _sendDirect(self, frame: bytes) -> None:
+        """
+        Write one frame with its length header; bounded while the peer is
+        not reading.
+
+        @param frame: the frame.
+        """
+        n = len(frame)
+        if n > MAX_STREAM_FRAME:
+            self.drops += 1
+            return
+        if self._blocked:
+            if self._backlog >= MAX_BACKLOG:
+                self.drops += 1
+                return
+            self._backlog += n + 2
+        self.framesOut += 1
+        self.bytesOut += n
+        self._write(n.to_bytes(2, "big") + frame)
+
+    def _writeBlocked(self) -> None:
+        """
+        The transport buffer is full: bound what we add, and start the
+        stall timer.
+        """
+        if self._blocked or self._closed:
+            return
+        self._blocked = True
+        self._backlog = 0
+        self._cancelTimer()
+        self._timer = self.reactor.callLater(
+            STALL_TIMEOUT, self.drop,
+            "peer stopped reading for %d seconds" % (STALL_TIMEOUT,))
+
+    def _writeUnblocked(self) -> None:
+        """
+        The transport buffer drained.
+        """
+        self._blocked = False
+        self._backlog = 0
+        self._cancelTimer()
+
+    # -- link emulation -------------------------------------------------
+
+    def _applyLink(self) -> None:
+        """
+        Route frames through the entry's link emulation, or directly when
+        there is none; rebinding the port's send function.
+        """
+        from vdetwist.switch.linkemu import EmulatedLink
+        params = self.cable.linkParameters
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+        if params is None or params.isIdentity():
+            self.sendFrame = self._sendDirect
+            self._forward = self._forwardToSwitch
+        else:
+            self.link = EmulatedLink(self.reactor, params, self._sendDirect,
+                                     self._forwardToSwitch)
+            self.sendFrame = self.link.sendOut
+            self._forward = self.link.sendIn
+        if self.port is not None:
+            self.port.rebind()
+
+    def linkChanged(self) -> None:
+        """
+        The entry's link parameters changed.
+        """
+        if self.state == "CONNECTED" and not self._closed:
+            self._applyLink()
+
+
+def _formatAddress(address: Any) -> str:
+    """
+    An address as C{cable/print} shows it.
+
+    @param address: a Twisted address.
+    @return: C{host:port}, a path, or the repr.
+    """
+    host = getattr(address, "host", None)
+    port = getattr(address, "port", None)
+    if host is not None and port is not None:
+        return "%s:%d" % (host, port)
+    name = getattr(address, "name", None)
+    if name is not None:
+        return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+    return repr(address)
+
+
+def _describeFailure(reason: Any) -> str:
+    """
+    A short text for why a connection ended or failed.
+
+    @param reason: a L{Failure}, an exception, or L{None}.
+    @return: the text.
+    """
+    if reason is None:
+        return "unknown"
+    value = getattr(reason, "value", reason)
+    text = str(value) or value.__class__.__name__
+    return text.replace("\n", " ")[:300]
+
+
+class Cable:
+    """
+    One entry of the cable table: a listening endpoint, a dialled one, or
+    a connection a listener accepted.
+
+    @ivar manager: the L{CableManager}.
+    @ivar cableID: the ID.
+    @ivar kind: C{listen}, C{dial} or C{accepted}.
+    @ivar description: the endpoint description.
+    @ivar linkParameters: the link emulation of its connections, or
+        L{None}.
+    @ivar lastError: the last failure, as text.
+    """
+
+    kind = ""
+
+    def __init__(self, manager: "CableManager", cableID: int, description: str,
+                 linkParameters: Any = None) -> None:
+        """
+        @param manager: the manager.
+        @param cableID: the ID.
+        @param description: the endpoint description.
+        @param linkParameters: a L{vdetwist.switch.linkemu.LinkParameters}.
+        """
+        self.manager = manager
+        self.cableID = cableID
+        self.description = description
+        self.linkParameters = linkParameters
+        self.lastError: Optional[str] = None
+
+    def connections(self) -> List[CableProtocol]:
+        """
+        The live connections of this entry.
+
+        @return: a list.
+        """
+        return []
+
+    def state(self) -> str:
+        """
+        The state C{cable/print} shows.
+
+        @return: the text.
+        """
+        return ""
+
+    def start(self) -> None:
+        """
+        Start listening or dialling.
+        """
+
+    def stop(self) -> Any:
+        """
+        Stop, dropping connections.
+
+        @return: a Deferred or L{None}.
+        """
+        return None
+
+    def connectionUp(self, connection: CableProtocol) -> None:
+        """
+        A connection attached to the switch.
+
+        @param connection: it.
+        """
+
+    def connectionDown(self, connection: CableProtocol, reason: str) -> None:
+        """
+        A connection ended.
+
+        @param connection: it.
+        @param reason: why.
+        """
+        self.lastError = reason
+
+    def setLink(self, params: Any) -> None:
+        """
+        Change the link emulation of this entry and its live connections.
+
+        @param params: a L{vdetwist.switch.linkemu.LinkParameters} or
+            L{None}.
+        """
+        self.linkParameters = params
+        for connection in self.connections():
+            connection.linkChanged()
+
+
+class AcceptedCable(Cable):
+    """
+    A connection accepted by a listening cable, as a table entry.
+
+    @ivar listener: the L{ListeningCable}.
+    @ivar protocol: the connection.
+    """
+
+    kind = "accepted"
+
+    def __init__(self, listener: "ListeningCable", cableID: int) -> None:
+        """
+        @param listener: the listener.
+        @param cableID: the ID.
+        """
+        Cable.__init__(self, listener.manager, cableID, listener.description,
+                       listener.linkParameters.copy()
+                       if listener.linkParameters is not None else None)
+        self.listener = listener
+        self.protocol = CableProtocol(self, cableID)
+
+    def connections(self) -> List[CableProtocol]:
+        """
+        The connection, while it lives.
+
+        @return: a list of it.
+        """
+        return [self.protocol] if self.protocol.state != "CLOSED" else []
+
+    def state(self) -> str:
+        """
+        The connection's state.
+
+        @return: the text.
+        """
+        return "%s by %d" % (self.protocol.state, self.listener.cableID)
+
+    def stop(self) -> Any:
+        """
+        Close the connection.
+        """
+        self.protocol.drop("removed by cable/del")
+        return None
+
+    def connectionDown(self, connection: CableProtocol, reason: str) -> None:
+        """
+        Leave the table.
+        """
+        Cable.connectionDown(self, connection, reason)
+        self.listener.accepted.pop(self.cableID, None)
+        self.manager._forget(self)
+
+
+class ListeningCable(Cable, ServerFactory):
+    """
+    A listening endpoint; each accepted connection is a cable of its own.
+
+    @ivar endpoint: the server endpoint.
+    @ivar accepted: the live accepted entries by ID.
+    @ivar refused: connections refused for being over L{MAX_ACCEPTED}.
+    """
+
+    kind = "listen"
+
+    def __init__(self, manager: "CableManager", cableID: int, description: str,
+                 endpoint: IStreamServerEndpoint, linkParameters: Any = None) -> None:
+        """
+        @param manager: the manager.
+        @param cableID: the ID.
+        @param description: the endpoint description.
+        @param endpoint: the endpoint to listen on.
+        @param linkParameters: the link emulation new connections start with.
+        """
+        Cable.__init__(self, manager, cableID, description, linkParameters)
+        self.endpoint = endpoint
+        self.accepted: Dict[int, AcceptedCable] = {}
+        self.refused = 0
+        self.listeningPort: Any = None
+        self._state = "STOPPED"
+
+    def state(self) -> str:
+        """
+        C{LISTENING}, C{STARTING}, C{FAILED} or C{STOPPED}.
+
+        @return: the text.
+        """
+        return "%s %d connection%s" % (self._state, len(self.accepted),
+                                       "" if len(self.accepted) == 1 else "s")
+
+    def connections(self) -> List[CableProtocol]:
+        """
+        The accepted connections.
+
+        @return: the list.
+        """
+        return [entry.protocol for entry in self.accepted.values()]
+
+    def setLink(self, params: Any) -> None:
+        """
+        Change the link emulation of new connections, and of every live
+        one (each keeps its own copy).
+
+        @param params: the parameters or L{None}.
+        """
+        self.linkParameters = params
+        for entry in list(self.accepted.values()):
+            entry.setLink(params.copy() if params is not None else None)
+
+    def start(self) -> None:
+        """
+        Start listening; a failure is logged and kept in L{lastError}.
+        """
+        self._state = "STARTING"
+        d = self.endpoint.listen(self)
+
+        def listening(port: Any) -> None:
+            self.listeningPort = port
+            self._state = "LISTENING"
+            log.info("cable {id}: listening on {descr}", id=self.cableID,
+                     descr=self.description)
+
+        def failed(failure: Failure) -> None:
+            self._state = "FAILED"
+            self.lastError = _describeFailure(failure)
+            log.error("cable {id}: cannot listen on {descr}: {error}", id=self.cableID,
+                      descr=self.description, error=self.lastError)
+        d.addCallbacks(listening, failed)
+
+    def stop(self) -> Any:
+        """
+        Stop listening and drop the accepted connections.
+
+        @return: the Deferred of stopping to listen, or L{None}.
+        """
+        self._state = "STOPPED"
+        for entry in list(self.accepted.values()):
+            entry.stop()
+        port, self.listeningPort = self.listeningPort, None
+        if port is not None:
+            return port.stopListening()
+        return None
+
+    def buildProtocol(self, addr: Any) -> Optional[CableProtocol]:  # type: ignore[override]
+        """
+        A new connection: a new cable, unless too many are open.
+
+        @param addr: the peer's address.
+        @return: the protocol, or L{None} to refuse.
+        """
+        if self._state != "LISTENING" and self._state != "STARTING":
+            return None
+        if len(self.accepted) >= MAX_ACCEPTED or not self.manager._hasRoom():
+            self.refused += 1
+            log.warn("cable {id}: refused a connection from {peer}: too many cables",
+                     id=self.cableID, peer=_formatAddress(addr))
+            return None
+        cableID = self.manager._allocateID()
+        entry = AcceptedCable(self, cableID)
+        self.accepted[cableID] = entry
+        self.manager._remember(entry)
+        entry.protocol.factory = self
+        return entry.protocol
+
+
+@implementer(IStreamClientEndpoint)
+class _RecordingEndpoint:
+    """
+    A client endpoint wrapper that remembers why the last attempt failed,
+    for C{cable/print}.
+    """
+
+    def __init__(self, endpoint: IStreamClientEndpoint, cable: "DialedCable") -> None:
+        """
+        @param endpoint: the real endpoint.
+        @param cable: the entry to tell.
+        """
+        self.endpoint = endpoint
+        self.cable = cable
+
+    def connect(self, factory: Any) -> Any:
+        """
+        Connect, noting a failure.
+
+        @param factory: the protocol factory.
+        @return: the endpoint's Deferred.
+        """
+        self.cable.attempts += 1
+
+        def failed(failure: Failure) -> Failure:
+            self.cable.lastError = _describeFailure(failure)
+            if self.cable.attempts <= 3 or self.cable.attempts % 20 == 0:
+                log.warn("cable {id}: cannot connect to {descr}: {error} (attempt {n})",
+                         id=self.cable.cableID, descr=self.cable.description,
+                         error=self.cable.lastError, n=self.cable.attempts)
+            return failure
+        return self.endpoint.connect(factory).addErrback(failed)
+
+
+class DialedCable(Cable, Factory):
+    """
+    A dialled cable: keeps one connection up, reconnecting with backoff.
+
+    @ivar service: the L{ClientService}.
+    @ivar protocol: the current connection, or L{None}.
+    @ivar attempts: connection attempts so far.
+    @ivar connects: connections that attached to the switch.
+    """
+
+    kind = "dial"
+
+    def __init__(self, manager: "CableManager", cableID: int, description: str,
+                 endpoint: IStreamClientEndpoint, linkParameters: Any = None,
+                 retryPolicy: Optional[Callable[[int], float]] = None) -> None:
+        """
+        @param manager: the manager.
+        @param cableID: the ID.
+        @param description: the endpoint description.
+        @param endpoint: the endpoint to dial.
+        @param linkParameters: the link emulation.
+        @param retryPolicy: seconds to wait after N failed attempts;
+            L{backoffPolicy} from L{RETRY_INITIAL} to L{RETRY_MAX} by default.
+        """
+        Cable.__init__(self, manager, cableID, description, linkParameters)
+        self.protocol: Optional[CableProtocol] = None
+        self.attempts = 0
+        self.connects = 0
+        if retryPolicy is None:
+            retryPolicy = backoffPolicy(RETRY_INITIAL, RETRY_MAX)
+        self.service = ClientService(_RecordingEndpoint(endpoint, self),
+                                     self, retryPolicy=retryPolicy, clock=manager.reactor)
+        self._running = False
+
+    def buildProtocol(self, addr: Any) -> CableProtocol:
+        """
+        A new connection for this cable.
+
+        @param addr: the peer's address.
+        @return: the protocol.
+        """
+        protocol = CableProtocol(self, self.cableID)
+        protocol.factory = self
+        self.protocol = protocol
+        return protocol
+
+    def connections(self) -> List[CableProtocol]:
+        """
+        The current connection, if any.
+
+        @return: a list.
+        """
+        p = self.protocol
+        return [p] if p is not None and p.state != "CLOSED" else []
+
+    def state(self) -> str:
+        """
+        The connection's state, or C{CONNECTING}/C{STOPPED}.
+
+        @return: the text.
+        """
+        if not self._running:
+            return "STOPPED"
+        p = self.protocol
+        if p is None or p.state == "CLOSED":
+            return "CONNECTING attempt %d" % (self.attempts,)
+        return p.state
+
+    def connectionUp(self, connection: CableProtocol) -> None:
+        """
+        Attached: count it and reset the attempt counter.
+        """
+        self.connects += 1
+        self.attempts = 0
+
+    def start(self) -> None:
+        """
+        Start dialling.
+        """
+        self._running = True
+        self.service.startService()
+
+    def stop(self) -> Any:
+        """
+        Stop dialling and drop the connection.
+
+        @return: the service's Deferred.
+        """
+        self._running = False
+        return self.service.stopService()
+
+
+class CableManager(MultiService):
+    """
+    The cables of one switch: what C{--cable-listen}, C{--cable} and the
+    console's C{cable/*} commands make.
+
+    @ivar reactor: the reactor.
+    @ivar switch: the switch.
+    @ivar cables: every entry by ID.
+    """
+
+    def __init__(self, reactor: Any, switch: Switch) -> None:
+        """
+        @param reactor: the reactor.
+        @param switch: the switch.
+        """
+        MultiService.__init__(self)
+        self.reactor = reactor
+        self.switch = switch
+        self.cables: Dict[int, Cable] = {}
+        self._nextID = 1
+
+    def _allocateID(self) -> int:
+        """
+        A new cable ID.
+
+        @return: the lowest unused ID.
+        """
+        cableID = self._nextID
+        while cableID in self.cables:
+            cableID += 1
+        self._nextID = cableID + 1
+        return cableID
+
+    def _hasRoom(self) -> bool:
+        """
+        Whether one more entry fits.
+
+        @return: the answer.
+        """
+        return len(self.cables) < MAX_CABLES
+
+    def _remember(self, entry: Cable) -> None:
+        """
+        Put an entry in the table.
+
+        @param entry: it.
+        """
+        self.cables[entry.cableID] = entry
+
+    def _forget(self, entry: Cable) -> None:
+        """
+        Take an entry out of the table.
+
+        @param entry: it.
+        """
+        if self.cables.get(entry.cableID) is entry:
+            del self.cables[entry.cableID]
+
+    def listen(self, description: str, linkParameters: Any = None) -> ListeningCable:
+        """
+        Accept cables on an endpoint.
+
+        @param description: a server endpoint description (L{serverEndpoint}).
+        @param linkParameters: link emulation for its connections.
+        @return: the entry (listening now if the manager is running).
+        @raise CableError: for a bad description or a full table.
+        """
+        if not self._hasRoom():
+            raise CableError("too many cables (%d)" % (MAX_CABLES,))
+        endpoint = serverEndpoint(self.reactor, description)
+        entry = ListeningCable(self, self._allocateID(), description, endpoint,
+                               linkParameters)
+        self._remember(entry)
+        if self.running:
+            entry.start()
+        return entry
+
+    def dial(self, description: str, linkParameters: Any = None,
+             retryPolicy: Optional[Callable[[int], float]] = None) -> DialedCable:
+        """
+        Keep a cable to an endpoint up.
+
+        @param description: a client endpoint description (L{clientEndpoint}).
+        @param linkParameters: link emulation.
+        @param retryPolicy: reconnection delays (see L{DialedCable}).
+        @return: the entry (dialling now if the manager is running).
+        @raise CableError: for a bad description or a full table.
+        """
+        if not self._hasRoom():
+            raise CableError("too many cables (%d)" % (MAX_CABLES,))
+        endpoint = clientEndpoint(self.reactor, description)
+        entry = DialedCable(self, self._allocateID(), description, endpoint,
+                            linkParameters, retryPolicy)
+        self._remember(entry)
+        if self.running:
+            entry.start()
+        return entry
+
+    def remove(self, cableID: int) -> Any:
+        """
+        Stop and forget a cable (C{cable/del}).
+
+        @param cableID: its ID.
+        @return: a Deferred or L{None}.
+        @raise KeyError: when there is no such cable.
+        """
+        entry = self.cables[cableID]
+        result = entry.stop()
+        self._forget(entry)
+        return result
+
+    def startService(self) -> None:
+        """
+        Start every listening and dialled cable.
+        """
+        MultiService.startService(self)
+        for entry in list(self.cables.values()):
+            if entry.kind != "accepted":
+                entry.start()
+
+    def stopService(self) -> Any:
+        """
+        Stop every cable.
+
+        @return: a Deferred that fires when all have stopped.
+        """
+        MultiService.stopService(self)
+        waits = []
+        for entry in list(self.cables.values()):
+            if entry.kind != "accepted":
+                result = entry.stop()
+                if isinstance(result, defer.Deferred):
+                    waits.append(result)
+        return defer.DeferredList(waits)
+
+    def describe(self, cableID: Optional[int] = None) -> List[str]:
+        """
+        The lines of C{cable/print}.
+
+        @param cableID: one cable, or all when L{None}.
+        @return: the lines.
+        @raise KeyError: for an unknown ID.
+        """
+        if cableID is not None:
+            entries = [self.cables[cableID]]
+        else:
+            entries = [self.cables[k] for k in sorted(self.cables)]
+        lines: List[str] = []
+        for entry in entries:
+            lines.append("Cable %04d %-8s %s %s" % (
+                entry.cableID, entry.kind, entry.state(), entry.description))
+            for connection in entry.connections():
+                if entry.kind == "listen":
+                    continue
+                lines.append(" peer %s port %s%s" % (
+                    connection.peer,
+                    "%04d" % (connection.port.number,) if connection.port is not None
+                    else "none",
+                    " TLS identity %s" % (connection.identity,)
+                    if connection.identity else (" TLS" if connection._tls else "")))
+                lines.append(" IN:  pkts %10d          bytes %20d" % (
+                    connection.framesIn, connection.bytesIn))
+                lines.append(" OUT: pkts %10d          bytes %20d drops %d" % (
+                    connection.framesOut, connection.bytesOut, connection.drops))
+            if entry.linkParameters is not None and not entry.linkParameters.isIdentity():
+                lines.append(" link %s" % (entry.linkParameters.describe(),))
+            if entry.lastError and not entry.connections():
+                lines.append(" last error: %s" % (entry.lastError,))
+        return lines
+
+
+# -- the console's cable/* and link/* commands ------------------------------
+#
+# Each takes the manager, the output list and the argument text, and returns
+# 0 or an errno, as the console's cmd_ methods do.
+
+def _cableIDArgument(manager: CableManager, text: str) -> "tuple[int, Optional[Cable]]":
+    """
+    Parse a cable ID argument.
+
+    @param manager: the manager.
+    @param text: the argument.
+    @return: C{(0, entry)}, or C{(errno, None)}: EINVAL when it is not a
+        number, ENXIO when there is no such cable.
+    """
+    import errno
+    try:
+        cableID = int(text.strip())
+    except ValueError:
+        return errno.EINVAL, None
+    entry = manager.cables.get(cableID)
+    if entry is None:
+        return errno.ENXIO, None
+    return 0, entry
+
+
+def consoleCablePrint(manager: CableManager, out: List[str], arg: str) -> int:
+    """
+    C{cable/print [ID]}.
+
+    @param manager: the manager.
+    @param out: the output lines.
+    @param arg: an ID or nothing.
+    @return: 0 or an errno.
+    """
+    if arg.strip():
+        rv, entry = _cableIDArgument(manager, arg)
+        if entry is None:
+            return rv
+        out.extend(manager.describe(entry.cableID))
+    else:
+        out.extend(manager.describe())
+    return 0
+
+
+def consoleCableAdd(manager: CableManager, out: List[str], arg: str) -> int:
+    """
+    C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint.
+
+    @param manager: the manager.
+    @param out: the output lines (the new cable's line).
+    @param arg: the argument.
+    @return: 0, or EINVAL for a bad endpoint.
+    """
+    import errno
+    words = arg.strip().split(None, 1)
+    try:
+        if len(words) == 2 and words[0] == "listen":
+            entry: Cable = manager.listen(words[1].strip())
+        elif len(words) == 1 and words[0] != "listen":
+            entry = manager.dial(words[0])
+        else:
+            return errno.EINVAL
+    except CableError as e:
+        log.warn("cable/add {arg!r}: {error}", arg=arg, error=str(e))
+        out.append(str(e))
+        return errno.EINVAL
+    out.extend(manager.describe(entry.cableID)[:1])
+    return 0
+
+
+def consoleCableDel(manager: CableManager, out: List[str], arg: str) -> int:
+    """
+    C{cable/del ID}.
+
+    @param manager: the manager.
+    @param out: unused.
+    @param arg: the ID.
+    @return: 0 or an errno.
+    """
+    rv, entry = _cableIDArgument(manager, arg)
+    if entry is None:
+        return rv
+    manager.remove(entry.cableID)
+    return 0
+
+
+def consoleLinkSet(manager: CableManager, name: str, arg: str) -> int:
+    """
+    C{link/NAME ID VALUE}: set one link emulation parameter.
+
+    @param manager: the manager.
+    @param name: the parameter (L{vdetwist.switch.linkemu.NAMES}).
+    @param arg: C{ID VALUE}.
+    @return: 0 or an errno.
+    """
+    import errno
+    from vdetwist.switch.linkemu import LinkParameters, LinkValueError
+    words = arg.split()
+    if len(words) != 2:
+        return errno.EINVAL
+    rv, entry = _cableIDArgument(manager, words[0])
+    if entry is None:
+        return rv
+    params = entry.linkParameters.copy() if entry.linkParameters is not None \
+        else LinkParameters()
+    try:
+        params.set(name, words[1])
+    except LinkValueError as e:
+        log.warn("link/{name} {arg!r}: {error}", name=name, arg=arg, error=str(e))
+        return errno.EINVAL
+    entry.setLink(params)
+    return 0
+
+
+def consoleLinkPrint(manager: CableManager, out: List[str], arg: str) -> int:
+    """
+    C{link/print [ID]}: the emulation of one cable, or of all.
+
+    @param manager: the manager.
+    @param out: the output lines.
+    @param arg: an ID or nothing.
+    @return: 0 or an errno.
+    """
+    if arg.strip():
+        rv, entry = _cableIDArgument(manager, arg)
+        if entry is None:
+            return rv
+        entries = [entry]
+    else:
+        entries = [manager.cables[k] for k in sorted(manager.cables)]
+    for entry in entries:
+        params = entry.linkParameters
+        out.append("Cable %04d link %s" % (
+            entry.cableID, params.describe() if params is not None else "none"))
+        for connection in entry.connections():
+            link = getattr(connection, "link", None)
+            if link is not None:
+                counters = link.counters()
+                out.append(" " + " ".join("%s LR %d RL %d" % (name, values[0], values[1])
+                                          for name, values in counters.items()))
+    return 0
+
+
+def consoleLinkClear(manager: CableManager, out: List[str], arg: str) -> int:
+    """
+    C{link/clear ID}: no emulation on this cable.
+
+    @param manager: the manager.
+    @param out: unused.
+    @param arg: the ID.
+    @return: 0 or an errno.
+    """
+    rv, entry = _cableIDArgument(manager, arg)
+    if entry is None:
+        return rv
+    entry.setLink(None)
+    return 0
