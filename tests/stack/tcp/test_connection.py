@@ -559,7 +559,13 @@ class BackpressureTests(SynchronousTestCase):
         chunks = [pattern(50000, i) for i in range(20)]
 
         class Pull:
+            """
+            A pull producer writing one chunk per call.
+            """
             def resumeProducing(self) -> None:
+                """
+                Write the next chunk, or finish.
+                """
                 if chunks:
                     client.transport.write(chunks.pop(0))
                 else:
@@ -567,6 +573,9 @@ class BackpressureTests(SynchronousTestCase):
                     client.transport.loseConnection()
 
             def stopProducing(self) -> None:
+                """
+                Nothing to stop.
+                """
                 pass
 
         expected = b"".join(chunks)
@@ -618,7 +627,13 @@ class PausedEOFTests(SynchronousTestCase):
         b = net.addHost(B)
 
         class PausedSink(Sink):
+            """
+            A sink that pauses reading at once.
+            """
             def connectionMade(self) -> None:
+                """
+                Pause reading.
+                """
                 self.transport.pauseProducing()
 
         sink = PausedSink()

@@ -408,6 +408,11 @@ class ForwarderTests(LayerTestsMixin, SynchronousTestCase):
         self.calls: list = []
 
         def forwarder(local, localPort, remote, remotePort):
+            """
+            Record the call.
+
+            @return: a new, unfired Deferred.
+            """
             d = defer.Deferred()
             self.calls.append(((local, localPort, remote, remotePort), d))
             return d

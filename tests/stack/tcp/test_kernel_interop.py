@@ -251,6 +251,11 @@ class KernelTCPTests(TestCase):
         original = self.host.interface.connectionLost
 
         def connectionLost(reason: object) -> None:
+            """
+            Pass on, and note that the interface is detached.
+
+            @param reason: why.
+            """
             original(reason)
             if not lost.called:
                 lost.callback(None)
@@ -260,6 +265,11 @@ class KernelTCPTests(TestCase):
                                       self.host.interface, description="tcp interop")
 
         def stopHost() -> "Deferred[None]":
+            """
+            Tear TCP and the host down.
+
+            @return: fires when the interface is detached.
+            """
             self.tcp.stop()
             self.host.stop()
             return lost

@@ -955,6 +955,12 @@ class LossRecoveryTests(SynchronousTestCase):
         m = self.sending(8, sack=True)
 
         def dupack(*blocks):  # type: ignore[no-untyped-def]
+            """
+            Send a duplicate ACK with SACK blocks given in segment numbers.
+
+            @param blocks: C{(first, end)} segment indices.
+            @return: what the machine sends.
+            """
             m.segmentReceived(theirs(RISS + 1, ISS + 1, sackBlocks=tuple(
                 (ISS + 1 + a * 1000, ISS + 1 + b * 1000) for a, b in blocks)), 1.01)
             return m.dispatch(1.01)

@@ -36,6 +36,9 @@ def run(seed: int) -> Optional[str]:
                       bandwidth=rng.choice([None, 1e6, 1e7]))
 
     def config() -> TCPConfig:
+        """
+        @return: random settings for one side.
+        """
         return TCPConfig(timestamps=rng.random() < 0.7, sack=rng.random() < 0.7,
                          windowScaling=rng.random() < 0.7,
                          receiveBufferSize=rng.choice([4096, 16384, 65536, 131072]),
@@ -55,10 +58,20 @@ def run(seed: int) -> Optional[str]:
         who = rng.choice([server, client])
 
         def pause(who: BothWays = who) -> None:
+            """
+            Stop reading.
+
+            @param who: the protocol.
+            """
             if who.transport is not None and who.lost is None:
                 who.transport.pauseProducing()
 
         def resume(who: BothWays = who) -> None:
+            """
+            Read again.
+
+            @param who: the protocol.
+            """
             if who.transport is not None and who.lost is None:
                 who.transport.resumeProducing()
 

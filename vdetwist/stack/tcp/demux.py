@@ -381,6 +381,12 @@ class TCPLayer:
         factory = listener.factory
 
         def buildProtocol(connection: TCPConnection) -> Optional[IProtocol]:
+            """
+            The handshake completed: leave the SYN queue, build the protocol.
+
+            @param connection: the new connection.
+            @return: the listener factory's protocol.
+            """
             if connection.listener is not None:
                 connection.listener.embryonic -= 1
                 connection.listener = None
@@ -435,6 +441,12 @@ class TCPLayer:
             return
 
         def buildProtocol(connection: TCPConnection) -> Optional[IProtocol]:
+            """
+            The handshake completed: build the protocol from the forwarder's factory.
+
+            @param connection: the new connection.
+            @return: the protocol.
+            """
             self.stats.connectionsAccepted += 1
             return factory.buildProtocol(connection.getPeer())
 
@@ -573,6 +585,11 @@ class TCPLayer:
         cancelled = []
 
         def cancel(d: "defer.Deferred[IProtocol]") -> None:
+            """
+            Abandon the attempt (the Deferred fails with C{CancelledError}).
+
+            @param d: the Deferred being cancelled.
+            """
             cancelled.append(True)
             connection = holder.get("connection")
             if connection is not None:
@@ -581,14 +598,30 @@ class TCPLayer:
         d: "defer.Deferred[IProtocol]" = defer.Deferred(cancel)
 
         def onFailure(reason: failure.Failure) -> None:
+            """
+            The attempt failed before the handshake completed.
+
+            @param reason: why.
+            """
             if not d.called:
                 d.errback(defer.CancelledError() if cancelled else reason)
 
         def onConnected(protocol: IProtocol) -> None:
+            """
+            The handshake completed and the protocol is connected.
+
+            @param protocol: the protocol.
+            """
             if not d.called:
                 d.callback(protocol)
 
         def buildProtocol(connection: TCPConnection) -> Optional[IProtocol]:
+            """
+            Build the protocol from the caller's factory.
+
+            @param connection: the new connection.
+            @return: the protocol.
+            """
             return factory.buildProtocol(connection.getPeer())
 
         connection = self._newConnection(key, buildProtocol, onFailure, onConnected)
