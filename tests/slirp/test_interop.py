@@ -428,3 +428,158 @@ class SlirpOnVdetwistSwitchTests(SlirpInteropMixin, SynchronousTestCase):
     switchClass = VdetwistSwitch
     if SKIP:
         skip = SKIP
+
+
+#: A non-blocking echo server for a namespace: echoes every connection,
+#: carries the client's half-close back, serves until killed.
+ECHO = r"""
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(4096); s.setblocking(False)
+sel.register(s, selectors.EVENT_READ, None)
+print("ready", flush=True)
+state = {}
+while True:
+    for key, events in sel.select():
+        sock = key.fileobj
+        if sock is s:
+            try:
+                c, _ = s.accept()
+            except BlockingIOError:
+                continue
+            c.setblocking(False)
+            state[c] = [bytearray(), False]
+            sel.register(c, selectors.EVENT_READ, None)
+            continue
+        buf, eof = state[sock]
+        if events & selectors.EVENT_READ and not eof and len(buf) < 1 << 20:
+            try:
+                d = sock.recv(1 << 16)
+            except ConnectionError:
+                d = None
+            if d is None:
+                sel.unregister(sock); sock.close(); del state[sock]; continue
+            if d:
+                buf += d
+            else:
+                state[sock][1] = eof = True
+        if buf:
+            try:
+                n = sock.send(buf)
+                del buf[:n]
+            except BlockingIOError:
+                pass
+            except ConnectionError:
+                sel.unregister(sock); sock.close(); del state[sock]; continue
+        if eof and not buf:
+            sel.unregister(sock); sock.close(); del state[sock]; continue
+        sel.modify(sock, (selectors.EVENT_WRITE if buf else 0) |
+                   (selectors.EVENT_READ if not eof and len(buf) < 1 << 20 else 0) or
+                   selectors.EVENT_READ, None)
+"""
+
+
+def echoClients(port: int, count: int, size: int, timeout: float = 120.0) -> int:
+    """
+    Open C{count} connections at once to a host port, send C{size} bytes
+    on each, half-close, and read the echo back.
+
+    @return: the number of connections whose echo was intact.
+    """
+    import random
+    import selectors
+    sel = selectors.DefaultSelector()
+    payloads = {}
+    conns = {}
+    for i in range(count):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        payloads[c] = random.Random(i).randbytes(size)
+        conns[c] = [0, bytearray()]
+        sel.register(c, selectors.EVENT_READ | selectors.EVENT_WRITE)
+    intact = 0
+    deadline = time.monotonic() + timeout
+    while conns and time.monotonic() < deadline:
+        for key, events in sel.select(1.0):
+            c = key.fileobj
+            sent, got = conns[c]
+            payload = payloads[c]
+            if events & selectors.EVENT_WRITE and sent < size:
+                try:
+                    sent += c.send(payload[sent:sent + (1 << 16)])
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    sent = size
+                conns[c][0] = sent
+                if sent >= size:
+                    try:
+                        c.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    sel.modify(c, selectors.EVENT_READ)
+            if events & selectors.EVENT_READ:
+                try:
+                    d = c.recv(1 << 16)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    d = b""
+                if d:
+                    got += d
+                else:
+                    intact += bytes(got) == payload
+                    sel.unregister(c)
+                    c.close()
+                    del conns[c]
+    for c in conns:
+        c.close()
+    return intact
+
+
+class SlirpLoadTests(SynchronousTestCase):
+    """
+    Many concurrent forwarded connections (issue 4, done-when 2), on
+    Debian's vde_switch.
+    """
+
+    if SKIP:
+        skip = SKIP
+
+    def test_concurrentEcho(self) -> None:
+        """
+        1,000 concurrent connections through one forward to an echo server
+        in a namespace, 100 KB each, all come back intact; afterwards
+        slirp's descriptors are back to their baseline and its tables are
+        empty.
+        """
+        directory = shortTempDir(self)
+        switch = RealVDESwitch(os.path.join(directory, "s"))
+        switch.start()
+        self.addCleanup(switch.stop)
+        ns = Namespace(self.addCleanup, directory)
+        ns.plug(switch.ctlDir, "192.168.77.100/24", gateway="192.168.77.2")
+        ns.exec("sysctl", "-q", "-w", "net.core.somaxconn=4096", check=False)
+        echo = ns.popen(sys.executable, "-c", ECHO, "10000", stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE)
+        self.addCleanup(SlirpInteropMixin._reap, echo)
+        self.assertEqual(echo.stdout.readline().strip(), b"ready")
+        [port] = freePorts(1)
+        slirp = SlirpProcess(directory)
+        slirp.start(["-s", switch.ctlDir, "-n", "192.168.77.0",
+                     "-L127.0.0.1:%d:192.168.77.100:10000" % (port,)])
+        self.addCleanup(slirp.stop)
+        fdDir = "/proc/%d/fd" % (slirp.process.pid,)
+        self.assertEqual(echoClients(port, 1, 1000), 1)
+        baseline = len(os.listdir(fdDir))
+        count = int(os.environ.get("SLIRP_LOAD_CONNECTIONS", "1000"))
+        self.assertEqual(echoClients(port, count, 100 * 1000, timeout=300), count)
+        deadline = time.monotonic() + 30
+        while len(os.listdir(fdDir)) > baseline and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(len(os.listdir(fdDir)), baseline)
+        table = slirp.console("fwd/print")
+        self.assertRegex(table, r"tcp +127\.0\.0\.1:%d +192\.168\.77\.100:10000 +%d +0 +0 "
+                         % (port, count + 1))

@@ -208,10 +208,12 @@ class SlirpConsoleProtocol(ConsoleProtocol):
             if isinstance(forward, TCPForward):
                 for relay in forward.relays:
                     guestEnd = relay.guestEnd
-                    out.append("%-5s %s %12d %12d %8d" % (
+                    machine = getattr(getattr(guestEnd, "transport", None), "machine", None)
+                    out.append("%-5s %s %12d %12d %8d %s" % (
                         "fwd", relay.description,
                         0 if guestEnd is None else guestEnd.bytesRead,
-                        relay.hostEnd.bytesRead, int(now - relay.started)))
+                        relay.hostEnd.bytesRead, int(now - relay.started),
+                        getattr(machine, "state", "CONNECTING")))
         return 0
 
     def cmd_dhcp_print(self, out: List[str], arg: None) -> int:

@@ -41,6 +41,10 @@ __all__ = [
 
 _log = Logger()
 
+#: The host listening sockets' backlog (Twisted's default of 50 drops
+#: connections when hundreds arrive at once).
+LISTEN_BACKLOG = 1024
+
 
 @dataclass(frozen=True)
 class ForwardSpec:
@@ -133,6 +137,31 @@ class ForwardCounters:
         self.bytesFromGuest = 0
 
 
+def _close(transport: Any) -> None:
+    """
+    Close a transport after its buffered data, with no producer left
+    registered (see L{ProxyEnd.readConnectionLost}: a paused producer would
+    be resumed instead of the close being finished).
+
+    @param transport: the transport.
+    """
+    _unregister(transport)
+    transport.loseConnection()
+
+
+def _unregister(transport: Any) -> None:
+    """
+    Unregister a transport's producer, if it has one (some transports,
+    such as Twisted's C{StringTransport}, raise when there is none).
+
+    @param transport: the transport.
+    """
+    try:
+        transport.unregisterProducer()
+    except RuntimeError:
+        pass
+
+
 @implementer(IHalfCloseableProtocol)
 class ProxyEnd(Protocol):
     """
@@ -195,12 +224,28 @@ class ProxyEnd(Protocol):
     def readConnectionLost(self) -> None:
         """
         Our peer finished sending: finish sending on the other side too.
+
+        Nothing more will come from this side, so it stops being the other
+        side's producer first: a Twisted transport whose buffer drains
+        while its streaming producer is paused resumes that producer
+        instead of finishing a pending half-close, which would hang the
+        connection.  A virtual TCP connection may report the FIN while
+        paused with data still buffered: reading is resumed so that data
+        follows (at most one receive buffer).
         """
         self.readClosed = True
         peer = self.peer
         if peer is not None and not peer.lost:
+            _unregister(peer.transport)
+            if not self.toGuest:
+                self.transport.resumeProducing()
             peer.transport.loseWriteConnection()
-        self._checkDone()
+        if self.toGuest:
+            self._checkDone()
+        else:
+            # The resumed data is delivered when this call returns; closing
+            # now would discard it.
+            self.relay.reactor.callLater(0, self._checkDone)
 
     def writeConnectionLost(self) -> None:
         """
@@ -215,7 +260,7 @@ class ProxyEnd(Protocol):
         a twice half-closed socket open otherwise).
         """
         if self.readClosed and self.writeClosed and not self.lost:
-            self.transport.loseConnection()
+            _close(self.transport)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
@@ -347,11 +392,8 @@ class Relay:
         """
         other = self.guestEnd if end is self.hostEnd else self.hostEnd
         if other is not None and other.transport is not None and not other.lost:
-            if other.peer is None:
-                # Not linked yet: nothing of the other side was relayed.
-                other.transport.loseConnection()
-            elif reason.check(error.ConnectionDone):
-                other.transport.loseConnection()
+            if other.peer is None or reason.check(error.ConnectionDone):
+                _close(other.transport)
             else:
                 other.transport.abortConnection()
         if other is None or other.lost or other.transport is None:
@@ -478,7 +520,7 @@ class TCPForward:
         @raise CannotListenError: the port is taken.
         """
         self.listeningPort = self.reactor.listenTCP(
-            self.spec.hostPort, _HostListenerFactory(self),
+            self.spec.hostPort, _HostListenerFactory(self), backlog=LISTEN_BACKLOG,
             interface=self.spec.hostAddress or "0.0.0.0")
 
     def stopListening(self) -> Any:
