@@ -67,6 +67,9 @@ MAX_CABLES = 1024
 #: Reconnection backoff of dialled cables, in seconds.
 RETRY_INITIAL = 0.5
 RETRY_MAX = 5.0
+#: A dialled connection that ends sooner than this many seconds after
+#: attaching does not reset the reconnection backoff.
+FLAP_TIME = 2.0
 #: The first endpoint ID given to cable connections (port/print's "ID").
 FIRST_ENDPOINT_ID = 20000
 
@@ -195,7 +198,8 @@ def serverEndpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
         return endpoints.serverFromString(reactor, description)
     except CableError:
         raise
-    except (ValueError, TypeError, KeyError) as e:
+    except Exception as e:
+        # int(), the endpoint parsers, pyOpenSSL's loaders: all say "bad".
         raise CableError("bad listen endpoint %r: %s" % (description, e))
 
 
@@ -212,13 +216,11 @@ def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
     @raise CableError: for a description that cannot be used.
     """
     from twisted.internet import endpoints
-    args, kwargs = _splitDescription(description)
+    _splitDescription(description)
     try:
         return endpoints.clientFromString(reactor, description)
-    except (ValueError, TypeError, KeyError, OSError) as e:
-        raise CableError("bad dial endpoint %r: %s" % (description, e))
     except Exception as e:
-        # pyOpenSSL and the certificate loaders raise their own errors.
+        # int(), the endpoint parsers, pyOpenSSL's loaders: all say "bad".
         raise CableError("bad dial endpoint %r: %s" % (description, e))
 
 
@@ -933,9 +935,26 @@ class DialedCable(Cable, Factory):
         self.connects = 0
         if retryPolicy is None:
             retryPolicy = backoffPolicy(RETRY_INITIAL, RETRY_MAX)
+        self._policy = retryPolicy
+        self._flaps = 0
+        self._upSince: Optional[float] = None
         self.service = ClientService(_RecordingEndpoint(endpoint, self),
-                                     self, retryPolicy=retryPolicy, clock=manager.reactor)
+                                     self, retryPolicy=self._retryDelay,
+                                     clock=manager.reactor)
         self._running = False
+
+    def _retryDelay(self, attempt: int) -> float:
+        """
+        The delay before the next attempt.  L{ClientService} counts from 1
+        again after any connection; connections that ended within
+        L{FLAP_TIME} of attaching (a TLS 1.3 server refusing our
+        certificate after our side of the handshake completed, a peer that
+        closes at once) keep the backoff growing instead.
+
+        @param attempt: the service's count of failed attempts.
+        @return: seconds.
+        """
+        return self._policy(attempt + self._flaps)
 
     def buildProtocol(self, addr: Any) -> CableProtocol:
         """
@@ -977,6 +996,18 @@ class DialedCable(Cable, Factory):
         """
         self.connects += 1
         self.attempts = 0
+        self._upSince = self.manager.reactor.seconds()
+
+    def connectionDown(self, connection: CableProtocol, reason: str) -> None:
+        """
+        A connection ended: note whether it flapped.
+        """
+        Cable.connectionDown(self, connection, reason)
+        upSince, self._upSince = self._upSince, None
+        if upSince is not None and self.manager.reactor.seconds() - upSince >= FLAP_TIME:
+            self._flaps = 0
+        else:
+            self._flaps += 1
 
     def start(self) -> None:
         """
