@@ -12,8 +12,15 @@ Usage, once registered with the IPv4 layer for protocol 6::
 
     tcp = TCPLayer(reactor, host.ip)
     host.registerProtocol(6, tcp)
+    host.icmp.registerErrorHandler(6, tcp.errorReceived)  # fail connects early
     port = tcp.listen(10000, factory)                 # IListeningPort
     d = tcp.connect(parseIPv4("10.0.2.2"), 80, factory)  # Deferred[Protocol]
+    ...
+    tcp.stop()                                        # when the host goes away
+
+Transports are L{TCPConnection}s (C{ITCPTransport}, C{IPushProducer},
+C{IConsumer}); tunables are a L{TCPConfig} (C{TCPLayer(..., config=)}),
+counters L{TCPLayer.stats} (also as the C{counters} dict).
 """
 
 import os
