@@ -415,6 +415,9 @@ class Gateway:
             if isinstance(forward, TCPForward):
                 forward.abortAll()
         self.nat.stop()
+        stopTCP = getattr(self.tcp, "stop", None)
+        if stopTCP is not None:
+            stopTCP()
         if self.dns is not None:
             self.dns.doStop()
         self._detachObservers = []
