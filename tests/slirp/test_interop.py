@@ -285,6 +285,51 @@ class SlirpInteropMixin:
                              % (ports[i], 100 + i, len(lines[i]), len(
                                  b"hello from %s\ngot %d\n" % (names[i].encode(), len(lines[i])))))
 
+    def test_halfCloseFromGuest(self) -> None:
+        """
+        C{nc -N} in a guest sends its banner and half-closes; the host
+        client reads the banner and the EOF, then still sends its answer,
+        which the guest's nc receives (the guest-to-host half-close is
+        carried across the forward); C{nc -N} on the host does the same
+        the other way.
+        """
+        if missingTools("nc"):
+            raise self.skipTest("netcat (nc) is not installed")
+        [port] = freePorts(1)
+        ns = self.guest("192.168.77.100/24")
+        outPath = os.path.join(self.directory, "nc.out")
+        server = ns.popen("sh", "-c", "printf 'banner\\n' | timeout 20 nc -N -l 10000 > %s"
+                          % (outPath,), stderr=subprocess.PIPE)
+        self.addCleanup(self._reap, server)
+        self.startSlirp("-n", "192.168.77.0", "-L%d:192.168.77.100:10000" % (port,))
+        deadline = time.monotonic() + 10
+        while True:
+            listening = ns.exec("ss", "-ltn").stdout
+            if b":10000" in listening or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            got = b""
+            while True:
+                chunk = c.recv(100)
+                if not chunk:
+                    break
+                got += chunk
+            self.assertEqual(got, b"banner\n")
+            c.sendall(b"answer after your EOF\n")
+        finally:
+            c.close()
+        server.wait(15)
+        with open(outPath, "rb") as f:
+            self.assertEqual(f.read(), b"answer after your EOF\n")
+        listener = self.startListener(ns, "second")
+        result = run("sh", "-c", "printf 'question\\n' | timeout 10 nc -N 127.0.0.1 %d" % (port,),
+                     timeout=15)
+        self.assertEqual(result.stdout, b"hello from second\ngot 9\n")
+        out, _ = listener.communicate(timeout=10)
+        self.assertTrue(out.endswith(repr(b"question\n").encode() + b"\n"), out)
+
     def test_refusedForwardClosesPromptly(self) -> None:
         """
         A forward to a guest port nobody listens on gives the host client
