@@ -7,6 +7,8 @@ scapy as an independent oracle in both directions.
 
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.wire.oracle import SKIP_REASON, scapy
@@ -307,3 +309,47 @@ class ScapyOracleTests(SynchronousTestCase):
         rebuilt = scapy.IP(src="10.0.0.1", dst="10.0.0.2") / scapy.TCP(ours)
         del rebuilt[scapy.TCP].chksum
         self.assertEqual(bytes(rebuilt)[20:], ours)
+
+
+class PropertyTests(SynchronousTestCase):
+    """
+    Properties of the codec over arbitrary input.
+    """
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.binary(max_size=80))
+    def test_parseArbitraryBytes(self, data: bytes) -> None:
+        """
+        Property: any bytes either parse or raise L{MalformedSegment},
+        never anything else.
+        """
+        try:
+            parseSegment(data)
+        except MalformedSegment:
+            pass
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.builds(
+            TCPSegment,
+            st.integers(0, 65535), st.integers(0, 65535),
+            st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
+            st.integers(0, 255), st.integers(0, 65535), st.binary(max_size=100),
+            st.one_of(st.none(), st.integers(0, 65535)),
+            st.one_of(st.none(), st.integers(0, 14)),
+            st.booleans(),
+            st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)),
+                      max_size=2).map(tuple),
+            st.one_of(st.none(), st.tuples(st.integers(0, 2**32 - 1),
+                                              st.integers(0, 2**32 - 1))),
+            st.integers(0, 65535),
+        )
+    )
+    def test_roundTrip(self, segment: TCPSegment) -> None:
+        """
+        Property: encoding then parsing gives the segment back, with a
+        valid checksum.
+        """
+        data = segment.encode(SOURCE, DESTINATION)
+        self.assertTrue(tcpChecksumValid(SOURCE, DESTINATION, data))
+        self.assertEqual(parseSegment(data), segment)
