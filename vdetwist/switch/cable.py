@@ -1124,6 +1124,20 @@ class CableManager(MultiService):
             entry.start()
         return entry
 
+    def addVXLAN(self, description: str, linkParameters: Any = None) -> Cable:
+        """
+        Add a VXLAN port (L{vdetwist.switch.vxlan}).
+
+        @param description: C{LOCAL:PORT,VNI[,REMOTE[:PORT]...]}.
+        @param linkParameters: link emulation.
+        @return: the entry (bound now if the manager is running).
+        @raise CableError: for a bad description or a full table.
+        """
+        from vdetwist.switch.vxlan import addVXLAN
+        if not self._hasRoom():
+            raise CableError("too many cables (%d)" % (MAX_CABLES,))
+        return addVXLAN(self, description, linkParameters)
+
     def remove(self, cableID: int) -> Any:
         """
         Stop and forget a cable (C{cable/del}).
@@ -1243,7 +1257,8 @@ def consoleCablePrint(manager: CableManager, out: List[str], arg: str) -> int:
 
 def consoleCableAdd(manager: CableManager, out: List[str], arg: str) -> int:
     """
-    C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint.
+    C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint;
+    C{cable/add vxlan SPEC}: a VXLAN port.
 
     @param manager: the manager.
     @param out: the output lines (the new cable's line).
@@ -1255,7 +1270,9 @@ def consoleCableAdd(manager: CableManager, out: List[str], arg: str) -> int:
     try:
         if len(words) == 2 and words[0] == "listen":
             entry: Cable = manager.listen(words[1].strip())
-        elif len(words) == 1 and words[0] != "listen":
+        elif len(words) == 2 and words[0] == "vxlan":
+            entry = manager.addVXLAN(words[1].strip())
+        elif len(words) == 1 and words[0] not in ("listen", "vxlan"):
             entry = manager.dial(words[0])
         else:
             return errno.EINVAL
@@ -1354,3 +1371,121 @@ def consoleLinkClear(manager: CableManager, out: List[str], arg: str) -> int:
         return rv
     entry.setLink(None)
     return 0
+
+
+# -- twistd vdeswitch options (mixed into vdetwist.switch.tap.Options) -------
+
+class CableOptions:
+    """
+    The cable options of C{twistd vdeswitch}, a mixin for its
+    L{twisted.python.usage.Options}.  C{--cable}, C{--cable-listen} and
+    C{--vxlan} repeat; C{--link} sets the link emulation of the one given
+    just before it.  The parsed list is C{options["cableSpecs"]}: C{(kind,
+    description, linkSpec)} tuples.
+    """
+
+    optFlags = [
+        ["cables", None, "Offer the cable/* and link/* console commands even "
+         "without --cable, --cable-listen or --vxlan."],
+    ]
+
+    def _addCableSpec(self, kind: str, description: str) -> None:
+        """
+        Record one cable option.
+
+        @param kind: C{dial}, C{listen} or C{vxlan}.
+        @param description: its argument.
+        """
+        specs = self.setdefault("cableSpecs", [])  # type: ignore[attr-defined]
+        specs.append([kind, description, None])
+
+    def opt_cable(self, description: str) -> None:
+        """
+        Dial a cable to a client endpoint, reconnecting when it drops (repeatable): tcp:HOST:PORT, unix:PATH, tls:HOST:PORT:certificate=C:privateKey=K:trustRoots=CADIR.
+        """
+        self._addCableSpec("dial", description)
+
+    def opt_cable_listen(self, description: str) -> None:
+        """
+        Accept cables on a server endpoint (repeatable): tcp:PORT, unix:PATH (mode 0600), tls:PORT:privateKey=K:certKey=C:trustRoots=CA (mutual TLS).
+        """
+        self._addCableSpec("listen", description)
+
+    def opt_vxlan(self, description: str) -> None:
+        """
+        A VXLAN port as Linux's vxlan device (repeatable): LOCAL:PORT,VNI[,REMOTE[:PORT]...], e.g. 0.0.0.0:4789,42,192.0.2.7.
+        """
+        self._addCableSpec("vxlan", description)
+
+    def opt_link(self, spec: str) -> None:
+        """
+        Link emulation on the --cable, --cable-listen or --vxlan just before: name=value,... with loss, dup (%), delay (ms[+jitter]), bandwidth (bytes/s), mtu, capacity (bytes), values as wirefilter's [LR|RL]v[+j][K|M|G][U|N].
+        """
+        from twisted.python.usage import UsageError
+        specs = self.get("cableSpecs")  # type: ignore[attr-defined]
+        if not specs:
+            raise UsageError("--link applies to a --cable, --cable-listen or "
+                             "--vxlan given before it")
+        specs[-1][2] = spec
+
+
+def checkCableOptions(options: Any) -> None:
+    """
+    Validate the cable options without side effects (endpoints are built
+    on a memory reactor, certificate files are read).
+
+    @param options: the parsed options.
+    @raise twisted.python.usage.UsageError: with a clear message.
+    """
+    from twisted.internet.testing import MemoryReactor
+    from twisted.python.usage import UsageError
+    from vdetwist.switch.linkemu import LinkParameters, LinkValueError
+    reactor = MemoryReactor()
+    for kind, description, linkSpec in options.get("cableSpecs", []):
+        try:
+            if kind == "dial":
+                clientEndpoint(reactor, description)
+            elif kind == "listen":
+                serverEndpoint(reactor, description)
+            else:
+                from vdetwist.switch.vxlan import parseVXLANSpec
+                parseVXLANSpec(description)
+            if linkSpec is not None:
+                LinkParameters().setMany(linkSpec)
+        except (CableError, LinkValueError, ValueError) as e:
+            option = {"dial": "--cable", "listen": "--cable-listen",
+                      "vxlan": "--vxlan"}[kind]
+            raise UsageError("%s %s: %s" % (option, description, e))
+
+
+def makeCableManager(reactor: Any, switch: Switch, options: Any,
+                     parent: Any) -> Optional[CableManager]:
+    """
+    The cable manager C{twistd vdeswitch} runs, when any cable option (or
+    C{--cables}) was given.
+
+    @param reactor: the reactor.
+    @param switch: the switch.
+    @param options: the parsed options.
+    @param parent: the service it joins.
+    @return: the manager, or L{None}.
+    """
+    from vdetwist.switch.linkemu import LinkParameters
+    specs = options.get("cableSpecs", [])
+    if not specs and not options.get("cables"):
+        return None
+    manager = CableManager(reactor, switch)
+    for kind, description, linkSpec in specs:
+        params = None
+        if linkSpec is not None:
+            params = LinkParameters()
+            params.setMany(linkSpec)
+        if kind == "dial":
+            manager.dial(description, params)
+        elif kind == "listen":
+            manager.listen(description, params)
+        else:
+            manager.addVXLAN(description, params)
+    manager.setName("cables")
+    manager.setServiceParent(parent)
+    return manager

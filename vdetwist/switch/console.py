@@ -174,7 +174,8 @@ COMMANDS: List[Tuple[str, str, str, Optional[int]]] = [
     # switch's help stays r586's.
     ("cable", _MENU, "CABLE MENU", None),
     ("cable/print", "[ID]", "print the cables", STRARG | WITHFILE),
-    ("cable/add", "[listen] EP", "dial (or listen on) a Twisted endpoint", STRARG | WITHFILE),
+    ("cable/add", "[listen|vxlan] X", "dial (listen on) an endpoint; add a VXLAN port",
+     STRARG | WITHFILE),
     ("cable/del", "ID", "remove a cable", STRARG),
     ("link", _MENU, "LINK EMULATION MENU", None),
     ("link/print", "[ID]", "print the link emulation of the cables", STRARG | WITHFILE),
@@ -1337,7 +1338,8 @@ class ConsoleProtocol(protocol.Protocol):
 
     def cmd_cable_add(self, out: List[str], arg: str) -> int:
         """
-        C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint.
+        C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint;
+        C{cable/add vxlan SPEC}: a VXLAN port.
         """
         from vdetwist.switch.cable import consoleCableAdd
         return consoleCableAdd(self.factory.cables, out, arg)

@@ -19,6 +19,7 @@ from typing import Any, Optional
 from twisted.application import internet, service
 from twisted.python import usage
 
+from vdetwist.switch.cable import CableOptions, checkCableOptions, makeCableManager
 from vdetwist.wire.addr import parseMAC
 
 
@@ -62,7 +63,7 @@ def defaultSocketDirectory() -> str:
     return "/var/run/vde.ctl" if os.geteuid() == 0 else "/tmp/vde.ctl"
 
 
-class Options(usage.Options):
+class Options(CableOptions, usage.Options):
     """
     vde_switch's options, for C{twistd vdeswitch}.
     """
@@ -135,6 +136,7 @@ class Options(usage.Options):
         if self["rcfile"] is not None and not os.path.isfile(self["rcfile"]):
             raise usage.UsageError("--rcfile: no such file: %r" % (self["rcfile"],))
         checkManholeOptions(self)
+        checkCableOptions(self)
 
 
 def checkManholeOptions(options: usage.Options) -> None:
@@ -196,6 +198,7 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
 
     consoleFactory = _consoleFactory(reactor, switch, control, options)
     top.console = consoleFactory
+    top.cables = consoleFactory.cables = makeCableManager(reactor, switch, options, top)
     if options["mgmt"]:
         from vdetwist.switch.mgmt import ManagementService
         ManagementService(reactor, consoleFactory, options["mgmt"],

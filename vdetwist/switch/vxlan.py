@@ -1,0 +1,515 @@
+# -*- test-case-name: tests.switch.test_vxlan -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+VXLAN ports (RFC 7348): a switch port whose frames travel in UDP to other
+VXLAN tunnel end points (VTEPs), as the Linux kernel's C{vxlan} device and
+vdeplug4's C{vxlan://} send them.
+
+Each UDP payload is an 8-byte header and an Ethernet frame::
+
+    08 00 00 00   flags (the I bit: the VNI is valid), 24 reserved bits
+    VV VV VV 00   the 24-bit VXLAN network identifier, 8 reserved bits
+
+Frames for a MAC learned behind a VTEP go to that VTEP alone; broadcasts,
+multicasts and unknown unicasts go to every configured remote (head-end
+replication, as Linux does with C{remote} or C{bridge fdb append
+00:00:00:00:00:00 dst ...}) and to every VTEP heard from, so a VTEP that
+only reached us first still gets our floods.  A multicast remote is joined,
+as Linux's C{group}.  Replies go to the VTEP's address at the remote port
+(4789 by default), not to the datagram's source port, which Linux varies
+per flow.
+
+The MAC table is bounded (L{MAX_MACS}) and entries age out after
+L{AGEING_TIME} seconds of the switch's clock; the set of VTEPs flooded to
+is bounded too (L{MAX_VTEPS}).
+"""
+
+import ipaddress
+import os
+import socket
+from typing import Any, Dict, List, Optional, Tuple
+
+from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from vdetwist.interfaces import ISwitchPort
+from vdetwist.switch.cable import FIRST_ENDPOINT_ID, Cable, CableError, CableManager
+from vdetwist.switch.switch import SwitchError
+
+log = Logger(namespace="vdetwist.switch.vxlan")
+
+#: The IANA VXLAN port, the default of Linux's C{dstport} since 3.x.
+VXLAN_PORT = 4789
+#: The I flag: the VNI field is valid.
+FLAG_I = 0x08
+#: The header length.
+HEADER_LENGTH = 8
+#: The largest VNI.
+MAX_VNI = (1 << 24) - 1
+#: MACs learned behind remote VTEPs, at most.
+MAX_MACS = 4096
+#: VTEPs heard from and flooded to, at most (configured remotes come on top).
+MAX_VTEPS = 256
+#: Seconds (of the switch's clock) a learned MAC lives without traffic:
+#: Linux's vxlan C{ageing} default.
+AGEING_TIME = 300
+#: The shortest Ethernet frame accepted.
+MIN_FRAME = 14
+#: The largest datagram read.
+MAX_DATAGRAM = 65535
+
+
+def encodeHeader(vni: int) -> bytes:
+    """
+    The VXLAN header for a VNI.
+
+    @param vni: 0 .. 2**24 - 1.
+    @return: 8 bytes.
+    @raise ValueError: for a VNI out of range.
+    """
+    if not 0 <= vni <= MAX_VNI:
+        raise ValueError("VNI %d out of range 0..%d" % (vni, MAX_VNI))
+    return bytes([FLAG_I, 0, 0, 0]) + vni.to_bytes(3, "big") + b"\x00"
+
+
+def decodeHeader(datagram: bytes) -> Optional[int]:
+    """
+    The VNI of a VXLAN datagram, checked: long enough for the header, the I
+    flag set.  Reserved bits are ignored, as RFC 7348 says receivers do.
+
+    @param datagram: a UDP payload.
+    @return: the VNI, or L{None} when it is not a valid VXLAN header.
+    """
+    if len(datagram) < HEADER_LENGTH or not datagram[0] & FLAG_I:
+        return None
+    return int.from_bytes(datagram[4:7], "big")
+
+
+class VXLANSpec:
+    """
+    A parsed C{--vxlan LOCAL:PORT,VNI[,REMOTE[:PORT]...]}.
+
+    @ivar localHost: the address to bind (C{0.0.0.0} for all).
+    @ivar localPort: the UDP port to bind.
+    @ivar vni: the VXLAN network identifier.
+    @ivar remotes: C{(ip, port)} of the configured remote VTEPs.
+    @ivar remotePort: where replies to learned VTEPs go.
+    """
+
+    def __init__(self, localHost: str, localPort: int, vni: int,
+                 remotes: List[Tuple[str, int]]) -> None:
+        """
+        @param localHost: the bind address.
+        @param localPort: the bind port.
+        @param vni: the VNI.
+        @param remotes: the remote VTEPs.
+        """
+        self.localHost = localHost
+        self.localPort = localPort
+        self.vni = vni
+        self.remotes = remotes
+        self.remotePort = localPort or VXLAN_PORT
+
+
+def _hostPort(text: str, defaultPort: int) -> Tuple[str, int]:
+    """
+    C{IP}, C{IP:PORT} or C{[IPv6]:PORT}, checked.
+
+    @param text: the text.
+    @param defaultPort: the port when none is given.
+    @return: C{(ip, port)}.
+    @raise ValueError: when it is not an IP address and port.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else defaultPort
+    elif text.count(":") == 1:
+        host, portText = text.split(":")
+        port = int(portText)
+    else:
+        host, port = text, defaultPort
+    ipaddress.ip_address(host)
+    if not 0 <= port <= 65535:
+        raise ValueError("port %d out of range" % (port,))
+    return host, port
+
+
+def parseVXLANSpec(text: str) -> VXLANSpec:
+    """
+    Parse C{LOCAL:PORT,VNI[,REMOTE[:PORT]...]}; remotes are IP addresses
+    (unicast or a multicast group).
+
+    @param text: e.g. C{0.0.0.0:4789,42,192.0.2.7}.
+    @return: the spec.
+    @raise ValueError: with a clear message.
+    """
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) < 2:
+        raise ValueError("expected LOCAL:PORT,VNI[,REMOTE[:PORT]...], not %r" % (text,))
+    try:
+        localHost, localPort = _hostPort(parts[0], VXLAN_PORT)
+    except ValueError:
+        raise ValueError("bad local address %r (an IP address, optionally :PORT)"
+                         % (parts[0],))
+    try:
+        vni = int(parts[1], 0)
+    except ValueError:
+        raise ValueError("bad VNI %r" % (parts[1],))
+    if not 0 <= vni <= MAX_VNI:
+        raise ValueError("VNI %d out of range 0..%d" % (vni, MAX_VNI))
+    remotes = []
+    for part in parts[2:]:
+        try:
+            remotes.append(_hostPort(part, localPort or VXLAN_PORT))
+        except ValueError:
+            raise ValueError("bad remote %r (an IP address, optionally :PORT)" % (part,))
+    if len(remotes) > MAX_VTEPS:
+        raise ValueError("at most %d remotes" % (MAX_VTEPS,))
+    return VXLANSpec(localHost, localPort, vni, remotes)
+
+
+@implementer(ISwitchPort)
+class VXLANPort(DatagramProtocol):
+    """
+    The UDP socket of a VXLAN port and the switch port it feeds.
+
+    @ivar entry: the L{VXLANCable} table entry.
+    @ivar spec: the L{VXLANSpec}.
+    @ivar macs: learned MAC to C{[(ip, port), lastSeen]}.
+    @ivar vteps: VTEP address to the switch time it was last heard, for
+        flooding (configured remotes are always flooded to).
+    @ivar badHeaders: datagrams without a valid header.
+    @ivar otherVNI: datagrams for another VNI.
+    @ivar runts: datagrams whose frame is shorter than 14 bytes.
+    @ivar sendErrors: frames the socket refused (buffer full, no route).
+    """
+
+    module = "vxlan"
+
+    def __init__(self, entry: "VXLANCable", spec: VXLANSpec) -> None:
+        """
+        @param entry: the table entry.
+        @param spec: the spec.
+        """
+        self.entry = entry
+        self.spec = spec
+        self.switch = entry.manager.switch
+        self.reactor = entry.manager.reactor
+        self.endpointID = FIRST_ENDPOINT_ID + entry.cableID
+        self.description = "vxlan %d vni %d" % (entry.cableID, spec.vni)
+        self.port: Any = None
+        self.peer = "%s:%d" % (spec.localHost, spec.localPort)
+        self.identity: Optional[str] = None
+        self._tls = False
+        self.state = "STOPPED"
+        self.framesIn = self.bytesIn = self.framesOut = self.bytesOut = 0
+        self.drops = self.badHeaders = self.otherVNI = self.runts = self.sendErrors = 0
+        self.macs: Dict[bytes, List[Any]] = {}
+        self.vteps: Dict[Tuple[str, int], int] = {}
+        self.link: Any = None
+        self._header = encodeHeader(spec.vni)
+        self._vniBytes = spec.vni.to_bytes(3, "big")
+        self._remotes = list(spec.remotes)
+        self._flood: List[Tuple[str, int]] = list(self._remotes)
+        self._sendto: Any = None
+        self._forward: Any = self._forwardToSwitch
+        self.sendFrame = self._sendDirect
+
+    # -- receiving --------------------------------------------------------
+
+    def datagramReceived(self, data: bytes, addr: Any) -> None:  # type: ignore[override]
+        """
+        One VXLAN datagram: check the header and VNI, learn the sender's
+        MAC, forward the frame.
+
+        @param data: the UDP payload.
+        @param addr: the sender's C{(ip, port)}.
+        """
+        if len(data) < HEADER_LENGTH + MIN_FRAME:
+            if len(data) < HEADER_LENGTH or not data[0] & FLAG_I:
+                self.badHeaders += 1
+            else:
+                self.runts += 1
+            return
+        if not data[0] & FLAG_I:
+            self.badHeaders += 1
+            return
+        if data[4:7] != self._vniBytes:
+            self.otherVNI += 1
+            return
+        frame = data[HEADER_LENGTH:]
+        if not frame[6] & 1:
+            src = frame[6:12]
+            now = self.switch.now
+            vtep = (addr[0], self.spec.remotePort)
+            entry = self.macs.get(src)
+            if entry is not None:
+                entry[0] = vtep
+                entry[1] = now
+            else:
+                self._learn(src, vtep, now)
+            if vtep not in self.vteps:
+                self._addVTEP(vtep, now)
+            else:
+                self.vteps[vtep] = now
+        self.framesIn += 1
+        self.bytesIn += len(frame)
+        self._forward(frame)
+
+    def _learn(self, mac: bytes, vtep: Tuple[str, int], now: int) -> None:
+        """
+        Learn a new MAC, within L{MAX_MACS} (expired entries are purged to
+        make room; when none are, the MAC is not learned and its frames are
+        flooded).
+
+        @param mac: the source MAC.
+        @param vtep: where it is.
+        @param now: the switch's time.
+        """
+        if len(self.macs) >= MAX_MACS:
+            self.expire(now)
+            if len(self.macs) >= MAX_MACS:
+                return
+        self.macs[mac] = [vtep, now]
+
+    def _addVTEP(self, vtep: Tuple[str, int], now: int) -> None:
+        """
+        Flood to a VTEP we heard from, within L{MAX_VTEPS}.
+
+        @param vtep: its address.
+        @param now: the switch's time.
+        """
+        if len(self.vteps) >= MAX_VTEPS:
+            self.expire(now)
+            if len(self.vteps) >= MAX_VTEPS:
+                return
+        self.vteps[vtep] = now
+        if vtep not in self._flood:
+            self._flood.append(vtep)
+
+    def expire(self, now: int) -> None:
+        """
+        Forget MACs and VTEPs silent for L{AGEING_TIME} seconds.
+
+        @param now: the switch's time.
+        """
+        limit = now - AGEING_TIME
+        for mac in [m for m, e in self.macs.items() if e[1] < limit]:
+            del self.macs[mac]
+        old = [v for v, seen in self.vteps.items() if seen < limit]
+        for vtep in old:
+            del self.vteps[vtep]
+        if old:
+            self._flood = list(self._remotes) + [
+                v for v in self.vteps if v not in self._remotes]
+
+    def _forwardToSwitch(self, frame: bytes) -> None:
+        """
+        Put a frame into the switch.
+
+        @param frame: the frame.
+        """
+        port = self.port
+        if port is not None:
+            self.switch.frameFromPort(port, frame)
+
+    # -- sending ----------------------------------------------------------
+
+    def _sendDirect(self, frame: bytes) -> None:
+        """
+        Encapsulate one frame and send it to the VTEP behind its
+        destination MAC, or to every VTEP.  Never raises.
+
+        @param frame: the frame.
+        """
+        sendto = self._sendto
+        if sendto is None:
+            self.drops += 1
+            return
+        data = self._header + frame
+        self.framesOut += 1
+        self.bytesOut += len(frame)
+        if not frame[0] & 1:
+            entry = self.macs.get(frame[0:6])
+            if entry is not None:
+                try:
+                    sendto(data, entry[0])
+                except OSError:
+                    self.sendErrors += 1
+                return
+        for vtep in self._flood:
+            try:
+                sendto(data, vtep)
+            except OSError:
+                self.sendErrors += 1
+
+    # -- life ---------------------------------------------------------------
+
+    def startProtocol(self) -> None:
+        """
+        The socket is bound: join multicast remotes, enlarge buffers, take a
+        switch port.
+        """
+        transport: Any = self.transport
+        sock = transport.socket
+        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, option, 1 << 21)
+            except OSError:
+                pass
+        for host, port in self._remotes:
+            if ipaddress.ip_address(host).is_multicast:
+                transport.joinGroup(host)
+        self._sendto = sock.sendto
+        try:
+            port = self.switch.choosePort(0, False)
+        except SwitchError as e:
+            log.error("vxlan {id}: no switch port: {error}", id=self.entry.cableID,
+                      error=e.reason)
+            self.entry.lastError = "no switch port: %s" % (e.reason,)
+            transport.stopListening()
+            return
+        self.state = "CONNECTED"
+        self.applyLink()
+        self.switch.addEndpoint(port, self, os.getuid())
+        log.info("vxlan {id}: VNI {vni} on {local}, port {port}, remotes {remotes}",
+                 id=self.entry.cableID, vni=self.spec.vni, local=self.peer,
+                 port=port.number, remotes=self._remotes)
+
+    def stopProtocol(self) -> None:
+        """
+        The socket is closed: leave the switch port.
+        """
+        self._sendto = None
+        self.state = "STOPPED"
+        if self.link is not None:
+            self.link.stop()
+        if self.port is not None:
+            self.switch.removeEndpoint(self)
+            self.port = None
+
+    def close(self) -> None:
+        """
+        Close from the switch's side (C{port/epclose}, shutdown).
+        """
+        self.entry.stop()
+
+    def applyLink(self) -> None:
+        """
+        Route frames through the entry's link emulation, or directly.
+        """
+        from vdetwist.switch.linkemu import EmulatedLink
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+        params = self.entry.linkParameters
+        if params is None or params.isIdentity():
+            self.sendFrame = self._sendDirect
+            self._forward = self._forwardToSwitch
+        else:
+            self.link = EmulatedLink(self.reactor, params, self._sendDirect,
+                                     self._forwardToSwitch)
+            self.sendFrame = self.link.sendOut
+            self._forward = self.link.sendIn
+        if self.port is not None:
+            self.port.rebind()
+
+    def linkChanged(self) -> None:
+        """
+        The entry's link parameters changed.
+        """
+        if self.state == "CONNECTED":
+            self.applyLink()
+
+
+class VXLANCable(Cable):
+    """
+    A VXLAN port as an entry of the cable table (so C{cable/print},
+    C{cable/del} and C{link/*} apply to it).
+
+    @ivar spec: the L{VXLANSpec}.
+    @ivar protocol: the L{VXLANPort}.
+    """
+
+    kind = "vxlan"
+
+    def __init__(self, manager: CableManager, cableID: int, description: str,
+                 spec: VXLANSpec, linkParameters: Any = None) -> None:
+        """
+        @param manager: the manager.
+        @param cableID: the ID.
+        @param description: the C{--vxlan} text.
+        @param spec: its parsed form.
+        @param linkParameters: link emulation.
+        """
+        Cable.__init__(self, manager, cableID, description, linkParameters)
+        self.spec = spec
+        self.protocol = VXLANPort(self, spec)
+        self.listeningPort: Any = None
+
+    def state(self) -> str:
+        """
+        C{CONNECTED} while bound, else C{STOPPED} (or C{FAILED}).
+
+        @return: the text.
+        """
+        return self.protocol.state
+
+    def connections(self) -> List[Any]:
+        """
+        The port, while bound.
+
+        @return: a list.
+        """
+        return [self.protocol] if self.protocol.state == "CONNECTED" else []
+
+    def start(self) -> None:
+        """
+        Bind the UDP socket.
+        """
+        spec = self.spec
+        try:
+            self.listeningPort = self.manager.reactor.listenUDP(
+                spec.localPort, self.protocol, interface=spec.localHost,
+                maxPacketSize=MAX_DATAGRAM)
+        except Exception as e:
+            self.protocol.state = "FAILED"
+            self.lastError = str(e)
+            log.error("vxlan {id}: cannot bind {host}:{port}: {error}", id=self.cableID,
+                      host=spec.localHost, port=spec.localPort, error=e)
+
+    def stop(self) -> Any:
+        """
+        Close the socket.
+
+        @return: the Deferred of closing it, or L{None}.
+        """
+        port, self.listeningPort = self.listeningPort, None
+        if port is not None:
+            return port.stopListening()
+        return None
+
+
+def addVXLAN(manager: CableManager, description: str,
+             linkParameters: Any = None) -> VXLANCable:
+    """
+    Add a VXLAN port to a cable manager.
+
+    @param manager: the manager.
+    @param description: C{LOCAL:PORT,VNI[,REMOTE[:PORT]...]}.
+    @param linkParameters: link emulation.
+    @return: the entry (bound now if the manager is running).
+    @raise CableError: for a bad description.
+    """
+    try:
+        spec = parseVXLANSpec(description)
+    except ValueError as e:
+        raise CableError(str(e))
+    entry = VXLANCable(manager, manager._allocateID(), description, spec, linkParameters)
+    manager._remember(entry)
+    if manager.running:
+        entry.start()
+    return entry
+
