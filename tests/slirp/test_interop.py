@@ -330,6 +330,42 @@ class SlirpInteropMixin:
         out, _ = listener.communicate(timeout=10)
         self.assertTrue(out.endswith(repr(b"question\n").encode() + b"\n"), out)
 
+    def test_udpForward(self) -> None:
+        """
+        C{-U} forwards host datagrams to a guest's UDP echo server, and
+        the answers come back to each host client.
+        """
+        [port] = freePorts(1)
+        ns = self.guest("192.168.77.100/24")
+        echo = ns.popen(sys.executable, "-c", (
+            "import socket\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 5353))\n"
+            "print('ready', flush=True)\n"
+            "while True:\n"
+            "    d, a = s.recvfrom(2048); s.sendto(b'echo ' + d + b' from ' + a[0].encode(), a)\n"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(self._reap, echo)
+        self.assertEqual(echo.stdout.readline().strip(), b"ready")
+        slirp = self.startSlirp("-n", "192.168.77.0", "-U%d:192.168.77.100:5353" % (port,))
+        self.assertIn("redir UDP   =%d:192.168.77.100:5353" % (port,), slirp.output())
+        for name in (b"one", b"two"):
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.settimeout(1.0)
+            try:
+                answer = b""
+                for _ in range(5):
+                    c.sendto(name, ("127.0.0.1", port))
+                    try:
+                        answer = c.recv(2048)
+                        break
+                    except socket.timeout:
+                        continue
+                self.assertEqual(answer, b"echo " + name + b" from 192.168.77.2")
+            finally:
+                c.close()
+        self.assertRegex(slirp.console("fwd/print"),
+                         r"udp +0\.0\.0\.0:%d +192\.168\.77\.100:5353 +2 +2 " % (port,))
+
     def test_refusedForwardClosesPromptly(self) -> None:
         """
         A forward to a guest port nobody listens on gives the host client
