@@ -12,8 +12,10 @@ from twisted.internet.defer import succeed
 from twisted.internet.testing import MemoryReactorClock
 from twisted.plugin import getPlugins
 from twisted.python import usage
+from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
+from vdetwist.manhole import ManholeService
 from vdetwist.slirp import tap
 from vdetwist.slirp.forward import TCPForward, UDPForward
 from vdetwist.wire.addr import parseIPv4
@@ -146,3 +148,25 @@ class MakeServiceTests(SynchronousTestCase):
         makers = {m.tapname: m for m in getPlugins(IServiceMaker)}
         self.assertIn("slirp", makers)
         self.assertEqual(makers["slirp"].module, "vdetwist.slirp.tap")
+
+
+class ManholeOptionTests(SynchronousTestCase):
+    """
+    C{--manhole} with credentials puts the gateway's tables in the shell.
+    """
+
+    def test_namespace(self) -> None:
+        """
+        The manhole's namespace holds the gateway, the NAT, the DHCP server
+        and the forwards.
+        """
+        passwd = FilePath(self.mktemp())
+        passwd.setContent(b"admin:secret\n")
+        passwd.chmod(0o600)
+        options = parse(["-s", "/tmp/sw", "-D", "--no-dns", "--manhole", "tcp:0",
+                         "--manhole-passwd", passwd.path])
+        top = tap.makeService(options, MemoryReactorClock())
+        [manhole] = [s for s in top if isinstance(s, ManholeService)]
+        for name in ("gateway", "nat", "dhcp", "forwards", "tcp", "host"):
+            self.assertIn(name, manhole.namespace)
+        self.assertIs(manhole.namespace["nat"], top.gateway.nat)
