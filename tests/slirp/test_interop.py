@@ -366,6 +366,17 @@ class SlirpInteropMixin:
         self.assertRegex(slirp.console("fwd/print"),
                          r"udp +0\.0\.0\.0:%d +192\.168\.77\.100:5353 +2 +2 " % (port,))
 
+    def test_exitsWhenSwitchGoes(self) -> None:
+        """
+        slirp exits when the switch closes its connection, as slirpvde
+        does.
+        """
+        slirp = self.startSlirp()
+        self.switch.stop()
+        assert slirp.process is not None
+        self.assertEqual(slirp.process.wait(15), 0)
+        self.assertIn("the switch closed the connection", slirp.log())
+
     def test_refusedForwardClosesPromptly(self) -> None:
         """
         A forward to a guest port nobody listens on gives the host client
@@ -489,7 +500,22 @@ class SlirpInteropMixin:
                           str(loopback.getsockname()[1]), timeout=20, check=False)
         self.assertNotEqual(refused.returncode, 0)
         self.assertIn(b"Connection refused", refused.stderr)
-        self.assertIn("tcp", slirp.console("showinfo"))
+        self.assertIn("host loopback denied", slirp.console("showinfo"))
+        slirp.stop()
+        slirp = self.startSlirp("-n", "192.168.77.0", "--allow-host-loopback")
+
+        def accept() -> None:
+            c, _ = loopback.accept()
+            c.sendall(b"hello from loopback\n")
+            c.recv(100)
+            c.close()
+        import threading
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        allowed = ns.exec(sys.executable, "-c", client, "192.168.77.2",
+                          str(loopback.getsockname()[1]), timeout=20, check=False)
+        thread.join(10)
+        self.assertEqual(allowed.stdout, b"hello from loopback\n", allowed.stderr)
 
 
 class SlirpOnDebianSwitchTests(SlirpInteropMixin, SynchronousTestCase):
