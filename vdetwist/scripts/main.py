@@ -11,6 +11,8 @@ from typing import List, Optional
 
 SUBCOMMANDS = {
     "cat": ("vdetwist.scripts.cat", "netcat on its own virtual TCP/IP stack"),
+    "term": ("vdetwist.scripts.term", "a client for the switch's management console"),
+    "plug": ("vdetwist.scripts.plug", "vde_plug: a switch on stdin/stdout or a command"),
 }
 
 
