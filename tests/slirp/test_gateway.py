@@ -7,11 +7,15 @@ clock.
 """
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from tests.slirp.helpers import HostTransport, Network
 from vdetwist.slirp.forward import parseForwardSpec
-from vdetwist.slirp.gateway import Gateway, parseNetwork, slirpMAC
+from vdetwist.interfaces import IFrameProtocol, IIPv4Protocol
+from vdetwist.slirp.forward import ProxyEnd
+from vdetwist.slirp.gateway import Gateway, _Attachment, _GatewayICMP, parseNetwork, slirpMAC
 from vdetwist.testing import arpFrame, checkFrame, ethernet, arp, arpOperation
 from vdetwist.wire.addr import parseIPv4, parseMAC
 
@@ -269,3 +273,45 @@ class InboundForwardTests(SynchronousTestCase):
         macs = {address: mac for address, mac, _ in self.net.gateway.neighbours()}
         for guest in self.guests:
             self.assertEqual(macs[guest.host.address], guest.host.mac)
+
+
+class InterfaceTests(SynchronousTestCase):
+    """
+    The gateway's parts provide the interfaces they claim.
+    """
+
+    def test_providers(self) -> None:
+        """
+        The switch attachment is an L{IFrameProtocol}, the ICMP dispatcher
+        an L{IIPv4Protocol}, a relay end an L{IHalfCloseableProtocol}.
+        """
+        gateway = Network().gateway
+        self.assertTrue(verifyObject(IFrameProtocol, _Attachment(gateway)))
+        self.assertTrue(verifyObject(IIPv4Protocol, _GatewayICMP(gateway)))
+        forward = gateway.addForward("tcp", parseForwardSpec("1:10.0.2.15:1"), listen=False)
+        end = forward._accepted(IPv4Address("TCP", "127.0.0.1", 1))
+        self.assertIsInstance(end, ProxyEnd)
+        self.assertTrue(verifyObject(IHalfCloseableProtocol, end))
+
+
+class PreserveSourceTests(SynchronousTestCase):
+    """
+    C{preserveSource}: the guest sees the host client's address.
+    """
+
+    def test_clientAddressKept(self) -> None:
+        """
+        With C{preserveSource}, the guest's connection comes from the host
+        client's address and port.
+        """
+        net = Network(preserveSource=True)
+        guest = net.guest("10.0.2.15/24")
+        guest.listen(10000, b"g")
+        forward = net.gateway.addForward("tcp", parseForwardSpec("1:10.0.2.15:10000"),
+                                         listen=False)
+        end = forward._accepted(IPv4Address("TCP", "198.51.100.7", 5555))
+        end.makeConnection(HostTransport(("198.51.100.7", 5555)))
+        net.run()
+        [server] = guest.servers
+        peer = server.transport.getPeer()
+        self.assertEqual((peer.host, peer.port), ("198.51.100.7", 5555))
