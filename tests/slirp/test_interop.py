@@ -377,6 +377,49 @@ class SlirpInteropMixin:
         self.assertEqual(slirp.process.wait(15), 0)
         self.assertIn("the switch closed the connection", slirp.log())
 
+    def test_tutorialWithVirtualHosts(self) -> None:
+        """
+        The tutorial with three C{vdetwist cat -l} virtual hosts instead of
+        kernel namespaces: each receives its own client's lines, and the
+        switch shows four ports.
+        """
+        ports = freePorts(3)
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        cats = []
+        for i in range(3):
+            cat = subprocess.Popen(
+                [sys.executable, "-m", "vdetwist", "cat", "-s", self.switch.ctlDir,
+                 "--ip", "192.168.77.%d/24" % (100 + i,), "--gw", "192.168.77.2",
+                 "-l", "-p", "10000"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=env)
+            self.addCleanup(self._reap, cat)
+            cats.append(cat)
+        self.startSlirp("-n", "192.168.77.0", *[
+            "-L%d:192.168.77.%d:10000" % (ports[i], 100 + i) for i in range(3)])
+        deadline = time.monotonic() + 15
+        while self.switch.console("port/print").count("ACTIVE") < 4:
+            self.assertLess(time.monotonic(), deadline, "the virtual hosts did not attach")
+            time.sleep(0.1)
+        lines = [b"foo\nbar\nbaz\n", b"foo\nbar\nbaz\n", b"foo\nbar\nbuzz\n"]
+        for i in range(3):
+            c = socket.create_connection(("127.0.0.1", ports[i]), timeout=10)
+            c.sendall(lines[i])
+            c.shutdown(socket.SHUT_WR)
+            try:
+                while c.recv(100):
+                    pass
+            except OSError:
+                pass
+            c.close()
+        for i in range(3):
+            try:
+                out, err = cats[i].communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                cats[i].kill()
+                out, err = cats[i].communicate()
+            self.assertEqual(out, lines[i], err)
+
     def test_refusedForwardClosesPromptly(self) -> None:
         """
         A forward to a guest port nobody listens on gives the host client
