@@ -578,7 +578,8 @@ class HelpTests(ConsoleTestCase):
 
     def test_help(self) -> None:
         """
-        The whole table, in r586's format and order.
+        The whole table, in r586's format and order, with vdetwist's own
+        port/capture and port/nocapture after port/allprint.
         """
         expected = b"""\
 COMMAND PATH       SYNTAX          HELP
@@ -623,6 +624,8 @@ port/epclose       N ID            remove the endpoint port N/id ID
 port/resetcounter  [N]             reset the port (N) counters
 port/print         [N]             print the port/endpoint table
 port/allprint      [N]             print the port/endpoint table (including inactive port)
+port/capture       N FILE          capture port N's traffic to a pcap file
+port/nocapture     N               stop capturing port N
 vlan               ============    VLAN MANAGEMENT MENU
 vlan/create        N               create the VLAN with tag N
 vlan/remove        N               remove the VLAN with tag N

@@ -160,6 +160,9 @@ COMMANDS: List[Tuple[str, str, str, Optional[int]]] = [
     ("port/print", "[N]", "print the port/endpoint table", STRARG | WITHFILE),
     ("port/allprint", "[N]", "print the port/endpoint table (including inactive port)",
      STRARG | WITHFILE),
+    # vdetwist's own: pcap capture of a port (vdetwist.switch.capture).
+    ("port/capture", "N FILE", "capture port N's traffic to a pcap file", STRARG | WITHFILE),
+    ("port/nocapture", "N", "stop capturing port N", STRARG | WITHFILE),
     ("vlan", _MENU, "VLAN MANAGEMENT MENU", None),
     ("vlan/create", "N", "create the VLAN with tag N", INTARG),
     ("vlan/remove", "N", "remove the VLAN with tag N", INTARG),
@@ -1161,6 +1164,47 @@ class ConsoleProtocol(protocol.Protocol):
                 self.switch.resetCounters(number)
         else:
             self.switch.resetCounters()
+        return 0
+
+    def cmd_port_capture(self, out: List[str], arg: str) -> int:
+        """
+        C{port/capture N FILE}: write every frame in and out of port N to a
+        new pcap file (mode 0600), replacing a capture already running
+        there.  Prints the file.
+        """
+        from vdetwist.switch.capture import PortCapture
+        parts = arg.split(None, 1)
+        if len(parts) != 2:
+            return errno.EINVAL
+        number = cAtoi(parts[0])
+        if not self._portInRange(number):
+            return errno.EINVAL
+        if self.switch.ports[number] is None:
+            return errno.ENXIO
+        try:
+            capture = PortCapture(parts[1].strip())
+        except OSError as e:
+            return e.errno or errno.EIO
+        self.switch.startCapture(number, capture)
+        out.append("Port %04d capture to %s" % (number, capture.path))
+        return 0
+
+    def cmd_port_nocapture(self, out: List[str], arg: str) -> int:
+        """
+        C{port/nocapture N}: stop port N's capture and close its file;
+        prints the frames written (and those not written past the size
+        bound).  ENOENT when the port has no capture.
+        """
+        number = cAtoi(arg)
+        if not self._portInRange(number):
+            return errno.EINVAL
+        if self.switch.ports[number] is None:
+            return errno.ENXIO
+        capture = self.switch.stopCapture(number)
+        if capture is None:
+            return errno.ENOENT
+        out.append("Port %04d capture to %s: %d frames, %d not written" % (
+            number, capture.path, capture.frames, capture.dropped))
         return 0
 
     def _printPort(self, out: List[str], port: Optional[Port], inactiveToo: bool) -> int:

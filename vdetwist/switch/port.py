@@ -35,6 +35,8 @@ class Port:
     @ivar outPackets: frames sent to the port (once per frame, whatever the
         number of endpoints).
     @ivar outBytes: bytes sent to the port.
+    @ivar capture: a callable given every frame in and out of the port
+        (a L{vdetwist.switch.capture.PortCapture}), or L{None}.
     """
 
     def __init__(self, number: int, allocatable: bool = True) -> None:
@@ -54,6 +56,7 @@ class Port:
         self.inBytes = 0
         self.outPackets = 0
         self.outBytes = 0
+        self.capture: Optional[Any] = None
         self.send = self._sendNowhere
 
     def __repr__(self) -> str:
@@ -110,6 +113,9 @@ class Port:
             self.send = self.endpoints[0].sendFrame
         else:
             self.send = self._sendMany
+        if self.capture is not None:
+            from vdetwist.switch.capture import wrapSend
+            self.send = wrapSend(self.send, self.capture)
 
 
 class VLAN:

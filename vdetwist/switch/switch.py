@@ -260,6 +260,8 @@ class Switch:
             return
         port.inPackets += 1
         port.inBytes += n
+        if port.capture is not None:
+            port.capture(frame)
         if self.hub:
             for out in self._hubPorts:
                 if out is not port:
@@ -637,6 +639,35 @@ class Switch:
                 endpoint.close()
                 return
         raise SwitchError(errno.ENXIO)
+
+    def startCapture(self, number: int, capture: Any) -> None:
+        """
+        C{port/capture N FILE}: give every frame in and out of port N to
+        C{capture} (replacing a capture already running there).
+
+        @param number: the port.
+        @param capture: a callable taking a frame, with a C{close()}.
+        @raise SwitchError: EINVAL out of range, ENXIO not created.
+        """
+        port = self._port(number)
+        self.stopCapture(number)
+        port.capture = capture
+        port.rebind()
+
+    def stopCapture(self, number: int) -> Any:
+        """
+        C{port/nocapture N}: stop and close port N's capture.
+
+        @param number: the port.
+        @return: the capture that was stopped, or L{None}.
+        @raise SwitchError: EINVAL out of range, ENXIO not created.
+        """
+        port = self._port(number)
+        capture, port.capture = port.capture, None
+        if capture is not None:
+            port.rebind()
+            capture.close()
+        return capture
 
     def resetCounters(self, number: Optional[int] = None) -> None:
         """
