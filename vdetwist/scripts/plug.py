@@ -185,7 +185,8 @@ class ChildProcess(ProcessProtocol):
     output (C{vdetwist plug URL = COMMAND}); its standard error is ours.
 
     @ivar stream: the L{StreamFrameProtocol} on the child's pipes.
-    @ivar ended: fires with the child's exit reason.
+    @ivar ended: fires (with L{None}) when the child has exited.
+    @ivar reason: how it exited (a L{Failure}), once it has.
     """
 
     def __init__(self, stream: StreamFrameProtocol, reactor: Any,
@@ -200,6 +201,7 @@ class ChildProcess(ProcessProtocol):
         self.reactor = reactor
         self.grace = grace
         self.ended: Deferred[Any] = Deferred()
+        self.reason: Optional[Failure] = None
         self._timer: Any = None
         self._streamLost = False
 
@@ -235,9 +237,10 @@ class ChildProcess(ProcessProtocol):
         """
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
+        self.reason = reason
         self._loseStream(reason)
         if not self.ended.called:
-            self.ended.callback(reason)
+            self.ended.callback(None)
 
     def _loseStream(self, reason: Failure) -> None:
         """

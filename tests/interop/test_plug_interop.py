@@ -1,0 +1,261 @@
+# -*- test-case-name: tests.interop.test_plug_interop -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+C{vdetwist plug} with Debian's tools: a C{dpipe} cable between two
+switches made of our plug at one end and Debian's C{vde_plug} at the other
+(both arrangements), carrying 20 MB between Linux kernel stacks in two
+network namespaces; our plug's frames read by Debian's vde_plug; the ends
+of a plug (end of input, kicked by the switch, no switch, a child).
+
+The switches are Debian's C{vde_switch}, so only the plug is under test.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from typing import List
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.interop.netns import ROOT, Namespace, missingTools, transfer
+from tests.util import shortTempDir
+from tests.vde.realswitch import SKIP_REASON, RealVDESwitch
+
+MB = 1000 * 1000
+
+#: Our plug as a user runs it.
+PLUG = [sys.executable, "-m", "vdetwist", "plug"]
+
+#: A 60-byte broadcast frame (EtherType 0x88b5, local experimental) with
+#: its 2-byte big-endian length header: what vde_plug reads on stdin.
+FRAME = (b"\xff\xff\xff\xff\xff\xff"   # destination: broadcast
+         b"\x02\x00\x00\x00\x00\x01"   # source: a local MAC
+         b"\x88\xb5"                   # EtherType: local experimental
+         + b"0" * 46)                  # payload to the 60-byte minimum
+STREAM_FRAME = b"\x00\x3c" + FRAME
+
+
+def plugEnvironment() -> dict:
+    """
+    The environment for running C{python -m vdetwist} from this checkout.
+    """
+    return dict(os.environ, PYTHONPATH=ROOT)
+
+
+class _SwitchesMixin:
+    """
+    Debian switches in private directories, stopped at cleanup.
+    """
+
+    def makeSwitch(self) -> RealVDESwitch:
+        """
+        Start a Debian vde_switch.
+        """
+        switch = RealVDESwitch(shortTempDir(self))  # type: ignore[arg-type]
+        switch.start()
+        self.addCleanup(switch.stop)  # type: ignore[attr-defined]
+        return switch
+
+    def reap(self, process: subprocess.Popen) -> None:
+        """
+        Stop a process we started (by its pid) and wait for it.
+        """
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def waitFor(self, predicate, timeout: float = 10.0) -> bool:
+        """
+        Poll a condition.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return predicate()
+
+
+class PlugStreamTests(_SwitchesMixin, SynchronousTestCase):
+    """
+    Our plug's stream, its description and its ends, with Debian's switch
+    and vde_plug (no namespaces, no root needed).
+    """
+
+    if SKIP_REASON:
+        skip = SKIP_REASON
+    elif shutil.which("vde_plug") is None:
+        skip = "vde_plug is not installed (apt-get install vdeplug)"
+
+    def test_framesBothWays(self) -> None:
+        """
+        A frame written to our plug's standard input comes out of Debian's
+        vde_plug's standard output, length header included, and the other
+        way round.
+        """
+        switch = self.makeSwitch()
+        url = "vde://" + switch.ctlDir
+        ours = subprocess.Popen(PLUG + [url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                env=plugEnvironment())
+        self.addCleanup(self.reap, ours)
+        theirs = subprocess.Popen(["vde_plug", url], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE)
+        self.addCleanup(self.reap, theirs)
+        self.assertTrue(self.waitFor(lambda: len(switch.endpoints()) == 2), switch.endpoints())
+        ours.stdin.write(STREAM_FRAME)
+        ours.stdin.flush()
+        self.assertEqual(theirs.stdout.read(62), STREAM_FRAME)
+        reply = STREAM_FRAME[:8] + b"\x02\x00\x00\x00\x00\x02" + STREAM_FRAME[14:]
+        theirs.stdin.write(reply)
+        theirs.stdin.flush()
+        self.assertEqual(ours.stdout.read(62), reply)
+        ours.stdin.close()
+        self.assertEqual(ours.wait(10), 0)
+        theirs.stdin.close()
+        theirs.wait(10)
+
+    def test_description(self) -> None:
+        """
+        The switch shows our plug as it shows vde_plug:
+        C{vdeplug: user=NAME pid=PID}; C{-D} changes the first word.
+        """
+        switch = self.makeSwitch()
+        url = "vde://" + switch.ctlDir
+        plain = subprocess.Popen(PLUG + [url], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, env=plugEnvironment())
+        self.addCleanup(self.reap, plain)
+        named = subprocess.Popen(PLUG + ["-D", "cable7", url], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, env=plugEnvironment())
+        self.addCleanup(self.reap, named)
+        self.assertTrue(self.waitFor(lambda: len(switch.endpoints()) == 2))
+        descriptions = sorted(d for _, _, d in switch.endpoints())
+        import pwd
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        self.assertEqual(descriptions, sorted([
+            "vdeplug: user=%s pid=%d" % (user, plain.pid),
+            "cable7 user=%s pid=%d" % (user, named.pid)]))
+
+    def test_kicked(self) -> None:
+        """
+        C{port/epclose} ends our plug with status 0 (as vde_plug) and a
+        message saying the switch closed the connection.
+        """
+        switch = self.makeSwitch()
+        plug = subprocess.Popen(PLUG + ["vde://" + switch.ctlDir], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=plugEnvironment())
+        self.addCleanup(self.reap, plug)
+        self.assertTrue(self.waitFor(lambda: len(switch.endpoints()) == 1))
+        [(port, endpoint, _)] = switch.endpoints()
+        self.assertIn("1000 Success", switch.console("port/epclose %d %d" % (port, endpoint)))
+        self.assertEqual(plug.wait(10), 0)
+        self.assertIn(b"closed the control connection", plug.stderr.read())
+
+    def test_noSwitch(self) -> None:
+        """
+        With no switch at the URL, our plug says C{vde_open URL: reason}
+        and exits 1, as vde_plug does.
+        """
+        url = "vde://" + os.path.join(shortTempDir(self), "none")
+        result = subprocess.run(PLUG + [url], stdin=subprocess.DEVNULL,
+                                capture_output=True, env=plugEnvironment(), timeout=20)
+        theirs = subprocess.run(["vde_plug", url], stdin=subprocess.DEVNULL,
+                                capture_output=True, timeout=20)
+        self.assertEqual((result.returncode, theirs.returncode), (1, 1))
+        self.assertTrue(result.stderr.startswith(b"vde_open " + url.encode() + b": "),
+                        result.stderr)
+        self.assertIn(b"No such file or directory", result.stderr)
+
+    def test_childCarriesFrames(self) -> None:
+        """
+        C{vdetwist plug URL = vde_plug URL2} joins two switches: a frame
+        sent by a vde_plug on the first arrives at a vde_plug on the
+        second.  Ending the child's peer plug ends our plug too.
+        """
+        one, two = self.makeSwitch(), self.makeSwitch()
+        cable = subprocess.Popen(PLUG + ["vde://" + one.ctlDir, "=", "vde_plug",
+                                         "vde://" + two.ctlDir],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 env=plugEnvironment())
+        self.addCleanup(self.reap, cable)
+        self.assertTrue(self.waitFor(lambda: len(one.endpoints()) == 1 and len(two.endpoints()) == 1))
+        listener = subprocess.Popen(["vde_plug", "vde://" + two.ctlDir], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE)
+        self.addCleanup(self.reap, listener)
+        sender = subprocess.Popen(["vde_plug", "vde://" + one.ctlDir], stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL)
+        self.addCleanup(self.reap, sender)
+        self.assertTrue(self.waitFor(lambda: len(two.endpoints()) == 2 and len(one.endpoints()) == 2))
+        sender.stdin.write(STREAM_FRAME)
+        sender.stdin.flush()
+        self.assertEqual(listener.stdout.read(62), STREAM_FRAME)
+        # Kick the child (Debian's vde_plug) off the second switch: it exits,
+        # and our plug follows.
+        [(port, endpoint, _)] = [e for e in two.endpoints() if "pid=%d" % (listener.pid,) not in e[2]]
+        two.console("port/epclose %d %d" % (port, endpoint))
+        self.assertEqual(cable.wait(10), 0)
+        self.assertTrue(self.waitFor(lambda: len(one.endpoints()) == 1))
+
+
+class DpipeCableTests(_SwitchesMixin, SynchronousTestCase):
+    """
+    Two Debian switches joined by C{dpipe}, our plug at one end and
+    Debian's vde_plug at the other, carry 20 MB of TCP between kernel
+    stacks intact.
+    """
+
+    skip = SKIP_REASON or missingTools("vde_plug2tap", "vde_plug", "dpipe", "ip")
+
+    def cable(self, left: List[str], right: List[str]) -> None:
+        """
+        Join two new switches with C{dpipe LEFT = RIGHT} and check 20 MB
+        crossing it from a namespace on the first to one on the second, and
+        back.
+
+        @param left: the command at the first switch, C{{one}} for its URL.
+        @param right: the command at the second, C{{two}} for its URL.
+        """
+        one, two = self.makeSwitch(), self.makeSwitch()
+        urls = {"one": "vde://" + one.ctlDir, "two": "vde://" + two.ctlDir}
+        command = (["dpipe"] + [a.format(**urls) for a in left] + ["="]
+                   + [a.format(**urls) for a in right])
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   env=plugEnvironment())
+        self.addCleanup(self.reap, process)
+        self.assertTrue(self.waitFor(
+            lambda: len(one.endpoints()) == 1 and len(two.endpoints()) == 1),
+            (one.endpoints(), two.endpoints()))
+        directory = shortTempDir(self)
+        a = Namespace(self.addCleanup, directory)
+        b = Namespace(self.addCleanup, directory)
+        a.plug(one.ctlDir, "10.77.0.1/24")
+        b.plug(two.ctlDir, "10.77.0.2/24")
+        sent, received = transfer(a, b, 20 * MB, timeout=30)
+        self.assertEqual(sent, received)
+        self.assertEqual(sent.split()[0], str(20 * MB))
+        sent, received = transfer(b, a, 20 * MB, port=5002, timeout=30)
+        self.assertEqual(sent, received)
+
+    def test_oursOnTheLeft(self) -> None:
+        """
+        C{dpipe vdetwist plug SW1 = vde_plug SW2}.
+        """
+        self.cable(PLUG + ["{one}"], ["vde_plug", "{two}"])
+
+    def test_oursOnTheRight(self) -> None:
+        """
+        C{dpipe vde_plug SW1 = vdetwist plug SW2}.
+        """
+        self.cable(["vde_plug", "{one}"], PLUG + ["{two}"])
+
+    def test_oursAtBothEnds(self) -> None:
+        """
+        C{dpipe vdetwist plug SW1 = vdetwist plug SW2}.
+        """
+        self.cable(PLUG + ["{one}"], PLUG + ["{two}"])
