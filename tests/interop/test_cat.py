@@ -37,7 +37,8 @@ class TutorialListenerTests(SynchronousTestCase):
     def test_threeListeners(self) -> None:
         """
         Each listener prints netcat's messages and exactly the lines its
-        own client sent, then exits 0; the switch shows the ports.
+        own client sent, then exits 0; the switch shows the ports; the
+        client's --pcap file holds what it sent.
         """
         directory = shortTempDir(self)
         switch = VdetwistSwitch(os.path.join(directory, "s"))
@@ -60,11 +61,17 @@ class TutorialListenerTests(SynchronousTestCase):
 
         kernel.exec("nc", "-N", "-w", "10", "192.168.77.100", "10000",
                     input=b"foo\nbar\nbaz\n", timeout=30)
+        pcap = os.path.join(directory, "client.pcap")
         client = vdetwistCat("-s", switch.ctlDir, "--ip", "192.168.77.60/24", "-N",
+                             "--pcap", pcap,
                              "192.168.77.101", "10000", stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err = client.communicate(b"foo\nbar\nbaz\n", timeout=30)
         self.assertEqual(client.returncode, 0, err)
+        from scapy.all import TCP, rdpcap
+        payload = b"".join(bytes(p[TCP].payload) for p in rdpcap(pcap)
+                           if TCP in p and p[TCP].dport == 10000)
+        self.assertEqual(payload, b"foo\nbar\nbaz\n")
         kernel.exec("nc", "-N", "-w", "10", "192.168.77.102", "10000",
                     input=b"foo\nbar\nbuzz\n", timeout=30)
 

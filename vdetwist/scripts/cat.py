@@ -49,6 +49,7 @@ class Options(usage.Options):
         ["mtu", None, 1500, "The link MTU.", int],
         ["port", "p", None, "The local port (with -l).", int],
         ["wait", "w", 30.0, "Connect timeout in seconds.", float],
+        ["pcap", None, None, "Write the virtual host's frames to this pcap file."],
     ]
 
     def __init__(self) -> None:
@@ -301,6 +302,12 @@ class Cat:
         except Exception as e:
             self.console.err.write("vdetwist cat: cannot attach to %s: %s\n" % (o["sock"], e))
             return 1
+        if o["pcap"]:
+            import os
+            fd = os.open(o["pcap"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self.pcapFile = os.fdopen(fd, "wb")
+            stackHost.host.startCapture(self.pcapFile)
+            self.done.addBoth(self._closePcap)
         if o["listen"]:
             self.port = stackHost.tcp.listen(o["port"], factory, interface=stackHost.address)
             self.console.say("listening on [any] %d ..." % (o["port"],))
@@ -314,6 +321,14 @@ class Cat:
                 return 1
         code = yield self.done
         return code
+
+
+    def _closePcap(self, result: Any) -> Any:
+        """
+        Flush the capture file at the end.
+        """
+        self.pcapFile.close()
+        return result
 
 
 def _describe(error: BaseException) -> str:
