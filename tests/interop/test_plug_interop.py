@@ -203,6 +203,32 @@ class PlugStreamTests(_SwitchesMixin, SynchronousTestCase):
         self.assertTrue(self.waitFor(lambda: len(one.endpoints()) == 1))
 
 
+    def test_twoSwitchesJoined(self) -> None:
+        """
+        C{vdetwist plug URL1 URL2} joins two switches with no stream: a
+        frame crosses, and kicking one end ends the plug with status 0.
+        """
+        one, two = self.makeSwitch(), self.makeSwitch()
+        cable = subprocess.Popen(PLUG + ["vde://" + one.ctlDir, "vde://" + two.ctlDir],
+                                 stdin=subprocess.DEVNULL, env=plugEnvironment())
+        self.addCleanup(self.reap, cable)
+        self.assertTrue(self.waitFor(lambda: len(one.endpoints()) == 1 and len(two.endpoints()) == 1))
+        listener = subprocess.Popen(["vde_plug", "vde://" + two.ctlDir], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE)
+        self.addCleanup(self.reap, listener)
+        sender = subprocess.Popen(["vde_plug", "vde://" + one.ctlDir], stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL)
+        self.addCleanup(self.reap, sender)
+        self.assertTrue(self.waitFor(lambda: len(two.endpoints()) == 2 and len(one.endpoints()) == 2))
+        sender.stdin.write(STREAM_FRAME)
+        sender.stdin.flush()
+        self.assertEqual(listener.stdout.read(62), STREAM_FRAME)
+        [(port, endpoint, _)] = [e for e in one.endpoints() if "pid=%d" % (cable.pid,) in e[2]]
+        one.console("port/epclose %d %d" % (port, endpoint))
+        self.assertEqual(cable.wait(10), 0)
+        self.assertTrue(self.waitFor(lambda: len(two.endpoints()) == 1))
+
+
 class DpipeCableTests(_SwitchesMixin, SynchronousTestCase):
     """
     Two Debian switches joined by C{dpipe}, our plug at one end and
