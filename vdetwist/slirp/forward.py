@@ -229,9 +229,10 @@ class ProxyEnd(Protocol):
         side's producer first: a Twisted transport whose buffer drains
         while its streaming producer is paused resumes that producer
         instead of finishing a pending half-close, which would hang the
-        connection.  A virtual TCP connection may report the FIN while
-        paused with data still buffered: reading is resumed so that data
-        follows (at most one receive buffer).
+        connection.  Reading on a virtual TCP connection is resumed, so
+        that anything it still holds follows (at most one receive buffer;
+        the stack delivers the FIN after the data, this is a safeguard),
+        and the full close waits for the next reactor turn.
         """
         self.readClosed = True
         peer = self.peer
