@@ -358,6 +358,12 @@ class CableProtocol(Protocol):
         except Exception:
             self.peer = "?"
         self._write = transport.write
+        # Frames are latency-sensitive and Twisted already writes a whole
+        # reactor iteration's frames at once: no Nagle delay.
+        try:
+            transport.setTcpNoDelay(True)
+        except Exception:
+            pass
         transport.registerProducer(_WriteWatch(self), True)
         if ISSLTransport.providedBy(transport):
             self._tls = True
