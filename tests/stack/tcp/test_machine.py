@@ -1040,3 +1040,74 @@ class LossRecoveryTests(SynchronousTestCase):
         # the segment again rather than stalling.
         self.assertEqual(m.dispatch(1.61), [
             ours(ISS + 1001, RISS + 1, ACK | PSH, payload=data(1000, 1000))])
+
+    def sackSender(self) -> TCPMachine:
+        """
+        @return: a SACK machine with 8 segments in flight (cwnd 8000), 4000
+            more bytes queued and a 60000-byte peer window.
+        """
+        m = passive(config(sack=True), peerWindow=60000, sackPermitted=True)
+        m.noDelay = True
+        m.cwnd = 8000
+        m.send(data(12000))
+        self.assertEqual(len(m.dispatch(1.0)), 8)
+        return m
+
+    def test_sackRecoveryConservesPackets(self) -> None:
+        """
+        In SACK recovery cwnd is ssthresh and the pipe (data above the
+        highest SACK plus retransmitted holes) limits sending: each further
+        duplicate ACK lets exactly one new segment out (RFC 6675).
+        """
+        m = self.sackSender()
+
+        def dupack(end: int) -> list:
+            """
+            SACK segments 1 to C{end}.
+
+            @param end: the SACKed range's end, in segments.
+            @return: what the machine sends.
+            """
+            m.segmentReceived(theirs(RISS + 1, ISS + 1, window=60000, sackBlocks=(
+                (ISS + 1001, ISS + 1 + end * 1000),)), 1.01)
+            return m.dispatch(1.01)
+
+        # Limited transmit: one new segment for each of the first two.
+        self.assertEqual(dupack(2), [
+            ours(ISS + 8001, RISS + 1, ACK, payload=data(1000, 8000))])
+        self.assertEqual(dupack(3), [
+            ours(ISS + 9001, RISS + 1, ACK, payload=data(1000, 9000))])
+        # The third: fast retransmit; ssthresh is half the 10000 in flight.
+        self.assertEqual(dupack(4), [ours(ISS + 1, RISS + 1, ACK, payload=data(1000))])
+        self.assertTrue(m.sackRecovery)
+        self.assertEqual((m.ssthresh, m.cwnd), (5000, 5000))
+        # pipe = 6000 above the SACKs + 1000 resent = 7000, then 6000, 5000.
+        self.assertEqual(dupack(5), [])
+        self.assertEqual(dupack(6), [])
+        # 4000 in the pipe: room for one segment per duplicate ACK.
+        self.assertEqual(dupack(7), [
+            ours(ISS + 10001, RISS + 1, ACK, payload=data(1000, 10000))])
+        self.assertEqual(dupack(8), [
+            ours(ISS + 11001, RISS + 1, ACK | PSH, payload=data(1000, 11000))])
+
+    def test_sackWithWindowChangeIsDuplicate(self) -> None:
+        """
+        An ACK that SACKs new data counts as a duplicate even if its window
+        differs (Linux's receivers change theirs all the time).
+        """
+        m = self.sackSender()
+        for i, window in enumerate((59000, 58000, 57000)):
+            m.segmentReceived(theirs(RISS + 1, ISS + 1, window=window, sackBlocks=(
+                (ISS + 1001, ISS + 2001 + i * 1000),)), 1.01)
+        self.assertEqual(m.stats.duplicateAcks, 3)
+        self.assertTrue(m.inRecovery)
+
+    def test_sackedAboveMeansLost(self) -> None:
+        """
+        Three segments SACKed above SND.UNA start recovery even from a
+        single ACK (RFC 6675's IsLost).
+        """
+        m = self.sackSender()
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, window=60000, sackBlocks=(
+            (ISS + 1001, ISS + 4001),)), 1.01)
+        self.assertEqual(m.dispatch(1.01), [ours(ISS + 1, RISS + 1, ACK, payload=data(1000))])

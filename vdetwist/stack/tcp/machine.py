@@ -334,6 +334,10 @@ class TCPMachine:
         self.scoreboard: List[Tuple[int, int]] = []
         self._rexmitNext = iss
         self.sackRetransmit = False
+        #: Whether the current recovery is driven by the scoreboard (RFC
+        #: 6675: cwnd = ssthresh, sending limited by the pipe) rather than
+        #: NewReno's window inflation.
+        self.sackRecovery = False
         self._tsAtTimeout = timestampOffset & SEQ_MASK
 
         self.srtt: Optional[float] = None
@@ -925,6 +929,15 @@ class TCPMachine:
 
         window = segment.window << self.sndShift
         mss = self.mss
+        sackNew = False
+        if ack == sndUna and segment.sackBlocks and self.sackEnabled:
+            # An ACK that SACKs new data counts as a duplicate even when it
+            # moves the window (RFC 6675's DupAck; Linux's receivers grow
+            # their window all the time).
+            before = self._sackedBytes()
+            self._updateScoreboard(segment.sackBlocks)
+            sackNew = self._sackedBytes() > before
+            segment = segment._replace(sackBlocks=())
         if seqGT(ack, sndUna):
             acked = seqSub(ack, sndUna)
             dataAcked = acked
@@ -961,12 +974,16 @@ class TCPMachine:
                     self.cwnd = min(self.ssthresh, flight + mss)
                     self.inRecovery = False
                     self.dupAcks = 0
-                else:
-                    # Partial ACK: retransmit the next hole, deflate.
-                    if self.scoreboard or seqGT(self._rexmitNext, ack):
-                        self.sackRetransmit = True
-                    else:
+                elif self.sackRecovery:
+                    # Partial ACK: the segment now first is lost too (RFC
+                    # 6582's reasoning) unless already resent; the pipe
+                    # decides what else goes.
+                    if seqLE(self._rexmitNext, ack):
                         self.retransmitFirst = True
+                    self.sackRetransmit = True
+                else:
+                    # NewReno partial ACK: retransmit the next hole, deflate.
+                    self.retransmitFirst = True
                     self.cwnd = max(mss, self.cwnd - acked + mss)
             else:
                 self.dupAcks = 0
@@ -985,17 +1002,14 @@ class TCPMachine:
             and self.sndMax != sndUna
             and not segment.payload
             and not segment.flags & (SYN | FIN)
-            and window == self.sndWnd
+            and (window == self.sndWnd or sackNew)
             and self.state != SYN_RECEIVED
         ):
             self.dupAcks += 1
             self.stats.duplicateAcks += 1
-            if segment.sackBlocks and self.sackEnabled:
-                self._updateScoreboard(segment.sackBlocks)
             if self.inRecovery:
-                # With SACK, a duplicate ACK clocks out the retransmission
-                # of the next hole known lost; otherwise it inflates cwnd.
-                if self._nextHole() is not None:
+                if self.sackRecovery:
+                    # The pipe shrank: the next dispatch fills it.
                     self.sackRetransmit = True
                 else:
                     self.cwnd += mss
@@ -1003,12 +1017,15 @@ class TCPMachine:
                 flight = seqSub(self.sndMax, sndUna)
                 self.ssthresh = max(flight // 2, 2 * mss)
                 self.recover = self.sndMax
-                self.cwnd = self.ssthresh + 3 * mss
+                self.sackRecovery = self.sackEnabled and bool(self.scoreboard)
+                if self.sackRecovery:
+                    self.cwnd = self.ssthresh
+                else:
+                    self.cwnd = self.ssthresh + 3 * mss
                 self.inRecovery = True
                 self.retransmitFirst = True
                 self._rexmitNext = sndUna
                 self.stats.fastRetransmits += 1
-            segment = segment._replace(sackBlocks=())
 
         if self.scoreboard or (segment.sackBlocks and self.sackEnabled):
             self._updateScoreboard(segment.sackBlocks)
@@ -1054,12 +1071,22 @@ class TCPMachine:
         """
         dupAcks = self.dupAcks
         if dupAcks >= 3:
-            return dupAcks == 3
+            return True
         mss = self.mss
+        if self.scoreboard and self._sackedBytes() >= 3 * mss:
+            # RFC 6675's IsLost(HighACK + 1): three segments' worth SACKed
+            # above the first unacknowledged byte.
+            return True
         outstanding = (seqSub(self.sndMax, self.sndUna) + mss - 1) // mss
         if outstanding >= 4 or self._sendable() is not None:
             return False
         return dupAcks == max(1, outstanding - 1)
+
+    def _sackedBytes(self) -> int:
+        """
+        @return: the bytes the scoreboard holds as SACKed.
+        """
+        return sum((right - left) & SEQ_MASK for left, right in self.scoreboard)
 
     def _updateScoreboard(self, blocks: Tuple[Tuple[int, int], ...]) -> None:
         """
@@ -1116,6 +1143,31 @@ class TCPMachine:
             above -= end - start
             position = max(position, end)
         return None
+
+    def _pipe(self) -> int:
+        """
+        The bytes believed in the network during SACK recovery (RFC 6675
+        section 4, simplified): those sent above the highest SACKed byte,
+        plus the holes below it already retransmitted in this recovery;
+        the other holes are taken as lost, SACKed bytes as delivered.
+
+        @return: a byte count.
+        """
+        una = self.sndUna
+        flight = seqSub(self.sndMax, una)
+        scoreboard = self.scoreboard
+        rexmit = max(0, seqSub(self._rexmitNext, una))
+        if not scoreboard:
+            return flight
+        highest = seqSub(scoreboard[-1][1], una)
+        limit = min(rexmit, highest)
+        retransmitted = limit
+        for left, right in scoreboard:
+            start, end = seqSub(left, una), seqSub(right, una)
+            if start >= limit:
+                break
+            retransmitted -= min(end, limit) - start
+        return (flight - highest) + retransmitted
 
     # -- output -------------------------------------------------------------
 
@@ -1227,9 +1279,13 @@ class TCPMachine:
             # Limited transmit (RFC 3042): a new segment per early
             # duplicate ACK keeps the ACK clock going in small windows.
             cwnd += self.dupAcks * mss
+        if self.sackRecovery and self.inRecovery:
+            room = cwnd - self._pipe()
+        else:
+            room = cwnd - offset
         usable = min(
             seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
-            cwnd - offset,
+            room,
         )
         retransmission = seqLT(self.sndNxt, self.sndMax)
         if offset == 0 and retransmission and self._force:
@@ -1310,16 +1366,22 @@ class TCPMachine:
                 sent = True
         if self.sackRetransmit:
             self.sackRetransmit = False
-            hole = self._nextHole() if self._synchronizedSending() else None
-            if hole is not None:
-                seq, n = hole
-                self._rexmitNext = (seq + n) & SEQ_MASK
-                self.stats.retransmissions += 1
-                self.stats.sackRetransmissions += 1
-                self._rttSeq = None
-                out.append(self._segment(seq, ACK, self.sendBuffer.peek(
-                    seqSub(seq, self.sndUna), n), now))
-                sent = True
+            if self.inRecovery and self.sackRecovery and self._synchronizedSending():
+                # Retransmit lost holes while the pipe has room (RFC 6675
+                # section 5, NextSeg rule 1); new data follows in
+                # _sendData under the same limit.
+                while self._pipe() + self.mss <= self.cwnd:
+                    hole = self._nextHole()
+                    if hole is None:
+                        break
+                    seq, n = hole
+                    self._rexmitNext = (seq + n) & SEQ_MASK
+                    self.stats.retransmissions += 1
+                    self.stats.sackRetransmissions += 1
+                    self._rttSeq = None
+                    out.append(self._segment(seq, ACK, self.sendBuffer.peek(
+                        seqSub(seq, self.sndUna), n), now))
+                    sent = True
         if self._hasUnsent() and self._synchronizedSending():
             sent = self._sendData(now, out) or sent
         if (self.ackNow and not sent) and state != CLOSED:
@@ -1484,6 +1546,7 @@ class TCPMachine:
             self._caBytes = 0
             self.recover = self.sndMax
             self.inRecovery = False
+            self.sackRecovery = False
             self.dupAcks = 0
             self.retransmitFirst = False
             self.sackRetransmit = False
