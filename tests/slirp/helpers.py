@@ -119,6 +119,7 @@ class Guest:
         self.host = VirtualHost(clock, address=address, gateway=gateway)
         self.tcp = TCPLayer(clock, self.host.ip)
         self.host.registerProtocol(6, self.tcp)
+        self.host.icmp.registerErrorHandler(6, self.tcp.errorReceived)
         wire.attach(self.host.interface)
         self.servers: List[GuestServer] = []
 

@@ -496,9 +496,10 @@ class SlirpInteropMixin:
     def test_outboundNAT(self) -> None:
         """
         A guest reaches a TCP server in another namespace through the NAT
-        (the host routes to it over a veth pair); the host's loopback is
-        reachable through the gateway address only with
-        C{--allow-host-loopback}.
+        (the host routes to it over a veth pair); a connection to an
+        address nobody answers there fails with "no route to host" (the
+        gateway's ICMP host unreachable); the host's loopback is reachable
+        through the gateway address only with C{--allow-host-loopback}.
         """
         outside = uniqueName("vto")
         run("ip", "netns", "add", outside)
@@ -526,7 +527,7 @@ class SlirpInteropMixin:
         ns = self.guest("192.168.77.100/24")
         client = (
             "import socket,sys\n"
-            "c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)\n"
+            "c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=15)\n"
             "c.sendall(b'out'); c.shutdown(socket.SHUT_WR)\n"
             "d = b''\n"
             "while True:\n"
@@ -539,6 +540,9 @@ class SlirpInteropMixin:
         self.assertEqual(result.stdout, b"hello from outside\ngot 3\n", result.stderr)
         out, _ = server.communicate(timeout=10)
         self.assertTrue(out.startswith(subnet.encode() + b".1 "), out)
+        unreachable = ns.exec(sys.executable, "-c", client, subnet + ".3", "10000",
+                              timeout=30, check=False)
+        self.assertIn(b"No route to host", unreachable.stderr)
         refused = ns.exec(sys.executable, "-c", client, "192.168.77.2",
                           str(loopback.getsockname()[1]), timeout=20, check=False)
         self.assertNotEqual(refused.returncode, 0)

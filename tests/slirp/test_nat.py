@@ -195,6 +195,23 @@ class NATTests(SynchronousTestCase):
         result.trap(error.ConnectionRefusedError)
         self.assertEqual(self.nat.relays, {})
 
+    def test_failureBecomesUnreachable(self) -> None:
+        """
+        When the host's connect fails other than by refusal (a timeout),
+        the guest's SYN gets an ICMP host unreachable quoting it, and its
+        connect fails at once as unreachable, not refused.
+        """
+        results, protocol = self.connect()
+        connector = self.hostReactor.connectors[-1]
+        _, _, factory, _, _ = self.hostReactor.tcpClients[-1]
+        factory.clientConnectionFailed(connector, Failure(error.TCPTimedOutError()))
+        self.net.run(0.2)
+        [result] = results
+        self.assertIsInstance(result, Failure)
+        self.assertFalse(result.check(error.ConnectionRefusedError), result)
+        self.assertEqual(self.nat.counters["tcpUnreachable"], 1)
+        self.assertEqual(self.guest.tcp.stats.icmpErrors, 1)
+
     def test_hostLoopbackDenied(self) -> None:
         """
         By default the gateway address does not reach the host's loopback:

@@ -17,6 +17,7 @@ table (the stack's ARP cache), so every guest gets its own frames.
 
 import getpass
 import os
+import struct
 from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -33,7 +34,8 @@ from vdetwist.stack.host import VirtualHost
 from vdetwist.stack.tcp.demux import TCPLayer
 from vdetwist.wire.addr import formatIPv4, networkAddress, parseIPv4, sameNetwork
 from vdetwist.wire.checksum import internetChecksum
-from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_TCP
+from vdetwist.wire.icmp import ICMPRepr
+from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_TCP, IPv4Repr
 
 __all__ = ["Gateway", "parseNetwork", "slirpMAC", "DEFAULT_NETWORK"]
 
@@ -214,6 +216,8 @@ class Gateway:
                        maxTCP=maxTCP, maxUDPFlows=maxUDPFlows,
                        icmpSocketFactory=icmpSocketFactory)
         self.nat.icmp.sendToGuest = self._icmpToGuest
+        self.nat.unreachable = self._tcpUnreachable
+        self.host.icmp.registerErrorHandler(PROTOCOL_TCP, self.tcp.errorReceived)
         self.tcp.setForwarder(self.nat.forwardTCP)
         self.host.udp.fallback = self.nat.datagramReceived
         self.host.registerProtocol(PROTOCOL_ICMP, _GatewayICMP(self))
@@ -326,6 +330,29 @@ class Gateway:
         @return: (address, MAC, expiry) triples.
         """
         return self.host.arp.cache.entries(self.reactor.seconds())
+
+    def _tcpUnreachable(self, destination: bytes, destinationPort: int, guest: bytes,
+                        guestPort: int) -> None:
+        """
+        Answer a guest's pending SYN with an ICMP host unreachable (type 3
+        code 1) from the gateway, quoting the SYN (its sequence number
+        lets the guest's stack match it).
+
+        @param destination: where the guest connects.
+        @param destinationPort: the port.
+        @param guest: the guest.
+        @param guestPort: its port.
+        """
+        # The TCP layer keeps the SYN while the forwarder decides.
+        pending = getattr(self.tcp, "_pendingForwards", {})
+        segment = pending.get((destination, destinationPort, guest, guestPort))
+        if segment is None:
+            return
+        tcpHead = struct.pack("!HHI", guestPort, destinationPort, segment.seq)
+        quoted = IPv4Repr(source=guest, destination=destination, protocol=PROTOCOL_TCP,
+                          payloadLength=20).emit(tcpHead)
+        message = ICMPRepr(3, 1, 0, quoted).emit()
+        self.host.ip.sendPacket(PROTOCOL_ICMP, self.address, guest, message)
 
     def _icmpToGuest(self, source: bytes, guest: bytes, message: bytes) -> None:
         """

@@ -180,6 +180,10 @@ class NAT:
         self._udpPorts: Dict[Tuple[bytes, int], Any] = {}
         self._sweeper: Any = None
         self.icmp = _ICMPRelay(self, maxICMPSockets, icmpSocketFactory)
+        #: Called with (destination, destinationPort, guest, guestPort) when
+        #: a host-side connect fails other than by refusal: the gateway
+        #: answers the guest's SYN with an ICMP host unreachable.
+        self.unreachable: Optional[Callable[[bytes, int, bytes, int], None]] = None
 
     # -- policy ----------------------------------------------------------------
 
@@ -259,6 +263,12 @@ class NAT:
             _log.debug("NAT {relay}: {reason}", relay=relay.description,
                        reason=reason.getErrorMessage())
             relay.failed()
+            if not reason.check(error.ConnectionRefusedError, error.ConnectionAborted) \
+                    and self.unreachable is not None:
+                # No answer, no route: tell the guest as a router would
+                # (host unreachable) before the layer's RST.
+                self.counters["tcpUnreachable"] += 1
+                self.unreachable(local, localPort, remote, remotePort)
             return reason
 
         return d.addCallbacks(connected, failed)
