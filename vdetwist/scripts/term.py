@@ -78,7 +78,7 @@ PARTIAL = "partial"
 
 #: What a prompt looks like before we know it: one word ending in C{$ }
 #: (C{vde$ }, wirefilter's C{VDEwf$ }).
-_PROMPT_SHAPE = re.compile(rb"[^\s$]{1,32}\$ \Z")
+_PROMPT_SHAPE = re.compile(rb"[^\s$]{1,32}\$ ")
 _RESULT = re.compile(rb"1(\d{3})(?: |\Z)")
 _ASYNC = re.compile(rb"3\d{3}(?: |\Z)")
 
@@ -95,7 +95,7 @@ class ConsoleParser:
     The console writes replies as lines, and then the prompt: a newline and
     C{vde$ } (wirefilter: C{VDEwf$ }) with no newline after it.  The prompt
     is learnt from the greeting (the first word ending in C{$ } that starts
-    a line), and afterwards recognised at the start of a line that follows
+    a line after an empty line, or ends what has arrived), and afterwards recognised at the start of a line that follows
     an empty line; that empty line is part of the prompt, not an event.
     Asynchronous lines may follow a prompt on the same wire line
     (C{vde$ 3021 port/+ 01\\n}): they come out as lines of their own.
@@ -161,9 +161,10 @@ class ConsoleParser:
         @return: whether a prompt was consumed (the caller removes it).
         """
         if self.prompt is None:
-            if b"\n" in buffer or not _PROMPT_SHAPE.match(buffer):
+            match = _PROMPT_SHAPE.match(buffer)
+            if match is None or not (self._blank or match.end() == len(buffer)):
                 return False
-            self.prompt = buffer
+            self.prompt = match.group()
         elif not (self._blank and buffer.startswith(self.prompt)):
             return False
         self._blank = False
@@ -676,7 +677,7 @@ class InteractiveTerm(HistoricRecvLine):
         @param line: the text, without newline.
         """
         self._hideInput()
-        self.terminal.write(line + b"\r\n")
+        self.terminal.write(line + b"\n")
         self._showInput()
 
     # -- the console -------------------------------------------------------
@@ -758,7 +759,7 @@ class InteractiveTerm(HistoricRecvLine):
         self.historyPosition = len(self.historyLines)
         self.lineBuffer = []
         self.lineBufferIndex = 0
-        self.terminal.write(b"\r\n")
+        self.terminal.write(b"\n")
         self._shown = False
         self.lineReceived(line)
         self._showInput()
@@ -777,7 +778,7 @@ class InteractiveTerm(HistoricRecvLine):
         """
         Ctrl-C: abandon the typed line.
         """
-        self.terminal.write(b"^C\r\n")
+        self.terminal.write(b"^C\n")
         self._shown = False
         self.lineBuffer = []
         self.lineBufferIndex = 0

@@ -1,0 +1,768 @@
+# -*- test-case-name: tests.scripts.test_term -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.scripts.term}: the console stream parser and reply
+builder on bytes captured from Debian's vde_switch 2.3.2 and wirefilter
+(docs/vde-protocol.md section 4, and C{od -c} of C{unixterm}'s output),
+the one-shot and pipe modes against a scripted console on a real UNIX
+socket, the interactive terminal on an in-memory terminal, and, as
+interop tests, C{vdetwist term} against Debian's C{unixterm} on Debian's
+switch and on ours.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Dict, List, Optional
+
+from twisted.conch.insults.insults import ServerProtocol
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.util import shortTempDir
+from vdetwist.scripts import main as dispatcher
+from vdetwist.scripts import term
+from vdetwist.scripts.term import (
+    END,
+    LINE,
+    PARTIAL,
+    PROMPT,
+    ConsoleParser,
+    InteractiveTerm,
+    Options,
+    Reply,
+    ReplyBuilder,
+    isAsyncLine,
+    runOneShot,
+    runPipe,
+)
+
+#: vde_switch 2.3.2's greeting, captured: the banner (two lines), then the
+#: prompt written separately as a newline and C{vde$ }.
+BANNER = (b"VDE switch V.2.3.2\n"
+          b"(C) Virtual Square Team (coord. R. Davoli) 2005,2006,2007 - GPLv2\n")
+GREETING = BANNER + b"\nvde$ "
+
+#: wirefilter's greeting, captured: it starts with an empty line and its
+#: prompt is C{VDEwf$ }.
+WF_GREETING = (b"\nVDE wirefilter V.2.3.2\n"
+               b"(C) R.Davoli 2005,2006 - GPLv2\n"
+               b"\nVDEwf$ ")
+
+#: C{port/print} on a switch with no ports, captured: the data block
+#: header, no lines, the terminator, the result, then the prompt.
+PORT_PRINT_EMPTY = b"0000 DATA END WITH '.'\n.\n1000 Success\n\nvde$ "
+
+#: C{port/print 99}: the block is written even when the command fails.
+PORT_PRINT_99 = b"0000 DATA END WITH '.'\n.\n1022 Invalid argument\n\nvde$ "
+
+#: An unknown command: no block, a result (ENOSYS), the prompt.
+BOGUS = b"1038 Function not implemented\n\nvde$ "
+
+#: C{hash/showinfo}, captured: four data lines.
+HASH_SHOWINFO = (b"0000 DATA END WITH '.'\n"
+                 b"Hash size 128\n"
+                 b"GC interval 2 secs\n"
+                 b"GC expire 100 secs\n"
+                 b"Min persistence 3 secs\n"
+                 b".\n"
+                 b"1000 Success\n"
+                 b"\nvde$ ")
+
+#: After C{debug/add port}, a plug's arrival, captured: the notifications
+#: come right after the prompt, on the same wire line.
+ASYNC_AFTER_PROMPT = (b"1000 Success\n\nvde$ "
+                      b"3021 port/+ 03\n"
+                      b"3031 port/ep/+ Port 03 FD 11\n")
+
+
+def feedAll(data: bytes, step: Optional[int] = None) -> list:
+    """
+    Parse bytes whole, or in pieces of C{step} bytes.
+
+    @return: all the events, including those of C{finish}.
+    """
+    parser = ConsoleParser()
+    events = []
+    if step is None:
+        events.extend(parser.feed(data))
+    else:
+        for i in range(0, len(data), step):
+            events.extend(parser.feed(data[i:i + step]))
+    events.extend(parser.finish())
+    return events
+
+
+class ConsoleParserTests(SynchronousTestCase):
+    """
+    L{ConsoleParser} splits the console's stream into lines, prompts and
+    the end of session.
+    """
+
+    def test_greeting(self) -> None:
+        """
+        The banner comes out as lines; the empty line and C{vde$ } are one
+        prompt event, and the prompt is learnt.
+        """
+        parser = ConsoleParser()
+        self.assertEqual(parser.feed(GREETING), [
+            (LINE, b"VDE switch V.2.3.2"),
+            (LINE, b"(C) Virtual Square Team (coord. R. Davoli) 2005,2006,2007 - GPLv2"),
+            (PROMPT, b"vde$ "),
+        ])
+        self.assertEqual(parser.prompt, b"vde$ ")
+
+    def test_wirefilterGreeting(self) -> None:
+        """
+        wirefilter's greeting starts with an empty line (kept) and its
+        prompt is C{VDEwf$ }.
+        """
+        parser = ConsoleParser()
+        self.assertEqual(parser.feed(WF_GREETING), [
+            (LINE, b""),
+            (LINE, b"VDE wirefilter V.2.3.2"),
+            (LINE, b"(C) R.Davoli 2005,2006 - GPLv2"),
+            (PROMPT, b"VDEwf$ "),
+        ])
+
+    def test_replies(self) -> None:
+        """
+        Data blocks, results and prompts after the greeting.
+        """
+        events = feedAll(GREETING + HASH_SHOWINFO + BOGUS)
+        self.assertEqual(events[3:], [
+            (LINE, b"0000 DATA END WITH '.'"),
+            (LINE, b"Hash size 128"),
+            (LINE, b"GC interval 2 secs"),
+            (LINE, b"GC expire 100 secs"),
+            (LINE, b"Min persistence 3 secs"),
+            (LINE, b"."),
+            (LINE, b"1000 Success"),
+            (PROMPT, b"vde$ "),
+            (LINE, b"1038 Function not implemented"),
+            (PROMPT, b"vde$ "),
+        ])
+
+    def test_anySplit(self) -> None:
+        """
+        The events do not depend on how the stream is split into reads.
+        """
+        stream = GREETING + HASH_SHOWINFO + ASYNC_AFTER_PROMPT + b"\nvde$ " + BOGUS
+        whole = feedAll(stream)
+        for step in (1, 2, 3, 5, 7, 64):
+            self.assertEqual(feedAll(stream, step), whole, step)
+
+    def test_emptyCommand(self) -> None:
+        """
+        An empty command's reply is just C{\\nvde$ }, right after the
+        previous prompt: one more prompt.
+        """
+        self.assertEqual(feedAll(GREETING + b"\nvde$ ")[-2:],
+                         [(PROMPT, b"vde$ "), (PROMPT, b"vde$ ")])
+
+    def test_asyncAfterPrompt(self) -> None:
+        """
+        Notifications written right after a prompt are lines of their own.
+        """
+        self.assertEqual(feedAll(GREETING + ASYNC_AFTER_PROMPT)[3:], [
+            (LINE, b"1000 Success"),
+            (PROMPT, b"vde$ "),
+            (LINE, b"3021 port/+ 03"),
+            (LINE, b"3031 port/ep/+ Port 03 FD 11"),
+        ])
+
+    def test_emptyLineNotBeforePrompt(self) -> None:
+        """
+        An empty line followed by something other than the prompt is a line.
+        """
+        self.assertEqual(feedAll(GREETING + b"a\n\nb\n")[3:],
+                         [(LINE, b"a"), (LINE, b""), (LINE, b"b")])
+
+    def test_promptTextInsideLine(self) -> None:
+        """
+        C{vde$ } in the middle of a line, or at the start of a line that
+        does not follow an empty one, is not a prompt.
+        """
+        self.assertEqual(feedAll(GREETING + b"x vde$ y\nvde$ z\n")[3:],
+                         [(LINE, b"x vde$ y"), (LINE, b"vde$ z")])
+
+    def test_endOfSession(self) -> None:
+        """
+        C{logout}'s C{9999 END OF SESSION} (no newline) is an event, whole
+        or split, and even when the stream ends right after it.
+        """
+        for step in (None, 1, 4):
+            self.assertEqual(feedAll(GREETING + b"9999 END OF SESSION", step)[-1],
+                             (END, b"9999 END OF SESSION"))
+
+    def test_partialAtEnd(self) -> None:
+        """
+        Bytes without a newline when the stream ends come out as
+        C{PARTIAL}.
+        """
+        self.assertEqual(feedAll(GREETING + b"half a li")[-1], (PARTIAL, b"half a li"))
+
+    def test_longLineBounded(self) -> None:
+        """
+        A run of bytes without a newline is delivered in pieces of
+        C{maxLine} bytes instead of growing the buffer.
+        """
+        parser = ConsoleParser(prompt=b"vde$ ")
+        parser.maxLine = 10
+        self.assertEqual(parser.feed(b"x" * 25), [(LINE, b"x" * 10), (LINE, b"x" * 10)])
+        self.assertEqual(parser.finish(), [(PARTIAL, b"x" * 5)])
+
+
+class ReplyBuilderTests(SynchronousTestCase):
+    """
+    L{ReplyBuilder} turns the events of one reply into a L{Reply}.
+    """
+
+    def build(self, stream: bytes) -> Reply:
+        """
+        The reply made of C{stream}'s events after the greeting.
+        """
+        parser = ConsoleParser()
+        parser.feed(GREETING)
+        builder = ReplyBuilder()
+        for kind, value in parser.feed(stream) + parser.finish():
+            if builder.event(kind, value):
+                break
+        return builder.reply
+
+    def test_dataBlock(self) -> None:
+        """
+        The data lines without the framing, and the success code.
+        """
+        reply = self.build(HASH_SHOWINFO)
+        self.assertEqual(reply.lines, [b"Hash size 128", b"GC interval 2 secs",
+                                       b"GC expire 100 secs", b"Min persistence 3 secs"])
+        self.assertEqual((reply.code, reply.text, reply.complete), (1000, b"Success", True))
+        self.assertEqual(reply.exitStatus(), 0)
+
+    def test_failedBlock(self) -> None:
+        """
+        C{port/print 99}: an empty block and C{1022}: exit status 22.
+        """
+        reply = self.build(PORT_PRINT_99)
+        self.assertEqual((reply.lines, reply.code, reply.resultLine),
+                         ([], 1022, b"1022 Invalid argument"))
+        self.assertEqual(reply.exitStatus(), 22)
+
+    def test_noBlock(self) -> None:
+        """
+        An unknown command: no lines, C{1038}.
+        """
+        reply = self.build(BOGUS)
+        self.assertEqual((reply.lines, reply.exitStatus()), ([], 38))
+
+    def test_async(self) -> None:
+        """
+        C{3NNN} lines outside the block are asynchronous; inside it they
+        are data.
+        """
+        reply = self.build(b"3021 port/+ 03\n0000 DATA END WITH '.'\n3000 data\n.\n"
+                           b"3022 port/- 03\n1000 Success\n\nvde$ ")
+        self.assertEqual(reply.lines, [b"3000 data"])
+        self.assertEqual(reply.asyncLines, [b"3021 port/+ 03", b"3022 port/- 03"])
+
+    def test_load(self) -> None:
+        """
+        C{load}'s echoes and inner results are output; the last result is
+        the command's.
+        """
+        reply = self.build(b"vde[/tmp/rc]: bogus\n1038 Function not implemented\n"
+                           b"1000 Success\n\nvde$ ")
+        self.assertEqual(reply.lines, [b"vde[/tmp/rc]: bogus", b"1038 Function not implemented"])
+        self.assertEqual(reply.exitStatus(), 0)
+
+    def test_endOfSession(self) -> None:
+        """
+        C{logout}: the session ended, exit status 0.
+        """
+        reply = self.build(b"9999 END OF SESSION")
+        self.assertTrue(reply.ended)
+        self.assertEqual(reply.exitStatus(), 0)
+
+    def test_exitStatus(self) -> None:
+        """
+        The errno is capped to 255; no result at all is 255.
+        """
+        self.assertEqual(Reply(code=1999).exitStatus(), 255)
+        self.assertEqual(Reply(code=1001).exitStatus(), 1)
+        self.assertEqual(Reply().exitStatus(), 255)
+
+    def test_isAsyncLine(self) -> None:
+        """
+        A 3 and three digits, then a space or nothing.
+        """
+        self.assertTrue(isAsyncLine(b"3021 port/+ 01"))
+        self.assertFalse(isAsyncLine(b"30211 x"))
+        self.assertFalse(isAsyncLine(b"1000 Success"))
+
+
+class ScriptedConsole:
+    """
+    A console on a real UNIX socket, in a thread: the greeting, then a
+    scripted reply for each command line (unknown ones get C{BOGUS});
+    C{logout} ends the session.
+
+    @ivar received: the command lines received.
+    """
+
+    def __init__(self, testCase: SynchronousTestCase, replies: Dict[bytes, bytes],
+                 greeting: bytes = GREETING) -> None:
+        self.path = os.path.join(shortTempDir(testCase), "mgmt")
+        self.replies = replies
+        self.greeting = greeting
+        self.received: List[bytes] = []
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(1)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        testCase.addCleanup(self.close)
+
+    def _serve(self) -> None:
+        try:
+            connection, _ = self.listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.sendall(self.greeting)
+            buffer = b""
+            while True:
+                data = connection.recv(4096)
+                if not data:
+                    return
+                buffer += data
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    self.received.append(line)
+                    if line == b"logout":
+                        connection.sendall(b"9999 END OF SESSION")
+                        return
+                    if line == b"hangup":
+                        return
+                    connection.sendall(self.replies.get(line, BOGUS))
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(5)
+
+
+class _Output:
+    """
+    A binary file that records.
+    """
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def flush(self) -> None:
+        pass
+
+
+class OneShotTests(SynchronousTestCase):
+    """
+    L{runOneShot}: data blocks to standard output, the status from the
+    result code.
+    """
+
+    def oneShot(self, console: ScriptedConsole, commands: List[str]):
+        out, err = _Output(), _Output()
+        status = runOneShot(console.path, commands, 5.0, out, err)
+        return status, out.data, err.data
+
+    def test_success(self) -> None:
+        """
+        The data lines, status 0.
+        """
+        console = ScriptedConsole(self, {b"hash/showinfo": HASH_SHOWINFO})
+        self.assertEqual(self.oneShot(console, ["hash/showinfo"]), (
+            0, b"Hash size 128\nGC interval 2 secs\nGC expire 100 secs\n"
+               b"Min persistence 3 secs\n", b""))
+
+    def test_failure(self) -> None:
+        """
+        C{port/print 99}: nothing on standard output, the result line on
+        standard error, status 22; later commands are not sent.
+        """
+        console = ScriptedConsole(self, {b"port/print 99": PORT_PRINT_99,
+                                         b"hash/showinfo": HASH_SHOWINFO})
+        self.assertEqual(self.oneShot(console, ["port/print 99", "hash/showinfo"]),
+                         (22, b"", b"1022 Invalid argument\n"))
+        self.assertEqual(console.received, [b"port/print 99"])
+
+    def test_several(self) -> None:
+        """
+        Several commands run in order, their outputs one after another.
+        """
+        console = ScriptedConsole(self, {b"a": PORT_PRINT_EMPTY, b"b": HASH_SHOWINFO})
+        status, out, _ = self.oneShot(console, ["a", "b"])
+        self.assertEqual((status, out.count(b"\n")), (0, 4))
+        self.assertEqual(console.received, [b"a", b"b"])
+
+    def test_asyncToStderr(self) -> None:
+        """
+        Debug notifications go to standard error with C{** }.
+        """
+        console = ScriptedConsole(self, {b"a": b"3021 port/+ 01\n" + PORT_PRINT_EMPTY})
+        self.assertEqual(self.oneShot(console, ["a"]), (0, b"", b"** 3021 port/+ 01\n"))
+
+    def test_logout(self) -> None:
+        """
+        A command that ends the session succeeds.
+        """
+        console = ScriptedConsole(self, {})
+        self.assertEqual(self.oneShot(console, ["logout"])[0], 0)
+
+    def test_hangup(self) -> None:
+        """
+        A console that closes without answering: status 255 and a message.
+        """
+        console = ScriptedConsole(self, {})
+        status, _, err = self.oneShot(console, ["hangup"])
+        self.assertEqual(status, 255)
+        self.assertIn(b"closed the connection", err)
+
+    def test_noConsole(self) -> None:
+        """
+        No socket: status 255 and the reason.
+        """
+        out, err = _Output(), _Output()
+        path = os.path.join(shortTempDir(self), "none")
+        self.assertEqual(runOneShot(path, ["x"], 1.0, out, err), 255)
+        self.assertIn(b"No such file or directory", err.data)
+
+
+class PipeTests(SynchronousTestCase):
+    """
+    L{runPipe}: commands from a pipe, one at a time, and everything the
+    console writes on standard output.
+    """
+
+    def pipe(self, console: ScriptedConsole, script: bytes) -> bytes:
+        readEnd, writeEnd = os.pipe()
+        os.write(writeEnd, script)
+        os.close(writeEnd)
+        out, err = _Output(), _Output()
+        try:
+            self.assertEqual(runPipe(console.path, 5.0, readEnd, out, err), 0)
+        finally:
+            os.close(readEnd)
+        self.assertEqual(err.data, b"")
+        return out.data
+
+    def test_verbatim(self) -> None:
+        """
+        The greeting and every reply with its prompt, byte for byte, for
+        commands given all at once (each sent after the previous prompt).
+        """
+        console = ScriptedConsole(self, {b"port/print": PORT_PRINT_EMPTY,
+                                         b"hash/showinfo": HASH_SHOWINFO})
+        self.assertEqual(self.pipe(console, b"port/print\nbogus\nhash/showinfo\n"),
+                         GREETING + PORT_PRINT_EMPTY + BOGUS + HASH_SHOWINFO)
+        self.assertEqual(console.received, [b"port/print", b"bogus", b"hash/showinfo"])
+
+    def test_lastLineWithoutNewline(self) -> None:
+        """
+        A last command without a newline is sent too.
+        """
+        console = ScriptedConsole(self, {b"port/print": PORT_PRINT_EMPTY})
+        self.assertEqual(self.pipe(console, b"port/print"), GREETING + PORT_PRINT_EMPTY)
+
+    def test_logout(self) -> None:
+        """
+        The end of session is shown and ends the run.
+        """
+        console = ScriptedConsole(self, {})
+        self.assertEqual(self.pipe(console, b"logout\nbogus\n"),
+                         GREETING + b"9999 END OF SESSION")
+
+    def test_wirefilter(self) -> None:
+        """
+        wirefilter's prompt is learnt from its greeting.
+        """
+        console = ScriptedConsole(self, {b"x": b"1000 Success\n\nVDEwf$ "}, WF_GREETING)
+        self.assertEqual(self.pipe(console, b"x\nx\n"),
+                         WF_GREETING + b"1000 Success\n\nVDEwf$ " * 2)
+
+
+class FakeLink:
+    """
+    A L{term.ConsoleLink} stand-in: records commands.
+    """
+
+    def __init__(self) -> None:
+        self.sent: List[bytes] = []
+        self.term = None
+
+    def attach(self, t: InteractiveTerm) -> None:
+        self.term = t
+
+    def sendCommand(self, line: bytes) -> None:
+        self.sent.append(line)
+
+
+class InteractiveTermTests(SynchronousTestCase):
+    """
+    L{InteractiveTerm} on an in-memory terminal.
+    """
+
+    def setUp(self) -> None:
+        self.link = FakeLink()
+        self.exits: List[bool] = []
+        self.server = ServerProtocol(InteractiveTerm, self.link, lambda: self.exits.append(True))
+        self.transport = StringTransport()
+        self.server.makeConnection(self.transport)
+        self.term = self.link.term
+        for kind, value in ConsoleParser().feed(GREETING):
+            self.term.consoleEvent(kind, value)
+        self.transport.clear()
+
+    def test_greetingAndPrompt(self) -> None:
+        """
+        The banner is shown and the console's prompt becomes ours.
+        """
+        self.assertEqual(self.term.ps, (b"vde$ ",))
+        self.assertFalse(self.term.awaiting)
+
+    def test_commandSent(self) -> None:
+        """
+        A typed line is sent; the next waits for the prompt.
+        """
+        self.server.dataReceived(b"port/print\rhash/print\r")
+        self.assertEqual(self.link.sent, [b"port/print"])
+        self.term.consoleEvent(PROMPT, b"vde$ ")
+        self.assertEqual(self.link.sent, [b"port/print", b"hash/print"])
+
+    def test_emptyLineNotSent(self) -> None:
+        """
+        Enter on an empty line sends nothing.
+        """
+        self.server.dataReceived(b"\r")
+        self.assertEqual(self.link.sent, [])
+
+    def test_asyncLineApart(self) -> None:
+        """
+        A debug line is shown with C{** } above the input line, which is
+        redrawn with what was typed.
+        """
+        self.server.dataReceived(b"hash/pr")
+        self.transport.clear()
+        self.term.consoleEvent(LINE, b"3021 port/+ 01")
+        self.assertEqual(self.transport.value(),
+                         b"\r\x1b[K** 3021 port/+ 01\r\nvde$ hash/pr")
+
+    def test_dataLinesNotAsync(self) -> None:
+        """
+        Inside a data block a line starting with a 3-code is shown as is.
+        """
+        for line in (b"0000 DATA END WITH '.'", b"3000 x", b"."):
+            self.term.consoleEvent(LINE, line)
+        self.assertNotIn(b"**", self.transport.value())
+
+    def test_history(self) -> None:
+        """
+        The up arrow brings back the previous command.
+        """
+        self.server.dataReceived(b"port/print\r")
+        self.term.consoleEvent(PROMPT, b"vde$ ")
+        self.server.dataReceived(b"\x1b[A\r")
+        self.assertEqual(self.link.sent, [b"port/print", b"port/print"])
+
+    def test_ctrlDLogsOut(self) -> None:
+        """
+        Ctrl-D on an empty line sends C{logout}; the end of session and the
+        close end the program without a complaint.
+        """
+        self.server.dataReceived(b"\x04")
+        self.assertEqual(self.link.sent, [b"logout"])
+        self.term.consoleEvent(END, b"9999 END OF SESSION")
+        self.term.consoleClosed()
+        self.assertEqual(self.exits, [True])
+        self.assertNotIn(b"closed the connection", self.transport.value())
+
+    def test_ctrlCClears(self) -> None:
+        """
+        Ctrl-C abandons the typed line.
+        """
+        self.server.dataReceived(b"bogus\x03port/print\r")
+        self.assertEqual(self.link.sent, [b"port/print"])
+
+    def test_closedUnexpectedly(self) -> None:
+        """
+        A console that closes without a logout is reported.
+        """
+        self.term.consoleClosed()
+        self.assertIn(b"closed the connection", self.transport.value())
+        self.assertEqual(self.exits, [True])
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    The command line.
+    """
+
+    def parse(self, *argv: str) -> Options:
+        options = Options()
+        options.parseOptions(list(argv))
+        return options
+
+    def test_wordsAreOneCommand(self) -> None:
+        """
+        The words after SOCK are one command.
+        """
+        self.assertEqual(self.parse("/tmp/m", "port/print", "3")["commands"], ["port/print 3"])
+
+    def test_repeatedC(self) -> None:
+        """
+        C{-c} may be repeated; the commands run in order.
+        """
+        o = self.parse("-c", "a", "-c", "b c", "/tmp/m")
+        self.assertEqual((o["sock"], o["commands"]), ("/tmp/m", ["a", "b c"]))
+
+    def test_noSock(self) -> None:
+        """
+        SOCK is required.
+        """
+        self.assertRaises(Exception, self.parse)
+
+    def test_dispatcher(self) -> None:
+        """
+        C{vdetwist term} is a subcommand.
+        """
+        self.assertEqual(dispatcher.SUBCOMMANDS["term"][0], "vdetwist.scripts.term")
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UNIXTERM = shutil.which("unixterm")
+
+
+class _UnixtermComparisonMixin:
+    """
+    C{vdetwist term} and Debian's C{unixterm} against the same switch, fed
+    the same script: the same bytes.  Subclasses set C{switchClass}.
+    """
+
+    switchClass: type
+
+    def setUp(self) -> None:
+        self.switch = self.switchClass(shortTempDir(self))
+        self.switch.start()
+        self.addCleanup(self.switch.stop)
+        if shutil.which("vde_plug"):
+            # A client, so that port/print has an endpoint to show.
+            plug = subprocess.Popen(["vde_plug", "-D", "client", "vde://" + self.switch.ctlDir],
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+            self.addCleanup(plug.wait, 10)
+            self.addCleanup(plug.stdin.close)
+            for _ in range(200):
+                if self.switch.endpoints():
+                    break
+                time.sleep(0.02)
+
+    def pipe(self, command: List[str], lines: List[str]) -> bytes:
+        """
+        Run C{(echo LINE; sleep 0.3; ...) | COMMAND}.
+        """
+        script = "; ".join("echo %s; sleep 0.3" % (_quote(line),) for line in lines)
+        return subprocess.run(["sh", "-c", "(%s) | %s" % (script, " ".join(map(_quote, command)))],
+                              capture_output=True, timeout=20, env=dict(os.environ, PYTHONPATH=ROOT),
+                              check=True).stdout
+
+    def ours(self) -> List[str]:
+        return [sys.executable, "-m", "vdetwist", "term", self.switch.mgmtPath]
+
+    def test_sameAsUnixterm(self) -> None:
+        """
+        A session of several commands (data blocks, an error inside a block,
+        an unknown command, an empty line) prints the same bytes.
+        """
+        lines = ["port/print", "vlan/print", "port/print 99", "bogus", "", "hash/showinfo"]
+        theirs = self.pipe([UNIXTERM, self.switch.mgmtPath], lines)
+        self.assertEqual(self.pipe(self.ours(), lines), theirs)
+        self.assertIn(b"1022 Invalid argument", theirs)
+
+    def test_help(self) -> None:
+        """
+        The long C{help} reply prints the same bytes.
+        """
+        theirs = self.pipe([UNIXTERM, self.switch.mgmtPath], ["help"])
+        self.assertEqual(self.pipe(self.ours(), ["help"]), theirs)
+
+    def test_oneShot(self) -> None:
+        """
+        One-shot mode prints the lines of unixterm's data block and exits
+        with the errno: C{port/print 99} gives 22, an unknown command 38.
+        """
+        theirs = self.pipe([UNIXTERM, self.switch.mgmtPath], ["port/print"])
+        header = b"0000 DATA END WITH '.'\n"
+        lines = theirs[theirs.index(header) + len(header):].split(b"\n")
+        block = b"".join(line + b"\n" for line in lines[:lines.index(b".")])
+        result = subprocess.run(self.ours() + ["port/print"], capture_output=True, timeout=20,
+                                env=dict(os.environ, PYTHONPATH=ROOT))
+        self.assertEqual((result.returncode, result.stdout), (0, block))
+        if shutil.which("vde_plug"):
+            self.assertIn(b"client user=", block)
+        result = subprocess.run(self.ours() + ["port/print", "99"], capture_output=True,
+                                timeout=20, env=dict(os.environ, PYTHONPATH=ROOT))
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (22, b"", b"1022 Invalid argument\n"))
+        result = subprocess.run(self.ours() + ["bogus"], capture_output=True, timeout=20,
+                                env=dict(os.environ, PYTHONPATH=ROOT))
+        self.assertEqual(result.returncode, 38)
+
+
+def _quote(text: str) -> str:
+    """
+    Shell-quote.
+    """
+    import shlex
+    return shlex.quote(text)
+
+
+def _skip() -> Optional[str]:
+    """
+    Why the comparison cannot run, or L{None}.
+    """
+    from tests.vde.realswitch import SKIP_REASON
+    if SKIP_REASON:
+        return SKIP_REASON
+    if UNIXTERM is None:
+        return "unixterm is not installed (apt-get install vde2)"
+    return None
+
+
+class DebianSwitchUnixtermTests(_UnixtermComparisonMixin, SynchronousTestCase):
+    """
+    The comparison on Debian's vde_switch.
+    """
+
+    skip = _skip()
+
+    @property
+    def switchClass(self):  # type: ignore[override]
+        from tests.vde.realswitch import RealVDESwitch
+        return RealVDESwitch
+
+
+class VdetwistSwitchUnixtermTests(_UnixtermComparisonMixin, SynchronousTestCase):
+    """
+    The comparison on vdetwist's switch (C{twistd vdeswitch}).
+    """
+
+    skip = _skip()
+
+    @property
+    def switchClass(self):  # type: ignore[override]
+        from tests.interop.netns import VdetwistSwitch
+        return VdetwistSwitch
