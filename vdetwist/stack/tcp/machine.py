@@ -22,19 +22,24 @@ What happened for the application is appended to L{TCPMachine.events}
 received in order waits in L{TCPMachine.receiveBuffer} until C{read}.
 
 Implemented: RFC 9293 states and segment processing, RFC 5961 (RST and
-SYN challenge ACKs, ACK range check), RFC 6298 RTO with Karn's rule and
-exponential backoff (minimum RTO 200 ms, as Linux: the 1 s of RFC 6298 is
-far longer than any virtual LAN's RTT and the spec allows a lower bound
-when spurious timeouts are handled, which timestamps do), RFC 5681
-slow start and congestion avoidance with an initial window of 10 segments
-(RFC 6928), fast retransmit and NewReno recovery (RFC 6582), RFC 7323
-window scaling, timestamps and PAWS, RFC 2018 SACK as the receiver (out
-of order data is reassembled and reported; as the sender SACK blocks are
-parsed and ignored), the MSS option, delayed ACKs (every second
-full-sized segment is acknowledged at once), Nagle's algorithm (switchable)
-and sender and receiver silly window avoidance, zero-window probing
-(Linux style: an old sequence number with no data, which the peer must
-answer with its window), keepalive, half-close, TIME_WAIT for 2*MSL.
+SYN challenge ACKs, ACK range check), ACKs to unacceptable segments rate
+limited as Linux does, RFC 6298 RTO with Karn's rule (extended to
+timestamps echoing a pre-timeout transmission) and exponential backoff
+(minimum RTO 200 ms, as Linux: the 1 s of RFC 6298 is far longer than any
+virtual LAN's RTT), RFC 5681 slow start and congestion avoidance with an
+initial window of 10 segments (RFC 6928), limited transmit (RFC 3042),
+early retransmit (RFC 5827), fast retransmit with NewReno recovery (RFC
+6582) or, when the peer sends SACK blocks, scoreboard-driven recovery
+(RFC 6675: cwnd = ssthresh, holes and new data gated by the pipe), RFC
+7323 window scaling, timestamps and PAWS, RFC 2018 SACK both ways (out
+of order data is reassembled and reported, the peer's blocks kept in a
+scoreboard), the MSS option, delayed ACKs (every second full-sized
+segment is acknowledged at once), Nagle's algorithm (switchable) and
+sender and receiver silly window avoidance (never holding back a
+retransmission), zero-window probing (Linux style: an old sequence number
+with no data, which the peer must answer with its window; a window too
+small to use is forced by the same timer), keepalive, half-close,
+TIME_WAIT for 2*MSL, a short-cut for in-order data (header prediction).
 """
 
 from typing import Dict, List, Optional, Tuple
