@@ -13,7 +13,7 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.wire.oracle import SKIP_REASON, scapy
-from vdetwist.slirp.dns import DNSProxy, makeHostResolver
+from vdetwist.slirp.dns import DNSProxy, DNSStreamProtocol, makeHostResolver
 
 GUEST = ("10.0.2.15", 40000)
 
@@ -163,6 +163,44 @@ class DNSProxyTests(SynchronousTestCase):
         self.proxy.doStop()
         self.assertEqual(self.proxy.pending, 0)
         self.assertEqual(self.transport.written, [])
+
+
+class DNSStreamTests(SynchronousTestCase):
+    """
+    Tests for L{DNSStreamProtocol}, DNS over TCP.
+    """
+
+    if scapy is None:
+        skip = SKIP_REASON
+
+    def test_lengthPrefixed(self) -> None:
+        """
+        Queries split across reads are answered, each response behind its
+        length, with no 512-byte truncation; the idle timer closes the
+        connection.
+        """
+        from twisted.internet.task import Clock
+        from twisted.internet.testing import StringTransport
+        resolver = FakeResolver()
+        clock = Clock()
+        protocol = DNSStreamProtocol(DNSProxy(resolver), clock)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        query = question("big.test", "TXT")
+        framed = len(query).to_bytes(2, "big") + query
+        protocol.dataReceived(framed[:5])
+        self.assertEqual(resolver.queries, [])
+        protocol.dataReceived(framed[5:])
+        records = [dns.RRHeader(b"big.test", dns.TXT, payload=dns.Record_TXT(b"x" * 200))
+                   for _ in range(4)]
+        resolver.queries[0][1].callback((records, [], []))
+        data = transport.value()
+        length = int.from_bytes(data[:2], "big")
+        self.assertEqual(len(data), 2 + length)
+        answer = scapy.DNS(data[2:])
+        self.assertEqual((answer.tc, answer.ancount), (0, 4))
+        clock.advance(DNSStreamProtocol.IDLE_TIMEOUT)
+        self.assertTrue(transport.disconnecting)
 
 
 class HostResolverTests(SynchronousTestCase):

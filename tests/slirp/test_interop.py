@@ -459,7 +459,7 @@ class SlirpInteropMixin:
         """
         busybox udhcpc in a namespace gets an address from the pool, the
         router and the DNS server; a DNS query to .3 is answered (for
-        C{localhost}, from the host's hosts file).
+        C{localhost}, from the host's hosts file), over UDP and over TCP.
         """
         if missingTools("busybox"):
             raise self.skipTest("busybox is not installed")
@@ -492,6 +492,14 @@ class SlirpInteropMixin:
         self.assertEqual(data[:2], b"\x12\x34")
         self.assertEqual(data[3] & 0x0F, 0)
         self.assertIn(socket.inet_aton("127.0.0.1"), data)
+        overTCP = ns.exec(sys.executable, "-c", (
+            "import socket,sys; q=bytes.fromhex(sys.argv[1]);"
+            "s=socket.create_connection(('10.0.2.3', 53), timeout=5);"
+            "s.sendall(len(q).to_bytes(2, 'big') + q); d=b''\n"
+            "while len(d) < 2 or len(d) < 2 + int.from_bytes(d[:2], 'big'):\n"
+            "    d += s.recv(512)\n"
+            "print(d[2:].hex())"), query.hex(), timeout=15).stdout.decode().strip()
+        self.assertEqual(bytes.fromhex(overTCP), data)
 
     def test_outboundNAT(self) -> None:
         """

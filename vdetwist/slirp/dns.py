@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.slirp.test_dns -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-slirp's DNS on the virtual network's .3 address: each guest query is
-answered through the host's resolver (L{twisted.names}), so names in the
+slirp's DNS on the virtual network's .3 address, over UDP and TCP: each
+guest query is answered through the host's resolver (L{twisted.names}), so names in the
 host's C{/etc/hosts} resolve and the host's C{/etc/resolv.conf} is
 followed, and re-read when it changes (L{twisted.names.client.Resolver}
 checks its modification time every minute).
@@ -14,13 +14,14 @@ the resolver is bounded.
 from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple
 
-from twisted.internet.defer import Deferred
-from twisted.internet.protocol import DatagramProtocol
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
 from twisted.logger import Logger
 from twisted.names import dns, error
 from twisted.python.failure import Failure
 
-__all__ = ["DNSProxy", "makeHostResolver", "MAX_UDP_RESPONSE"]
+__all__ = ["DNSProxy", "DNSStreamProtocol", "DNSStreamFactory", "makeHostResolver",
+           "MAX_UDP_RESPONSE"]
 
 _log = Logger()
 
@@ -81,35 +82,37 @@ class DNSProxy(DatagramProtocol):
         """
         return len(self._pending)
 
-    def datagramReceived(self, datagram: bytes, addr: Tuple[str, int]) -> None:
+    def answer(self, data: bytes) -> "Optional[Deferred[Optional[dns.Message]]]":
         """
-        Handle one query.
+        Start answering one query, whatever carried it.
 
-        @param datagram: the DNS message.
-        @param addr: the guest's (address, port).
+        @param data: the DNS message.
+        @return: C{None} when it is dropped (malformed, a response, or too
+            many pending), else a Deferred firing with the response (or
+            C{None}).
         """
         counters = self.counters
         counters["received"] += 1
         message = dns.Message()
         try:
-            if len(datagram) < 12:
+            if len(data) < 12:
                 raise EOFError("shorter than a DNS header")
-            message.fromStr(datagram)
-            if len(message.queries) != int.from_bytes(datagram[4:6], "big"):
+            message.fromStr(data)
+            if len(message.queries) != int.from_bytes(data[4:6], "big"):
                 # Twisted's decoder stops quietly at a truncated section.
                 raise EOFError("truncated question section")
         except Exception:
             counters["malformed"] += 1
-            return
+            return None
         if message.answer or message.opCode != dns.OP_QUERY or len(message.queries) != 1:
             counters["notQuery"] += 1
-            if not message.answer:
-                self._send(self._response(message, dns.ENOTIMP if message.opCode != dns.OP_QUERY
-                                          else dns.EFORMAT), addr)
-            return
+            if message.answer:
+                return None
+            return succeed(self._response(
+                message, dns.ENOTIMP if message.opCode != dns.OP_QUERY else dns.EFORMAT))
         if len(self._pending) >= self.maxPending:
             counters["tooMany"] += 1
-            return
+            return None
         query = message.queries[0]
         key = self._nextKey
         self._nextKey += 1
@@ -121,19 +124,34 @@ class DNSProxy(DatagramProtocol):
         self._pending[key] = d
         d.addCallbacks(self._answered, self._failed, callbackArgs=(message,),
                        errbackArgs=(message,))
-        d.addErrback(lambda f: _log.failure("DNS proxy", f))
-        d.addBoth(self._done, key, addr)
 
-    def _done(self, response: Optional[dns.Message], key: int,
-              addr: Tuple[str, int]) -> None:
+        def logged(reason: Failure) -> None:
+            _log.failure("DNS proxy", reason)
+            return None
+
+        def forget(response: Optional[dns.Message]) -> Optional[dns.Message]:
+            self._pending.pop(key, None)
+            return response
+        return d.addErrback(logged).addBoth(forget)
+
+    def datagramReceived(self, datagram: bytes, addr: Tuple[str, int]) -> None:
         """
-        Forget a finished query and send its response.
+        Handle one query over UDP.
+
+        @param datagram: the DNS message.
+        @param addr: the guest's (address, port).
+        """
+        d = self.answer(datagram)
+        if d is not None:
+            d.addCallback(self._done, addr)
+
+    def _done(self, response: Optional[dns.Message], addr: Tuple[str, int]) -> None:
+        """
+        Send a finished query's response.
 
         @param response: the response, or C{None}.
-        @param key: the pending key.
         @param addr: the guest.
         """
-        self._pending.pop(key, None)
         if response is not None:
             self._send(response, addr)
 
@@ -218,3 +236,111 @@ class DNSProxy(DatagramProtocol):
         self.transport = None
         for d in pending.values():
             d.cancel()
+
+
+class DNSStreamProtocol(Protocol):
+    """
+    DNS over TCP (RFC 1035 4.2.2: each message behind a 2-byte length) on
+    the DNS address, for clients retrying a truncated answer.  At most
+    L{MAX_PIPELINED} queries of one connection are answered at once; a
+    connection idle for L{IDLE_TIMEOUT} seconds is closed.
+
+    @ivar proxy: the L{DNSProxy} that answers.
+    """
+
+    MAX_PIPELINED = 8
+    IDLE_TIMEOUT = 30.0
+
+    def __init__(self, proxy: DNSProxy, reactor: Any) -> None:
+        """
+        @param proxy: the proxy.
+        @param reactor: for the idle timer.
+        """
+        self.proxy = proxy
+        self.reactor = reactor
+        self._buffer = b""
+        self._inFlight = 0
+        self._timer: Any = None
+        self._lost = False
+
+    def connectionMade(self) -> None:
+        """
+        Start the idle timer.
+        """
+        self._timer = self.reactor.callLater(self.IDLE_TIMEOUT, self._idle)
+
+    def _idle(self) -> None:
+        """
+        Close an idle connection.
+        """
+        self._timer = None
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Split the stream into messages and answer each.
+
+        @param data: bytes from the guest.
+        """
+        if self._timer is not None and self._timer.active():
+            self._timer.reset(self.IDLE_TIMEOUT)
+        self._buffer += data
+        while len(self._buffer) >= 2:
+            length = int.from_bytes(self._buffer[:2], "big")
+            if len(self._buffer) < 2 + length:
+                break
+            message, self._buffer = self._buffer[2:2 + length], self._buffer[2 + length:]
+            if self._inFlight >= self.MAX_PIPELINED:
+                self.proxy.counters["tooMany"] += 1
+                continue
+            d = self.proxy.answer(message)
+            if d is not None:
+                self._inFlight += 1
+                d.addCallback(self._send)
+
+    def _send(self, response: Optional[dns.Message]) -> None:
+        """
+        Write one response, length first.
+
+        @param response: the response, or C{None}.
+        """
+        self._inFlight -= 1
+        if response is None or self._lost:
+            return
+        response.maxSize = 65535
+        data = response.toStr()
+        self.transport.write(len(data).to_bytes(2, "big") + data)  # type: ignore[union-attr]
+
+    def connectionLost(self, reason: Any = None) -> None:
+        """
+        Stop the timer.
+
+        @param reason: why.
+        """
+        self._lost = True
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+
+class DNSStreamFactory(Factory):
+    """
+    Builds L{DNSStreamProtocol}s for one proxy.
+    """
+
+    noisy = False
+
+    def __init__(self, proxy: DNSProxy, reactor: Any) -> None:
+        """
+        @param proxy: the proxy.
+        @param reactor: the reactor.
+        """
+        self.proxy = proxy
+        self.reactor = reactor
+
+    def buildProtocol(self, addr: Any) -> DNSStreamProtocol:
+        """
+        @return: a new connection's protocol.
+        """
+        return DNSStreamProtocol(self.proxy, self.reactor)

@@ -27,7 +27,7 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import IFrameProtocol, IFrameTransport, IIPv4Protocol
 from vdetwist.slirp.dhcp import DHCPProtocol, DHCPServer
-from vdetwist.slirp.dns import DNSProxy, makeHostResolver
+from vdetwist.slirp.dns import DNSProxy, DNSStreamFactory, makeHostResolver
 from vdetwist.slirp.forward import ForwardSpec, TCPForward, UDPForward
 from vdetwist.slirp.nat import NAT
 from vdetwist.stack.host import VirtualHost
@@ -235,6 +235,7 @@ class Gateway:
                 resolver = makeHostResolver(reactor)
             self.dns = DNSProxy(resolver)
             self.host.udp.listenUDP(53, self.dns, interface=self.dnsAddress)
+            self.tcp.listen(53, DNSStreamFactory(self.dns, reactor), interface=self.dnsAddress)
         self.forwards: Dict[Tuple[str, str, int], Union[TCPForward, UDPForward]] = {}
         self.attachment: Optional[_Attachment] = None
         self.switch: Optional[str] = None
