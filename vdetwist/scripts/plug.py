@@ -286,7 +286,11 @@ def _unregisterProducer(transport: Any) -> None:
     """
     unregister = getattr(transport, "unregisterProducer", None)
     if unregister is not None:
-        unregister()
+        try:
+            unregister()
+        except RuntimeError:
+            # In-memory transports refuse when none is registered.
+            pass
 
 
 @implementer(IHalfCloseableProtocol)
