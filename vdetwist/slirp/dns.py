@@ -132,7 +132,8 @@ class DNSProxy(DatagramProtocol):
         def forget(response: Optional[dns.Message]) -> Optional[dns.Message]:
             self._pending.pop(key, None)
             return response
-        return d.addErrback(logged).addBoth(forget)
+        result: "Deferred[Optional[dns.Message]]" = d.addErrback(logged).addBoth(forget)
+        return result
 
     def datagramReceived(self, datagram: bytes, addr: Tuple[str, int]) -> None:
         """
