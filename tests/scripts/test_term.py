@@ -25,7 +25,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.util import shortTempDir
 from vdetwist.scripts import main as dispatcher
-from vdetwist.scripts import term
 from vdetwist.scripts.term import (
     END,
     LINE,

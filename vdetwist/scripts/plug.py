@@ -169,7 +169,7 @@ class Cable:
         @param end: the end.
         """
         self._started[end.name] = True
-        self._lost(end, Failure(ConnectionDone("never attached")))
+        self._lost(end, Failure(ConnectionDone("never attached")))  # type: ignore[no-untyped-call]
 
     def _finish(self) -> None:
         """
@@ -209,7 +209,7 @@ class ChildProcess(ProcessProtocol):
         """
         The child runs: the stream is connected to its pipes.
         """
-        self.stream.makeConnection(self.transport)
+        self.stream.makeConnection(self.transport)  # type: ignore[no-untyped-call]
 
     def outReceived(self, data: bytes) -> None:
         """
@@ -227,7 +227,7 @@ class ChildProcess(ProcessProtocol):
         @param childFD: which pipe.
         """
         if childFD in (0, 1):
-            self._loseStream(Failure(ConnectionDone("the command closed its end of the stream")))
+            self._loseStream(Failure(ConnectionDone("the command closed its end of the stream")))  # type: ignore[no-untyped-call]
 
     def processEnded(self, reason: Failure) -> None:
         """
@@ -494,11 +494,11 @@ class Plug:
         self.stream = _StdioStreamFrameProtocol(self.cable.right)
         if self.makeStdio is None:
             from twisted.internet import stdio
-            transport = stdio.StandardIO(self.stream, reactor=self.reactor)
+            transport = stdio.StandardIO(self.stream, reactor=self.reactor)  # type: ignore[no-untyped-call]
         else:
             transport = self.makeStdio(self.stream)
         if IConsumer.providedBy(transport) or hasattr(transport, "registerProducer"):
-            transport.registerProducer(plug, True)
+            transport.registerProducer(plug, True)  # type: ignore[no-untyped-call]
 
     def _startChild(self, plug: Any) -> None:
         """
@@ -509,7 +509,7 @@ class Plug:
         command = self.options["command"]
         executable = shutil.which(command[0])
         if executable is None:
-            self._giveUp(command[0], Failure(OSError("command not found")), "vdetwist plug:")
+            self._giveUp(command[0], Failure(OSError("command not found")), "vdetwist plug:")  # type: ignore[no-untyped-call]
             return
         stream = _ChildStreamFrameProtocol(self.cable.right)
         child = ChildProcess(stream, self.reactor)
@@ -529,7 +529,7 @@ class Plug:
         """
         reason = self.cable.firstReason
         if (self.cable.firstLost is self.cable.left and isinstance(reason, Failure)
-                and not reason.check(ConnectionDone, ProcessDone)):
+                and not reason.check(ConnectionDone, ProcessDone)):  # type: ignore[no-untyped-call]
             self.err.write("vdetwist plug: %s\n" % (reason.getErrorMessage(),))
         if self.options["verbose"]:
             for plug in self.plugs:
@@ -551,9 +551,9 @@ def main(argv: List[str]) -> int:
     @param argv: the arguments after C{plug}.
     @return: the exit status.
     """
-    options = Options()
+    options = Options()  # type: ignore[no-untyped-call]
     try:
-        options.parseOptions(argv)
+        options.parseOptions(argv)  # type: ignore[no-untyped-call]
     except usage.UsageError as e:
         print("vdetwist plug: %s\n%s" % (e, options), file=sys.stderr)
         return 2

@@ -95,8 +95,9 @@ class ConsoleParser:
     The console writes replies as lines, and then the prompt: a newline and
     C{vde$ } (wirefilter: C{VDEwf$ }) with no newline after it.  The prompt
     is learnt from the greeting (the first word ending in C{$ } that starts
-    a line after an empty line, or ends what has arrived), and afterwards recognised at the start of a line that follows
-    an empty line; that empty line is part of the prompt, not an event.
+    a line after an empty line, or ends what has arrived), and afterwards
+    recognised at the start of a line that follows an empty line; that
+    empty line is part of the prompt, not an event.
     Asynchronous lines may follow a prompt on the same wire line
     (C{vde$ 3021 port/+ 01\\n}): they come out as lines of their own.
 
@@ -606,7 +607,7 @@ class InteractiveTerm(HistoricRecvLine):
     @ivar maxHistory: the most lines kept in the history.
     """
 
-    ps = (b"$ ",)
+    ps = (b"$ ",)  # type: ignore[assignment]
     maxHistory = 1000
     maxPending = 100
 
@@ -628,7 +629,7 @@ class InteractiveTerm(HistoricRecvLine):
         """
         Add the control keys, draw the input line, attach to the console.
         """
-        HistoricRecvLine.connectionMade(self)
+        HistoricRecvLine.connectionMade(self)  # type: ignore[no-untyped-call]
         self.keyHandlers.update({
             b"\x01": self.handle_HOME,
             b"\x03": self.handle_INTERRUPT,
@@ -645,7 +646,7 @@ class InteractiveTerm(HistoricRecvLine):
         """
         Leave the screen alone (no reset); draw the input line.
         """
-        self.setInsertMode()
+        self.setInsertMode()  # type: ignore[no-untyped-call]
         self._showInput()
 
     # -- drawing -----------------------------------------------------------
@@ -769,9 +770,9 @@ class InteractiveTerm(HistoricRecvLine):
         Ctrl-D: log out on an empty line, else delete a character.
         """
         if self.lineBuffer:
-            self.handle_DELETE()
+            self.handle_DELETE()  # type: ignore[no-untyped-call]
             return
-        self._deliverBuffer(b"logout")
+        self._deliverBuffer(b"logout")  # type: ignore[no-untyped-call]
         self.handle_RETURN()
 
     def handle_INTERRUPT(self) -> None:
@@ -850,7 +851,7 @@ def runInteractive(path: str, timeout: float, err: Any, reactor: Any = None) -> 
     def connected(_: object) -> None:
         saved.append(termios.tcgetattr(0))
         tty.setraw(0)
-        stdio.StandardIO(ServerProtocol(InteractiveTerm, link, stop), reactor=reactor)
+        stdio.StandardIO(ServerProtocol(InteractiveTerm, link, stop), reactor=reactor)  # type: ignore[no-untyped-call]
 
     def failed(reason: Failure) -> None:
         err.write(b"vdetwist term: cannot connect to %s: %s\n" % (
@@ -860,8 +861,8 @@ def runInteractive(path: str, timeout: float, err: Any, reactor: Any = None) -> 
         stop()
 
     def start() -> None:
-        endpoint = UNIXClientEndpoint(reactor, path, timeout=timeout)
-        connectProtocol(endpoint, link).addCallbacks(connected, failed)
+        endpoint = UNIXClientEndpoint(reactor, path, timeout=timeout)  # type: ignore[no-untyped-call]
+        connectProtocol(endpoint, link).addCallbacks(connected, failed)  # type: ignore[no-untyped-call]
 
     reactor.callWhenRunning(start)
     try:
@@ -884,7 +885,7 @@ class Options(usage.Options):
     ]
 
     def __init__(self) -> None:
-        usage.Options.__init__(self)
+        usage.Options.__init__(self)  # type: ignore[no-untyped-call]
         self["commands"] = []
 
     def opt_command(self, command: str) -> None:
@@ -895,7 +896,7 @@ class Options(usage.Options):
 
     opt_c = opt_command
 
-    def parseArgs(self, sock: str, *command: str) -> None:
+    def parseArgs(self, sock: str, *command: str) -> None:  # type: ignore[override]
         """
         The console socket, then optionally one command as words.
         """
@@ -922,7 +923,7 @@ def main(argv: List[str]) -> int:
     """
     options = Options()
     try:
-        options.parseOptions(argv)
+        options.parseOptions(argv)  # type: ignore[no-untyped-call]
     except usage.UsageError as e:
         print("vdetwist term: %s\n%s" % (e, options), file=sys.stderr)
         return EXIT_USAGE
