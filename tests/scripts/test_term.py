@@ -691,6 +691,26 @@ class _UnixtermComparisonMixin:
         self.assertEqual(self.pipe(self.ours(), lines), theirs)
         self.assertIn(b"1022 Invalid argument", theirs)
 
+    def test_debugLines(self) -> None:
+        """
+        Two sessions at once, ours and unixterm, both subscribed with
+        C{debug/add port}, see a plug come and go: the same bytes,
+        notifications included.
+        """
+        if shutil.which("vde_plug") is None:
+            raise self.skipTest("vde_plug is not installed (apt-get install vdeplug)")
+        script = "(echo debug/add port; sleep 1.5)"
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        sessions = [subprocess.Popen(["sh", "-c", "%s | %s" % (script, " ".join(map(_quote, c)))],
+                                     stdout=subprocess.PIPE, env=env)
+                    for c in ([UNIXTERM, self.switch.mgmtPath], self.ours())]
+        time.sleep(0.7)
+        subprocess.run(["vde_plug", "-D", "visitor", "vde://" + self.switch.ctlDir],
+                       stdin=subprocess.DEVNULL, timeout=10)
+        theirs, ours = [s.communicate(timeout=20)[0] for s in sessions]
+        self.assertIn(b'-> "visitor user=', theirs)
+        self.assertEqual(ours, theirs)
+
     def test_help(self) -> None:
         """
         The long C{help} reply prints the same bytes.

@@ -530,7 +530,7 @@ class Plug:
         reason = self.cable.firstReason
         if (self.cable.firstLost is self.cable.left and isinstance(reason, Failure)
                 and not reason.check(ConnectionDone, ProcessDone)):  # type: ignore[no-untyped-call]
-            self.err.write("vdetwist plug: %s\n" % (reason.getErrorMessage(),))
+            self.err.write("vdetwist plug: %s\n" % (_describe(reason),))
         if self.options["verbose"]:
             for plug in self.plugs:
                 self.err.write("vdetwist plug: %s: %d frames in, %d out, %d dropped\n" % (
@@ -542,6 +542,20 @@ class Plug:
                                    self.stream.framesIn, self.stream.framesOut,
                                    self.stream.drops, self.stream.decoder.lengthErrors))
         self.err.flush()
+
+
+def _describe(reason: Failure) -> str:
+    """
+    A failure's own message, without the generic text Twisted's connection
+    errors put before it.
+
+    @param reason: the failure.
+    @return: the message.
+    """
+    args = getattr(reason.value, "args", ())
+    if args and all(isinstance(a, str) for a in args):
+        return " ".join(args)
+    return reason.getErrorMessage()
 
 
 def main(argv: List[str]) -> int:

@@ -870,6 +870,8 @@ def runInteractive(path: str, timeout: float, err: Any, reactor: Any = None) -> 
     finally:
         if saved:
             termios.tcsetattr(0, termios.TCSANOW, saved[0])
+            # Leave the terminal's insert mode (set for the line editor).
+            os.write(1, b"\x1b[4l")
     return status[0]
 
 
