@@ -83,6 +83,15 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual([(p, str(s)) for p, s in options["forwards"]], [
             ("tcp", "127.0.0.1:8080:10.5.1.1:80"), ("udp", "5353:10.5.1.1:53")])
 
+    def test_help(self) -> None:
+        """
+        C{--help} prints every option.
+        """
+        text = str(tap.Options())
+        for option in ("--sock", "--network", "--dhcp", "--allow-host-loopback", "-L", "-U",
+                       "--vdesock", "--manhole"):
+            self.assertIn(option, text)
+
     def test_errors(self) -> None:
         """
         Bad values are refused with a usage error naming the option.

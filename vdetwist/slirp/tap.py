@@ -79,17 +79,21 @@ class Options(usage.Options):
         self["tcpForwards"] = []
         self["udpForwards"] = []
 
-    def opt_L(self, value: str) -> None:
+    def opt_tcp_forward(self, value: str) -> None:
         """
-        A TCP forward [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT (repeatable).
+        TCP forward [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT, repeatable.
         """
         self["tcpForwards"].append(value)
 
-    def opt_U(self, value: str) -> None:
+    opt_L = opt_tcp_forward
+
+    def opt_udp_forward(self, value: str) -> None:
         """
-        A UDP forward [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT (repeatable).
+        UDP forward [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT, repeatable.
         """
         self["udpForwards"].append(value)
+
+    opt_U = opt_udp_forward
 
     def opt_host(self, value: str) -> None:
         """
@@ -105,7 +109,17 @@ class Options(usage.Options):
         """
         self["sock"] = value
 
-    opt_vdesock = opt_unix = opt_socket
+    def opt_vdesock(self, value: str) -> None:
+        """
+        The same as --sock.
+        """
+        self["sock"] = value
+
+    def opt_unix(self, value: str) -> None:
+        """
+        The same as --sock.
+        """
+        self["sock"] = value
 
     def opt_nameserver(self, value: str) -> None:
         """
