@@ -46,14 +46,17 @@ def plugEnvironment() -> dict:
 
 class _SwitchesMixin:
     """
-    Debian switches in private directories, stopped at cleanup.
+    Switches in private directories, stopped at cleanup: Debian's unless
+    C{switchClass} says otherwise.
     """
+
+    switchClass: type = RealVDESwitch
 
     def makeSwitch(self) -> RealVDESwitch:
         """
         Start a Debian vde_switch.
         """
-        switch = RealVDESwitch(shortTempDir(self))  # type: ignore[arg-type]
+        switch = self.switchClass(shortTempDir(self))  # type: ignore[arg-type]
         switch.start()
         self.addCleanup(switch.stop)  # type: ignore[attr-defined]
         return switch
@@ -236,6 +239,8 @@ class DpipeCableTests(_SwitchesMixin, SynchronousTestCase):
     stacks intact.
     """
 
+    switchClass = RealVDESwitch
+
     skip = SKIP_REASON or missingTools("vde_plug2tap", "vde_plug", "dpipe", "ip")
 
     def cable(self, left: List[str], right: List[str]) -> None:
@@ -285,3 +290,14 @@ class DpipeCableTests(_SwitchesMixin, SynchronousTestCase):
         C{dpipe vdetwist plug SW1 = vdetwist plug SW2}.
         """
         self.cable(PLUG + ["{one}"], PLUG + ["{two}"])
+
+
+class DpipeCableOnVdetwistTests(DpipeCableTests):
+    """
+    The same cables between two of vdetwist's switches.
+    """
+
+    @property
+    def switchClass(self) -> type:  # type: ignore[override]
+        from tests.interop.netns import VdetwistSwitch
+        return VdetwistSwitch
