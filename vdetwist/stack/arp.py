@@ -333,13 +333,18 @@ class ARPLayer:
         @param packet: the whole datagram.
         """
         now = self.reactor.seconds()
-        mac = self.cache.lookup(nextHop, now)
-        if mac is not None:
-            self.interface.sendFrame(mac, ETHERTYPE_IPV4, packet)
-            expires = self.cache.expiry(nextHop)
-            if expires is not None and expires - now < self.refreshBefore:
-                self._refresh(nextHop, mac, now)
-            return
+        # The cache's lookup and expiry in one dict access: this runs for
+        # every datagram sent.
+        entry = self.cache._entries.get(nextHop)
+        if entry is not None:
+            mac, expires = entry
+            if expires > now:
+                self.interface.sendFrame(mac, ETHERTYPE_IPV4, packet)
+                if expires - now < self.refreshBefore:
+                    self._refresh(nextHop, mac, now)
+                return
+            # Expired: forget it, as ARPCache.lookup does.
+            self.cache.remove(nextHop)
         pending = self._pending.get(nextHop)
         if pending is None:
             if len(self._pending) >= self.maxPendingAddresses:
