@@ -189,23 +189,38 @@ class DatagramEndpoint:
 
     def doRead(self) -> None:
         """
-        Drain up to L{READ_BATCH} datagrams into the switch.
+        Drain up to L{READ_BATCH} datagrams, then forward them into the
+        switch, in order.
+
+        Reading the whole batch before forwarding any of it keeps the
+        kernel's receive path and then its send path hot, and lets the
+        receivers' wakeups batch up: with 64-byte frames the switch forwards
+        about a third more frames per CPU-second than when it forwarded each
+        frame as soon as it was read (docs/performance.txt, "Switch").
+        Frames already read when the endpoint closes are dropped, as the
+        socket would have dropped them.
         """
         recv = self._recv
-        forward = self.server.switch.frameFromPort
-        port = self.port
+        size = MAX_FRAME + 1
+        frames: List[bytes] = []
+        append = frames.append
         for _ in range(READ_BATCH):
             try:
-                frame = recv(MAX_FRAME + 1)
-            except BlockingIOError:
-                return
+                frame = recv(size)
             except OSError:
-                return
+                break
             if len(frame) > MAX_FRAME:
                 self.oversize += 1
-                continue
-            if frame:
-                forward(port, frame)
+            elif frame:
+                append(frame)
+        if not frames:
+            return
+        forward = self.server.switch.frameFromPort
+        port = self.port
+        for frame in frames:
+            if self._closed:
+                return
+            forward(port, frame)
 
     def fileno(self) -> int:
         """
