@@ -363,9 +363,34 @@ class CloseTests(SynchronousTestCase):
         self.net.run()
         self.failureResultOf(d, error.ConnectionRefusedError)
 
+    def test_writeAfterLoseConnection(self) -> None:
+        """
+        A write right after loseConnection (same reactor turn) still goes
+        out, as with Twisted's TCP.
+        """
+        server = Sink()
+        self.b.listen(5000, factoryFor(server))
+
+        class CloseThenWrite(Sink):
+            """
+            Closes and then writes when connected.
+            """
+
+            def connectionMade(self) -> None:
+                """
+                Close, then write.
+                """
+                self.transport.loseConnection()
+                self.transport.write(b"after close")
+
+        self.a.connect(B, 5000, factoryFor(CloseThenWrite()))
+        self.net.run()
+        self.assertEqual(server.data(), b"after close")
+
     def test_writeAfterCloseIgnored(self) -> None:
         """
-        Writes after loseConnection are dropped, as Twisted does.
+        Writes once our FIN is out are dropped, as Twisted does once the
+        socket is shut down.
         """
         server = Sink()
         self.b.listen(5000, factoryFor(server))

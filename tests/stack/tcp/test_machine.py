@@ -1111,3 +1111,16 @@ class LossRecoveryTests(SynchronousTestCase):
         m.segmentReceived(theirs(RISS + 1, ISS + 1, window=60000, sackBlocks=(
             (ISS + 1001, ISS + 4001),)), 1.01)
         self.assertEqual(m.dispatch(1.01), [ours(ISS + 1, RISS + 1, ACK, payload=data(1000))])
+
+    def test_sendAfterCloseBeforeFin(self) -> None:
+        """
+        Data queued after close but before the FIN went out is sent ahead
+        of the FIN; after the FIN it is dropped.
+        """
+        m = passive()
+        m.close(1.0)
+        m.send(b"late")
+        self.assertEqual(m.dispatch(1.0), [
+            ours(ISS + 1, RISS + 1, ACK | PSH | FIN, payload=b"late")])
+        m.send(b"too late")
+        self.assertEqual(len(m.sendBuffer), 4)

@@ -427,11 +427,13 @@ class TCPConnection:
 
     def write(self, data: bytes) -> None:
         """
-        Send data.  Ignored once the connection is closing or closed.
+        Send data.  As with Twisted's TCP, data written after
+        C{loseConnection} still goes out until the connection is really
+        closing (our FIN sent); later writes are ignored.
 
         @param data: the bytes.
         """
-        if not data or self.disconnecting or self._lost or self.machine.finQueued:
+        if not data or self._lost or self.machine.finSent:
             return
         if not isinstance(data, bytes):
             raise TypeError("Data must be bytes")

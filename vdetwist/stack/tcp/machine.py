@@ -391,11 +391,14 @@ class TCPMachine:
 
     def send(self, data: bytes) -> None:
         """
-        Queue data for sending.  Data written after L{close} is dropped.
+        Queue data for sending.  Data written after L{close} still goes
+        out before the FIN as long as the FIN has not been sent (as a
+        Twisted transport sends what is written after C{loseConnection}
+        until it is really closed); after that it is dropped.
 
         @param data: the bytes.
         """
-        if self.finQueued or self.state in (CLOSED, LISTEN, TIME_WAIT):
+        if self.finSent or self.state in (CLOSED, LISTEN, TIME_WAIT):
             return
         self.sendBuffer.write(data)
 
