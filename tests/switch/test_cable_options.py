@@ -72,6 +72,14 @@ class CableOptionsTests(SynchronousTestCase):
         self.assertIsNone(top.console.cables)
         top = makeService(self.parse("--cables"), MemoryReactorClock())
         self.assertEqual(top.cables.cables, {})
+        self.assertIsNotNone(top.cables.loopGuard)
+
+    def test_noLoopGuard(self) -> None:
+        """
+        C{--no-loop-guard} turns the loop guard off.
+        """
+        top = makeService(self.parse("--cables", "--no-loop-guard"), MemoryReactorClock())
+        self.assertIsNone(top.cables.loopGuard)
 
     def test_errors(self) -> None:
         """
