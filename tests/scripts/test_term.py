@@ -785,3 +785,61 @@ class VdetwistSwitchUnixtermTests(_UnixtermComparisonMixin, SynchronousTestCase)
     def switchClass(self):  # type: ignore[override]
         from tests.interop.netns import VdetwistSwitch
         return VdetwistSwitch
+
+
+class WirefilterUnixtermTests(SynchronousTestCase):
+    """
+    C{vdetwist term} and C{unixterm} on Debian's wirefilter console
+    (prompt C{VDEwf$ }): the same bytes; one-shot prints the data block.
+    """
+
+    skip = _skip() or (None if shutil.which("wirefilter")
+                       else "wirefilter is not installed (apt-get install vde-wirefilter)")
+
+    def setUp(self) -> None:
+        from tests.vde.realswitch import RealVDESwitch, _alive
+        directory = shortTempDir(self)
+        switch = RealVDESwitch(directory)
+        switch.start()
+        self.addCleanup(switch.stop)
+        self.mgmt = os.path.join(directory, "wf.mgmt")
+        pidfile = os.path.join(directory, "wf.pid")
+        subprocess.run(["wirefilter", "-v", "%s:%s" % (switch.ctlDir, switch.ctlDir),
+                        "-M", self.mgmt, "--daemon", "--pidfile", pidfile],
+                       stdin=subprocess.DEVNULL, check=True, timeout=10)
+
+        def stop() -> None:
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 15)
+            for _ in range(100):
+                if not _alive(pid):
+                    break
+                time.sleep(0.02)
+        self.addCleanup(stop)
+        for _ in range(250):
+            if os.path.exists(self.mgmt):
+                break
+            time.sleep(0.02)
+
+    def test_sameAsUnixterm(self) -> None:
+        """
+        C{showinfo}, an unknown command and C{help}: the same bytes.
+        """
+        lines = ["showinfo", "bogus", "help"]
+        pipe = _UnixtermComparisonMixin.pipe
+        theirs = pipe(self, [UNIXTERM, self.mgmt], lines)  # type: ignore[arg-type]
+        ours = pipe(self, [sys.executable, "-m", "vdetwist", "term", self.mgmt],  # type: ignore[arg-type]
+                    lines)
+        self.assertIn(b"\nVDEwf$ ", theirs)
+        self.assertEqual(ours, theirs)
+
+    def test_oneShot(self) -> None:
+        """
+        One-shot C{showinfo} prints the block.
+        """
+        result = subprocess.run([sys.executable, "-m", "vdetwist", "term", self.mgmt, "showinfo"],
+                                capture_output=True, timeout=20,
+                                env=dict(os.environ, PYTHONPATH=ROOT))
+        self.assertEqual(result.returncode, 0)
+        self.assertTrue(result.stdout.startswith(b"WireFilter: "), result.stdout)
