@@ -1,0 +1,1 @@
+Cables, twistd vdeswitch --cable/--cable-listen/--vxlan, join switches over any Twisted stream endpoint (TCP, UNIX, mutual TLS) with reconnection, VXLAN as Linux does it, wirefilter-style link emulation, a loop guard, and the console's cable/* and link/* commands.
