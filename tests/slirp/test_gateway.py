@@ -250,6 +250,24 @@ class InboundForwardTests(SynchronousTestCase):
         self.net.run()
         self.assertTrue(transport.aborted)
 
+    def test_resetAfterFINKeepsData(self) -> None:
+        """
+        A reset from the guest after it sent its FIN (all its data is
+        relayed) closes the host side gracefully, keeping the data.
+        """
+        end, transport = self.connect(self.forwards[0])
+        self.net.run()
+        [server] = self.guests[0].servers
+        server.transport.write(b"last words")
+        server.transport.loseWriteConnection()
+        self.net.run()
+        self.assertTrue(transport.writeClosed)
+        server.transport.abortConnection()
+        self.net.run()
+        self.assertFalse(transport.aborted)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(transport.value(), b"hello from g100\nlast words")
+
     def test_hostCloseClosesGuest(self) -> None:
         """
         When the host client's connection ends, the guest connection is

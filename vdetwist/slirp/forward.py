@@ -385,15 +385,18 @@ class Relay:
 
     def endLost(self, end: ProxyEnd, reason: Failure) -> None:
         """
-        One end's connection is over: close the other (a reset becomes a
-        reset), and finish when both are over.
+        One end's connection is over: close the other (a reset before the
+        end's FIN becomes a reset, anything else a close after the buffered
+        data), and finish when both are over.
 
         @param end: the end that was lost.
         @param reason: why.
         """
         other = self.guestEnd if end is self.hostEnd else self.hostEnd
         if other is not None and other.transport is not None and not other.lost:
-            if other.peer is None or reason.check(error.ConnectionDone):
+            if other.peer is None or end.readClosed or reason.check(error.ConnectionDone):
+                # A reset after the end's FIN must not throw away what it
+                # sent before: that is still in the other side's buffer.
                 _close(other.transport)
             else:
                 other.transport.abortConnection()
