@@ -699,15 +699,23 @@ class _UnixtermComparisonMixin:
         """
         if shutil.which("vde_plug") is None:
             raise self.skipTest("vde_plug is not installed (apt-get install vdeplug)")
-        script = "(echo debug/add port; sleep 1.5)"
+        script = "(echo debug/add port; sleep 3)"
         env = dict(os.environ, PYTHONPATH=ROOT)
         sessions = [subprocess.Popen(["sh", "-c", "%s | %s" % (script, " ".join(map(_quote, c)))],
                                      stdout=subprocess.PIPE, env=env)
                     for c in ([UNIXTERM, self.switch.mgmtPath], self.ours())]
-        time.sleep(0.7)
+        # Wait until both sessions are subscribed.
+        started = []
+        for session in sessions:
+            buffer = b""
+            while b"1000 Success\n\nvde$ " not in buffer:
+                data = os.read(session.stdout.fileno(), 4096)
+                self.assertTrue(data, buffer)
+                buffer += data
+            started.append(buffer)
         subprocess.run(["vde_plug", "-D", "visitor", "vde://" + self.switch.ctlDir],
                        stdin=subprocess.DEVNULL, timeout=10)
-        theirs, ours = [s.communicate(timeout=20)[0] for s in sessions]
+        theirs, ours = [b + s.communicate(timeout=20)[0] for b, s in zip(started, sessions)]
         self.assertIn(b'-> "visitor user=', theirs)
         self.assertEqual(ours, theirs)
 
