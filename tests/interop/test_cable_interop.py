@@ -320,6 +320,30 @@ class CableInteropTests(SynchronousTestCase):
         self.assertLessEqual(rate, limit * 1.1)
         self.assertGreater(rate, limit * 0.3)
 
+    def test_triangleLoopGuarded(self) -> None:
+        """
+        Three switches cabled in a triangle (a loop) with kernel stacks on
+        two of them: the loop guard blocks exactly one cable, and ping and
+        a TCP transfer work instead of a broadcast storm.
+        """
+        ports = [freePort() for _ in range(3)]
+        switches = [self.switch(
+            name, "--cable-listen", "tcp:%d:interface=127.0.0.1" % (ports[i],),
+            "--cable", "tcp:127.0.0.1:%d" % (ports[(i + 1) % 3],))
+            for i, name in enumerate("abc")]
+        nsA = Namespace(self.addCleanup, self.directory)
+        nsB = Namespace(self.addCleanup, self.directory)
+        nsA.plug(switches[0].ctlDir, "10.87.0.1/24")
+        nsB.plug(switches[1].ctlDir, "10.87.0.2/24")
+        blocked = lambda: sum(s.console("cable/print").count("BLOCKED")  # noqa: E731
+                              for s in switches)
+        self.assertTrue(waitFor(lambda: blocked() >= 1))
+        time.sleep(1)
+        self.assertEqual(blocked(), 1, [s.console("cable/print") for s in switches])
+        self.assertTrue(waitFor(lambda: pings(nsA, "10.87.0.2")))
+        sent, received = transfer(nsA, nsB, 2 * MB, port=5004)
+        self.assertEqual(sent, received)
+
     def test_vdePlugStreamInterop(self) -> None:
         """
         Debian's vde_switch joined to ours through socat and vde_plug in
