@@ -299,5 +299,8 @@ class DpipeCableOnVdetwistTests(DpipeCableTests):
 
     @property
     def switchClass(self) -> type:  # type: ignore[override]
+        """
+        The switch to run.
+        """
         from tests.interop.netns import VdetwistSwitch
         return VdetwistSwitch

@@ -47,6 +47,9 @@ class FakePlug:
     """
 
     def __init__(self, protocol: Any, url: str) -> None:
+        """
+        Set up the fake.
+        """
         self.protocol = protocol
         self.url = parseVDEURL(url)
         self.sent: List[bytes] = []
@@ -55,24 +58,42 @@ class FakePlug:
         self.framesIn = self.framesOut = self.drops = 0
 
     def sendFrame(self, frame: bytes) -> None:
+        """
+        Record a frame.
+        """
         self.sent.append(frame)
         self.framesOut += 1
 
     def loseConnection(self) -> None:
+        """
+        Close, telling the protocol.
+        """
         self.kick(Failure(ConnectionDone("VDE plug closed")))
 
     def kick(self, reason: Failure) -> None:
+        """
+        The switch ends the attachment with C{reason}.
+        """
         if not self.closed:
             self.closed = True
             self.protocol.connectionLost(reason)
 
     def pauseProducing(self) -> None:
+        """
+        Record the pause.
+        """
         self.paused = True
 
     def resumeProducing(self) -> None:
+        """
+        Record the resume.
+        """
         self.paused = False
 
     def stopProducing(self) -> None:
+        """
+        Close.
+        """
         self.loseConnection()
 
 
@@ -83,15 +104,24 @@ class FakeSwitches:
     """
 
     def __init__(self) -> None:
+        """
+        Set up the fake.
+        """
         self.calls: List[tuple] = []
 
     def __call__(self, reactor: Any, url: str, protocol: Any, description: str,
                  timeout: float) -> Deferred:
+        """
+        Start a connection the test answers later.
+        """
         d: Deferred = Deferred()
         self.calls.append((url, protocol, description, d))
         return d
 
     def accept(self, index: int = -1) -> FakePlug:
+        """
+        Answer a connection: attach a L{FakePlug}.
+        """
         url, protocol, _, d = self.calls[index]
         plug = FakePlug(protocol, url or "/tmp/default")
         protocol.makeConnection(plug)
@@ -99,6 +129,9 @@ class FakeSwitches:
         return plug
 
     def refuse(self, index: int = -1, message: str = "No such file or directory") -> None:
+        """
+        Answer a connection with an error.
+        """
         self.calls[index][3].errback(Failure(OSError(message)))
 
 
@@ -108,11 +141,17 @@ class _Stdio(StringTransport):
     """
 
     def __init__(self, protocol: Any) -> None:
+        """
+        Set up the fake.
+        """
         StringTransport.__init__(self)
         self.protocol = protocol
         protocol.makeConnection(self)
 
     def loseConnection(self) -> None:
+        """
+        Close, telling the protocol.
+        """
         StringTransport.loseConnection(self)
         self.protocol.connectionLost(Failure(ConnectionDone()))
 
@@ -182,6 +221,9 @@ class CableTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the objects under test.
+        """
         self.cable = Cable()
         self.left = FakePlug(self.cable.left, "/tmp/a")
         self.right = FakePlug(self.cable.right, "/tmp/b")
@@ -249,11 +291,19 @@ class PlugTests(SynchronousTestCase):
     """
 
     def start(self, *argv: str) -> Deferred:
+        """
+        Run L{Plug} with fake switches and in-memory standard I/O.
+
+        @return: L{Plug.run}'s Deferred.
+        """
         self.switches = FakeSwitches()
         self.err = io.StringIO()
         self.stdio: Optional[_Stdio] = None
 
         def makeStdio(protocol: Any) -> _Stdio:
+            """
+            Standard I/O in memory.
+            """
             self.stdio = _Stdio(protocol)
             return self.stdio
 
@@ -374,14 +424,23 @@ class _FakeProcessTransport(StringTransport):
     """
 
     def __init__(self) -> None:
+        """
+        Set up the fake.
+        """
         StringTransport.__init__(self)
         self.stdinClosed = False
         self.signals: List[str] = []
 
     def closeStdin(self) -> None:
+        """
+        Record the close.
+        """
         self.stdinClosed = True
 
     def signalProcess(self, signal: str) -> None:
+        """
+        Record the signal.
+        """
         self.signals.append(signal)
 
 
@@ -391,6 +450,9 @@ class ChildProcessTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the objects under test.
+        """
         from twisted.internet.task import Clock
         self.clock = Clock()
         self.cable = Cable()

@@ -315,6 +315,9 @@ class ScriptedConsole:
 
     def __init__(self, testCase: SynchronousTestCase, replies: Dict[bytes, bytes],
                  greeting: bytes = GREETING) -> None:
+        """
+        Set up the fake.
+        """
         self.path = os.path.join(shortTempDir(testCase), "mgmt")
         self.replies = replies
         self.greeting = greeting
@@ -327,6 +330,9 @@ class ScriptedConsole:
         testCase.addCleanup(self.close)
 
     def _serve(self) -> None:
+        """
+        Serve one session: greeting, then a reply per command line.
+        """
         try:
             connection, _ = self.listener.accept()
         except OSError:
@@ -350,6 +356,9 @@ class ScriptedConsole:
                     connection.sendall(self.replies.get(line, BOGUS))
 
     def close(self) -> None:
+        """
+        Stop listening and wait for the thread.
+        """
         self.listener.close()
         self.thread.join(5)
 
@@ -360,12 +369,21 @@ class _Output:
     """
 
     def __init__(self) -> None:
+        """
+        Set up the fake.
+        """
         self.data = b""
 
     def write(self, data: bytes) -> None:
+        """
+        Record bytes.
+        """
         self.data += data
 
     def flush(self) -> None:
+        """
+        Nothing to flush.
+        """
         pass
 
 
@@ -376,6 +394,11 @@ class OneShotTests(SynchronousTestCase):
     """
 
     def oneShot(self, console: ScriptedConsole, commands: List[str]):
+        """
+        Run L{runOneShot} on the scripted console.
+
+        @return: the status, standard output and standard error.
+        """
         out, err = _Output(), _Output()
         status = runOneShot(console.path, commands, 5.0, out, err)
         return status, out.data, err.data
@@ -449,6 +472,11 @@ class PipeTests(SynchronousTestCase):
     """
 
     def pipe(self, console: ScriptedConsole, script: bytes) -> bytes:
+        """
+        Run with the given command lines piped to standard input.
+
+        @return: standard output.
+        """
         readEnd, writeEnd = os.pipe()
         os.write(writeEnd, script)
         os.close(writeEnd)
@@ -501,13 +529,22 @@ class FakeLink:
     """
 
     def __init__(self) -> None:
+        """
+        Set up the fake.
+        """
         self.sent: List[bytes] = []
         self.term = None
 
     def attach(self, t: InteractiveTerm) -> None:
+        """
+        Record the terminal.
+        """
         self.term = t
 
     def sendCommand(self, line: bytes) -> None:
+        """
+        Record a command.
+        """
         self.sent.append(line)
 
 
@@ -517,6 +554,9 @@ class InteractiveTermTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the objects under test.
+        """
         self.link = FakeLink()
         self.exits: List[bool] = []
         self.server = ServerProtocol(InteractiveTerm, self.link, lambda: self.exits.append(True))
@@ -612,6 +652,9 @@ class OptionsTests(SynchronousTestCase):
     """
 
     def parse(self, *argv: str) -> Options:
+        """
+        Parse a command line.
+        """
         options = Options()
         options.parseOptions(list(argv))
         return options
@@ -655,6 +698,9 @@ class _UnixtermComparisonMixin:
     switchClass: type
 
     def setUp(self) -> None:
+        """
+        Build the objects under test.
+        """
         self.switch = self.switchClass(shortTempDir(self))
         self.switch.start()
         self.addCleanup(self.switch.stop)
@@ -679,6 +725,9 @@ class _UnixtermComparisonMixin:
                               check=True).stdout
 
     def ours(self) -> List[str]:
+        """
+        C{vdetwist term} on this switch's console.
+        """
         return [sys.executable, "-m", "vdetwist", "term", self.switch.mgmtPath]
 
     def test_sameAsUnixterm(self) -> None:
@@ -778,6 +827,9 @@ class DebianSwitchUnixtermTests(_UnixtermComparisonMixin, SynchronousTestCase):
 
     @property
     def switchClass(self):  # type: ignore[override]
+        """
+        The switch to run.
+        """
         from tests.vde.realswitch import RealVDESwitch
         return RealVDESwitch
 
@@ -791,6 +843,9 @@ class VdetwistSwitchUnixtermTests(_UnixtermComparisonMixin, SynchronousTestCase)
 
     @property
     def switchClass(self):  # type: ignore[override]
+        """
+        The switch to run.
+        """
         from tests.interop.netns import VdetwistSwitch
         return VdetwistSwitch
 
@@ -805,6 +860,9 @@ class WirefilterUnixtermTests(SynchronousTestCase):
                        else "wirefilter is not installed (apt-get install vde-wirefilter)")
 
     def setUp(self) -> None:
+        """
+        Build the objects under test.
+        """
         from tests.vde.realswitch import RealVDESwitch, _alive
         directory = shortTempDir(self)
         switch = RealVDESwitch(directory)
@@ -817,6 +875,9 @@ class WirefilterUnixtermTests(SynchronousTestCase):
                        stdin=subprocess.DEVNULL, check=True, timeout=10)
 
         def stop() -> None:
+            """
+            Stop the reactor if it runs.
+            """
             with open(pidfile) as f:
                 pid = int(f.read().strip())
             os.kill(pid, 15)

@@ -123,6 +123,9 @@ class Cable:
     """
 
     def __init__(self) -> None:
+        """
+        Make the two ends.
+        """
         self.left = CableEnd(self, "left")
         self.right = CableEnd(self, "right")
         self.left.other, self.right.other = self.right, self.left
@@ -448,6 +451,9 @@ class Plug:
         url = self.options["url"]
 
         def finished(_: object) -> None:
+            """
+            The cable is down: report, and give the exit status.
+            """
             self._report()
             if not result.called:
                 result.callback(self.status)
@@ -455,6 +461,9 @@ class Plug:
         self.cable.done.addCallback(finished)
 
         def plugged(plug: Any) -> None:
+            """
+            The (first) switch is attached: attach the other side.
+            """
             self.plugs.append(plug)
             if self.options["url2"] is not None:
                 url2 = self.options["url2"]
@@ -466,6 +475,9 @@ class Plug:
                 self._startStdio(plug)
 
         def failed(reason: Failure) -> None:
+            """
+            The switch cannot be reached: say why and finish.
+            """
             self._failed(url, reason)
             result.callback(self.status)
 
@@ -576,9 +588,15 @@ def main(argv: List[str]) -> int:
     plug = Plug(reactor, options, sys.stderr)
 
     def start() -> None:
+        """
+        Begin once the reactor runs.
+        """
         d = plug.run()
 
         def finished(code: int) -> None:
+            """
+            Record the exit status and stop.
+            """
             status[0] = code
             child = plug.child
             if child is not None and not child.ended.called:

@@ -258,6 +258,9 @@ class ReplyBuilder:
     """
 
     def __init__(self) -> None:
+        """
+        Start an empty reply.
+        """
         self.reply = Reply()
         self._inBlock = False
 
@@ -532,6 +535,9 @@ class ConsoleLink(Protocol):
     maxBacklog = 10000
 
     def __init__(self) -> None:
+        """
+        Start with no terminal attached.
+        """
         self.parser = ConsoleParser()
         self.term: Optional["InteractiveTerm"] = None
         self.closed = False
@@ -845,15 +851,24 @@ def runInteractive(path: str, timeout: float, err: Any, reactor: Any = None) -> 
     saved: List[Any] = []
 
     def stop() -> None:
+        """
+        Stop the reactor if it runs.
+        """
         if reactor.running:
             reactor.stop()
 
     def connected(_: object) -> None:
+        """
+        The console answered: put the terminal in raw mode and start the editor.
+        """
         saved.append(termios.tcgetattr(0))
         tty.setraw(0)
         stdio.StandardIO(ServerProtocol(InteractiveTerm, link, stop), reactor=reactor)  # type: ignore[no-untyped-call]
 
     def failed(reason: Failure) -> None:
+        """
+        The console cannot be reached: say why.
+        """
         err.write(b"vdetwist term: cannot connect to %s: %s\n" % (
             path.encode(), reason.getErrorMessage().encode()))
         err.flush()
@@ -861,6 +876,9 @@ def runInteractive(path: str, timeout: float, err: Any, reactor: Any = None) -> 
         stop()
 
     def start() -> None:
+        """
+        Begin once the reactor runs.
+        """
         endpoint = UNIXClientEndpoint(reactor, path, timeout=timeout)  # type: ignore[no-untyped-call]
         connectProtocol(endpoint, link).addCallbacks(connected, failed)  # type: ignore[no-untyped-call]
 
@@ -887,6 +905,9 @@ class Options(usage.Options):
     ]
 
     def __init__(self) -> None:
+        """
+        Start with no commands.
+        """
         usage.Options.__init__(self)  # type: ignore[no-untyped-call]
         self["commands"] = []
 
