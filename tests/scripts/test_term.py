@@ -646,6 +646,54 @@ class InteractiveTermTests(SynchronousTestCase):
         self.assertEqual(self.exits, [True])
 
 
+class InteractivePTYTests(SynchronousTestCase):
+    """
+    C{vdetwist term SOCK} on a real pseudo-terminal: raw mode while it runs,
+    a command typed and answered, Ctrl-D logs out, and the terminal's
+    settings are restored at the end.
+    """
+
+    def readUntil(self, master: int, marker: bytes, buffer: bytes = b"") -> bytes:
+        """
+        Read the terminal until C{marker} shows.
+
+        @return: everything read.
+        """
+        import select
+        deadline = time.monotonic() + 15
+        while marker not in buffer:
+            ready, _, _ = select.select([master], [], [], max(deadline - time.monotonic(), 0))
+            self.assertTrue(ready, "no %r in %r" % (marker, buffer))
+            buffer += os.read(master, 4096)
+        return buffer
+
+    def test_session(self) -> None:
+        """
+        The banner and prompt show, a typed command's reply shows, Ctrl-D
+        sends C{logout}, the program exits 0 and the terminal is as before.
+        """
+        import termios
+        console = ScriptedConsole(self, {b"hash/showinfo": HASH_SHOWINFO})
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        before = termios.tcgetattr(slave)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vdetwist", "term", console.path],
+            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+            env=dict(os.environ, PYTHONPATH=ROOT))
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        screen = self.readUntil(master, b"vde$ ")
+        self.assertIn(b"VDE switch V.2.3.2", screen)
+        os.write(master, b"hash/showinfo\r")
+        screen = self.readUntil(master, b"Min persistence 3 secs", screen)
+        os.write(master, b"\x04")
+        screen = self.readUntil(master, b"9999 END OF SESSION", screen)
+        self.assertEqual(process.wait(15), 0)
+        self.assertEqual(console.received, [b"hash/showinfo", b"logout"])
+        self.assertEqual(termios.tcgetattr(slave), before)
+
+
 class OptionsTests(SynchronousTestCase):
     """
     The command line.
