@@ -33,9 +33,17 @@ and the virtual host's CPU use (cores) in each transfer.  Then:
 
 Part 2 repeats the three transfers at MTU 9000 (taps and virtual host)
 through vdetwist's own switch (C{twistd -n vdeswitch}), because Debian's
-vde_switch truncates frames at 1518 bytes; kernel -> kernel is measured
-through the same switch, so the ratios compare like with like, but the
-absolute numbers include our (Python) switch's cost in every direction.
+vde_switch truncates frames at 1518 bytes, with the namespaces joined by
+vdeplug4's C{vde_plug vde://DIR tap://NAME}, because vde_plug2tap reads
+into a 2048-byte buffer; kernel -> kernel is measured through the same
+switch, so the ratios compare like with like, but the absolute numbers
+include our (Python) switch's cost in every direction.
+
+C{-v} prints the virtual host's counters (plug drops, TCP
+retransmissions, ...) changed by each transfer.  C{--micro} only prints
+the CPU cost per packet of the stack's layers in this process (no root,
+no I/O but a socket pair), the steadiest before/after measure of an
+optimisation on a shared machine.
 
 With C{--profile DIR}, py-spy samples the virtual host during the first
 round's transfers (which then run slower; ratios of such a run are not
@@ -991,6 +999,20 @@ def machine() -> str:
         platform.python_implementation())
 
 
+def loadAverage() -> str:
+    """
+    The 1-minute load average (other work on the machine skews absolute
+    numbers; the ratios, measured side by side, less so).
+
+    @return: e.g. C{"2.31"}.
+    """
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
+    except OSError:
+        return "?"
+
+
 def runCleanups(cleanups: List[Callable[[], None]]) -> None:
     """
     Run cleanups last first, reporting (not raising) their failures.
@@ -1027,6 +1049,7 @@ def benchmark(options: argparse.Namespace) -> int:
         """
         raise KeyboardInterrupt("signal %d" % (signum,))
     signal.signal(signal.SIGTERM, terminated)
+    options.loadBefore = loadAverage()
     summary: Dict[int, Dict[str, List[float]]] = {}
     rates: List[float] = []
     perConnection = None
@@ -1076,6 +1099,7 @@ def report(options: argparse.Namespace, summary: Dict[int, Dict[str, List[float]
         else sys.executable] + [os.path.relpath(os.path.abspath(__file__), ROOT)]
         + sys.argv[1:]))
     print("machine: " + machine())
+    print("load average (1 min) at start %s, at end %s" % (options.loadBefore, loadAverage()))
     print("rounds %d x %g s, directions alternating; medians:" % (
         options.rounds, options.seconds))
     switches = {1500: "Debian vde_switch, taps by vde_plug2tap",
