@@ -217,12 +217,118 @@ def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
     @raise CableError: for a description that cannot be used.
     """
     from twisted.internet import endpoints
-    _splitDescription(description)
+    args, kwargs = _splitDescription(description)
+    if args[0].lower() == "ssh":
+        return sshClientEndpoint(reactor, args, kwargs)
     try:
         return endpoints.clientFromString(reactor, description)
     except Exception as e:
         # int(), the endpoint parsers, pyOpenSSL's loaders: all say "bad".
         raise CableError("bad dial endpoint %r: %s" % (description, e))
+
+
+#: The command an SSH cable runs on the far machine unless told otherwise:
+#: Debian's vde_plug (or vdetwist plug) joining its default switch, with
+#: frames on its standard input and output.
+SSH_DEFAULT_COMMAND = "vde_plug"
+
+
+class _RefusingUI:
+    """
+    The SSH client's user interface for a daemon: an unknown or changed
+    host key is refused (there is nobody to ask), with a logged reason.
+    """
+
+    def prompt(self, text: str) -> Any:
+        """
+        Refuse.
+
+        @param text: the question.
+        @return: a Deferred firing with C{False}.
+        """
+        log.warn("ssh cable: {text} Refused: add the key to knownHosts.", text=text)
+        return defer.succeed(False)
+
+    def warn(self, text: str) -> None:
+        """
+        Log a warning.
+
+        @param text: the warning.
+        """
+        log.warn("ssh cable: {text}", text=text)
+
+
+def sshClientEndpoint(reactor: Any, args: List[str],
+                      kwargs: Dict[str, str]) -> IStreamClientEndpoint:
+    """
+    An SSH cable through Conch: C{ssh:[USER@]HOST[:PORT][:user=USER]
+    [:command=COMMAND][:identity=KEYFILE][:knownHosts=FILE]}.  The command
+    (L{SSH_DEFAULT_COMMAND} by default, e.g. C{vdetwist plug /run/vde/sw})
+    runs on the far machine with frames on its standard input and output.
+    The host key must be in C{knownHosts} (default C{~/.ssh/known_hosts});
+    authentication uses the C{identity} keys, else the SSH agent.
+
+    @param reactor: the reactor.
+    @param args: C{["ssh", "[USER@]HOST", "PORT"?]}.
+    @param kwargs: the keywords.
+    @return: the endpoint.
+    @raise CableError: for a bad description or an unreadable key.
+    """
+    from twisted.conch.client.knownhosts import KnownHostsFile
+    from twisted.conch.endpoints import SSHCommandClientEndpoint
+    from twisted.conch.ssh.keys import Key
+    from twisted.python.filepath import FilePath
+    if len(args) not in (2, 3):
+        raise CableError("ssh cables take ssh:[USER@]HOST[:PORT]:keyword=value...")
+    user, _, host = args[1].rpartition("@")
+    if not host:
+        raise CableError("ssh cables take ssh:[USER@]HOST[:PORT]:keyword=value...")
+    user = kwargs.pop("user", user) or os.environ.get("USER", "root")
+    try:
+        port = int(args[2]) if len(args) == 3 else 22
+    except ValueError:
+        raise CableError("bad ssh port %r" % (args[2],))
+    command = kwargs.pop("command", SSH_DEFAULT_COMMAND)
+    keys = []
+    for path in kwargs.pop("identity", "").split(",") if "identity" in kwargs else []:
+        try:
+            keys.append(Key.fromFile(path))
+        except Exception as e:
+            raise CableError("ssh identity %s: %s" % (path, e))
+    knownHostsPath = kwargs.pop("knownHosts", os.path.expanduser("~/.ssh/known_hosts"))
+    if kwargs:
+        raise CableError("unknown ssh keywords: %s" % (", ".join(sorted(kwargs)),))
+    try:
+        knownHosts = KnownHostsFile.fromPath(FilePath(knownHostsPath))
+    except Exception as e:
+        raise CableError("knownHosts %s: %s" % (knownHostsPath, e))
+    agent = None
+    if not keys and os.environ.get("SSH_AUTH_SOCK"):
+        from twisted.internet.endpoints import UNIXClientEndpoint
+        agent = UNIXClientEndpoint(reactor, os.environ["SSH_AUTH_SOCK"])
+    return SSHCommandClientEndpoint.newConnection(
+        reactor, command.encode("utf-8"), user.encode("utf-8"), host.encode("utf-8"),
+        port=port, keys=keys or None, agentEndpoint=agent, knownHosts=knownHosts,
+        ui=_RefusingUI())
+
+
+def _abort(transport: Any) -> None:
+    """
+    Close a transport at once, without flushing: abortConnection, or for
+    an SSH channel the whole SSH connection's.
+
+    @param transport: the transport.
+    """
+    abort = getattr(transport, "abortConnection", None)
+    if abort is not None:
+        abort()
+        return
+    connection = getattr(transport, "conn", None)
+    inner = getattr(getattr(connection, "transport", None), "transport", None)
+    if inner is not None and hasattr(inner, "abortConnection"):
+        inner.abortConnection()
+    else:
+        transport.loseConnection()
 
 
 @implementer(IPushProducer)
@@ -367,7 +473,13 @@ class CableProtocol(Protocol):
             transport.setTcpNoDelay(True)
         except Exception:
             pass
-        transport.registerProducer(_WriteWatch(self), True)
+        watch = _WriteWatch(self)
+        if hasattr(transport, "registerProducer"):
+            transport.registerProducer(watch, True)
+        elif hasattr(transport, "stopWriting") and hasattr(transport, "startWriting"):
+            # An SSH channel: these are its "remote window full/open" hooks.
+            transport.stopWriting = watch.pauseProducing
+            transport.startWriting = watch.resumeProducing
         if ISSLTransport.providedBy(transport):
             self._tls = True
             self.state = "HANDSHAKE"
@@ -476,7 +588,7 @@ class CableProtocol(Protocol):
                  reason=reason)
         self._detach()
         if self.transport is not None:
-            self.transport.abortConnection()  # type: ignore[attr-defined]
+            _abort(self.transport)
 
     def close(self) -> None:
         """
@@ -638,6 +750,9 @@ def _formatAddress(address: Any) -> str:
     @param address: a Twisted address.
     @return: C{host:port}, a path, or the repr.
     """
+    inner = getattr(address, "address", None)
+    if inner is not None:
+        return _formatAddress(inner)
     host = getattr(address, "host", None)
     port = getattr(address, "port", None)
     if host is not None and port is not None:
@@ -1700,7 +1815,7 @@ class CableOptions:
 
     def opt_cable(self, description: str) -> None:
         """
-        Dial a cable to a client endpoint, reconnecting when it drops (repeatable): tcp:HOST:PORT, unix:PATH, tls:HOST:PORT:certificate=C:privateKey=K:trustRoots=CADIR.
+        Dial a cable to a client endpoint, reconnecting when it drops (repeatable): tcp:HOST:PORT, unix:PATH, tls:HOST:PORT:certificate=C:privateKey=K:trustRoots=CADIR, ssh:USER@HOST[:PORT]:identity=KEY:command=vde_plug\ DIR.
         """
         self._addCableSpec("dial", description)
 
