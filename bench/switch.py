@@ -627,6 +627,16 @@ METRICS = [
 ]
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    """
+    SIGTERM: exit through the C{finally} blocks, so everything made is
+    removed.
+
+    @raise SystemExit: always.
+    """
+    raise SystemExit(128 + signum)
+
+
 def benchmark(options: argparse.Namespace) -> int:
     """
     Run the rounds and print the results.
@@ -642,6 +652,7 @@ def benchmark(options: argparse.Namespace) -> int:
     kinds = ["c", "ours"] if options.only is None else [options.only]
     launcher = options.launcher
     options.loadBefore = os.getloadavg()[0]
+    signal.signal(signal.SIGTERM, _terminated)
     results: Dict[str, Dict[str, List[float]]] = {
         k: {m[0]: [] for m in METRICS} for k in kinds}
     top = tempfile.mkdtemp(prefix="vbench", dir="/tmp")
