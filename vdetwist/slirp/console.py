@@ -130,6 +130,8 @@ class SlirpConsoleProtocol(ConsoleProtocol):
         out.append("nat tcp %d/%d udp %d/%d icmp %d/%d" % (
             len(nat.relays), nat.maxTCP, len(nat.udpFlows), nat.maxUDPFlows,
             len(nat.icmp.sockets), nat.icmp.maxSockets))
+        out.append("stack tcp connections %d neighbours %d" % (
+            len(gateway.tcp.connections), len(gateway.neighbours())))
         if self.factory.mgmtPath:
             out.append("mgmt %s perm 0%03o" % (self.factory.mgmtPath, self.factory.mgmtMode))
         return 0
