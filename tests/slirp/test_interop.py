@@ -441,19 +441,48 @@ class SlirpInteropMixin:
 
     def test_consoleForwardAtRuntime(self) -> None:
         """
-        C{fwd/add} with host port 0 allocates a port that reaches the
-        guest; C{fwd/del} stops accepting on it.
+        While a connection flows through one forward, C{fwd/add} with host
+        port 0 allocates a second that reaches the guest too; C{conn/print}
+        and C{fwd/print} show both; C{fwd/del} of the first stops it
+        accepting while its live connection goes on.
         """
+        [first] = freePorts(1)
         ns = self.guest("192.168.77.100/24")
-        self.startListener(ns, "late")
-        slirp = self.startSlirp("-n", "192.168.77.0")
+        echo = ns.popen(sys.executable, "-c", ECHO, "10000", stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE)
+        self.addCleanup(self._reap, echo)
+        self.assertEqual(echo.stdout.readline().strip(), b"ready")
+        slirp = self.startSlirp("-n", "192.168.77.0", "-L127.0.0.1:%d:192.168.77.100:10000"
+                                % (first,))
+
+        def roundTrip(c: socket.socket, data: bytes) -> None:
+            c.sendall(data)
+            got = b""
+            while len(got) < len(data):
+                got += c.recv(100)
+            self.assertEqual(got, data)
+
+        live = socket.create_connection(("127.0.0.1", first), timeout=10)
+        self.addCleanup(live.close)
+        roundTrip(live, b"before")
         reply = slirp.console("fwd/add tcp 127.0.0.1:0:192.168.77.100:10000")
         self.assertIn("1000 Success", reply)
-        port = int(reply.split("127.0.0.1:")[1].split()[0])
-        self.assertEqual(self.exchange(port, b"x"), b"hello from late\ngot 1\n")
-        self.assertIn("1000 Success", slirp.console("fwd/del tcp 127.0.0.1:%d" % (port,)))
+        second = int(reply.split("127.0.0.1:")[1].split()[0])
+        other = socket.create_connection(("127.0.0.1", second), timeout=10)
+        self.addCleanup(other.close)
+        roundTrip(other, b"through the new one")
+        connections = slirp.console("conn/print")
+        self.assertIn("127.0.0.1:%d -> 192.168.77.100:10000" % (live.getsockname()[1],),
+                      connections)
+        self.assertIn("127.0.0.1:%d -> 192.168.77.100:10000" % (other.getsockname()[1],),
+                      connections)
+        self.assertRegex(slirp.console("fwd/print"),
+                         r"tcp +127\.0\.0\.1:%d +192\.168\.77\.100:10000 +1 +1 +0 +6 +6"
+                         % (first,))
+        self.assertIn("1000 Success", slirp.console("fwd/del tcp 127.0.0.1:%d" % (first,)))
         self.assertRaises(ConnectionRefusedError, socket.create_connection,
-                          ("127.0.0.1", port), 5)
+                          ("127.0.0.1", first), 5)
+        roundTrip(live, b"after fwd/del")
 
     def test_dhcpAndDNS(self) -> None:
         """
