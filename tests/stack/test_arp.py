@@ -234,3 +234,34 @@ class ARPLayerTests(SynchronousTestCase):
         self.layer.sendIPv4(THEM, b"x")
         self.layer.stop()
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class SynchronousReplyTests(SynchronousTestCase):
+    """
+    A reply that arrives while the request is still being sent (an
+    in-process switch delivers frames by call).
+    """
+
+    def test_replyDuringRequest(self) -> None:
+        """
+        The first datagram to a new neighbour is not lost when the ARP reply
+        comes back inside the request's send.
+        """
+        clock = Clock()
+        interface = NetworkInterface(MAC)
+        layer = ARPLayer(clock, interface, [US], [])
+        sent = []
+
+        class Answering(FakeFrameTransport):
+            def sendFrame(self, frame: bytes) -> None:
+                sent.append(frame)
+                if frame[12:14] == b"\x08\x06" and frame[20:22] == b"\x00\x01" \
+                        and frame[38:42] == THEM:
+                    interface.frameReceived(arpFrame(2, PEER, THEM, US, targetMAC=MAC))
+
+        interface.makeConnection(Answering())
+        layer.sendIPv4(THEM, b"first datagram")
+        data = [f for f in sent if f[12:14] == b"\x08\x00"]
+        self.assertEqual(len(data), 1)
+        self.assertEqual(data[0][:6], PEER)
+        self.assertEqual(data[0][14:], b"first datagram")

@@ -346,12 +346,12 @@ class ARPLayer:
             # Expired: forget it, as ARPCache.lookup does.
             self.cache.remove(nextHop)
         pending = self._pending.get(nextHop)
-        if pending is None:
+        new = pending is None
+        if new:
             if len(self._pending) >= self.maxPendingAddresses:
                 self.counters["queueFull"] += 1
                 return
             pending = self._pending[nextHop] = _Pending()
-            self._request(nextHop)
         if (len(pending.packets) >= self.maxQueuedPerAddress
                 or self._queuedTotal >= self.maxQueuedTotal):
             self.counters["queueFull"] += 1
@@ -359,6 +359,10 @@ class ARPLayer:
         pending.packets.append(packet)
         self._queuedTotal += 1
         self.counters["queued"] += 1
+        if new:
+            # Queue first: on an in-process switch the reply can arrive
+            # (and flush the queue) before _request returns.
+            self._request(nextHop)
 
     def _refresh(self, address: bytes, mac: bytes, now: float) -> None:
         """
