@@ -188,7 +188,7 @@ class MutualTLSTests(TestCase):
         dialed = self.dial(listener.listeningPort.getHost().port)
         yield self.waitFor(lambda: dialed.state() == "CONNECTED" and listener.connections()
                            and listener.connections()[0].state == "CONNECTED")
-        self.assertEqual(dialed.protocol.identity, "CN=switch-a")
+        self.assertEqual(dialed.connection.identity, "CN=switch-a")
         self.assertEqual(listener.connections()[0].identity, "CN=switch-b")
         self.assertIn("TLS identity CN=switch-a", "\n".join(self.managerB.describe()))
         self.hostB.transport.sendFrame(frame(BROADCAST, MAC2))

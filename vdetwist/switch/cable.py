@@ -41,7 +41,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import (
     IHandshakeListener, IPushProducer, ISSLTransport, IStreamClientEndpoint,
     IStreamServerEndpoint)
-from twisted.internet.protocol import ClientFactory, Factory, Protocol, ServerFactory
+from twisted.internet.protocol import Factory, Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -91,7 +91,7 @@ def _splitDescription(description: str) -> "tuple[List[str], Dict[str, str]]":
     @raise CableError: for an empty description.
     """
     from twisted.internet.endpoints import _parse
-    args, kwargs = _parse(description)
+    args, kwargs = _parse(description)  # type: ignore[no-untyped-call]
     if not args or not args[0]:
         raise CableError("empty endpoint description %r" % (description,))
     return [str(a) for a in args], {str(k): str(v) for k, v in kwargs.items()}
@@ -155,7 +155,7 @@ def _mutualTLSOptions(kwargs: Dict[str, str]) -> Any:
             chain = [c.original for c in loadCertificates(kwargs.pop("extraCertChain"))]
     except OSError as e:
         raise CableError("cannot read %s: %s" % (e.filename, e.strerror))
-    own = PrivateCertificate.loadPEM(certPEM + b"\n" + keyPEM)
+    own = PrivateCertificate.loadPEM(certPEM + b"\n" + keyPEM)  # type: ignore[no-untyped-call]
     authorities = loadCertificates(kwargs.pop("trustRoots"))
     return CertificateOptions(
         privateKey=own.privateKey.original, certificate=own.original,
@@ -192,11 +192,11 @@ def serverEndpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
             backlog = int(kwargs.pop("backlog", "50"))
             if kwargs:
                 raise CableError("unknown keywords: %s" % (", ".join(sorted(kwargs)),))
-            return endpoints.SSL4ServerEndpoint(reactor, int(args[1]), options,
+            return endpoints.SSL4ServerEndpoint(reactor, int(args[1]), options,  # type: ignore[no-untyped-call]
                                                 backlog=backlog, interface=interface)
         if prefix == "unix" and "mode" not in kwargs:
             description += ":mode=600"
-        return endpoints.serverFromString(reactor, description)
+        return endpoints.serverFromString(reactor, description)  # type: ignore[no-untyped-call,no-any-return]
     except CableError:
         raise
     except Exception as e:
@@ -221,7 +221,7 @@ def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
     if args[0].lower() == "ssh":
         return sshClientEndpoint(reactor, args, kwargs)
     try:
-        return endpoints.clientFromString(reactor, description)
+        return endpoints.clientFromString(reactor, description)  # type: ignore[no-untyped-call,no-any-return]
     except Exception as e:
         # int(), the endpoint parsers, pyOpenSSL's loaders: all say "bad".
         raise CableError("bad dial endpoint %r: %s" % (description, e))
@@ -292,7 +292,7 @@ def sshClientEndpoint(reactor: Any, args: List[str],
     keys = []
     for path in kwargs.pop("identity", "").split(",") if "identity" in kwargs else []:
         try:
-            keys.append(Key.fromFile(path))
+            keys.append(Key.fromFile(path))  # type: ignore[no-untyped-call]
         except Exception as e:
             raise CableError("ssh identity %s: %s" % (path, e))
     knownHostsPath = kwargs.pop("knownHosts", os.path.expanduser("~/.ssh/known_hosts"))
@@ -305,11 +305,11 @@ def sshClientEndpoint(reactor: Any, args: List[str],
     agent = None
     if not keys and os.environ.get("SSH_AUTH_SOCK"):
         from twisted.internet.endpoints import UNIXClientEndpoint
-        agent = UNIXClientEndpoint(reactor, os.environ["SSH_AUTH_SOCK"])
+        agent = UNIXClientEndpoint(reactor, os.environ["SSH_AUTH_SOCK"])  # type: ignore[no-untyped-call]
     return SSHCommandClientEndpoint.newConnection(
         reactor, command.encode("utf-8"), user.encode("utf-8"), host.encode("utf-8"),
-        port=port, keys=keys or None, agentEndpoint=agent, knownHosts=knownHosts,
-        ui=_RefusingUI())
+        port=port, keys=keys or None, agentEndpoint=agent, knownHosts=knownHosts,  # type: ignore[arg-type]
+        ui=_RefusingUI())  # type: ignore[arg-type]
 
 
 def _abort(transport: Any) -> None:
@@ -615,7 +615,7 @@ class CableProtocol(Protocol):
             self.switch.removeEndpoint(self)
             self.port = None
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
         The stream ended: leave the switch and tell the entry.
 
@@ -1253,7 +1253,7 @@ class ListeningCable(Cable, ServerFactory):
             return port.stopListening()
         return None
 
-    def buildProtocol(self, addr: Any) -> Optional[CableProtocol]:  # type: ignore[override]
+    def buildProtocol(self, addr: Any) -> Optional[CableProtocol]:
         """
         A new connection: a new cable, unless too many are open.
 
@@ -1314,7 +1314,7 @@ class DialedCable(Cable, Factory):
     A dialled cable: keeps one connection up, reconnecting with backoff.
 
     @ivar service: the L{ClientService}.
-    @ivar protocol: the current connection, or L{None}.
+    @ivar connection: the current connection, or L{None}.
     @ivar attempts: connection attempts so far.
     @ivar connects: connections that attached to the switch.
     """
@@ -1334,7 +1334,7 @@ class DialedCable(Cable, Factory):
             L{backoffPolicy} from L{RETRY_INITIAL} to L{RETRY_MAX} by default.
         """
         Cable.__init__(self, manager, cableID, description, linkParameters)
-        self.protocol: Optional[CableProtocol] = None
+        self.connection: Optional[CableProtocol] = None
         self.attempts = 0
         self.connects = 0
         if retryPolicy is None:
@@ -1369,7 +1369,7 @@ class DialedCable(Cable, Factory):
         """
         protocol = CableProtocol(self, self.cableID)
         protocol.factory = self
-        self.protocol = protocol
+        self.connection = protocol
         return protocol
 
     def connections(self) -> List[CableProtocol]:
@@ -1378,7 +1378,7 @@ class DialedCable(Cable, Factory):
 
         @return: a list.
         """
-        p = self.protocol
+        p = self.connection
         return [p] if p is not None and p.state != "CLOSED" else []
 
     def state(self) -> str:
@@ -1389,7 +1389,7 @@ class DialedCable(Cable, Factory):
         """
         if not self._running:
             return "STOPPED"
-        p = self.protocol
+        p = self.connection
         if p is None or p.state == "CLOSED":
             return "CONNECTING attempt %d" % (self.attempts,)
         return p.state
@@ -1446,7 +1446,7 @@ class CableManager(MultiService):
         @param switch: the switch.
         @param loopGuard: run a L{LoopGuard} on the cables.
         """
-        MultiService.__init__(self)
+        MultiService.__init__(self)  # type: ignore[no-untyped-call]
         self.reactor = reactor
         self.switch = switch
         self.cables: Dict[int, Cable] = {}
@@ -1561,7 +1561,7 @@ class CableManager(MultiService):
         """
         Start every listening and dialled cable.
         """
-        MultiService.startService(self)
+        MultiService.startService(self)  # type: ignore[no-untyped-call]
         if self.loopGuard is not None:
             self.loopGuard.start()
         for entry in list(self.cables.values()):
@@ -1574,7 +1574,7 @@ class CableManager(MultiService):
 
         @return: a Deferred that fires when all have stopped.
         """
-        MultiService.stopService(self)
+        MultiService.stopService(self)  # type: ignore[no-untyped-call]
         if self.loopGuard is not None:
             self.loopGuard.stop()
         waits = []
@@ -1854,7 +1854,7 @@ def checkCableOptions(options: Any) -> None:
     from twisted.internet.testing import MemoryReactor
     from twisted.python.usage import UsageError
     from vdetwist.switch.linkemu import LinkParameters, LinkValueError
-    reactor = MemoryReactor()
+    reactor = MemoryReactor()  # type: ignore[no-untyped-call]
     for kind, description, linkSpec in options.get("cableSpecs", []):
         try:
             if kind == "dial":
@@ -1900,6 +1900,6 @@ def makeCableManager(reactor: Any, switch: Switch, options: Any,
             manager.listen(description, params)
         else:
             manager.addVXLAN(description, params)
-    manager.setName("cables")
-    manager.setServiceParent(parent)
+    manager.setName("cables")  # type: ignore[no-untyped-call]
+    manager.setServiceParent(parent)  # type: ignore[no-untyped-call]
     return manager

@@ -219,7 +219,7 @@ class VXLANPort(DatagramProtocol):
 
     # -- receiving --------------------------------------------------------
 
-    def datagramReceived(self, data: bytes, addr: Any) -> None:  # type: ignore[override]
+    def datagramReceived(self, data: bytes, addr: Any) -> None:
         """
         One VXLAN datagram: check the header and VNI, learn the sender's
         MAC, forward the frame.
@@ -359,7 +359,7 @@ class VXLANPort(DatagramProtocol):
                 sock.setsockopt(socket.SOL_SOCKET, option, 1 << 21)
             except OSError:
                 pass
-        for host, port in self._remotes:
+        for host, _ in self._remotes:
             if ipaddress.ip_address(host).is_multicast:
                 transport.joinGroup(host)
         self._sendto = sock.sendto
