@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Sequence
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 

@@ -19,6 +19,7 @@ from zope.interface.verify import verifyObject
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
 from vdetwist.interfaces import ISwitchPort
 from vdetwist.switch import cable as cablemodule
+from vdetwist.switch import loopguard
 from vdetwist.switch.cable import (
     MAX_BACKLOG, STALL_TIMEOUT, CableError, CableManager, CableProtocol, clientEndpoint,
     serverEndpoint)
@@ -553,7 +554,7 @@ class LoopGuardTests(CableTestCase):
         first, firstTransport = self.connect(1)
         second, secondTransport = self.connect(2)
         second.dataReceived(self.probeFrom(firstTransport))
-        self.clock.advance(cablemodule.DECIDE_DELAY)
+        self.clock.advance(loopguard.DECIDE_DELAY)
         self.assertTrue(second.blocked)
         self.assertFalse(first.blocked)
         self.assertEqual(self.manager.loopGuard.loopsDetected, 1)
@@ -565,7 +566,7 @@ class LoopGuardTests(CableTestCase):
         self.assertEqual(self.host.frames, [])
         self.assertIn(" BLOCKED by the loop guard (2 frames dropped)",
                       self.manager.describe())
-        self.clock.advance(cablemodule.BLOCK_TIME * 1.5)
+        self.clock.advance(loopguard.BLOCK_TIME * 1.5)
         self.assertFalse(second.blocked)
         self.assertIn(b"\x03vdetw", secondTransport.value())
 
@@ -578,9 +579,9 @@ class LoopGuardTests(CableTestCase):
         third, thirdTransport = self.connect(3)
         probe = self.probeFrom(firstTransport)
         second.dataReceived(probe)
-        self.clock.advance(cablemodule.DECIDE_DELAY)
+        self.clock.advance(loopguard.DECIDE_DELAY)
         third.dataReceived(probe)
-        self.clock.advance(cablemodule.DECIDE_DELAY)
+        self.clock.advance(loopguard.DECIDE_DELAY)
         self.assertEqual([first.blocked, second.blocked, third.blocked],
                          [False, True, False])
 
@@ -610,7 +611,7 @@ class LoopGuardTests(CableTestCase):
         first.dataReceived(bytes(other))
         second.dataReceived(bytes(other))
         second.dataReceived(own)
-        self.clock.advance(cablemodule.DECIDE_DELAY)
+        self.clock.advance(loopguard.DECIDE_DELAY)
         self.assertFalse(second.blocked)
 
 

@@ -9,7 +9,7 @@ loopback) that runs Debian's C{vde_plug} into a second switch.
 import os
 import shutil
 import tempfile
-from typing import Any, List
+from typing import Any
 
 from twisted.conch.avatar import ConchUser
 from twisted.conch.checkers import InMemorySSHKeyDB, SSHPublicKeyChecker

@@ -34,7 +34,8 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from vdetwist.interfaces import ISwitchPort
-from vdetwist.switch.cable import FIRST_ENDPOINT_ID, Cable, CableError, CableManager
+from vdetwist.switch.cable import FIRST_ENDPOINT_ID, Cable, CableManager
+from vdetwist.switch.cableendpoints import CableError
 from vdetwist.switch.switch import SwitchError
 
 log = Logger(namespace="vdetwist.switch.vxlan")
