@@ -1,0 +1,660 @@
+# -*- test-case-name: tests.slirp.test_interop -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Benchmark vdetwist's slirp port forwards against libslirp's, on the same
+Debian C{vde_switch}, alternating in one run (this machine is shared and
+noisy: only ratios within a run mean much).
+
+    sudo .venv/bin/python bench/slirp.py [--rounds N] [--seconds S]
+        [--parallel P] [--profile DIR]
+
+One Debian C{vde_switch}; one kernel network namespace at 192.168.77.100/24
+(gateway 192.168.77.2) joined to it by Debian's C{vde_plug2tap}, running
+C{iperf3 -s} on port 5201 and a tiny TCP echo server on port 7.  Each round
+starts each slirp in turn (ours first in even rounds, libslirp first in odd
+ones; only one is on the switch at a time, as both answer ARP for .2):
+
+  - ours: C{twistd -n slirp -s DIR -n 192.168.77.0 -L P:192.168.77.100:5201
+    -L Q:192.168.77.100:7};
+  - libslirp: C{vde_plug vde://DIR
+    'slirp:///v4/addr=192.168.77.2/tcpfwd=P:192.168.77.100:5201,Q:192.168.77.100:7'}.
+
+and measures through it, from the host:
+
+  1. C{up}: C{iperf3 -c 127.0.0.1 -p P -t S -J}, host to guest;
+  2. C{down}: the same with C{-R}, guest to host;
+  3. C{conn}: forwarded connections per second: for S seconds, P clients
+     in parallel each connect to C{127.0.0.1:Q}, send one byte, wait for
+     its echo from the guest, and close (so each counted connection went
+     all the way to the guest and back).
+
+Rates are Gbit/s as received, and the slirp process's CPU (cores, from
+C{/proc}) over each test.  It prints every measurement, the medians with
+min-max, the ratios ours/libslirp, the machine and the command.  With
+C{--profile DIR} it also samples our slirp with py-spy during the first
+round's C{up} and C{down} (raw collapsed stacks in DIR).  Everything it
+makes (switch, namespace, tap, processes, sockets) is removed on every path,
+SIGTERM included.
+
+Internal mode, used by the benchmark itself: C{--echo ADDR PORT} (the echo
+server in the namespace).
+"""
+
+import argparse
+import errno
+import json
+import os
+import platform
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+#: The virtual network, the guest and the gateway.
+NETWORK = "192.168.77.0"
+GUEST = "192.168.77.100"
+GATEWAY = "192.168.77.2"
+#: The guest's iperf3 and echo ports.
+IPERF_PORT = 5201
+ECHO_PORT = 7
+#: The two slirps, in the order of even rounds.
+KINDS = ["ours", "libslirp"]
+#: The tests, in the order run on each slirp.
+TESTS = ["up", "down", "conn"]
+
+
+class Cleanup:
+    """
+    A stack of cleanups, run in reverse on every path.
+
+    @ivar calls: the registered cleanups, oldest first.
+    """
+
+    def __init__(self) -> None:
+        """
+        Nothing registered yet.
+        """
+        self.calls: List[Callable[[], Any]] = []
+
+    def __call__(self, function: Callable[..., Any], *args: Any) -> None:
+        """
+        Register C{function(*args)}.
+
+        @param function: what to call.
+        @param args: its arguments.
+        """
+        self.calls.append(lambda: function(*args))
+
+    def run(self) -> None:
+        """
+        Run everything registered, newest first, reporting errors.
+        """
+        while self.calls:
+            try:
+                self.calls.pop()()
+            except Exception as e:
+                print("cleanup: %s" % (e,), file=sys.stderr)
+
+
+# -- the echo server (runs in the namespace) ---------------------------
+
+
+def echoMain(address: str, port: int) -> None:
+    """
+    A single-threaded TCP echo server: echo what arrives, close on EOF.
+
+    @param address: the address to listen on.
+    @param port: the port.
+    """
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(1024)
+    listener.setblocking(False)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, None)
+    print("ready", flush=True)
+    while True:
+        for key, _ in selector.select():
+            if key.data is None:
+                for _ in range(64):
+                    try:
+                        connection, _ = listener.accept()
+                    except BlockingIOError:
+                        break
+                    connection.setblocking(False)
+                    selector.register(connection, selectors.EVENT_READ, True)
+                continue
+            connection = key.fileobj
+            try:
+                data = connection.recv(65536)
+                if data:
+                    connection.send(data)
+                    continue
+            except OSError:
+                pass
+            selector.unregister(connection)
+            connection.close()
+
+
+# -- measurements ------------------------------------------------------
+
+
+def cpuSeconds(pid: Optional[int]) -> float:
+    """
+    A process's user+system CPU time so far.
+
+    @param pid: the process, or L{None}.
+    @return: seconds, or 0 when it cannot be read.
+    """
+    if pid is None:
+        return 0.0
+    try:
+        with open("/proc/%d/stat" % (pid,), "rb") as f:
+            stat = f.read()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def iperf(port: int, seconds: float, reverse: bool) -> float:
+    """
+    One iperf3 run from the host through a forward.
+
+    @param port: the forward's host port.
+    @param seconds: the test length.
+    @param reverse: guest to host (C{-R}) instead of host to guest.
+    @return: Gbit/s received.
+    @raise RuntimeError: iperf3 failed.
+    """
+    command = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds), "-J"]
+    if reverse:
+        command.append("-R")
+    result = subprocess.run(command, capture_output=True, timeout=seconds + 30,
+                            stdin=subprocess.DEVNULL)
+    try:
+        report = json.loads(result.stdout)
+    except ValueError:
+        raise RuntimeError("iperf3 printed no JSON (%d): %s" % (
+            result.returncode, result.stderr.decode("utf-8", "replace")))
+    if "error" in report:
+        raise RuntimeError("iperf3: %s" % (report["error"],))
+    return float(report["end"]["sum_received"]["bits_per_second"]) / 1e9
+
+
+def connections(port: int, seconds: float, parallel: int,
+                timeout: float = 5.0) -> Tuple[float, Dict[str, int]]:
+    """
+    Forwarded connections per second: C{parallel} clients, each in a loop
+    connecting to C{127.0.0.1:port}, sending one byte, waiting for its
+    echo and closing.
+
+    @param port: the forward's host port.
+    @param seconds: how long to run.
+    @param parallel: clients in flight.
+    @param timeout: seconds before a connection counts as failed.
+    @return: (completed connections per second, failures by reason).
+    """
+    selector = selectors.DefaultSelector()
+    started: Dict[socket.socket, float] = {}
+    failed: Dict[str, int] = {}
+    done = 0
+
+    def fail(reason: str) -> None:
+        failed[reason] = failed.get(reason, 0) + 1
+
+    def open_() -> None:
+        s = socket.socket()
+        s.setblocking(False)
+        err = s.connect_ex(("127.0.0.1", port))
+        if err not in (0, errno.EINPROGRESS):
+            s.close()
+            raise OSError(err, os.strerror(err))
+        started[s] = time.monotonic()
+        selector.register(s, selectors.EVENT_WRITE, "connecting")
+
+    def finish(s: socket.socket) -> None:
+        selector.unregister(s)
+        del started[s]
+        s.close()
+
+    begin = time.monotonic()
+    end = begin + seconds
+    for _ in range(parallel):
+        open_()
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        for key, _ in selector.select(min(0.1, end - now)):
+            s = key.fileobj
+            if key.data == "connecting":
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    fail("connect: " + errno.errorcode.get(err, str(err)))
+                    finish(s)
+                    open_()
+                    continue
+                try:
+                    s.send(b"x")
+                except OSError as e:
+                    fail("send: " + errno.errorcode.get(e.errno or 0, str(e)))
+                    finish(s)
+                    open_()
+                    continue
+                selector.modify(s, selectors.EVENT_READ, "echo")
+            else:
+                try:
+                    data = s.recv(16)
+                except OSError as e:
+                    data = errno.errorcode.get(e.errno or 0, str(e)).encode()
+                if data == b"x":
+                    done += 1
+                else:
+                    fail("echo: " + (data.decode("ascii", "replace") or "EOF"))
+                finish(s)
+                open_()
+        now = time.monotonic()
+        for s, t in list(started.items()):
+            if now - t > timeout:
+                fail("timeout")
+                finish(s)
+                open_()
+    elapsed = time.monotonic() - begin
+    for s in list(started):
+        finish(s)
+    selector.close()
+    return done / elapsed, failed
+
+
+# -- the slirps --------------------------------------------------------
+
+
+class Slirp:
+    """
+    One slirp process on the switch, with forwards to the guest's iperf3
+    and echo ports.
+
+    @ivar kind: C{"ours"} or C{"libslirp"}.
+    @ivar iperfPort: the host port forwarded to the guest's iperf3.
+    @ivar echoPort: the host port forwarded to the guest's echo server.
+    @ivar process: the process while it runs.
+    """
+
+    def __init__(self, kind: str, switchDir: str, directory: str,
+                 iperfPort: int, echoPort: int) -> None:
+        """
+        @param kind: C{"ours"} or C{"libslirp"}.
+        @param switchDir: the switch's directory.
+        @param directory: where logs go.
+        @param iperfPort: the host port for iperf3.
+        @param echoPort: the host port for the echo server.
+        """
+        self.kind = kind
+        self.switchDir = switchDir
+        self.directory = directory
+        self.iperfPort = iperfPort
+        self.echoPort = echoPort
+        self.process: Optional[subprocess.Popen] = None
+
+    def command(self) -> List[str]:
+        """
+        The command line that starts it.
+
+        @return: the argv.
+        """
+        iperf = "%d:%s:%d" % (self.iperfPort, GUEST, IPERF_PORT)
+        echo = "%d:%s:%d" % (self.echoPort, GUEST, ECHO_PORT)
+        if self.kind == "ours":
+            return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+                    "-n", "--pidfile", "", "--logfile",
+                    os.path.join(self.directory, "slirp.log"),
+                    "slirp", "-q", "-s", self.switchDir, "-n", NETWORK,
+                    "-L", iperf, "-L", echo]
+        return ["vde_plug", "vde://" + self.switchDir,
+                "slirp:///v4/addr=%s/tcpfwd=%s,%s" % (GATEWAY, iperf, echo)]
+
+    @property
+    def pid(self) -> Optional[int]:
+        """
+        The process id while it runs.
+        """
+        return self.process.pid if self.process is not None else None
+
+    def start(self, timeout: float = 15.0) -> None:
+        """
+        Start it and wait until both host ports listen.
+
+        @param timeout: seconds.
+        @raise RuntimeError: it exited or did not listen in time.
+        """
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        log = open(os.path.join(self.directory, "%s.stderr" % (self.kind,)), "ab")
+        try:
+            self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=log, env=env,
+                                            cwd=self.directory)
+        finally:
+            log.close()
+        deadline = time.monotonic() + timeout
+        while not all(listening(port) for port in (self.iperfPort, self.echoPort)):
+            if self.process.poll() is not None:
+                raise RuntimeError("%s slirp exited %d (see %s)" % (
+                    self.kind, self.process.returncode, self.directory))
+            if time.monotonic() > deadline:
+                raise RuntimeError("%s slirp did not listen" % (self.kind,))
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """
+        SIGTERM, wait, SIGKILL if needed.  Safe to call twice.
+
+        @param timeout: seconds before SIGKILL.
+        """
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def listening(port: int) -> bool:
+    """
+    Whether a TCP socket listens on a loopback port, from
+    C{/proc/net/tcp} (connecting would make a forwarded connection).
+
+    @param port: the port.
+    @return: C{True} when one is in LISTEN state.
+    """
+    suffix = ":%04X" % (port,)
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(suffix) and fields[3] == "0A":
+                return True
+    return False
+
+
+def echoWorks(port: int, timeout: float = 1.0) -> bool:
+    """
+    Whether one byte comes back through the echo forward.
+
+    @param port: the echo forward's host port.
+    @param timeout: seconds.
+    @return: C{True} when the echo arrived.
+    """
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(b"x")
+            return s.recv(16) == b"x"
+    except OSError:
+        return False
+
+
+def freePort() -> int:
+    """
+    A TCP port free on loopback right now.
+
+    @return: the port.
+    """
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def profile(pid: int, seconds: float, path: str) -> subprocess.Popen:
+    """
+    Start py-spy sampling a process.
+
+    @param pid: the process.
+    @param seconds: how long.
+    @param path: the raw (collapsed stacks) output file.
+    @return: the py-spy process.
+    """
+    pyspy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
+    return subprocess.Popen([pyspy, "record", "-d", str(int(seconds)), "-r", "200",
+                             "--format", "raw", "-o", path, "-p", str(pid)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def topFunctions(path: str, count: int = 12) -> List[Tuple[float, str]]:
+    """
+    The functions with the most samples on top of the stack (self time)
+    in a py-spy raw profile.
+
+    @param path: the file.
+    @param count: how many.
+    @return: (share of samples, function) pairs, largest first.
+    """
+    self: Dict[str, int] = {}
+    total = 0
+    with open(path) as f:
+        for line in f:
+            stack, _, n = line.rstrip("\n").rpartition(" ")
+            if not n.isdigit():
+                continue
+            top = stack.split(";")[-1]
+            self[top] = self.get(top, 0) + int(n)
+            total += int(n)
+    ranked = sorted(self.items(), key=lambda item: -item[1])[:count]
+    return [(n / total, name) for name, n in ranked] if total else []
+
+
+# -- the run -----------------------------------------------------------
+
+
+def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: int,
+            results: Dict[str, Dict[str, List[float]]]) -> None:
+    """
+    Start one slirp, run the tests through it, stop it.
+
+    @param slirp: the slirp.
+    @param namespace: the guest's namespace.
+    @param options: the command line.
+    @param round: the round number (from 0).
+    @param results: where measurements go, by kind then measure.
+    """
+    # The guest's neighbour entry for .2 is the previous slirp's MAC.
+    namespace.exec("ip", "neigh", "flush", "dev", namespace.tap, check=False)
+    slirp.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not echoWorks(slirp.echoPort):
+            if time.monotonic() > deadline:
+                raise RuntimeError("%s: no echo through the forward" % (slirp.kind,))
+            time.sleep(0.2)
+        mine = results[slirp.kind]
+        for test in TESTS:
+            spy = None
+            if options.profile and slirp.kind == "ours" and round == 0 and test != "conn":
+                spy = profile(slirp.pid, options.seconds,
+                              os.path.join(options.profile, "%s.txt" % (test,)))
+            before, start = cpuSeconds(slirp.pid), time.monotonic()
+            if test == "conn":
+                rate, failures = connections(slirp.echoPort, options.seconds,
+                                             options.parallel)
+                mine["conn/s"].append(rate)
+                mine["conn failures"].append(sum(failures.values()))
+                text = "%8.0f conn/s" % (rate,)
+                if failures:
+                    text += " (failed: %s)" % (", ".join(
+                        "%s %d" % item for item in sorted(failures.items())),)
+            else:
+                rate = iperf(slirp.iperfPort, options.seconds, test == "down")
+                mine[test + " Gbit/s"].append(rate)
+                text = "%8.3f Gbit/s" % (rate,)
+            cores = (cpuSeconds(slirp.pid) - before) / (time.monotonic() - start)
+            mine[test + " cores"].append(cores)
+            if spy is not None:
+                spy.wait(30)
+            print("round %d %-8s %-4s %s, slirp %.2f cores" % (
+                round + 1, slirp.kind, test, text, cores), flush=True)
+            time.sleep(0.5)
+    finally:
+        slirp.stop()
+
+
+def benchmark(options: argparse.Namespace) -> Dict[str, Dict[str, List[float]]]:
+    """
+    Build the switch and the guest, then run the rounds.
+
+    @param options: the command line.
+    @return: the measurements, by kind then measure.
+    """
+    from tests.interop.netns import Namespace
+    from tests.vde.realswitch import RealVDESwitch
+
+    cleanup = Cleanup()
+    results: Dict[str, Dict[str, List[float]]] = {
+        kind: {m: [] for m in ("up Gbit/s", "up cores", "down Gbit/s", "down cores",
+                               "conn/s", "conn cores", "conn failures")}
+        for kind in KINDS}
+    directory = tempfile.mkdtemp(prefix="vtbs", dir="/tmp")
+    cleanup(shutil.rmtree, directory, True)
+    try:
+        switch = RealVDESwitch(os.path.join(directory, "c"))
+        switch.start()
+        cleanup(switch.stop)
+        guest = Namespace(cleanup, directory)
+        guest.plug(switch.ctlDir, GUEST + "/24", gateway=GATEWAY)
+        server = guest.popen("iperf3", "-s", "-B", GUEST, "-p", str(IPERF_PORT),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cleanup(lambda: (server.kill(), server.wait()))
+        echo = guest.popen(sys.executable, os.path.abspath(__file__), "--echo", GUEST,
+                           str(ECHO_PORT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        cleanup(lambda: (echo.kill(), echo.wait()))
+        if echo.stdout.readline().strip() != b"ready":
+            raise RuntimeError("the echo server did not start")
+        slirps = {kind: Slirp(kind, switch.ctlDir, directory, freePort(), freePort())
+                  for kind in KINDS}
+        for slirp in slirps.values():
+            cleanup(slirp.stop)
+        print("ours:     %s" % (" ".join(slirps["ours"].command()[3:]),))
+        print("libslirp: %s" % (" ".join(slirps["libslirp"].command()),))
+        print("load average at start: %s" % (loadAverage(),), flush=True)
+        for round in range(options.rounds):
+            order = KINDS if round % 2 == 0 else KINDS[::-1]
+            for kind in order:
+                session(slirps[kind], guest, options, round, results)
+    finally:
+        cleanup.run()
+    return results
+
+
+def loadAverage() -> str:
+    """
+    The load averages.
+
+    @return: e.g. C{"2.10 2.40 3.20"}.
+    """
+    return " ".join("%.2f" % x for x in os.getloadavg())
+
+
+def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]]]) -> None:
+    """
+    Print the medians, min-max and ratios.
+
+    @param options: the command line.
+    @param results: the measurements.
+    """
+    ours, lib = results["ours"], results["libslirp"]
+    print()
+    print("%-26s %-24s %-24s %s" % ("median [min-max]", "vdetwist slirp", "libslirp",
+                                    "ours/libslirp"))
+    for measure in ("up Gbit/s", "down Gbit/s", "conn/s", "up cores", "down cores",
+                    "conn cores"):
+        if not ours[measure] or not lib[measure]:
+            continue
+        fmt = "%.0f" if measure == "conn/s" else "%.3f" if "Gbit" in measure else "%.2f"
+        cells = []
+        for values in (ours[measure], lib[measure]):
+            cells.append((fmt + " [" + fmt + "-" + fmt + "]") % (
+                statistics.median(values), min(values), max(values)))
+        a, b = statistics.median(ours[measure]), statistics.median(lib[measure])
+        print("%-26s %-24s %-24s %s" % (
+            {"up Gbit/s": "host->guest (Gbit/s)", "down Gbit/s": "guest->host (Gbit/s)",
+             "conn/s": "connections/s",
+             "up cores": "slirp CPU host->guest", "down cores": "slirp CPU guest->host",
+             "conn cores": "slirp CPU connections"}[measure],
+            cells[0], cells[1], "%.2f" % (a / b) if b else "-"))
+    for kind in KINDS:
+        failures = sum(results[kind]["conn failures"])
+        if failures:
+            print("%s: %d connections failed" % (kind, failures))
+    print("machine: %s, %d CPUs, Python %s, load average at end %s" % (
+        platform.platform(), os.cpu_count() or 0, platform.python_version(), loadAverage()))
+    print("command: %s" % (" ".join([sys.executable] + sys.argv),))
+    if options.profile:
+        for test in ("up", "down"):
+            path = os.path.join(options.profile, "%s.txt" % (test,))
+            if os.path.exists(path):
+                print("\nour slirp during %s, top functions by own samples (%s):" % (test, path))
+                for share, name in topFunctions(path):
+                    print("  %5.1f%%  %s" % (100 * share, name))
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    """
+    SIGTERM: leave through the cleanups.
+
+    @param signum: the signal.
+    @param frame: the frame.
+    """
+    raise KeyboardInterrupt()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """
+    Parse the command line and run the benchmark (or an internal mode).
+
+    @param argv: the arguments.
+    @return: the exit status.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="rounds; each runs both slirps (default 4)")
+    parser.add_argument("--seconds", type=float, default=5.0,
+                        help="seconds per test (default 5)")
+    parser.add_argument("--parallel", type=int, default=4,
+                        help="connections in flight in the connection test (default 4)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="py-spy our slirp in round 1's up and down into DIR")
+    parser.add_argument("--echo", nargs=2, metavar=("ADDR", "PORT"), help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.echo:
+        echoMain(options.echo[0], int(options.echo[1]))
+        return 0
+    from tests.interop.netns import missingTools
+    reason = missingTools("vde_switch", "vde_plug", "vde_plug2tap", "iperf3")
+    if reason:
+        print("cannot run: %s" % (reason,), file=sys.stderr)
+        return 2
+    if options.profile:
+        os.makedirs(options.profile, exist_ok=True)
+    signal.signal(signal.SIGTERM, _terminated)
+    results = benchmark(options)
+    report(options, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
