@@ -425,3 +425,42 @@ class KernelVXLANTests(SynchronousTestCase):
         sent, received = transfer(kernel, host, 5 * MB, port=5003)
         self.assertEqual(sent, received)
         self.assertIn("vxlan", switch.console("cable/print"))
+
+
+class VXVDEInteropTests(SynchronousTestCase):
+    """
+    Our vxvde port and Debian's C{vde_plug vxvde://} on one multicast
+    segment (inside a namespace whose loopback carries multicast).
+    """
+
+    skip = SKIP or SKIP_REASON or missingTools("vde_switch")
+
+    def test_vdePlugVXVDE(self) -> None:
+        """
+        A namespace behind our switch (vxvde port) and one behind Debian's
+        vde_switch (joined to vxvde:// by vde_plug URL1 URL2) ping each
+        other and carry a TCP transfer.
+        """
+        directory = shortTempDir(self)
+        segment = Namespace(self.addCleanup, directory)
+        segment.exec("ip", "link", "set", "lo", "multicast", "on")
+        segment.exec("ip", "route", "add", "224.0.0.0/4", "dev", "lo")
+        ours = NetnsVdetwistSwitch(os.path.join(directory, "ours"), segment.name)
+        ours.start(["--vxvde", "239.0.0.1:14789,1"])
+        self.addCleanup(ours.stop)
+        debian = RealVDESwitch(os.path.join(directory, "debian"))
+        debian.start()
+        self.addCleanup(debian.stop)
+        plug = segment.popen("vde_plug", "vxvde://239.0.0.1", debian.ctlDir,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (plug.terminate(), plug.wait()))
+        nsA = Namespace(self.addCleanup, directory)
+        nsB = Namespace(self.addCleanup, directory)
+        nsA.plug(ours.ctlDir, "10.88.0.1/24")
+        nsB.plug(debian.ctlDir, "10.88.0.2/24")
+        self.assertTrue(waitFor(lambda: pings(nsA, "10.88.0.2")),
+                        open(ours.logPath).read()[-2000:])
+        sent, received = transfer(nsA, nsB, 2 * MB, port=5005)
+        self.assertEqual(sent, received)
+        self.assertIn("vxvde", ours.console("cable/print"))

@@ -313,3 +313,84 @@ class LoopbackVXLANTests(TestCase):
                 break
             yield task.deferLater(reactor, 0.01, lambda: None)
         self.assertEqual(hosts[1].frames, [frame(MAC2, MAC1)])
+
+
+class VXVDESpecTests(SynchronousTestCase):
+    """
+    C{--vxvde [GROUP[:PORT]][,VNI[,TTL]]}.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        vdeplug4's defaults: 239.0.0.1:14789, VNI 1, TTL 1.
+        """
+        spec = vxlanmodule.parseVXVDESpec("")
+        self.assertEqual((spec.remotes, spec.vni, spec.ttl),
+                         ([("239.0.0.1", 14789)], 1, 1))
+
+    def test_given(self) -> None:
+        """
+        Group, port, VNI and TTL.
+        """
+        spec = vxlanmodule.parseVXVDESpec("239.5.0.1:15000,7,2")
+        self.assertEqual((spec.remotes, spec.localPort, spec.vni, spec.ttl),
+                         ([("239.5.0.1", 15000)], 15000, 7, 2))
+
+    def test_bad(self) -> None:
+        """
+        Not multicast, bad numbers.
+        """
+        for text in ["10.0.0.1", "239.0.0.1,x", "239.0.0.1,1,300", "239.0.0.1,1,1,1"]:
+            self.assertRaises(ValueError, vxlanmodule.parseVXVDESpec, text)
+
+
+class VXVDEPortTests(SynchronousTestCase):
+    """
+    A vxvde port on fake sockets.
+    """
+
+    def setUp(self) -> None:
+        self.switch = Switch()
+        self.host = Recorder()
+        self.switch.attach(self.host, "host")
+        self.manager = CableManager(MemoryReactorClock(), self.switch)
+        self.entry = self.manager.addVXVDE("239.0.0.1:14789,1")
+        self.port = self.entry.protocol
+        self.transport = FakeUDPTransport()
+        self.transport.getHost = lambda: type("A", (), {"port": 40001})()
+        self.port.makeConnection(self.transport)
+        self.sent = self.transport.socket.sent
+        self.header = encodeHeader(1)
+
+    def test_floodToGroupReplyToSource(self) -> None:
+        """
+        Floods go to the group alone; a reply goes to the sender's own
+        address and port.
+        """
+        self.host.transport.sendFrame(frame(BROADCAST, MAC1))
+        self.assertEqual([a for _, a in self.sent], [("239.0.0.1", 14789)])
+        self.port.groupDatagram(self.header + frame(BROADCAST, MAC2), ("10.0.0.5", 51234))
+        del self.sent[:]
+        self.host.transport.sendFrame(frame(MAC2, MAC1))
+        self.assertEqual([a for _, a in self.sent], [("10.0.0.5", 51234)])
+
+    def test_ownLoopedBackDropped(self) -> None:
+        """
+        Our own multicast, looped back to the group socket, is dropped.
+        """
+        f = frame(BROADCAST, MAC1)
+        self.host.transport.sendFrame(f)
+        self.port.groupDatagram(self.sent[0][0], ("10.0.0.1", 40001))
+        self.assertEqual(self.host.frames, [])
+
+    def test_closeAndForget(self) -> None:
+        """
+        A header-only datagram forgets its sender's MACs; closing sends
+        one to the group.
+        """
+        self.port.groupDatagram(self.header + frame(BROADCAST, MAC2), ("10.0.0.5", 51234))
+        self.port.groupDatagram(self.header, ("10.0.0.5", 51234))
+        self.assertEqual(self.port.macs, {})
+        del self.sent[:]
+        self.port.doStop()
+        self.assertEqual(self.sent, [(self.header, ("239.0.0.1", 14789))])

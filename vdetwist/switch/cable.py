@@ -1047,6 +1047,20 @@ class CableManager(MultiService):
             raise CableError("too many cables (%d)" % (MAX_CABLES,))
         return addVXLAN(self, description, linkParameters)
 
+    def addVXVDE(self, description: str, linkParameters: Any = None) -> Cable:
+        """
+        Add a vdeplug4 C{vxvde://} segment (L{vdetwist.switch.vxlan}).
+
+        @param description: C{[GROUP[:PORT]][,VNI[,TTL]]}.
+        @param linkParameters: link emulation.
+        @return: the entry (bound now if the manager is running).
+        @raise CableError: for a bad description or a full table.
+        """
+        from vdetwist.switch.vxlan import addVXVDE
+        if not self._hasRoom():
+            raise CableError("too many cables (%d)" % (MAX_CABLES,))
+        return addVXVDE(self, description, linkParameters)
+
     def remove(self, cableID: int) -> Any:
         """
         Stop and forget a cable (C{cable/del}).
@@ -1174,7 +1188,8 @@ def consoleCablePrint(manager: CableManager, out: List[str], arg: str) -> int:
 def consoleCableAdd(manager: CableManager, out: List[str], arg: str) -> int:
     """
     C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint;
-    C{cable/add vxlan SPEC}: a VXLAN port.
+    C{cable/add vxlan SPEC}: a VXLAN port; C{cable/add vxvde [SPEC]}: a
+    vxvde segment.
 
     @param manager: the manager.
     @param out: the output lines (the new cable's line).
@@ -1188,7 +1203,9 @@ def consoleCableAdd(manager: CableManager, out: List[str], arg: str) -> int:
             entry: Cable = manager.listen(words[1].strip())
         elif len(words) == 2 and words[0] == "vxlan":
             entry = manager.addVXLAN(words[1].strip())
-        elif len(words) == 1 and words[0] not in ("listen", "vxlan"):
+        elif words and words[0] == "vxvde":
+            entry = manager.addVXVDE(words[1].strip() if len(words) == 2 else "")
+        elif len(words) == 1 and words[0] not in ("listen", "vxlan", "vxvde"):
             entry = manager.dial(words[0])
         else:
             return errno.EINVAL
@@ -1334,6 +1351,12 @@ class CableOptions:
         """
         self._addCableSpec("vxlan", description)
 
+    def opt_vxvde(self, description: str) -> None:
+        """
+        A vdeplug4 vxvde:// segment (repeatable): [GROUP[:PORT]][,VNI[,TTL]], defaults 239.0.0.1:14789,1,1; "" for all defaults.
+        """
+        self._addCableSpec("vxvde", description)
+
     def opt_link(self, spec: str) -> None:
         """
         Link emulation on the --cable, --cable-listen or --vxlan just before: name=value,... with loss, dup (%), delay (ms[+jitter]), bandwidth (bytes/s), mtu, capacity (bytes), values as wirefilter's [LR|RL]v[+j][K|M|G][U|N].
@@ -1364,6 +1387,9 @@ def checkCableOptions(options: Any) -> None:
                 clientEndpoint(reactor, description)
             elif kind == "listen":
                 serverEndpoint(reactor, description)
+            elif kind == "vxvde":
+                from vdetwist.switch.vxlan import parseVXVDESpec
+                parseVXVDESpec(description)
             else:
                 from vdetwist.switch.vxlan import parseVXLANSpec
                 parseVXLANSpec(description)
@@ -1371,7 +1397,7 @@ def checkCableOptions(options: Any) -> None:
                 LinkParameters().setMany(linkSpec)
         except (CableError, LinkValueError, ValueError) as e:
             option = {"dial": "--cable", "listen": "--cable-listen",
-                      "vxlan": "--vxlan"}[kind]
+                      "vxlan": "--vxlan", "vxvde": "--vxvde"}[kind]
             raise UsageError("%s %s: %s" % (option, description, e))
 
 
@@ -1401,6 +1427,8 @@ def makeCableManager(reactor: Any, switch: Switch, options: Any,
             manager.dial(description, params)
         elif kind == "listen":
             manager.listen(description, params)
+        elif kind == "vxvde":
+            manager.addVXVDE(description, params)
         else:
             manager.addVXLAN(description, params)
     manager.setName("cables")  # type: ignore[no-untyped-call]

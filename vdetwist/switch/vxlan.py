@@ -24,6 +24,7 @@ L{AGEING_TIME} seconds of the switch's clock; the set of VTEPs flooded to
 is bounded too (L{MAX_VTEPS}).
 """
 
+import collections
 import ipaddress
 import os
 import socket
@@ -188,6 +189,13 @@ class VXLANPort(DatagramProtocol):
     """
 
     module = "vxlan"
+    #: Unicast replies go to the sender's own address and port (vxvde),
+    #: rather than to its address at the VXLAN port (Linux's vxlan).
+    replyToSource = False
+    #: VTEPs heard from are flooded to (vxvde floods to its group only).
+    floodLearned = True
+    #: Multicast remotes are joined on this socket (vxvde joins on another).
+    joinRemotes = True
 
     def __init__(self, entry: "VXLANCable", spec: VXLANSpec) -> None:
         """
@@ -231,6 +239,8 @@ class VXLANPort(DatagramProtocol):
         if len(data) < HEADER_LENGTH + MIN_FRAME:
             if len(data) < HEADER_LENGTH or not data[0] & FLAG_I:
                 self.badHeaders += 1
+            elif len(data) == HEADER_LENGTH and data[4:7] == self._vniBytes:
+                self.forget(addr)
             else:
                 self.runts += 1
             return
@@ -244,7 +254,7 @@ class VXLANPort(DatagramProtocol):
         if not frame[6] & 1:
             src = frame[6:12]
             now = self.switch.now
-            vtep = (addr[0], self.spec.remotePort)
+            vtep = (addr[0], addr[1]) if self.replyToSource else (addr[0], self.spec.remotePort)
             entry = self.macs.get(src)
             if entry is not None:
                 entry[0] = vtep
@@ -258,6 +268,20 @@ class VXLANPort(DatagramProtocol):
         self.framesIn += 1
         self.bytesIn += len(frame)
         self._forward(frame)
+
+    def forget(self, addr: Any) -> None:
+        """
+        A header-only datagram: its sender (a vxvde instance closing) is
+        gone; forget the MACs behind it.
+
+        @param addr: the sender's address.
+        """
+        vtep = (addr[0], addr[1]) if self.replyToSource else (addr[0], self.spec.remotePort)
+        for mac in [m for m, e in self.macs.items() if e[0] == vtep]:
+            del self.macs[mac]
+        self.vteps.pop(vtep, None)
+        if vtep in self._flood and vtep not in self._remotes:
+            self._flood.remove(vtep)
 
     def _learn(self, mac: bytes, vtep: Tuple[str, int], now: int) -> None:
         """
@@ -287,7 +311,7 @@ class VXLANPort(DatagramProtocol):
             if len(self.vteps) >= MAX_VTEPS:
                 return
         self.vteps[vtep] = now
-        if vtep not in self._flood:
+        if self.floodLearned and vtep not in self._flood:
             self._flood.append(vtep)
 
     def expire(self, now: int) -> None:
@@ -302,7 +326,7 @@ class VXLANPort(DatagramProtocol):
         old = [v for v, seen in self.vteps.items() if seen < limit]
         for vtep in old:
             del self.vteps[vtep]
-        if old:
+        if old and self.floodLearned:
             self._flood = list(self._remotes) + [
                 v for v in self.vteps if v not in self._remotes]
 
@@ -360,9 +384,10 @@ class VXLANPort(DatagramProtocol):
                 sock.setsockopt(socket.SOL_SOCKET, option, 1 << 21)
             except OSError:
                 pass
-        for host, _ in self._remotes:
-            if ipaddress.ip_address(host).is_multicast:
-                transport.joinGroup(host)
+        if self.joinRemotes:
+            for host, _ in self._remotes:
+                if ipaddress.ip_address(host).is_multicast:
+                    transport.joinGroup(host)
         self._sendto = sock.sendto
         try:
             port = self.switch.choosePort(0, False)
@@ -471,10 +496,16 @@ class VXLANCable(Cable):
         Bind the UDP socket.
         """
         spec = self.spec
+        multicast = any(ipaddress.ip_address(host).is_multicast for host, _ in spec.remotes)
         try:
-            self.listeningPort = self.manager.reactor.listenUDP(
-                spec.localPort, self.protocol, interface=spec.localHost,
-                maxPacketSize=MAX_DATAGRAM)
+            if multicast:
+                self.listeningPort = self.manager.reactor.listenMulticast(
+                    spec.localPort, self.protocol, interface=spec.localHost,
+                    maxPacketSize=MAX_DATAGRAM)
+            else:
+                self.listeningPort = self.manager.reactor.listenUDP(
+                    spec.localPort, self.protocol, interface=spec.localHost,
+                    maxPacketSize=MAX_DATAGRAM)
         except Exception as e:
             self.protocol.state = "FAILED"
             self.lastError = str(e)
@@ -514,3 +545,215 @@ def addVXLAN(manager: CableManager, description: str,
         entry.start()
     return entry
 
+
+
+# -- vdeplug4's vxvde:// ---------------------------------------------------
+
+#: vxvde's defaults (docs/vde-protocol.md section 9).
+VXVDE_GROUP = "239.0.0.1"
+VXVDE_PORT = 14789
+VXVDE_VNI = 1
+#: Multicast datagrams we sent, remembered to recognise them looped back.
+_OWN_REMEMBERED = 64
+
+
+def parseVXVDESpec(text: str) -> VXLANSpec:
+    """
+    Parse C{--vxvde [GROUP[:PORT]][,VNI[,TTL]]}: a vdeplug4 C{vxvde://}
+    segment (defaults 239.0.0.1:14789, VNI 1, TTL 1).
+
+    @param text: e.g. C{""}, C{239.0.0.7}, C{239.0.0.1:14789,5}.
+    @return: a spec whose only remote is the group; C{localPort} is the
+        group's port.
+    @raise ValueError: with a clear message.
+    """
+    parts = [p.strip() for p in text.split(",")] if text.strip() else []
+    try:
+        group, port = _hostPort(parts[0], VXVDE_PORT) if parts and parts[0] else (
+            VXVDE_GROUP, VXVDE_PORT)
+    except ValueError:
+        raise ValueError("bad multicast group %r" % (parts[0],))
+    if not ipaddress.ip_address(group).is_multicast or ":" in group:
+        raise ValueError("%s is not an IPv4 multicast group" % (group,))
+    try:
+        vni = int(parts[1], 0) if len(parts) > 1 and parts[1] else VXVDE_VNI
+        ttl = int(parts[2]) if len(parts) > 2 else 1
+    except ValueError:
+        raise ValueError("bad VNI or TTL in %r" % (text,))
+    if not 0 <= vni <= MAX_VNI or not 0 <= ttl <= 255 or len(parts) > 3:
+        raise ValueError("expected [GROUP[:PORT]][,VNI[,TTL]] (VNI < 2**24, TTL < 256)")
+    spec = VXLANSpec("0.0.0.0", port, vni, [(group, port)])
+    spec.ttl = ttl  # type: ignore[attr-defined]
+    return spec
+
+
+class VXVDEPort(VXLANPort):
+    """
+    A vdeplug4 C{vxvde://} segment as a switch port: frames are sent from a
+    unicast socket on an ephemeral port, floods to the group, and unicast
+    replies to the sender's own address and port, as each vxvde process
+    expects; a multicast socket shared with the host's other vxvde
+    processes receives the group.  Our own multicasts looped back are
+    dropped; a header-only datagram (a vxvde process closing) makes us
+    forget its MACs, and we send one when we close.
+    """
+
+    module = "vxvde"
+    replyToSource = True
+    floodLearned = False
+    joinRemotes = False
+
+    def __init__(self, entry: "VXLANCable", spec: VXLANSpec) -> None:
+        """
+        @param entry: the table entry.
+        @param spec: from L{parseVXVDESpec}.
+        """
+        VXLANPort.__init__(self, entry, spec)
+        self.description = "vxvde %d vni %d" % (entry.cableID, spec.vni)
+        self.peer = "%s:%d" % spec.remotes[0]
+        self.ownPort = 0
+        self._sentRecently: Any = collections.deque(maxlen=_OWN_REMEMBERED)
+
+    def startProtocol(self) -> None:
+        """
+        The unicast socket is bound: multicast TTL, then attach.
+        """
+        transport: Any = self.transport
+        self.ownPort = transport.getHost().port
+        transport.socket.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL,
+                                    getattr(self.spec, "ttl", 1))
+        VXLANPort.startProtocol(self)
+        sendto = self._sendto
+        group = self.spec.remotes[0]
+        remember = self._sentRecently.append
+
+        def sendtoRemembering(data: bytes, addr: Any) -> Any:
+            if addr == group:
+                remember(data)
+            return sendto(data, addr)
+        if sendto is not None:
+            self._sendto = sendtoRemembering
+
+    def groupDatagram(self, data: bytes, addr: Any) -> None:
+        """
+        A datagram on the group socket: ours looped back is dropped.
+
+        @param data: the payload.
+        @param addr: the sender.
+        """
+        if addr[1] == self.ownPort and data in self._sentRecently:
+            return
+        self.datagramReceived(data, addr)
+
+    def stopProtocol(self) -> None:
+        """
+        Tell the group we are gone (a header-only datagram), then detach.
+        """
+        sendto = self._sendto
+        if sendto is not None:
+            try:
+                sendto(self._header, self.spec.remotes[0])
+            except OSError:
+                pass
+        VXLANPort.stopProtocol(self)
+
+
+class _GroupProtocol(DatagramProtocol):
+    """
+    The multicast socket of a vxvde port: hands datagrams to the port.
+    """
+
+    def __init__(self, port: VXVDEPort) -> None:
+        """
+        @param port: the port.
+        """
+        self.vxvde = port
+
+    def startProtocol(self) -> None:
+        """
+        Join the group.
+        """
+        transport: Any = self.transport
+        transport.joinGroup(self.vxvde.spec.remotes[0][0])
+
+    def datagramReceived(self, data: bytes, addr: Any) -> None:
+        """
+        Pass it on.
+
+        @param data: the payload.
+        @param addr: the sender.
+        """
+        self.vxvde.groupDatagram(data, addr)
+
+
+class VXVDECable(VXLANCable):
+    """
+    A vxvde segment in the cable table.
+    """
+
+    kind = "vxvde"
+
+    def __init__(self, manager: CableManager, cableID: int, description: str,
+                 spec: VXLANSpec, linkParameters: Any = None) -> None:
+        """
+        @param manager: the manager.
+        @param cableID: the ID.
+        @param description: the C{--vxvde} text.
+        @param spec: from L{parseVXVDESpec}.
+        @param linkParameters: link emulation.
+        """
+        Cable.__init__(self, manager, cableID, description, linkParameters)
+        self.spec = spec
+        self.vxvde = VXVDEPort(self, spec)
+        self.protocol = self.vxvde
+        self.listeningPort: Any = None
+        self.groupPort: Any = None
+
+    def start(self) -> None:
+        """
+        Bind the group socket (shared) and the unicast socket.
+        """
+        reactor = self.manager.reactor
+        try:
+            self.groupPort = reactor.listenMulticast(
+                self.spec.localPort, _GroupProtocol(self.vxvde), listenMultiple=True,
+                maxPacketSize=MAX_DATAGRAM)
+            self.listeningPort = reactor.listenUDP(0, self.protocol,
+                                                   maxPacketSize=MAX_DATAGRAM)
+        except Exception as e:
+            self.protocol.state = "FAILED"
+            self.lastError = str(e)
+            log.error("vxvde {id}: cannot bind: {error}", id=self.cableID, error=e)
+
+    def stop(self) -> Any:
+        """
+        Close both sockets.
+
+        @return: a Deferred or L{None}.
+        """
+        group, self.groupPort = self.groupPort, None
+        if group is not None:
+            group.stopListening()
+        return VXLANCable.stop(self)
+
+
+def addVXVDE(manager: CableManager, description: str,
+             linkParameters: Any = None) -> VXLANCable:
+    """
+    Add a vxvde segment to a cable manager.
+
+    @param manager: the manager.
+    @param description: C{[GROUP[:PORT]][,VNI[,TTL]]}.
+    @param linkParameters: link emulation.
+    @return: the entry (bound now if the manager is running).
+    @raise CableError: for a bad description.
+    """
+    try:
+        spec = parseVXVDESpec(description)
+    except ValueError as e:
+        raise CableError(str(e))
+    entry = VXVDECable(manager, manager._allocateID(), description, spec, linkParameters)
+    manager._remember(entry)
+    if manager.running:
+        entry.start()
+    return entry
