@@ -146,6 +146,7 @@ class _Stdio(StringTransport):
         """
         StringTransport.__init__(self)
         self.protocol = protocol
+        self.lost = False
         protocol.makeConnection(self)
 
     def loseConnection(self) -> None:
@@ -153,7 +154,15 @@ class _Stdio(StringTransport):
         Close, telling the protocol.
         """
         StringTransport.loseConnection(self)
-        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.connectionLost(Failure(ConnectionDone()))
+
+    def connectionLost(self, reason: Failure) -> None:
+        """
+        Both halves are gone: tell the protocol, once.
+        """
+        if not self.lost:
+            self.lost = True
+            self.protocol.connectionLost(reason)
 
 
 def parse(*argv: str) -> Options:
@@ -345,6 +354,20 @@ class PlugTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(d), 0)
         self.assertEqual(self.err.getvalue(), "")
 
+    def test_outputClosed(self) -> None:
+        """
+        Standard output closed by its reader ends the stream (the transport
+        as a whole, since StandardIO's own C{loseConnection} would never
+        finish without its writer) and closes the switch's plug: status 0.
+        """
+        d = self.start("vde:///tmp/sw")
+        switch = self.switches.accept()
+        assert self.stdio is not None
+        self.stdio.protocol.writeConnectionLost()
+        self.assertTrue(self.stdio.lost)
+        self.assertTrue(switch.closed)
+        self.assertEqual(self.successResultOf(d), 0)
+
     def test_kicked(self) -> None:
         """
         The switch closing the plug ends the stream, with a message and
@@ -357,6 +380,23 @@ class PlugTests(SynchronousTestCase):
         self.assertTrue(self.stdio.disconnecting)
         self.assertEqual(self.successResultOf(d), 0)
         self.assertIn("closed the control connection", self.err.getvalue())
+
+    def test_stderrClosed(self) -> None:
+        """
+        A closed standard error (its reader went away) does not keep the
+        plug from finishing when the switch closes it.
+        """
+        d = self.start("vde:///tmp/sw")
+        switch = self.switches.accept()
+
+        def brokenPipe(text: str) -> None:
+            """
+            Standard error's reader is gone.
+            """
+            raise BrokenPipeError(32, "Broken pipe")
+        self.plug.err.write = brokenPipe  # type: ignore[method-assign]
+        switch.kick(Failure(ConnectionLost("the switch closed the control connection")))
+        self.assertEqual(self.successResultOf(d), 0)
 
     def test_noSwitch(self) -> None:
         """

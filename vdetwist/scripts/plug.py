@@ -38,7 +38,7 @@ import sys
 from typing import Any, Callable, List, Optional
 
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ConnectionDone, ProcessDone
+from twisted.internet.error import ConnectionDone, ProcessDone, ReactorNotRunning
 from twisted.internet.interfaces import IConsumer, IHalfCloseableProtocol
 from twisted.internet.protocol import ProcessProtocol
 from twisted.python import usage
@@ -320,9 +320,15 @@ class _StdioStreamFrameProtocol(StreamFrameProtocol):
 
     def writeConnectionLost(self) -> None:
         """
-        Standard output was closed: the end of the stream.
+        Standard output was closed (its reader went away): the end of the
+        stream.  StandardIO has already dropped its writer, so its
+        C{loseConnection} would only stop reading and never finish: end
+        the whole transport now.
         """
-        self.loseConnection()
+        transport: Any = self.transport
+        if transport is not None:
+            transport.connectionLost(Failure(  # type: ignore[no-untyped-call]
+                ConnectionDone("standard output was closed")))
 
 
 class _ChildStreamFrameProtocol(StreamFrameProtocol):
@@ -454,7 +460,11 @@ class Plug:
             """
             The cable is down: report, and give the exit status.
             """
-            self._report()
+            try:
+                self._report()
+            except OSError:
+                # Standard error is gone (a closed pipe): nobody to tell.
+                pass
             if not result.called:
                 result.callback(self.status)
 
@@ -593,18 +603,37 @@ def main(argv: List[str]) -> int:
         """
         d = plug.run()
 
+        def stop(_: object = None) -> None:
+            """
+            Stop the reactor, unless it is already stopping (a signal).
+            """
+            try:
+                reactor.stop()
+            except ReactorNotRunning:
+                pass
+
         def finished(code: int) -> None:
             """
-            Record the exit status and stop.
+            Record the exit status and stop, once the child (if any) is gone.
             """
             status[0] = code
             child = plug.child
             if child is not None and not child.ended.called:
                 child.stop()
-                child.ended.addBoth(lambda _: reactor.stop())
+                child.ended.addBoth(stop)
             else:
-                reactor.stop()
-        d.addCallback(finished)
+                stop()
+
+        def failed(reason: Failure) -> None:
+            """
+            A bug: say so (if standard error is still there) and stop.
+            """
+            try:
+                sys.stderr.write("vdetwist plug: %s\n" % (reason.getTraceback(),))
+            except OSError:
+                pass
+            stop()
+        d.addCallbacks(finished, failed)
 
     reactor.callWhenRunning(start)
     reactor.run()
