@@ -951,8 +951,18 @@ def main(argv: List[str]) -> int:
         print("vdetwist term: %s\n%s" % (e, options), file=sys.stderr)
         return EXIT_USAGE
     out, err = sys.stdout.buffer, sys.stderr.buffer
-    if options["commands"]:
-        return runOneShot(options["sock"], options["commands"], options["timeout"], out, err)
-    if not os.isatty(0):
-        return runPipe(options["sock"], options["timeout"], 0, out, err)
-    return runInteractive(options["sock"], options["timeout"], err)
+    try:
+        if options["commands"]:
+            return runOneShot(options["sock"], options["commands"], options["timeout"],
+                              out, err)
+        if not os.isatty(0):
+            return runPipe(options["sock"], options["timeout"], 0, out, err)
+        return runInteractive(options["sock"], options["timeout"], err)
+    except BrokenPipeError:
+        # The reader of our output went away (C{vdetwist term ... | head}):
+        # stop quietly, as a command killed by SIGPIPE would.
+        try:
+            sys.stdout = sys.stderr = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 141
