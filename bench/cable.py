@@ -49,6 +49,9 @@ class Cleanup:
     """
 
     def __init__(self) -> None:
+        """
+        Set up the state.
+        """
         self.calls: List[Callable[[], Any]] = []
 
     def __call__(self, function: Callable[..., Any], *args: Any) -> None:
@@ -102,6 +105,9 @@ def build(setup: str, directory: str, cleanup: Cleanup) -> "tuple[str, str]":
     from tests.vde.realswitch import RealVDESwitch
 
     def start(kind: Any, name: str, *args: str) -> Any:
+        """
+        Start a switch of C{kind}, stopped at cleanup.
+        """
         switch = kind(os.path.join(directory, name))
         switch.start(list(args))
         cleanup(switch.stop)

@@ -134,6 +134,9 @@ class NetnsVdetwistSwitch(VdetwistSwitch):
     """
 
     def __init__(self, directory: str, namespace: str) -> None:
+        """
+        Set up the state.
+        """
         VdetwistSwitch.__init__(self, directory)
         self.namespace = namespace
 
@@ -185,6 +188,9 @@ class CableInteropTests(SynchronousTestCase):
             return f.read()
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         self.directory = shortTempDir(self)
 
     def tlsArgs(self, port: int) -> "tuple[List[str], List[str], dict]":
@@ -380,6 +386,9 @@ class KernelVXLANTests(SynchronousTestCase):
     skip = SKIP
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         self.directory = shortTempDir(self)
         probe = uniqueName("vtx")
         result = run("ip", "link", "add", probe, "type", "vxlan", "id", "1", "dstport", "4789",

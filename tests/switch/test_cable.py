@@ -47,6 +47,9 @@ class CableTestCase(SynchronousTestCase):
     loopGuard = False
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         self.clock = MemoryReactorClock()
         self.switch = Switch(mac=b"\x00\xff\x01\x02\x03\x04")
         self.host = Recorder()
@@ -365,6 +368,9 @@ class CableConsoleTests(CableTestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         CableTestCase.setUp(self)
         self.factory = ConsoleFactory(self.switch, reactor=self.clock)
         self.factory.cables = self.manager
@@ -442,6 +448,9 @@ class LoopbackCableTests(TestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         self.switchA = Switch()
         self.switchB = Switch()
         self.hostA = Recorder()

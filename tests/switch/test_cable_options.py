@@ -21,6 +21,9 @@ class CableOptionsTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         self.directory = tempfile.mkdtemp(prefix="vtopt")
         self.addCleanup(os.rmdir, self.directory)
 

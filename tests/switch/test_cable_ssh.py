@@ -43,6 +43,9 @@ class _Avatar(ConchUser):
     """
 
     def __init__(self, username: bytes) -> None:
+        """
+        Set up the state.
+        """
         ConchUser.__init__(self)
         self.username = username
         self.channelLookup[b"session"] = SSHSession
@@ -55,23 +58,41 @@ class _CommandSession:
     """
 
     def __init__(self, avatar: _Avatar) -> None:
+        """
+        Set up the state.
+        """
         self.process: Any = None
 
     def execCommand(self, proto: Any, command: bytes) -> None:
+        """
+        Run the command with /bin/sh -c.
+        """
         self.process = reactor.spawnProcess(
             proto, "/bin/sh", ["/bin/sh", "-c", command.decode()], env=dict(os.environ))
 
     def getPty(self, *args: Any) -> None:
+        """
+        No terminals.
+        """
         raise NotImplementedError()
 
     def openShell(self, proto: Any) -> None:
+        """
+        No shells.
+        """
         raise NotImplementedError()
 
     def eofReceived(self) -> None:
+        """
+        The client's end of input: close the command's.
+        """
         if self.process is not None:
             self.process.closeStdin()
 
     def closed(self) -> None:
+        """
+        The session ended: stop the command.
+        """
         if self.process is not None and self.process.pid is not None:
             try:
                 self.process.signalProcess("TERM")
@@ -79,6 +100,9 @@ class _CommandSession:
                 pass
 
     def windowChanged(self, size: Any) -> None:
+        """
+        Ignored.
+        """
         pass
 
 
@@ -91,6 +115,9 @@ class _Realm:
     """
 
     def requestAvatar(self, avatarId: bytes, mind: Any, *interfaces: Any) -> Any:
+        """
+        An avatar for any authenticated user.
+        """
         return IConchUser, _Avatar(avatarId), lambda: None
 
 
@@ -100,6 +127,9 @@ class SSHCableTests(TestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         if shutil.which("vde_plug") is None:
             raise SkipTest("vde_plug is not installed (apt-get install vdeplug)")
         self.directory = tempfile.mkdtemp(prefix="vtssh", dir="/tmp")

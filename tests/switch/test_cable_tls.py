@@ -24,12 +24,18 @@ from vdetwist.switch.switch import Switch
 
 
 def _name(common: str) -> Any:
+    """
+    An X.509 name with one common name.
+    """
     from cryptography.x509.oid import NameOID
     from cryptography import x509
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
 def _key() -> Any:
+    """
+    A fresh P-256 private key.
+    """
     from cryptography.hazmat.primitives.asymmetric import ec
     return ec.generate_private_key(ec.SECP256R1())
 
@@ -81,6 +87,9 @@ def makePKI(directory: str) -> Dict[str, str]:
     paths: Dict[str, str] = {}
 
     def write(name: str, data: bytes) -> str:
+        """
+        Write a file (mode 0600), making its directory.
+        """
         path = os.path.join(directory, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
@@ -89,9 +98,15 @@ def makePKI(directory: str) -> Dict[str, str]:
         return path
 
     def pem(certificate: Any) -> bytes:
+        """
+        A certificate in PEM.
+        """
         return certificate.public_bytes(serialization.Encoding.PEM)
 
     def keyPEM(key: Any) -> bytes:
+        """
+        A private key in unencrypted PKCS#8 PEM.
+        """
         return key.private_bytes(serialization.Encoding.PEM,
                                  serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption())
@@ -121,6 +136,9 @@ class MutualTLSTests(TestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         self.directory = tempfile.mkdtemp(prefix="vtcable")
         self.addCleanup(shutil.rmtree, self.directory, True)
         self.pki = makePKI(self.directory)

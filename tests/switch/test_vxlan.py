@@ -109,13 +109,22 @@ class FakeSocket:
     """
 
     def __init__(self) -> None:
+        """
+        Set up the state.
+        """
         self.sent: List[Tuple[bytes, Any]] = []
         self.error: Any = None
 
     def setsockopt(self, *args: Any) -> None:
+        """
+        Accept and ignore.
+        """
         pass
 
     def sendto(self, data: bytes, addr: Any) -> int:
+        """
+        Record one datagram, or fail with C{error}.
+        """
         if self.error is not None:
             raise self.error
         self.sent.append((data, addr))
@@ -128,14 +137,23 @@ class FakeUDPTransport:
     """
 
     def __init__(self) -> None:
+        """
+        Set up the state.
+        """
         self.socket = FakeSocket()
         self.groups: List[str] = []
         self.stopped = False
 
     def joinGroup(self, group: str) -> None:
+        """
+        Record the group.
+        """
         self.groups.append(group)
 
     def stopListening(self) -> None:
+        """
+        Note that listening stopped.
+        """
         self.stopped = True
 
 
@@ -145,6 +163,9 @@ class VXLANPortTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         self.clock = MemoryReactorClock()
         self.switch = Switch()
         self.host = Recorder()
@@ -350,6 +371,9 @@ class VXVDEPortTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
+        """
+        Build the fixture.
+        """
         self.switch = Switch()
         self.host = Recorder()
         self.switch.attach(self.host, "host")

@@ -195,6 +195,9 @@ class CableProtocol(Protocol):
         self.sendFrame = self._notConnected
 
     def __repr__(self) -> str:
+        """
+        The connection, for logs.
+        """
         return "<CableProtocol %d %s %s>" % (self.cableID, self.state, self.peer)
 
     def _notConnected(self, frame: bytes) -> None:
@@ -730,12 +733,18 @@ class ListeningCable(Cable, ServerFactory):
         d = self.endpoint.listen(self)
 
         def listening(port: Any) -> None:
+            """
+            Listening: note the port.
+            """
             self.listeningPort = port
             self._state = "LISTENING"
             log.info("cable {id}: listening on {descr}", id=self.cableID,
                      descr=self.description)
 
         def failed(failure: Failure) -> None:
+            """
+            Log and remember a failure.
+            """
             self._state = "FAILED"
             self.lastError = _describeFailure(failure)
             log.error("cable {id}: cannot listen on {descr}: {error}", id=self.cableID,
@@ -803,6 +812,9 @@ class _RecordingEndpoint:
         self.cable.attempts += 1
 
         def failed(failure: Failure) -> Failure:
+            """
+            Log and remember a failure.
+            """
             self.cable.lastError = _describeFailure(failure)
             if self.cable.attempts <= 3 or self.cable.attempts % 20 == 0:
                 log.warn("cable {id}: cannot connect to {descr}: {error} (attempt {n})",

@@ -56,6 +56,9 @@ class DirectionParameters:
     """
 
     def __init__(self) -> None:
+        """
+        Set up the state.
+        """
         self.loss = 0.0
         self.dup = 0.0
         self.delay = 0.0
@@ -102,6 +105,9 @@ class LinkParameters:
     """
 
     def __init__(self) -> None:
+        """
+        Set up the state.
+        """
         self.out = DirectionParameters()
         self.into = DirectionParameters()
 

@@ -628,6 +628,9 @@ class VXVDEPort(VXLANPort):
         remember = self._sentRecently.append
 
         def sendtoRemembering(data: bytes, addr: Any) -> Any:
+            """
+            Send, remembering what goes to the group.
+            """
             if addr == group:
                 remember(data)
             return sendto(data, addr)
