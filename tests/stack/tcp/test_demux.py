@@ -636,3 +636,24 @@ class TimeWaitTests(LayerTestsMixin, SynchronousTestCase):
         self.inject(TCPSegment(40000, 80, 100, 0, SYN, 8000))
         [ack] = self.sent()
         self.assertEqual((ack.flags, ack.ack), (ACK, rcvNxt))
+
+
+class CoalescingTests(LayerTestsMixin, SynchronousTestCase):
+    """
+    A burst of in-order segments handled in one reactor turn gets one ACK.
+    """
+
+    def test_burstAckedOnce(self) -> None:
+        """
+        Six segments delivered back to back are acknowledged by a single
+        ACK once the turn ends (the connection's timer at zero delay).
+        """
+        factory = RecorderFactory()
+        self.layer.listen(80, factory)
+        iss = self.handshake()
+        for i in range(6):
+            self.inject(TCPSegment(40000, 80, 7001 + 500 * i, iss + 1, ACK, 8000, b"x" * 500))
+        self.assertEqual(self.ip.sent, [])
+        [ack] = self.sent()
+        self.assertEqual(ack.ack, 7001 + 3000)
+        self.assertEqual(len(b"".join(factory.built[0].received)), 3000)

@@ -1124,3 +1124,39 @@ class LossRecoveryTests(SynchronousTestCase):
             ours(ISS + 1, RISS + 1, ACK | PSH | FIN, payload=b"late")])
         m.send(b"too late")
         self.assertEqual(len(m.sendBuffer), 4)
+
+
+class AckCoalescingTests(SynchronousTestCase):
+    """
+    L{TCPMachine.ackCanWait}: which ACKs may wait for the end of a batch.
+    """
+
+    def test_inOrderAckMayWait(self) -> None:
+        """
+        The ACK owed for two in-order segments may wait, up to
+        COALESCE_SEGMENTS segments.
+        """
+        m = passive()
+        for i in range(2):
+            m.segmentReceived(theirs(RISS + 1 + 1000 * i, ISS + 1, payload=data(1000)), 1.0)
+        self.assertTrue(m.ackNow and m.ackCanWait())
+        for i in range(2, 8):
+            m.segmentReceived(theirs(RISS + 1 + 1000 * i, ISS + 1, payload=data(1000)), 1.0)
+        self.assertFalse(m.ackCanWait())
+
+    def test_duplicateAckNeverWaits(self) -> None:
+        """
+        Out-of-order data is acknowledged at once, and so are the next
+        segments for a while (quick-ack mode).
+        """
+        m = passive()
+        m.segmentReceived(theirs(RISS + 1001, ISS + 1, payload=data(1000)), 1.0)
+        self.assertTrue(m.ackNow)
+        self.assertFalse(m.ackCanWait())
+        m.segmentReceived(theirs(RISS + 1, ISS + 1, payload=data(1000)), 1.0)
+        m.dispatch(1.0)
+        m.read()
+        for i in range(2, 4):
+            m.segmentReceived(theirs(RISS + 1 + 1000 * i, ISS + 1, payload=data(1000)), 1.0)
+        self.assertTrue(m.ackNow)
+        self.assertFalse(m.ackCanWait())

@@ -145,6 +145,7 @@ class TCPConnection:
         self._writeClosed = False
         self._lost = False
         self._closedForGood = False
+        self._coalesce = False
 
     # -- driving ------------------------------------------------------------
 
@@ -156,7 +157,11 @@ class TCPConnection:
         """
         now = self.reactor.seconds()
         self.machine.segmentReceived(segment, now)
-        self._service(now)
+        self._coalesce = True
+        try:
+            self._service(now)
+        finally:
+            self._coalesce = False
 
     def errorReceived(self, reason: str, seq: int) -> None:
         """
@@ -210,7 +215,13 @@ class TCPConnection:
                 elif machine.receiveBuffer._length:
                     # The common case, data and nothing else.
                     self._deliver()
-                segments = machine.dispatch(now)
+                if self._coalesce and machine.ackCanWait():
+                    # Only an ACK for in-order data is due: send it at the
+                    # end of this batch of segments (the timer, at once),
+                    # so a burst read in one go is acknowledged once.
+                    segments = []
+                else:
+                    segments = machine.dispatch(now)
                 if segments:
                     send = self.layer._sendSegment
                     for segment in segments:

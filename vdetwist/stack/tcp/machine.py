@@ -98,6 +98,13 @@ _RECEIVING = frozenset([ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2])
 _KEEPALIVE = frozenset([ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2])
 
 _BIG = 1 << 30
+#: At most this many full-sized segments are acknowledged by one ACK
+#: deferred to the end of a batch (see L{TCPMachine.ackCanWait}).
+COALESCE_SEGMENTS = 8
+#: After out-of-order data, this many in-order segments are acknowledged
+#: without coalescing, so the sender's loss recovery gets every ACK
+#: (Linux's quick-ack mode).
+QUICK_ACKS = 64
 
 
 class TCPConfig:
@@ -361,6 +368,7 @@ class TCPMachine:
         self.closeDeadline: Optional[float] = None
         self.ackNow = False
         self._unackedBytes = 0
+        self._quickAcks = 0
         self._rcvMSS = 0
         self._challengeStart = -1.0
         self._challengeCount = 0
@@ -834,6 +842,7 @@ class TCPMachine:
             else:
                 offset = self.rcvStream + seqSub(seq, self.rcvNxt)
                 self.stats.outOfOrderSegments += 1
+                self._quickAcks = QUICK_ACKS
                 if not self.reassembly.add(offset, payload):
                     self.stats.reassemblyDrops += 1
                 if flags & FIN:
@@ -876,6 +885,8 @@ class TCPMachine:
             self.ackNow = True
         if size > self._rcvMSS:
             self._rcvMSS = size
+        if self._quickAcks:
+            self._quickAcks -= 1
         self._unackedBytes += size
         if self._unackedBytes >= 2 * self._rcvMSS:
             self.ackNow = True
@@ -996,7 +1007,11 @@ class TCPMachine:
             else:
                 self.dupAcks = 0
                 if self.cwnd < self.ssthresh:
-                    self.cwnd += min(acked, 2 * mss)
+                    # Slow start counts every byte acknowledged (as Linux
+                    # does, beyond RFC 3465's L = 2*SMSS), so stretch ACKs
+                    # from a receiver that acknowledges a burst at once do
+                    # not slow it down.
+                    self.cwnd += acked
                 else:
                     self._caBytes += acked
                     if self._caBytes >= self.cwnd:
@@ -1329,6 +1344,28 @@ class TCPMachine:
             return True
         return unsent == 0 and self.finQueued and not (
             self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK)
+
+    def ackCanWait(self) -> bool:
+        """
+        Whether all L{dispatch} would send now is a pure ACK of in-order
+        data, which may wait for the end of the current batch of incoming
+        segments (duplicate ACKs for out-of-order data never wait: the
+        peer counts them; nor do ACKs for a while after out-of-order data,
+        nor once L{COALESCE_SEGMENTS} full segments are unacknowledged).
+
+        @return: C{True} when the ACK may be deferred.
+        """
+        return (
+            self.ackNow
+            and self._unackedBytes < COALESCE_SEGMENTS * self._rcvMSS
+            and not self._quickAcks
+            and self.state == ESTABLISHED
+            and not self.outbox
+            and not self.retransmitFirst
+            and not self.sackRetransmit
+            and not self.reassembly.bytes
+            and not (self._hasUnsent() and self._sendable() is not None)
+        )
 
     def _synchronizedSending(self) -> bool:
         """
