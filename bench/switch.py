@@ -34,6 +34,9 @@ launcher (C{--serve}), which can also profile it (C{--profile FILE}).
 
 Internal modes, used by the benchmark itself: C{--serve DIR} (the direct
 launcher), C{--client send|recv} (the small-frame clients).
+
+Results, the machine they came from and what changed them: docs/performance.txt,
+section "Switch".
 """
 
 import argparse
