@@ -145,6 +145,10 @@ def _busy() -> Optional[str]:
     for tool in ("nc", "bash"):
         if shutil.which(tool) is None:
             return "%s is not installed" % (tool,)
+    for command in ("vdetwist", "twistd"):
+        if not os.path.exists(os.path.join(os.path.dirname(sys.executable), command)):
+            return ("the %s command is not installed beside %s: run the tests with the "
+                    "virtualenv bin/setup makes (bash bin/test)" % (command, sys.executable))
     return None
 
 

@@ -245,7 +245,7 @@ class SynchronousReplyTests(SynchronousTestCase):
     def test_replyDuringRequest(self) -> None:
         """
         The first datagram to a new neighbour is not lost when the ARP reply
-        comes back inside the request's send.
+        comes back inside the request's send, and no retry stays scheduled.
         """
         clock = Clock()
         interface = NetworkInterface(MAC)
@@ -265,3 +265,4 @@ class SynchronousReplyTests(SynchronousTestCase):
         self.assertEqual(len(data), 1)
         self.assertEqual(data[0][:6], PEER)
         self.assertEqual(data[0][14:], b"first datagram")
+        self.assertEqual(clock.getDelayedCalls(), [])

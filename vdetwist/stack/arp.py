@@ -407,7 +407,10 @@ class ARPLayer:
         self.counters["requestsSent"] += 1
         source = min(self.addresses) if self.addresses else b"\0\0\0\0"
         self._send(BROADCAST_MAC, OPERATION_REQUEST, source, ZERO_MAC, address)
-        pending.timer = self.reactor.callLater(self.retryInterval, self._request, address)
+        if self._pending.get(address) is pending:
+            # Not answered during the send (an in-process switch can answer
+            # by call): try again later.
+            pending.timer = self.reactor.callLater(self.retryInterval, self._request, address)
 
     def stop(self) -> None:
         """

@@ -53,8 +53,21 @@ class StackHost:
         self.host = VirtualHost(reactor, address=address, gateway=gateway, mac=mac, mtu=mtu)
         self.tcp = TCPLayer(reactor, self.host.ip)
         self.host.registerProtocol(6, self.tcp)
+        # ICMP unreachables (and ARP failures) fail connects early.
+        self.host.icmp.registerErrorHandler(6, self.tcp.errorReceived)
         self.address = parseInterface(address)[0]
         self.attachment: Any = None
+
+    def stop(self) -> None:
+        """
+        Reset every connection, stop listening, cancel the stack's timers
+        and leave the switch.
+        """
+        self.tcp.stop()
+        self.host.stop()
+        if self.attachment is not None:
+            attachment, self.attachment = self.attachment, None
+            attachment.loseConnection()
 
     def attach(self, sock: str, description: str = "vdetwist") -> "defer.Deferred[StackHost]":
         """
