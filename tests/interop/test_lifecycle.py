@@ -87,11 +87,13 @@ class LifecycleTests(SynchronousTestCase):
         """
         SIGTERM to slirp and to a vdetwist cat host ends them, frees their
         switch ports (the switch sees the control streams close) and
-        leaves no pid file; then the switch stops clean too.
+        leaves no pid file; then the switch stops clean too.  slirp's
+        --pcap file holds its frames (its gratuitous ARP at least).
         """
         slirpPid = os.path.join(self.dir, "slirp.pid")
+        pcap = os.path.join(self.dir, "slirp.pcap")
         slirp = self.start(*TWISTD, "-n", "--pidfile", slirpPid, "slirp", "-s", self.sock,
-                           "-n", "10.80.0.0", "-L", "0:10.80.0.100:10000")
+                           "-n", "10.80.0.0", "-L", "0:10.80.0.100:10000", "--pcap", pcap)
         host = self.start(sys.executable, "-m", "vdetwist", "cat", "-s", self.sock, "--ip",
                           "10.80.0.100/24", "-l", "-p", "10000", stdin=subprocess.PIPE)
         active = lambda: self.console("port/print").count("ACTIVE")  # noqa: E731
@@ -104,7 +106,9 @@ class LifecycleTests(SynchronousTestCase):
         self.assertFalse(os.path.exists(slirpPid))
         self.switch.send_signal(signal.SIGTERM)
         self.assertIn(self.switch.wait(10), STOPPED)
-        self.assertEqual(sorted(os.listdir(self.dir)), ["log.json"])
+        self.assertEqual(sorted(os.listdir(self.dir)), ["log.json", "slirp.pcap"])
+        from scapy.all import ARP, rdpcap
+        self.assertTrue(any(ARP in p and p[ARP].psrc == "10.80.0.2" for p in rdpcap(pcap)))
 
     def console(self, command: str) -> str:
         from tests.vde.realswitch import RealVDESwitch

@@ -15,6 +15,7 @@ stream mode (C{-s -}), C{-X}, C{-x} and C{-t} are not supported, and
 twistd does the daemonizing and pidfile (C{-d}/C{-p} are twistd's).
 """
 
+import os
 import sys
 from typing import Any, List, Optional
 
@@ -66,6 +67,7 @@ class Options(usage.Options):
          "endpoint, e.g. ssh:2222:interface=127.0.0.1."],
         ["manhole-keys", None, None, "Authorized keys file for the manhole."],
         ["manhole-passwd", None, None, "username:password file for the manhole."],
+        ["pcap", None, None, "Write the gateway's frames (both ways) to this pcap file."],
     ]
 
     compData = usage.Completions(optActions={
@@ -294,6 +296,28 @@ class SlirpService(service.Service):
         self.gateway.stop()
 
 
+class _PcapService(service.Service):
+    """
+    Capture the gateway's frames to a pcap file (mode 0600) while running.
+    """
+
+    def __init__(self, gateway: Any, path: str) -> None:
+        self.gateway = gateway
+        self.path = path
+        self.file: Any = None
+
+    def startService(self) -> None:
+        service.Service.startService(self)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        self.file = os.fdopen(fd, "wb")
+        self.gateway.host.startCapture(self.file)
+
+    def stopService(self) -> None:
+        service.Service.stopService(self)
+        self.gateway.host.stopCapture()
+        self.file.close()
+
+
 def makeService(options: Any, reactor: Optional[Any] = None,
                 resolver: Any = None) -> service.MultiService:
     """
@@ -318,6 +342,8 @@ def makeService(options: Any, reactor: Optional[Any] = None,
     for protocol, spec in options["forwards"]:
         gateway.addForward(protocol, spec, listen=False)
     top.gateway = gateway  # type: ignore[attr-defined]
+    if options["pcap"]:
+        top.addService(_PcapService(gateway, options["pcap"]))
     slirp = SlirpService(reactor, gateway, options["sock"], quiet=options["quiet"])
     slirp.setName("slirp")
     slirp.setServiceParent(top)
