@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -246,3 +247,44 @@ def _killPidfile(pidfile: str) -> None:
             os.kill(int(f.read().strip()), 9)
     except (OSError, ValueError):
         pass
+
+
+class TwistdWebTests(SynchronousTestCase):
+    """
+    Any Twisted server on a virtual IP: C{twistd web --listen vde:...}.
+    """
+
+    skip = SKIP
+
+    def test_curlFromNamespace(self) -> None:
+        """
+        curl in a kernel namespace fetches a page that C{twistd -n web
+        --listen "vde:sock=...:ip=...:port=8080"} serves, on our switch.
+        """
+        if shutil.which("curl") is None:
+            raise self.skipTest("curl is not installed")
+        directory = shortTempDir(self)
+        switch = VdetwistSwitch(os.path.join(directory, "s"))
+        switch.start()
+        self.addCleanup(switch.stop)
+        site = os.path.join(directory, "site")
+        os.mkdir(site)
+        with open(os.path.join(site, "index.html"), "w") as f:
+            f.write("hello from twistd web on a virtual host\n")
+        web = subprocess.Popen(
+            [sys.executable, "-c", "from twisted.scripts.twistd import run; run()", "-n",
+             "--pidfile=", "web", "--listen",
+             "vde:sock=%s:ip=%s/24:port=8080" % (switch.ctlDir, VHOST), "--path", site],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=directory, env=dict(os.environ, PYTHONPATH=ROOT))
+        self.addCleanup(lambda: (web.kill(), web.wait()))
+        kernel = Namespace(self.addCleanup, directory)
+        kernel.plug(switch.ctlDir, "10.78.0.1/24")
+        page = b""
+        for _ in range(50):
+            page = kernel.exec("curl", "-s", "-m", "5", "http://%s:8080/" % (VHOST,),
+                               check=False).stdout
+            if page:
+                break
+            time.sleep(0.2)
+        self.assertEqual(page, b"hello from twistd web on a virtual host\n")
