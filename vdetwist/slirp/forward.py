@@ -45,6 +45,12 @@ _log = Logger()
 #: connections when hundreds arrive at once).
 LISTEN_BACKLOG = 1024
 
+#: Seconds between two log messages about a forward's failed guest
+#: connections (the others in between are counted into the next one): a
+#: flood of host connections the guest side refuses must not cost a log
+#: line each, nor rotate the log away.
+FAILURE_LOG_INTERVAL = 1.0
+
 
 @dataclass(frozen=True)
 class ForwardSpec:
@@ -507,6 +513,8 @@ class TCPForward:
         self.counters = ForwardCounters()
         self.relays: Dict[Relay, Optional["Deferred[Any]"]] = {}
         self.listeningPort: Any = None
+        self._failureLogAt = float("-inf")
+        self._failuresUnlogged = 0
 
     @property
     def hostPort(self) -> int:
@@ -599,11 +607,28 @@ class TCPForward:
             if relay not in self.relays:
                 return
             self.relays[relay] = None
-            _log.info("forward {spec}: guest connection failed: {reason}",
-                      spec=str(self.spec), reason=reason.getErrorMessage())
+            self._logFailure(reason)
             relay.failed()
 
         d.addCallbacks(connected, failed)
+
+    def _logFailure(self, reason: Failure) -> None:
+        """
+        Log a failed guest connection, at most once per
+        L{FAILURE_LOG_INTERVAL}; the failures in between are counted into
+        the next message (and all of them into C{counters.failed}).
+
+        @param reason: why it failed.
+        """
+        now = self.reactor.seconds()
+        if now < self._failureLogAt:
+            self._failuresUnlogged += 1
+            return
+        self._failureLogAt = now + FAILURE_LOG_INTERVAL
+        more, self._failuresUnlogged = self._failuresUnlogged, 0
+        _log.info("forward {spec}: guest connection failed: {reason}{more}",
+                  spec=str(self.spec), reason=reason.getErrorMessage(),
+                  more=f" (and {more} more since the last message)" if more else "")
 
     def _relayFinished(self, relay: Relay) -> None:
         """
