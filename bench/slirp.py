@@ -32,7 +32,7 @@ Rates are Gbit/s as received, and the slirp process's CPU (cores, from
 C{/proc}) over each test.  It prints every measurement, the medians with
 min-max, the ratios ours/libslirp, the machine and the command.  With
 C{--profile DIR} it also samples our slirp with py-spy during the first
-round's C{up} and C{down} (raw collapsed stacks in DIR).  Everything it
+round's tests (raw collapsed stacks in DIR).  Everything it
 makes (switch, namespace, tap, processes, sockets) is removed on every path,
 SIGTERM included.
 
@@ -45,6 +45,7 @@ import errno
 import json
 import os
 import platform
+import re
 import selectors
 import shutil
 import signal
@@ -71,6 +72,23 @@ ECHO_PORT = 7
 KINDS = ["ours", "libslirp"]
 #: The tests, in the order run on each slirp.
 TESTS = ["up", "down", "conn"]
+#: What the report shows, and how.
+MEASURES = ["up Gbit/s", "down Gbit/s", "conn/s", "up cores", "down cores", "conn cores",
+            "up per", "down per", "conn per", "up busy", "down busy", "conn busy"]
+LABELS = {
+    "up Gbit/s": "host->guest (Gbit/s)",
+    "down Gbit/s": "guest->host (Gbit/s)",
+    "conn/s": "connections/s",
+    "up cores": "slirp CPU, host->guest",
+    "down cores": "slirp CPU, guest->host",
+    "conn cores": "slirp CPU, connections",
+    "up per": "cores per Gbit/s, h->g",
+    "down per": "cores per Gbit/s, g->h",
+    "conn per": "CPU-ms per connection",
+    "up busy": "machine busy, h->g",
+    "down busy": "machine busy, g->h",
+    "conn busy": "machine busy, conn",
+}
 
 
 class Cleanup:
@@ -166,6 +184,19 @@ def cpuSeconds(pid: Optional[int]) -> float:
         return 0.0
     fields = stat[stat.rindex(b")") + 2:].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machineBusy() -> Tuple[float, float]:
+    """
+    The machine's busy and total CPU time so far, from C{/proc/stat}.
+
+    @return: (busy jiffies, total jiffies), over all CPUs.
+    """
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    total = sum(fields[:8])
+    return float(total - idle), float(total)
 
 
 def iperf(port: int, seconds: float, reverse: bool) -> float:
@@ -436,27 +467,31 @@ def profile(pid: int, seconds: float, path: str) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL)
 
 
-def topFunctions(path: str, count: int = 12) -> List[Tuple[float, str]]:
+def topFunctions(path: str, count: int = 15) -> List[Tuple[float, float, str]]:
     """
     The functions with the most samples on top of the stack (self time)
-    in a py-spy raw profile.
+    in a py-spy raw profile, lines of one function counted together.
 
     @param path: the file.
     @param count: how many.
-    @return: (share of samples, function) pairs, largest first.
+    @return: (share of samples on top, share of samples anywhere in the
+        stack, function) triples, most self time first.
     """
-    self: Dict[str, int] = {}
+    own: Dict[str, int] = {}
+    inclusive: Dict[str, int] = {}
     total = 0
     with open(path) as f:
         for line in f:
             stack, _, n = line.rstrip("\n").rpartition(" ")
             if not n.isdigit():
                 continue
-            top = stack.split(";")[-1]
-            self[top] = self.get(top, 0) + int(n)
+            frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+            own[frames[-1]] = own.get(frames[-1], 0) + int(n)
+            for frame in set(frames):
+                inclusive[frame] = inclusive.get(frame, 0) + int(n)
             total += int(n)
-    ranked = sorted(self.items(), key=lambda item: -item[1])[:count]
-    return [(n / total, name) for name, n in ranked] if total else []
+    ranked = sorted(own.items(), key=lambda item: -item[1])[:count]
+    return [(n / total, inclusive[name] / total, name) for name, n in ranked] if total else []
 
 
 # -- the run -----------------------------------------------------------
@@ -485,10 +520,11 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
         mine = results[slirp.kind]
         for test in TESTS:
             spy = None
-            if options.profile and slirp.kind == "ours" and round == 0 and test != "conn":
+            if options.profile and slirp.kind == "ours" and round == 0:
                 spy = profile(slirp.pid, options.seconds,
                               os.path.join(options.profile, "%s.txt" % (test,)))
             before, start = cpuSeconds(slirp.pid), time.monotonic()
+            busyBefore, totalBefore = machineBusy()
             if test == "conn":
                 rate, failures = connections(slirp.echoPort, options.seconds,
                                              options.parallel)
@@ -503,11 +539,17 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
                 mine[test + " Gbit/s"].append(rate)
                 text = "%8.3f Gbit/s" % (rate,)
             cores = (cpuSeconds(slirp.pid) - before) / (time.monotonic() - start)
+            busyAfter, totalAfter = machineBusy()
+            busy = (busyAfter - busyBefore) / max(1.0, totalAfter - totalBefore)
             mine[test + " cores"].append(cores)
+            # CPU per unit of work: cores per Gbit/s, or CPU-ms per connection.
+            mine[test + " per"].append(cores / rate * (1000 if test == "conn" else 1)
+                                       if rate else float("inf"))
+            mine[test + " busy"].append(busy)
             if spy is not None:
                 spy.wait(30)
-            print("round %d %-8s %-4s %s, slirp %.2f cores" % (
-                round + 1, slirp.kind, test, text, cores), flush=True)
+            print("round %d %-8s %-4s %s, slirp %.2f cores, machine %.0f%% busy" % (
+                round + 1, slirp.kind, test, text, cores, 100 * busy), flush=True)
             time.sleep(0.5)
     finally:
         slirp.stop()
@@ -525,8 +567,7 @@ def benchmark(options: argparse.Namespace) -> Dict[str, Dict[str, List[float]]]:
 
     cleanup = Cleanup()
     results: Dict[str, Dict[str, List[float]]] = {
-        kind: {m: [] for m in ("up Gbit/s", "up cores", "down Gbit/s", "down cores",
-                               "conn/s", "conn cores", "conn failures")}
+        kind: {m: [] for m in MEASURES + ["conn failures"]}
         for kind in KINDS}
     directory = tempfile.mkdtemp(prefix="vtbs", dir="/tmp")
     cleanup(shutil.rmtree, directory, True)
@@ -580,8 +621,7 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
     print()
     print("%-26s %-24s %-24s %s" % ("median [min-max]", "vdetwist slirp", "libslirp",
                                     "ours/libslirp"))
-    for measure in ("up Gbit/s", "down Gbit/s", "conn/s", "up cores", "down cores",
-                    "conn cores"):
+    for measure in MEASURES:
         if not ours[measure] or not lib[measure]:
             continue
         fmt = "%.0f" if measure == "conn/s" else "%.3f" if "Gbit" in measure else "%.2f"
@@ -591,11 +631,7 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
                 statistics.median(values), min(values), max(values)))
         a, b = statistics.median(ours[measure]), statistics.median(lib[measure])
         print("%-26s %-24s %-24s %s" % (
-            {"up Gbit/s": "host->guest (Gbit/s)", "down Gbit/s": "guest->host (Gbit/s)",
-             "conn/s": "connections/s",
-             "up cores": "slirp CPU host->guest", "down cores": "slirp CPU guest->host",
-             "conn cores": "slirp CPU connections"}[measure],
-            cells[0], cells[1], "%.2f" % (a / b) if b else "-"))
+            LABELS[measure], cells[0], cells[1], "%.2f" % (a / b) if b else "-"))
     for kind in KINDS:
         failures = sum(results[kind]["conn failures"])
         if failures:
@@ -604,12 +640,13 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
         platform.platform(), os.cpu_count() or 0, platform.python_version(), loadAverage()))
     print("command: %s" % (" ".join([sys.executable] + sys.argv),))
     if options.profile:
-        for test in ("up", "down"):
+        for test in TESTS:
             path = os.path.join(options.profile, "%s.txt" % (test,))
             if os.path.exists(path):
                 print("\nour slirp during %s, top functions by own samples (%s):" % (test, path))
-                for share, name in topFunctions(path):
-                    print("  %5.1f%%  %s" % (100 * share, name))
+                print("   self  total")
+                for share, inclusive, name in topFunctions(path):
+                    print("  %5.1f%% %5.1f%%  %s" % (100 * share, 100 * inclusive, name))
 
 
 def _terminated(signum: int, frame: Any) -> None:
@@ -637,7 +674,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--parallel", type=int, default=4,
                         help="connections in flight in the connection test (default 4)")
     parser.add_argument("--profile", metavar="DIR",
-                        help="py-spy our slirp in round 1's up and down into DIR")
+                        help="py-spy our slirp in round 1's tests into DIR")
     parser.add_argument("--echo", nargs=2, metavar=("ADDR", "PORT"), help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.echo:
