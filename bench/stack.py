@@ -1174,6 +1174,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Failed as e:
         print("benchmark failed: %s" % (e,), file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted; everything made was removed", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
