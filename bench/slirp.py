@@ -73,12 +73,13 @@ KINDS = ["ours", "libslirp"]
 #: The tests, in the order run on each slirp.
 TESTS = ["up", "down", "conn"]
 #: What the report shows, and how.
-MEASURES = ["up Gbit/s", "down Gbit/s", "conn/s", "up cores", "down cores", "conn cores",
-            "up per", "down per", "conn per", "up busy", "down busy", "conn busy"]
+MEASURES = ["up Gbit/s", "down Gbit/s", "conn/s", "conn first", "up cores", "down cores",
+            "conn cores", "up per", "down per", "conn per", "up busy", "down busy", "conn busy"]
 LABELS = {
     "up Gbit/s": "host->guest (Gbit/s)",
     "down Gbit/s": "guest->host (Gbit/s)",
     "conn/s": "connections/s",
+    "conn first": "conn/s until a failure",
     "up cores": "slirp CPU, host->guest",
     "down cores": "slirp CPU, guest->host",
     "conn cores": "slirp CPU, connections",
@@ -235,14 +236,20 @@ def connections(port: int, seconds: float, parallel: int,
     @param seconds: how long to run.
     @param parallel: clients in flight.
     @param timeout: seconds before a connection counts as failed.
-    @return: (completed connections per second, failures by reason).
+    @return: (completed connections per second, failures by reason);
+        after a failure, C{_before} and C{_beforeSeconds} say how many
+        connections completed before the first one and when it came.
     """
     selector = selectors.DefaultSelector()
     started: Dict[socket.socket, float] = {}
     failed: Dict[str, int] = {}
     done = 0
 
+    firstFailure: List[float] = []
+
     def fail(reason: str) -> None:
+        if not failed:
+            firstFailure.extend([done, time.monotonic() - begin])
         failed[reason] = failed.get(reason, 0) + 1
 
     def open_() -> None:
@@ -306,6 +313,8 @@ def connections(port: int, seconds: float, parallel: int,
     for s in list(started):
         finish(s)
     selector.close()
+    if firstFailure:
+        failed["_before"], failed["_beforeSeconds"] = firstFailure
     return done / elapsed, failed
 
 
@@ -526,14 +535,18 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
             before, start = cpuSeconds(slirp.pid), time.monotonic()
             busyBefore, totalBefore = machineBusy()
             if test == "conn":
-                rate, failures = connections(slirp.echoPort, options.seconds,
+                rate, failures = connections(slirp.echoPort, options.conn_seconds,
                                              options.parallel)
+                firstDone = failures.pop("_before", None)
+                firstSeconds = failures.pop("_beforeSeconds", None)
                 mine["conn/s"].append(rate)
                 mine["conn failures"].append(sum(failures.values()))
+                mine["conn first"].append(firstDone / firstSeconds if firstDone else rate)
                 text = "%8.0f conn/s" % (rate,)
                 if failures:
-                    text += " (failed: %s)" % (", ".join(
-                        "%s %d" % item for item in sorted(failures.items())),)
+                    text += " (failed: %s; the first after %d connections in %.1f s)" % (
+                        ", ".join("%s %d" % item for item in sorted(failures.items())),
+                        firstDone, firstSeconds)
             else:
                 rate = iperf(slirp.iperfPort, options.seconds, test == "down")
                 mine[test + " Gbit/s"].append(rate)
@@ -624,7 +637,8 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
     for measure in MEASURES:
         if not ours[measure] or not lib[measure]:
             continue
-        fmt = "%.0f" if measure == "conn/s" else "%.3f" if "Gbit" in measure else "%.2f"
+        fmt = ("%.0f" if measure in ("conn/s", "conn first")
+               else "%.3f" if "Gbit" in measure else "%.2f")
         cells = []
         for values in (ours[measure], lib[measure]):
             cells.append((fmt + " [" + fmt + "-" + fmt + "]") % (
@@ -671,6 +685,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="rounds; each runs both slirps (default 4)")
     parser.add_argument("--seconds", type=float, default=5.0,
                         help="seconds per test (default 5)")
+    parser.add_argument("--conn-seconds", type=float, default=None,
+                        help="seconds of the connection test (default: --seconds)")
     parser.add_argument("--parallel", type=int, default=4,
                         help="connections in flight in the connection test (default 4)")
     parser.add_argument("--profile", metavar="DIR",
@@ -685,6 +701,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if reason:
         print("cannot run: %s" % (reason,), file=sys.stderr)
         return 2
+    if options.conn_seconds is None:
+        options.conn_seconds = options.seconds
     if options.profile:
         os.makedirs(options.profile, exist_ok=True)
     signal.signal(signal.SIGTERM, _terminated)
