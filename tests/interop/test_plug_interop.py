@@ -154,7 +154,12 @@ class PlugStreamTests(_SwitchesMixin, SynchronousTestCase):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 env=plugEnvironment())
         self.addCleanup(self.reap, plug)
-        self.assertTrue(self.waitFor(lambda: len(switch.endpoints()) == 1))
+        # The switch lists the endpoint as soon as it replies; the plug has
+        # finished its handshake once it unlinked its own socket path.  A
+        # kick before that is a failed open (exit 1), not a kick.
+        ownPath = ".%05d-" % (plug.pid,)
+        self.assertTrue(self.waitFor(lambda: len(switch.endpoints()) == 1 and not any(
+            name.startswith(ownPath) for name in os.listdir(switch.ctlDir))))
         [(port, endpoint, _)] = switch.endpoints()
         self.assertIn("1000 Success", switch.console("port/epclose %d %d" % (port, endpoint)))
         self.assertEqual(plug.wait(10), 0)
