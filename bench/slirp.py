@@ -6,13 +6,14 @@ Debian C{vde_switch}, alternating in one run (this machine is shared and
 noisy: only ratios within a run mean much).
 
     sudo .venv/bin/python bench/slirp.py [--rounds N] [--seconds S]
-        [--parallel P] [--profile DIR]
+        [--conn-seconds S] [--parallel P] [--profile DIR]
 
 One Debian C{vde_switch}; one kernel network namespace at 192.168.77.100/24
 (gateway 192.168.77.2) joined to it by Debian's C{vde_plug2tap}, running
 C{iperf3 -s} on port 5201 and a tiny TCP echo server on port 7.  Each round
-starts each slirp in turn (ours first in even rounds, libslirp first in odd
-ones; only one is on the switch at a time, as both answer ARP for .2):
+starts each slirp in turn (ours first in rounds 1, 3, ..., libslirp first in
+rounds 2, 4, ...; only one is on the switch at a time, as both answer ARP for
+.2, and the guest's neighbour entries are flushed in between):
 
   - ours: C{twistd -n slirp -s DIR -n 192.168.77.0 -L P:192.168.77.100:5201
     -L Q:192.168.77.100:7};
@@ -23,16 +24,20 @@ and measures through it, from the host:
 
   1. C{up}: C{iperf3 -c 127.0.0.1 -p P -t S -J}, host to guest;
   2. C{down}: the same with C{-R}, guest to host;
-  3. C{conn}: forwarded connections per second: for S seconds, P clients
-     in parallel each connect to C{127.0.0.1:Q}, send one byte, wait for
-     its echo from the guest, and close (so each counted connection went
-     all the way to the guest and back).
+  3. C{conn}: forwarded connections per second: for C{--conn-seconds}
+     (default S), P clients in parallel each connect to C{127.0.0.1:Q},
+     send one byte, wait for its echo from the guest, and close (so each
+     counted connection went all the way to the guest and back).  Failed
+     connections are counted by reason, and the rate until the first
+     failure is reported beside the rate over the whole test.
 
-Rates are Gbit/s as received, and the slirp process's CPU (cores, from
-C{/proc}) over each test.  It prints every measurement, the medians with
-min-max, the ratios ours/libslirp, the machine and the command.  With
-C{--profile DIR} it also samples our slirp with py-spy during the first
-round's tests (raw collapsed stacks in DIR).  Everything it
+Rates are Gbit/s as received; beside them the slirp process's CPU (cores,
+from C{/proc}), its CPU per Gbit/s or per completed connection, and the
+machine's busy share (C{/proc/stat}) over each test.  It prints every
+measurement, the medians with min-max, the ratios ours/libslirp, the
+machine and the command.  With C{--profile DIR} it also samples our slirp
+with py-spy (200 Hz, non-blocking) during the first round's tests, keeps
+the raw collapsed stacks in DIR and prints the top functions.  Everything it
 makes (switch, namespace, tap, processes, sockets) is removed on every path,
 SIGTERM included.
 
@@ -68,7 +73,7 @@ GATEWAY = "192.168.77.2"
 #: The guest's iperf3 and echo ports.
 IPERF_PORT = 5201
 ECHO_PORT = 7
-#: The two slirps, in the order of even rounds.
+#: The two slirps, in the order of rounds 1, 3, ...
 KINDS = ["ours", "libslirp"]
 #: The tests, in the order run on each slirp.
 TESTS = ["up", "down", "conn"]
@@ -470,8 +475,8 @@ def profile(pid: int, seconds: float, path: str) -> subprocess.Popen:
     @return: the py-spy process.
     """
     pyspy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
-    return subprocess.Popen([pyspy, "record", "-d", str(int(seconds)), "-r", "200",
-                             "--format", "raw", "-o", path, "-p", str(pid)],
+    return subprocess.Popen([pyspy, "record", "--nonblocking", "-d", str(int(seconds)),
+                             "-r", "200", "--format", "raw", "-o", path, "-p", str(pid)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
@@ -560,7 +565,11 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
                                        if rate else float("inf"))
             mine[test + " busy"].append(busy)
             if spy is not None:
-                spy.wait(30)
+                try:
+                    spy.wait(30)
+                except subprocess.TimeoutExpired:
+                    spy.kill()
+                    spy.wait()
             print("round %d %-8s %-4s %s, slirp %.2f cores, machine %.0f%% busy" % (
                 round + 1, slirp.kind, test, text, cores, 100 * busy), flush=True)
             time.sleep(0.5)
@@ -706,7 +715,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if options.profile:
         os.makedirs(options.profile, exist_ok=True)
     signal.signal(signal.SIGTERM, _terminated)
-    results = benchmark(options)
+    try:
+        results = benchmark(options)
+    except KeyboardInterrupt:
+        print("interrupted (everything started was stopped and removed)", file=sys.stderr)
+        return 130
     report(options, results)
     return 0
 
