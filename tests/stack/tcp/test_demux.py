@@ -628,6 +628,23 @@ class TimeWaitTests(LayerTestsMixin, SynchronousTestCase):
         [synAck] = self.sent()
         self.assertEqual((synAck.flags, synAck.ack), (SYN | ACK, 90001))
 
+    def test_fullTableRecyclesTimeWait(self) -> None:
+        """
+        With the table full, the oldest connection in TIME_WAIT makes room
+        for a new one (and is counted); a table full of live connections
+        refuses.
+        """
+        self.closeToTimeWait()
+        self.layer.maxConnections = 1
+        d = self.layer.connect(THEM, 9000, RecorderFactory())
+        [syn] = self.sent()
+        self.assertEqual((syn.flags, syn.dstPort), (SYN, 9000))
+        self.assertEqual(self.layer.stats.timeWaitRecycled, 1)
+        self.assertEqual(len(self.layer.connections), 1)
+        refused = self.layer.connect(THEM, 9001, RecorderFactory())
+        self.failureResultOf(refused)
+        self.assertNoResult(d)
+
     def test_olderSynChallenged(self) -> None:
         """
         A SYN at or below RCV.NXT gets the TIME_WAIT connection's ACK.

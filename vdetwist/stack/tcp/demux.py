@@ -69,6 +69,11 @@ ConnectionKey = Tuple[bytes, int, bytes, int]
 Forwarder = Callable[[bytes, int, bytes, int], Optional["defer.Deferred[Any]"]]
 
 
+#: How many of the oldest connections L{TCPLayer._makeRoom} looks at for one
+#: in TIME_WAIT when the table is full.
+RECYCLE_SCAN = 64
+
+
 @implementer(IListeningPort)
 class TCPListeningPort:
     """
@@ -382,7 +387,7 @@ class TCPLayer:
         @param key: the new connection's 4-tuple.
         @param segment: the SYN.
         """
-        if listener.embryonic >= listener.backlog or len(self.connections) >= self.maxConnections:
+        if listener.embryonic >= listener.backlog or not self._makeRoom():
             self.stats.synFloodDrops += 1
             return
         factory = listener.factory
@@ -442,8 +447,7 @@ class TCPLayer:
         if segment is None:
             return
         local, _, remote, _ = key
-        if factory is None or key in self.connections or (
-                len(self.connections) >= self.maxConnections):
+        if factory is None or key in self.connections or not self._makeRoom():
             self._resetFor(local, remote, segment)
             return
 
@@ -471,6 +475,30 @@ class TCPLayer:
         segment = self._pendingForwards.pop(key, None)
         if segment is not None:
             self._resetFor(key[0], key[2], segment)
+
+    def _makeRoom(self) -> bool:
+        """
+        Whether the table can take one more connection, recycling the
+        oldest connection in TIME_WAIT when it is full (as Linux drops
+        TIME_WAIT sockets past tcp_max_tw_buckets): otherwise every closed
+        connection holds a slot for 2*MSL, and a busy forward runs out of
+        slots with none in use.  Only the L{RECYCLE_SCAN} oldest entries
+        are looked at, so a table full of live connections costs little.
+
+        @return: C{True} when there is room now.
+        """
+        connections = self.connections
+        if len(connections) < self.maxConnections:
+            return True
+        for count, (key, connection) in enumerate(connections.items()):
+            if count >= RECYCLE_SCAN:
+                break
+            if connection.machine.state == TIME_WAIT:
+                connection.shutdown()
+                connections.pop(key, None)
+                self.stats.timeWaitRecycled += 1
+                return True
+        return False
 
     def _connectionClosed(self, connection: TCPConnection) -> None:
         """
@@ -585,7 +613,7 @@ class TCPLayer:
         key = (local, localPort, host, port)
         if key in self.connections:
             return defer.fail(error.ConnectBindError(string="4-tuple in use"))  # type: ignore[no-untyped-call]
-        if len(self.connections) >= self.maxConnections:
+        if not self._makeRoom():
             return defer.fail(error.ConnectError(string="too many connections"))  # type: ignore[no-untyped-call]
         holder: Dict[str, TCPConnection] = {}
 

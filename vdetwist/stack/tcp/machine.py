@@ -198,7 +198,7 @@ class TCPStatistics:
         "resetsSent", "resetsReceived", "challengeAcks", "pawsDropped",
         "zeroWindowProbes", "keepaliveProbes", "synFloodDrops",
         "forwarderDrops", "connectionsOpened", "connectionsAccepted",
-        "outOfWindowAcksLimited",
+        "outOfWindowAcksLimited", "timeWaitRecycled",
         "reassemblyDrops", "noConnection", "icmpErrors", "sackRetransmissions",
     )
 
@@ -219,6 +219,7 @@ class TCPStatistics:
         self.resetsReceived = 0
         self.challengeAcks = 0
         self.outOfWindowAcksLimited = 0
+        self.timeWaitRecycled = 0
         self.pawsDropped = 0
         self.zeroWindowProbes = 0
         self.keepaliveProbes = 0
