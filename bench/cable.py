@@ -39,6 +39,7 @@ from typing import Any, Callable, Dict, List, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from bench.common import freePort
 
 SETUPS = ["c-direct", "c-stream", "direct", "tcp", "tls"]
 
@@ -69,18 +70,6 @@ class Cleanup:
                 self.calls.pop()()
             except Exception as e:
                 print("cleanup: %s" % (e,), file=sys.stderr)
-
-
-def freePort() -> int:
-    """
-    A TCP port free on loopback right now.
-    """
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def waitFor(condition: Callable[[], bool], timeout: float = 20.0) -> bool:

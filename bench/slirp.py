@@ -65,6 +65,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from bench.common import loadAverage, cpuSeconds, freePort
 
 #: The virtual network, the guest and the gateway.
 NETWORK = "192.168.77.0"
@@ -172,24 +173,6 @@ def echoMain(address: str, port: int) -> None:
 
 
 # -- measurements ------------------------------------------------------
-
-
-def cpuSeconds(pid: Optional[int]) -> float:
-    """
-    A process's user+system CPU time so far.
-
-    @param pid: the process, or L{None}.
-    @return: seconds, or 0 when it cannot be read.
-    """
-    if pid is None:
-        return 0.0
-    try:
-        with open("/proc/%d/stat" % (pid,), "rb") as f:
-            stat = f.read()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rindex(b")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machineBusy() -> Tuple[float, float]:
@@ -452,19 +435,6 @@ def echoWorks(port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def freePort() -> int:
-    """
-    A TCP port free on loopback right now.
-
-    @return: the port.
-    """
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def profile(pid: int, seconds: float, path: str) -> subprocess.Popen:
     """
     Start py-spy sampling a process.
@@ -621,15 +591,6 @@ def benchmark(options: argparse.Namespace) -> Dict[str, Dict[str, List[float]]]:
     finally:
         cleanup.run()
     return results
-
-
-def loadAverage() -> str:
-    """
-    The load averages.
-
-    @return: e.g. C{"2.10 2.40 3.20"}.
-    """
-    return " ".join("%.2f" % x for x in os.getloadavg())
 
 
 def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]]]) -> None:

@@ -58,7 +58,6 @@ inside a namespace).
 import argparse
 import json
 import os
-import platform
 import resource
 import shlex
 import shutil
@@ -74,6 +73,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from bench.common import machine, loadAverage, cpuSeconds
 
 #: The virtual host's service ports.
 SINK_PORT, SOURCE_PORT, ECHO_PORT = 5001, 5002, 5003
@@ -560,18 +560,6 @@ def procStatus(pid: int, field: str) -> int:
     raise Failed("no %s for %d" % (field, pid))
 
 
-def cpuSeconds(pid: int) -> float:
-    """
-    User plus system CPU seconds of a process.
-
-    @param pid: the process.
-    @return: seconds.
-    """
-    with open("/proc/%d/stat" % (pid,)) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class VirtualHostProcess:
     """
     This script's C{--vhost} mode as a subprocess.
@@ -978,40 +966,6 @@ def connectionRate(switch: Any, options: argparse.Namespace,
     print("idle connections: %d more, VmRSS %d kB -> %d kB: %.0f bytes each" % (
         opened, before, after, perConnection), flush=True)
     return rates, perConnection
-
-
-def machine() -> str:
-    """
-    A one-line description of this machine.
-
-    @return: CPUs, CPU model, kernel and Python.
-    """
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return "nproc %d (%s), Linux %s, Python %s (%s)" % (
-        os.cpu_count() or 0, model, platform.release(), platform.python_version(),
-        platform.python_implementation())
-
-
-def loadAverage() -> str:
-    """
-    The 1-minute load average (other work on the machine skews absolute
-    numbers; the ratios, measured side by side, less so).
-
-    @return: e.g. C{"2.31"}.
-    """
-    try:
-        with open("/proc/loadavg") as f:
-            return f.read().split()[0]
-    except OSError:
-        return "?"
 
 
 def runCleanups(cleanups: List[Callable[[], None]]) -> None:

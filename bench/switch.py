@@ -44,7 +44,6 @@ import ctypes
 import errno
 import json
 import os
-import platform
 import shlex
 import shutil
 import signal
@@ -59,6 +58,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from bench.common import machine, cpuSeconds
 
 #: The frame size of the small-frame test (bytes per datagram).
 SMALL_FRAME = 64
@@ -225,23 +225,6 @@ def _alarm(signum: int, frame: Any) -> None:
     raise _Done()
 
 
-def cpuSeconds(pid: Optional[int]) -> float:
-    """
-    The CPU time (user + system) a process has used.
-
-    @param pid: the process, or L{None}.
-    @return: seconds, or NaN when unknown.
-    """
-    if pid is None:
-        return float("nan")
-    try:
-        with open("/proc/%d/stat" % (pid,)) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def clientMain(role: str, ctlDir: str, seconds: float, switchPID: Optional[int] = None) -> None:
     """
     One small-frame client; prints one JSON line with its result.
@@ -309,7 +292,7 @@ def _receive(data: socket.socket, seconds: float, switchPID: Optional[int]) -> N
             if t0 is None:
                 if now >= opens:
                     n0, t0 = n, now
-                    cpu0 = cpuSeconds(switchPID)
+                    cpu0 = cpuSeconds(switchPID, float("nan"))
                     signal.setitimer(signal.ITIMER_REAL, seconds + 2)
             elif now >= closes:
                 break
@@ -320,7 +303,7 @@ def _receive(data: socket.socket, seconds: float, switchPID: Optional[int]) -> N
         print(json.dumps({"rate": 0.0, "frames": n, "cpu": float("nan")}), flush=True)
     else:
         print(json.dumps({"rate": (n - n0) / (now - t0), "frames": n - n0,
-                          "cpu": (cpuSeconds(switchPID) - cpu0) / (now - t0)}), flush=True)
+                          "cpu": (cpuSeconds(switchPID, float("nan")) - cpu0) / (now - t0)}), flush=True)
 
 
 def _send(data: socket.socket, seconds: float) -> None:
@@ -500,10 +483,10 @@ def iperfRun(switch: Any, seconds: float,
     # The first attempts also wait for ARP and for iperf3 -s to listen.
     deadline = time.monotonic() + 10
     while True:
-        cpu0, t0 = cpuSeconds(switch.pid), time.monotonic()
+        cpu0, t0 = cpuSeconds(switch.pid, float("nan")), time.monotonic()
         result = client.exec("iperf3", "-c", server.address, "-t", str(seconds), "-J",
                              timeout=seconds + 30, check=False)
-        cpu = (cpuSeconds(switch.pid) - cpu0) / (time.monotonic() - t0)
+        cpu = (cpuSeconds(switch.pid, float("nan")) - cpu0) / (time.monotonic() - t0)
         try:
             report = json.loads(result.stdout)
         except ValueError:
@@ -597,26 +580,6 @@ def smallFrameRun(switch: Any, seconds: float,
     got = json.loads(receiver.communicate(timeout=seconds + 60)[0])
     sender.communicate(timeout=seconds + 60)
     return got["rate"], got["cpu"]
-
-
-def machine() -> str:
-    """
-    A one-line description of this machine.
-
-    @return: CPUs, CPU model, kernel and Python.
-    """
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return "nproc %d (%s), Linux %s, Python %s (%s)" % (
-        os.cpu_count() or 0, model, platform.release(), platform.python_version(),
-        platform.python_implementation())
 
 
 #: What is measured, in print order: key, label, format, unit.
