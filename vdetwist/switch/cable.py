@@ -469,22 +469,15 @@ class CableProtocol(Protocol):
         there is none (or drop them while blocked); rebinding the port's
         send function.
         """
-        from vdetwist.switch.linkemu import EmulatedLink
-        params = self.cable.linkParameters
+        from vdetwist.switch.linkemu import routeThroughLink
+        if not self.blocked:
+            routeThroughLink(self, self.cable.linkParameters)
+            return
         if self.link is not None:
             self.link.stop()
             self.link = None
-        if self.blocked:
-            self.sendFrame = self._dropBlocked
-            self._forward = self._dropBlocked
-        elif params is None or params.isIdentity():
-            self.sendFrame = self._sendDirect
-            self._forward = self._forwardToSwitch
-        else:
-            self.link = EmulatedLink(self.reactor, params, self._sendDirect,
-                                     self._forwardToSwitch)
-            self.sendFrame = self.link.sendOut
-            self._forward = self.link.sendIn
+        self.sendFrame = self._dropBlocked
+        self._forward = self._dropBlocked
         if self.port is not None:
             self.port.rebind()
 

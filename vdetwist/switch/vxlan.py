@@ -426,21 +426,8 @@ class VXLANPort(DatagramProtocol):
         """
         Route frames through the entry's link emulation, or directly.
         """
-        from vdetwist.switch.linkemu import EmulatedLink
-        if self.link is not None:
-            self.link.stop()
-            self.link = None
-        params = self.entry.linkParameters
-        if params is None or params.isIdentity():
-            self.sendFrame = self._sendDirect
-            self._forward = self._forwardToSwitch
-        else:
-            self.link = EmulatedLink(self.reactor, params, self._sendDirect,
-                                     self._forwardToSwitch)
-            self.sendFrame = self.link.sendOut
-            self._forward = self.link.sendIn
-        if self.port is not None:
-            self.port.rebind()
+        from vdetwist.switch.linkemu import routeThroughLink
+        routeThroughLink(self, self.entry.linkParameters)
 
     def linkChanged(self) -> None:
         """
