@@ -511,6 +511,26 @@ class VXLANCable(Cable):
         return None
 
 
+def _addSegment(manager: CableManager, description: str, parse: Any, kind: Any,
+                linkParameters: Any) -> Any:
+    """
+    Parse a description, make the entry of C{kind}, register it with the
+    manager and start it if the manager runs (the shared part of
+    L{addVXLAN} and L{addVXVDE}).
+
+    @raise CableError: for a bad description.
+    """
+    try:
+        spec = parse(description)
+    except ValueError as e:
+        raise CableError(str(e))
+    entry = kind(manager, manager._allocateID(), description, spec, linkParameters)
+    manager._remember(entry)
+    if manager.running:
+        entry.start()
+    return entry
+
+
 def addVXLAN(manager: CableManager, description: str,
              linkParameters: Any = None) -> VXLANCable:
     """
@@ -522,15 +542,7 @@ def addVXLAN(manager: CableManager, description: str,
     @return: the entry (bound now if the manager is running).
     @raise CableError: for a bad description.
     """
-    try:
-        spec = parseVXLANSpec(description)
-    except ValueError as e:
-        raise CableError(str(e))
-    entry = VXLANCable(manager, manager._allocateID(), description, spec, linkParameters)
-    manager._remember(entry)
-    if manager.running:
-        entry.start()
-    return entry
+    return _addSegment(manager, description, parseVXLANSpec, VXLANCable, linkParameters)
 
 
 
@@ -738,12 +750,4 @@ def addVXVDE(manager: CableManager, description: str,
     @return: the entry (bound now if the manager is running).
     @raise CableError: for a bad description.
     """
-    try:
-        spec = parseVXVDESpec(description)
-    except ValueError as e:
-        raise CableError(str(e))
-    entry = VXVDECable(manager, manager._allocateID(), description, spec, linkParameters)
-    manager._remember(entry)
-    if manager.running:
-        entry.start()
-    return entry
+    return _addSegment(manager, description, parseVXVDESpec, VXVDECable, linkParameters)
