@@ -31,7 +31,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 from zope.interface.verify import verifyClass
 
-from vdetwist.interfaces import IFrameProtocol, IFrameTransport, IIPv4Sender
+from vdetwist.interfaces import IFrameTransport, IIPv4Sender
 from vdetwist.wire.addr import BROADCAST_MAC, ZERO_MAC, parseIPv4, parseMAC
 from vdetwist.wire.arp import OPERATION_REPLY, OPERATION_REQUEST, ARPRepr, ARPView
 from vdetwist.wire.ethernet import (

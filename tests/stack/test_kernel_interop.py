@@ -12,7 +12,7 @@ Skipped without root, the Debian tools, or C{/dev/net/tun}.
 
 import shutil
 import sys
-from typing import Any, Generator, List, Tuple
+from typing import Any, Generator, Tuple
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks

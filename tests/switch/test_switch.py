@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from vdetwist.interfaces import IFrameProtocol, IFrameReceiver, IFrameTransport, ISwitchPort
+from vdetwist.interfaces import IFrameProtocol, IFrameTransport, ISwitchPort
 from vdetwist.switch.fdb import bucketOf
 from vdetwist.switch.port import NOVLAN
 from vdetwist.switch.switch import MAX_FRAME, Switch, SwitchError

@@ -24,7 +24,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.python import usage
 from zope.interface import implementer
 
-from vdetwist.wire.addr import formatIPv4, parseIPv4, parseInterface, parseMAC
+from vdetwist.wire.addr import parseIPv4, parseInterface, parseMAC
 
 
 class Options(usage.Options):

@@ -12,7 +12,7 @@ counted and not written.
 
 import os
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from vdetwist.wire.pcap import PcapWriter
 

@@ -16,7 +16,6 @@ connection), not from the owner of a path the client names.
 import errno
 import os
 import socket
-import stat
 import struct
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -429,7 +428,6 @@ class ControlServer(protocol.ServerFactory, Service):
 
         @raise OSError: when the socket is held by a live switch.
         """
-        from twisted.internet.endpoints import UNIXServerEndpoint  # noqa: F401
         try:
             self.system.mkdir(self.directory, 0o700)
             self._createdDirectory = True

@@ -13,7 +13,6 @@ credentials, and a management socket held by a live process is an error.
 
 import grp
 import os
-import pwd
 from typing import Any, Optional
 
 from twisted.application import internet, service

@@ -16,7 +16,7 @@ import random
 import sys
 from typing import Any, Generator, List, Optional, Tuple
 
-from twisted.internet import defer, error, reactor
+from twisted.internet import error, reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol

@@ -11,7 +11,6 @@ from tests.stack.tcp.helpers import (
     BUFFER,
     ISS,
     LOCAL_PORT,
-    PEER_WINDOW,
     REMOTE_PORT,
     RISS,
     config,
