@@ -116,8 +116,8 @@ def main(argv) -> None:
 
     def counters(*args):
         def dump():
-            for key, host in list(registry._hosts.items()):
-                for name, value in sorted(host._result.host.counters().items()):
+            for stackHost in registry.attached():
+                for name, value in sorted(stackHost.host.counters().items()):
                     print("%s=%s" % (name, value), flush=True)
             print("end", flush=True)
         reactor.callFromThread(dump)

@@ -157,3 +157,15 @@ class InProcessTests(SynchronousTestCase):
         active = [p.number for p in self.switch.ports if p is not None and p.active]
         self.assertEqual(active, [1, 2])
         self.assertEqual(proto.transport.getPeer().host, "10.1.0.1")
+
+    def test_attached(self) -> None:
+        """
+        The registry lists the hosts it attached, once each.
+        """
+        sock = "/nonexistent/vde-inprocess"
+        for port in (7, 8):
+            self.successResultOf(VDEServerEndpoint(
+                self.clock, sock, "10.1.0.1/24", port, hosts=self.hosts).listen(
+                    protocol.Factory.forProtocol(Echo)))
+        [host] = self.hosts.attached()
+        self.assertEqual(host.address, bytes([10, 1, 0, 1]))

@@ -131,6 +131,17 @@ class StackRegistry:
         return existing.get()
 
 
+    def attached(self) -> "list[StackHost]":
+        """
+        The hosts whose attachment has completed, for operators and tests
+        (counters, captures).
+
+        @return: the hosts.
+        """
+        return [shared.result() for shared in self._hosts.values()
+                if shared.result() is not None]
+
+
 class _Shared:
     """
     A Deferred result many callers can wait for.
@@ -147,6 +158,14 @@ class _Shared:
         waiting, self._waiting = self._waiting, []
         for w in waiting:
             w.callback(result) if not isinstance(result, defer.Failure) else w.errback(result)
+
+    def result(self) -> Any:
+        """
+        The result once it succeeded, else L{None}.
+        """
+        if self._done and not isinstance(self._result, defer.Failure):
+            return self._result
+        return None
 
     def get(self) -> "defer.Deferred[Any]":
         d: defer.Deferred[Any] = defer.Deferred()
