@@ -119,7 +119,7 @@ def build(setup: str, directory: str, cleanup: Cleanup) -> "tuple[str, str]":
         listen = ["--cable-listen", "tcp:%d:interface=127.0.0.1" % (port,)]
         dial = ["--cable", "tcp:127.0.0.1:%d" % (port,)]
     else:
-        from tests.switch.test_cable_tls import makePKI
+        from tests.links.test_cable_tls import makePKI
         pki = makePKI(os.path.join(directory, "pki"))
         listen = ["--cable-listen", "tls:%d:interface=127.0.0.1:privateKey=%s:certKey=%s:"
                   "trustRoots=%s" % (port, pki["server.key"], pki["server.crt"], pki["ca1"])]

@@ -158,3 +158,58 @@ class ISwitchPort(Interface):
         Close the endpoint from the switch's side (port/epclose, shutdown):
         the client is told (its control stream is closed).
         """
+
+
+class AttachError(Exception):
+    """
+    A switch refused to give a port (L{IPortProvider.attach}).
+
+    @ivar code: an errno value saying why (ENOSPC: no free port, EADDRINUSE:
+        the port asked for is taken, EPERM: not allowed, ...), as
+        vde_switch's control protocol and console report it.
+    @ivar reason: a human-readable explanation, possibly empty.
+    """
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        Exception.__init__(self, code, reason)
+        self.code = code
+        self.reason = reason
+
+
+class IPortAttachment(IFrameTransport):
+    """
+    The sending half of a port taken from a switch by call
+    (L{IPortProvider.attach}): C{sendFrame} puts a frame into the switch as
+    if it had arrived on that port, C{loseConnection} gives the port back.
+    """
+
+    portNumber = Attribute("The switch port number taken (int).")
+    endpointID = Attribute("The endpoint ID the switch gave it, as port/print shows it (int).")
+
+
+class IPortProvider(Interface):
+    """
+    The attach contract: a switch that offers ports by call, to whatever
+    runs in the same process (virtual hosts, slirp, cables, namespaces).
+    Everything that plugs into a switch uses this, never the switch's own
+    classes; a switch in another process is reached over a VDE plug, which
+    gives the same L{IFrameTransport}.
+    """
+
+    mac = Attribute("The switch's own MAC address, 6 bytes (loop probes, FSTP).")
+
+    def attach(receiver: IFrameReceiver, description: str = "in-process",
+               port: int = 0) -> IPortAttachment:
+        """
+        Take a port.  The switch sends the frames leaving that port to
+        C{receiver.frameReceived}; when the receiver provides
+        L{IFrameProtocol} its C{makeConnection} is called with the
+        attachment before this returns, and C{connectionLost} when the
+        switch closes the port (port/epclose, port/remove, shutdown).
+
+        @param receiver: gets the frames leaving the port.
+        @param description: what port/print shows for this endpoint.
+        @param port: the port wanted, 0 for any free one.
+        @return: the attachment.
+        @raise AttachError: when no port can be given.
+        """

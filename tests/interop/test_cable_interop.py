@@ -197,7 +197,7 @@ class CableInteropTests(SynchronousTestCase):
         """
         Mutual TLS options: the listening switch's and a dialling one's.
         """
-        from tests.switch.test_cable_tls import makePKI
+        from tests.links.test_cable_tls import makePKI
         pki = makePKI(os.path.join(self.directory, "pki"))
         listen = ["--cable-listen", "tls:%d:interface=127.0.0.1:privateKey=%s:certKey=%s:"
                   "trustRoots=%s" % (port, pki["server.key"], pki["server.crt"], pki["ca1"])]

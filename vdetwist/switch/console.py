@@ -172,7 +172,7 @@ COMMANDS: List[Tuple[str, str, str, Optional[int]]] = [
     ("vlan/print", "[N]", "print the list of defined vlan", STRARG | WITHFILE),
     ("vlan/allprint", "[N]", "print the list of defined vlan (including inactive port)",
      STRARG | WITHFILE),
-    # Cables and link emulation (vdetwist.switch.cable), listed only on a
+    # Cables and link emulation (vdetwist.links.cable), listed only on a
     # switch with a cable manager (ConsoleFactory.cables), so a plain
     # switch's help stays r586's.
     ("cable", _MENU, "CABLE MENU", None),
@@ -1371,13 +1371,13 @@ class ConsoleProtocol(protocol.Protocol):
         """
         return self._printVLANs(out, arg, True)
 
-    # -- cables and link emulation (vdetwist.switch.cable) -----------------
+    # -- cables and link emulation (vdetwist.links.cable) -----------------
 
     def cmd_cable_print(self, out: List[str], arg: str) -> int:
         """
         C{cable/print [ID]}: the cables, their peers, states and counters.
         """
-        from vdetwist.switch.cable import consoleCablePrint
+        from vdetwist.links.commands import consoleCablePrint
         return consoleCablePrint(self.factory.cables, out, arg)
 
     def cmd_cable_add(self, out: List[str], arg: str) -> int:
@@ -1385,28 +1385,28 @@ class ConsoleProtocol(protocol.Protocol):
         C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint;
         C{cable/add vxlan SPEC}: a VXLAN port.
         """
-        from vdetwist.switch.cable import consoleCableAdd
+        from vdetwist.links.commands import consoleCableAdd
         return consoleCableAdd(self.factory.cables, out, arg)
 
     def cmd_cable_del(self, out: List[str], arg: str) -> int:
         """
         C{cable/del ID}: remove a cable.
         """
-        from vdetwist.switch.cable import consoleCableDel
+        from vdetwist.links.commands import consoleCableDel
         return consoleCableDel(self.factory.cables, out, arg)
 
     def cmd_link_print(self, out: List[str], arg: str) -> int:
         """
         C{link/print [ID]}: the link emulation of the cables.
         """
-        from vdetwist.switch.cable import consoleLinkPrint
+        from vdetwist.links.commands import consoleLinkPrint
         return consoleLinkPrint(self.factory.cables, out, arg)
 
     def _setLink(self, name: str, arg: str) -> int:
         """
         The C{link/NAME ID VALUE} commands.
         """
-        from vdetwist.switch.cable import consoleLinkSet
+        from vdetwist.links.commands import consoleLinkSet
         return consoleLinkSet(self.factory.cables, name, arg)
 
     def cmd_link_loss(self, out: List[str], arg: str) -> int:
@@ -1449,7 +1449,7 @@ class ConsoleProtocol(protocol.Protocol):
         """
         C{link/clear ID}.
         """
-        from vdetwist.switch.cable import consoleLinkClear
+        from vdetwist.links.commands import consoleLinkClear
         return consoleLinkClear(self.factory.cables, out, arg)
 
 
@@ -1468,7 +1468,7 @@ class ConsoleFactory(protocol.ServerFactory[ConsoleProtocol]):
     """
 
     protocol = ConsoleProtocol
-    #: The L{vdetwist.switch.cable.CableManager} behind the C{cable/*} and
+    #: The L{vdetwist.links.cable.CableManager} behind the C{cable/*} and
     #: C{link/*} commands, or L{None} (then they are not offered).
     cables: Any = None
 

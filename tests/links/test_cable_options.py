@@ -1,8 +1,8 @@
-# -*- test-case-name: tests.switch.test_cable_options -*-
+# -*- test-case-name: tests.links.test_cable_options -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 Tests for the cable options of C{twistd vdeswitch}
-(L{vdetwist.switch.cable.CableOptions} in L{vdetwist.switch.tap.Options}).
+(L{vdetwist.links.cable.CableOptions} in L{vdetwist.switch.tap.Options}).
 """
 
 import os

@@ -1,7 +1,7 @@
-# -*- test-case-name: tests.switch.test_cable_tls -*-
+# -*- test-case-name: tests.links.test_cable_tls -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-Tests for mutual TLS cables (L{vdetwist.switch.cable}) over real loopback
+Tests for mutual TLS cables (L{vdetwist.links.cable}) over real loopback
 TCP, with certificates made here from two unrelated CAs.
 
 L{makePKI} is also used by the interop tests.
@@ -19,7 +19,7 @@ from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
-from vdetwist.switch.cable import CableError, CableManager, serverEndpoint
+from vdetwist.links.cable import CableError, CableManager, serverEndpoint
 from vdetwist.switch.switch import Switch
 
 

@@ -1,7 +1,7 @@
-# -*- test-case-name: tests.switch.test_linkemu -*-
+# -*- test-case-name: tests.links.test_linkemu -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-Tests for L{vdetwist.switch.linkemu}: wirefilter's value syntax, the pure
+Tests for L{vdetwist.links.linkemu}: wirefilter's value syntax, the pure
 scheduling of one direction at chosen times, and the delay lines on a
 fake clock.
 """
@@ -12,7 +12,7 @@ from typing import List
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from vdetwist.switch.linkemu import (
+from vdetwist.links.linkemu import (
     DEFAULT_CAPACITY, DirectionParameters, EmulatedLink, LinkDirection, LinkParameters,
     LinkValueError)
 

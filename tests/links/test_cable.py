@@ -1,7 +1,7 @@
-# -*- test-case-name: tests.switch.test_cable -*-
+# -*- test-case-name: tests.links.test_cable -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-Tests for L{vdetwist.switch.cable}: cables as switch ports over byte
+Tests for L{vdetwist.links.cable}: cables as switch ports over byte
 streams, their strict framing, the bound on what a non-reading peer costs,
 the cable table, and dialled cables reconnecting over real loopback TCP.
 """
@@ -18,13 +18,13 @@ from zope.interface.verify import verifyObject
 
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
 from vdetwist.interfaces import ISwitchPort
-from vdetwist.switch import cable as cablemodule
-from vdetwist.switch import loopguard
-from vdetwist.switch.cable import (
+from vdetwist.links import cable as cablemodule
+from vdetwist.links import loopguard
+from vdetwist.links.cable import (
     MAX_BACKLOG, STALL_TIMEOUT, CableError, CableManager, CableProtocol, clientEndpoint,
     serverEndpoint)
 from vdetwist.switch.console import ConsoleFactory
-from vdetwist.switch.linkemu import LinkParameters
+from vdetwist.links.linkemu import LinkParameters
 from vdetwist.switch.switch import Switch
 
 

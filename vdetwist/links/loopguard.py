@@ -1,7 +1,7 @@
-# -*- test-case-name: tests.switch.test_cable -*-
+# -*- test-case-name: tests.links.test_cable -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-A loop guard for cable meshes (L{vdetwist.switch.cable}): probes flooded
+A loop guard for cable meshes (L{vdetwist.links.cable}): probes flooded
 out of every cable, and the cable through which our own probe comes back
 blocked for a while.  Not a spanning tree: vde_switch's FSTP is not
 implemented (docs/cables.txt, "Loops").
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Dict, List
 from twisted.logger import Logger
 
 if TYPE_CHECKING:
-    from vdetwist.switch.cable import CableManager, CableProtocol
+    from vdetwist.links.cable import CableManager, CableProtocol
 
-log = Logger(namespace="vdetwist.switch.cable")
+log = Logger(namespace="vdetwist.links.cable")
 
 #: The loop guard's probe: to a locally administered multicast address
 #: (03:76:64:65:74:77, "\x03vdetw"), which every switch floods, with the

@@ -1,7 +1,7 @@
-# -*- test-case-name: tests.switch.test_cable_ssh -*-
+# -*- test-case-name: tests.links.test_cable_ssh -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-Tests for SSH cables (L{vdetwist.switch.cable.sshClientEndpoint}): a cable
+Tests for SSH cables (L{vdetwist.links.cable.sshClientEndpoint}): a cable
 dialled through Conch to an SSH server (a small Conch server made here, on
 loopback) that runs Debian's C{vde_plug} into a second switch.
 """
@@ -24,7 +24,7 @@ from twisted.trial.unittest import SkipTest, TestCase
 from zope.interface import implementer
 
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
-from vdetwist.switch.cable import CableError, CableManager, clientEndpoint
+from vdetwist.links.cable import CableError, CableManager, clientEndpoint
 from vdetwist.switch.server import ControlServer
 from vdetwist.switch.switch import Switch
 

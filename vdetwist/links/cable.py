@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.switch.test_cable -*-
+# -*- test-case-name: tests.links.test_cable -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 Cables: switch ports that carry frames over a byte stream to another switch
@@ -31,9 +31,9 @@ nothing else.  What we write to a peer that is not reading is bounded by
 L{MAX_BACKLOG}; frames beyond it are dropped and counted.
 
 The endpoints (mutual TLS, UNIX 0600, SSH through Conch) are in
-L{vdetwist.switch.cableendpoints}; the loop guard is in
-L{vdetwist.switch.loopguard}; VXLAN ports, entries of the same cable table,
-in L{vdetwist.switch.vxlan}.
+L{vdetwist.links.cableendpoints}; the loop guard is in
+L{vdetwist.links.loopguard}; VXLAN ports, entries of the same cable table,
+in L{vdetwist.links.vxlan}.
 """
 
 import os
@@ -52,11 +52,11 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import ISwitchPort
 from vdetwist.switch.switch import Switch, SwitchError
-from vdetwist.switch.cableendpoints import CableError, _abort, clientEndpoint, serverEndpoint
-from vdetwist.switch.loopguard import PROBE_DESTINATION, LoopGuard
+from vdetwist.links.cableendpoints import CableError, _abort, clientEndpoint, serverEndpoint
+from vdetwist.links.loopguard import PROBE_DESTINATION, LoopGuard
 from vdetwist.vde.stream import MAX_STREAM_FRAME, StreamDecoder, StreamFramingError
 
-log = Logger(namespace="vdetwist.switch.cable")
+log = Logger(namespace="vdetwist.links.cable")
 
 #: The shortest frame a cable may carry: an Ethernet header.
 MIN_FRAME = 14
@@ -469,7 +469,7 @@ class CableProtocol(Protocol):
         there is none (or drop them while blocked); rebinding the port's
         send function.
         """
-        from vdetwist.switch.linkemu import routeThroughLink
+        from vdetwist.links.linkemu import routeThroughLink
         if not self.blocked:
             routeThroughLink(self, self.cable.linkParameters)
             return
@@ -545,7 +545,7 @@ class Cable:
         @param manager: the manager.
         @param cableID: the ID.
         @param description: the endpoint description.
-        @param linkParameters: a L{vdetwist.switch.linkemu.LinkParameters}.
+        @param linkParameters: a L{vdetwist.links.linkemu.LinkParameters}.
         """
         self.manager = manager
         self.cableID = cableID
@@ -602,7 +602,7 @@ class Cable:
         """
         Change the link emulation of this entry and its live connections.
 
-        @param params: a L{vdetwist.switch.linkemu.LinkParameters} or
+        @param params: a L{vdetwist.links.linkemu.LinkParameters} or
             L{None}.
         """
         self.linkParameters = params
@@ -1040,28 +1040,28 @@ class CableManager(MultiService):
 
     def addVXLAN(self, description: str, linkParameters: Any = None) -> Cable:
         """
-        Add a VXLAN port (L{vdetwist.switch.vxlan}).
+        Add a VXLAN port (L{vdetwist.links.vxlan}).
 
         @param description: C{LOCAL:PORT,VNI[,REMOTE[:PORT]...]}.
         @param linkParameters: link emulation.
         @return: the entry (bound now if the manager is running).
         @raise CableError: for a bad description or a full table.
         """
-        from vdetwist.switch.vxlan import addVXLAN
+        from vdetwist.links.vxlan import addVXLAN
         if not self._hasRoom():
             raise CableError("too many cables (%d)" % (MAX_CABLES,))
         return addVXLAN(self, description, linkParameters)
 
     def addVXVDE(self, description: str, linkParameters: Any = None) -> Cable:
         """
-        Add a vdeplug4 C{vxvde://} segment (L{vdetwist.switch.vxlan}).
+        Add a vdeplug4 C{vxvde://} segment (L{vdetwist.links.vxlan}).
 
         @param description: C{[GROUP[:PORT]][,VNI[,TTL]]}.
         @param linkParameters: link emulation.
         @return: the entry (bound now if the manager is running).
         @raise CableError: for a bad description or a full table.
         """
-        from vdetwist.switch.vxlan import addVXVDE
+        from vdetwist.links.vxlan import addVXVDE
         if not self._hasRoom():
             raise CableError("too many cables (%d)" % (MAX_CABLES,))
         return addVXVDE(self, description, linkParameters)
@@ -1146,171 +1146,6 @@ class CableManager(MultiService):
         return lines
 
 
-# -- the console's cable/* and link/* commands ------------------------------
-#
-# Each takes the manager, the output list and the argument text, and returns
-# 0 or an errno, as the console's cmd_ methods do.
-
-def _cableIDArgument(manager: CableManager, text: str) -> "tuple[int, Optional[Cable]]":
-    """
-    Parse a cable ID argument.
-
-    @param manager: the manager.
-    @param text: the argument.
-    @return: C{(0, entry)}, or C{(errno, None)}: EINVAL when it is not a
-        number, ENXIO when there is no such cable.
-    """
-    import errno
-    try:
-        cableID = int(text.strip())
-    except ValueError:
-        return errno.EINVAL, None
-    entry = manager.cables.get(cableID)
-    if entry is None:
-        return errno.ENXIO, None
-    return 0, entry
-
-
-def consoleCablePrint(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{cable/print [ID]}.
-
-    @param manager: the manager.
-    @param out: the output lines.
-    @param arg: an ID or nothing.
-    @return: 0 or an errno.
-    """
-    if arg.strip():
-        rv, entry = _cableIDArgument(manager, arg)
-        if entry is None:
-            return rv
-        out.extend(manager.describe(entry.cableID))
-    else:
-        out.extend(manager.describe())
-    return 0
-
-
-def consoleCableAdd(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint;
-    C{cable/add vxlan SPEC}: a VXLAN port; C{cable/add vxvde [SPEC]}: a
-    vxvde segment.
-
-    @param manager: the manager.
-    @param out: the output lines (the new cable's line).
-    @param arg: the argument.
-    @return: 0, or EINVAL for a bad endpoint.
-    """
-    import errno
-    words = arg.strip().split(None, 1)
-    try:
-        if len(words) == 2 and words[0] == "listen":
-            entry: Cable = manager.listen(words[1].strip())
-        elif len(words) == 2 and words[0] == "vxlan":
-            entry = manager.addVXLAN(words[1].strip())
-        elif words and words[0] == "vxvde":
-            entry = manager.addVXVDE(words[1].strip() if len(words) == 2 else "")
-        elif len(words) == 1 and words[0] not in ("listen", "vxlan", "vxvde"):
-            entry = manager.dial(words[0])
-        else:
-            return errno.EINVAL
-    except CableError as e:
-        log.warn("cable/add {arg!r}: {error}", arg=arg, error=str(e))
-        out.append(str(e))
-        return errno.EINVAL
-    out.extend(manager.describe(entry.cableID)[:1])
-    return 0
-
-
-def consoleCableDel(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{cable/del ID}.
-
-    @param manager: the manager.
-    @param out: unused.
-    @param arg: the ID.
-    @return: 0 or an errno.
-    """
-    rv, entry = _cableIDArgument(manager, arg)
-    if entry is None:
-        return rv
-    manager.remove(entry.cableID)
-    return 0
-
-
-def consoleLinkSet(manager: CableManager, name: str, arg: str) -> int:
-    """
-    C{link/NAME ID VALUE}: set one link emulation parameter.
-
-    @param manager: the manager.
-    @param name: the parameter (L{vdetwist.switch.linkemu.NAMES}).
-    @param arg: C{ID VALUE}.
-    @return: 0 or an errno.
-    """
-    import errno
-    from vdetwist.switch.linkemu import LinkParameters, LinkValueError
-    words = arg.split()
-    if len(words) != 2:
-        return errno.EINVAL
-    rv, entry = _cableIDArgument(manager, words[0])
-    if entry is None:
-        return rv
-    params = entry.linkParameters.copy() if entry.linkParameters is not None \
-        else LinkParameters()
-    try:
-        params.set(name, words[1])
-    except LinkValueError as e:
-        log.warn("link/{name} {arg!r}: {error}", name=name, arg=arg, error=str(e))
-        return errno.EINVAL
-    entry.setLink(params)
-    return 0
-
-
-def consoleLinkPrint(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{link/print [ID]}: the emulation of one cable, or of all.
-
-    @param manager: the manager.
-    @param out: the output lines.
-    @param arg: an ID or nothing.
-    @return: 0 or an errno.
-    """
-    if arg.strip():
-        rv, entry = _cableIDArgument(manager, arg)
-        if entry is None:
-            return rv
-        entries = [entry]
-    else:
-        entries = [manager.cables[k] for k in sorted(manager.cables)]
-    for entry in entries:
-        params = entry.linkParameters
-        out.append("Cable %04d link %s" % (
-            entry.cableID, params.describe() if params is not None else "none"))
-        for connection in entry.connections():
-            link = getattr(connection, "link", None)
-            if link is not None:
-                counters = link.counters()
-                out.append(" " + " ".join("%s LR %d RL %d" % (name, values[0], values[1])
-                                          for name, values in counters.items()))
-    return 0
-
-
-def consoleLinkClear(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{link/clear ID}: no emulation on this cable.
-
-    @param manager: the manager.
-    @param out: unused.
-    @param arg: the ID.
-    @return: 0 or an errno.
-    """
-    rv, entry = _cableIDArgument(manager, arg)
-    if entry is None:
-        return rv
-    entry.setLink(None)
-    return 0
-
-
 # -- twistd vdeswitch options (mixed into vdetwist.switch.tap.Options) -------
 
 class CableOptions:
@@ -1384,7 +1219,7 @@ def checkCableOptions(options: Any) -> None:
     """
     from twisted.internet.testing import MemoryReactor
     from twisted.python.usage import UsageError
-    from vdetwist.switch.linkemu import LinkParameters, LinkValueError
+    from vdetwist.links.linkemu import LinkParameters, LinkValueError
     reactor = MemoryReactor()  # type: ignore[no-untyped-call]
     for kind, description, linkSpec in options.get("cableSpecs", []):
         try:
@@ -1393,10 +1228,10 @@ def checkCableOptions(options: Any) -> None:
             elif kind == "listen":
                 serverEndpoint(reactor, description)
             elif kind == "vxvde":
-                from vdetwist.switch.vxlan import parseVXVDESpec
+                from vdetwist.links.vxlan import parseVXVDESpec
                 parseVXVDESpec(description)
             else:
-                from vdetwist.switch.vxlan import parseVXLANSpec
+                from vdetwist.links.vxlan import parseVXLANSpec
                 parseVXLANSpec(description)
             if linkSpec is not None:
                 LinkParameters().setMany(linkSpec)
@@ -1418,7 +1253,7 @@ def makeCableManager(reactor: Any, switch: Switch, options: Any,
     @param parent: the service it joins.
     @return: the manager, or L{None}.
     """
-    from vdetwist.switch.linkemu import LinkParameters
+    from vdetwist.links.linkemu import LinkParameters
     specs = options.get("cableSpecs", [])
     if not specs and not options.get("cables"):
         return None

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.switch.test_linkemu -*-
+# -*- test-case-name: tests.links.test_linkemu -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 Link emulation on a cable or VXLAN port, as Debian's wirefilter offers it

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.switch.test_vxlan -*-
+# -*- test-case-name: tests.links.test_vxlan -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 VXLAN ports (RFC 7348): a switch port whose frames travel in UDP to other
@@ -35,11 +35,11 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from vdetwist.interfaces import ISwitchPort
-from vdetwist.switch.cable import FIRST_ENDPOINT_ID, Cable, CableManager
-from vdetwist.switch.cableendpoints import CableError
+from vdetwist.links.cable import FIRST_ENDPOINT_ID, Cable, CableManager
+from vdetwist.links.cableendpoints import CableError
 from vdetwist.switch.switch import SwitchError
 
-log = Logger(namespace="vdetwist.switch.vxlan")
+log = Logger(namespace="vdetwist.links.vxlan")
 
 #: The IANA VXLAN port, the default of Linux's C{dstport} since 3.x.
 VXLAN_PORT = 4789
@@ -426,7 +426,7 @@ class VXLANPort(DatagramProtocol):
         """
         Route frames through the entry's link emulation, or directly.
         """
-        from vdetwist.switch.linkemu import routeThroughLink
+        from vdetwist.links.linkemu import routeThroughLink
         routeThroughLink(self, self.entry.linkParameters)
 
     def linkChanged(self) -> None:

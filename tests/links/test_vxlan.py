@@ -1,7 +1,7 @@
-# -*- test-case-name: tests.switch.test_vxlan -*-
+# -*- test-case-name: tests.links.test_vxlan -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-Tests for L{vdetwist.switch.vxlan}: the RFC 7348 header (against a fixture
+Tests for L{vdetwist.links.vxlan}: the RFC 7348 header (against a fixture
 and scapy), the port's learning, flooding and bounds on a fake socket, and
 two switches joined by VXLAN over loopback UDP.
 """
@@ -15,11 +15,11 @@ from zope.interface.verify import verifyObject
 
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, MAC3, Recorder, frame
 from vdetwist.interfaces import ISwitchPort
-from vdetwist.switch import vxlan as vxlanmodule
-from vdetwist.switch.cable import CableError, CableManager
-from vdetwist.switch.linkemu import LinkParameters
+from vdetwist.links import vxlan as vxlanmodule
+from vdetwist.links.cable import CableError, CableManager
+from vdetwist.links.linkemu import LinkParameters
 from vdetwist.switch.switch import Switch
-from vdetwist.switch.vxlan import (
+from vdetwist.links.vxlan import (
     VXLAN_PORT, decodeHeader, encodeHeader, parseVXLANSpec)
 
 #: RFC 7348 section 5, VXLAN header for VNI 42 (0x00002a):

@@ -1,7 +1,7 @@
-# -*- test-case-name: tests.switch.test_cable_tls -*-
+# -*- test-case-name: tests.links.test_cable_tls -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-The endpoints cables ride on (L{vdetwist.switch.cable}): Twisted's
+The endpoints cables ride on (L{vdetwist.links.cable}): Twisted's
 endpoint strings, plus mutual-TLS listening (Twisted's C{ssl:} server
 endpoint does not ask for client certificates), UNIX listening with mode
 0600, and SSH cables through Conch running a command (C{vde_plug}) on the
@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IStreamClientEndpoint, IStreamServerEndpoint
 from twisted.logger import Logger
 
-log = Logger(namespace="vdetwist.switch.cable")
+log = Logger(namespace="vdetwist.links.cable")
 
 class CableError(ValueError):
     """

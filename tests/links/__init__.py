@@ -1,0 +1,3 @@
+"""
+Tests for vdetwist.links: cables, VXLAN/vxvde, link emulation, the loop guard.
+"""
