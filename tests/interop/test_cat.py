@@ -4,12 +4,15 @@
 The listener side of the seed tutorial with C{vdetwist cat}: three
 virtual hosts on 192.168.77.100-102 each run C{vdetwist cat -vv -l -p 10000};
 clients are a kernel netcat in a namespace and a second C{vdetwist cat}.
+Then C{-u} and C{-z} against Debian's netcat-openbsd in a namespace, both
+ways.
 """
 
 import os
 import re
 import subprocess
 import sys
+import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -91,3 +94,140 @@ class TutorialListenerTests(SynchronousTestCase):
         if p.poll() is None:
             p.kill()
         p.communicate()
+
+
+def waitForSocket(namespace: Namespace, kind: str, port: int, timeout: float = 10.0) -> None:
+    """
+    Wait until a kernel socket in C{namespace} is bound to C{port}.
+
+    @param kind: C{"t"} for TCP listeners, C{"u"} for UDP sockets.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = namespace.exec("ss", "-Hln" + kind, "sport", "= :%d" % (port,)).stdout
+        if out.strip():
+            return
+        time.sleep(0.05)
+    raise RuntimeError("nothing bound to %s port %d" % (kind, port))
+
+
+class UDPAndProbeTests(SynchronousTestCase):
+    """
+    C{vdetwist cat -u} and C{-z} with netcat-openbsd in a kernel namespace
+    as the peer.
+    """
+
+    skip = SKIP or missingTools("ss")
+
+    def setUp(self) -> None:
+        self.directory = shortTempDir(self)
+        self.switch = VdetwistSwitch(os.path.join(self.directory, "s"))
+        self.switch.start()
+        self.addCleanup(self.switch.stop)
+        self.kernel = Namespace(self.addCleanup, self.directory)
+        self.kernel.plug(self.switch.ctlDir, "192.168.77.50/24")
+
+    def start(self, *args: str) -> subprocess.Popen:
+        p = vdetwistCat("-s", self.switch.ctlDir, *args, stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(self.reap, p)
+        return p
+
+    def kernelNetcat(self, *args: str) -> subprocess.Popen:
+        p = self.kernel.popen("nc", *args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+        self.addCleanup(self.reap, p)
+        return p
+
+    @staticmethod
+    def reap(p: subprocess.Popen) -> None:
+        """
+        Stop a process we started (by its pid) and close its pipes.
+        """
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        for pipe in (p.stdin, p.stdout, p.stderr):
+            if pipe is not None:
+                pipe.close()
+
+    def test_udpListener(self) -> None:
+        """
+        A kernel C{nc -u} client's datagrams come out of C{vdetwist cat -u
+        -l}, which names the client with C{-v} and answers it with its
+        standard input.
+        """
+        ours = self.start("--ip", "192.168.77.100/24", "-u", "-v", "-l", "-p", "10001")
+        self.assertEqual(ours.stderr.readline(), b"listening on [any] 10001 ...\n")
+        theirs = self.kernelNetcat("-u", "-p", "40001", "192.168.77.100", "10001")
+        theirs.stdin.write(b"hello from the kernel\n")
+        theirs.stdin.flush()
+        self.assertEqual(ours.stdout.readline(), b"hello from the kernel\n")
+        self.assertEqual(ours.stderr.readline(),
+                         b"connect to [192.168.77.100] from (UNKNOWN) [192.168.77.50] 40001\n")
+        ours.stdin.write(b"hello from vdetwist\n")
+        ours.stdin.flush()
+        self.assertEqual(theirs.stdout.readline(), b"hello from vdetwist\n")
+
+    def test_udpClient(self) -> None:
+        """
+        C{vdetwist cat -u HOST PORT} sends a kernel C{nc -u -l} one datagram
+        per line written and prints its answers; C{-q 0} ends it with status
+        0 at the end of its input.
+        """
+        theirs = self.kernelNetcat("-u", "-l", "-p", "10002")
+        waitForSocket(self.kernel, "u", 10002)
+        ours = self.start("--ip", "192.168.77.101/24", "-u", "-q", "1",
+                          "192.168.77.50", "10002")
+        ours.stdin.write(b"first line\n")
+        ours.stdin.flush()
+        self.assertEqual(theirs.stdout.readline(), b"first line\n")
+        theirs.stdin.write(b"an answer\n")
+        theirs.stdin.flush()
+        self.assertEqual(ours.stdout.readline(), b"an answer\n")
+        ours.stdin.write(b"second line\n")
+        ours.stdin.close()
+        self.assertEqual(theirs.stdout.readline(), b"second line\n")
+        self.assertEqual(ours.wait(10), 0)
+
+    def test_zeroTCP(self) -> None:
+        """
+        C{-z -v} against a kernel listener: 0 and netcat-openbsd's line;
+        against a closed port: 1 and its failure line; the kernel's own
+        C{nc -z -v} says the same.
+        """
+        theirs = self.kernelNetcat("-l", "-p", "10003")
+        waitForSocket(self.kernel, "t", 10003)
+        ours = self.start("--ip", "192.168.77.102/24", "-z", "-v", "192.168.77.50", "10003")
+        out, err = ours.communicate(timeout=30)
+        self.assertEqual((ours.returncode, out, err),
+                         (0, b"", b"Connection to 192.168.77.50 10003 port [tcp/*] succeeded!\n"))
+        # The kernel listener saw a connection come and go.
+        self.assertEqual(theirs.wait(10), 0)
+        ours = self.start("--ip", "192.168.77.102/24", "-z", "-v", "192.168.77.50", "10004")
+        out, err = ours.communicate(timeout=30)
+        self.assertEqual((ours.returncode, err), (1, b"vdetwist cat: connect to 192.168.77.50 "
+                                                     b"port 10004 (tcp) failed: Connection refused\n"))
+        kernel = self.kernel.exec("nc", "-z", "-v", "192.168.77.50", "10004", check=False)
+        self.assertEqual((kernel.returncode, kernel.stderr),
+                         (1, b"nc: connect to 192.168.77.50 port 10004 (tcp) failed: "
+                             b"Connection refused\n"))
+
+    def test_zeroUDP(self) -> None:
+        """
+        C{-z -u -v}: 0 and netcat-openbsd's line when a kernel socket is
+        bound (it receives the probes), 1 and silence when the kernel
+        answers port unreachable.
+        """
+        theirs = self.kernelNetcat("-u", "-l", "-p", "10005")
+        waitForSocket(self.kernel, "u", 10005)
+        ours = self.start("--ip", "192.168.77.103/24", "-z", "-u", "-v",
+                          "192.168.77.50", "10005")
+        out, err = ours.communicate(timeout=30)
+        self.assertEqual((ours.returncode, err),
+                         (0, b"Connection to 192.168.77.50 10005 port [udp/*] succeeded!\n"))
+        self.assertEqual(theirs.stdout.read(4), b"XXXX")
+        ours = self.start("--ip", "192.168.77.103/24", "-z", "-u", "-v",
+                          "192.168.77.50", "10006")
+        out, err = ours.communicate(timeout=30)
+        self.assertEqual((ours.returncode, out, err), (1, b"", b""))

@@ -5,7 +5,8 @@ C{vdetwist plug} with Debian's tools: a C{dpipe} cable between two
 switches made of our plug at one end and Debian's C{vde_plug} at the other
 (both arrangements), carrying 20 MB between Linux kernel stacks in two
 network namespaces; our plug's frames read by Debian's vde_plug; the ends
-of a plug (end of input, kicked by the switch, no switch, a child).
+of a plug (end of input, kicked by the switch, no switch, a child); the
+ptp://, cmd:// and tap:// URLs, and -d/-p.
 
 The switches are Debian's C{vde_switch}, so only the plug is under test.
 """
@@ -309,3 +310,179 @@ class DpipeCableOnVdetwistTests(DpipeCableTests):
         """
         from tests.interop.netns import VdetwistSwitch
         return VdetwistSwitch
+
+
+class PlugURLTests(_SwitchesMixin, SynchronousTestCase):
+    """
+    vdeplug4's other URL forms, each met by Debian's vde_plug speaking the
+    same URL, and C{-d}/C{-p}.
+    """
+
+    if SKIP_REASON:
+        skip = SKIP_REASON
+    elif shutil.which("vde_plug") is None:
+        skip = "vde_plug is not installed (apt-get install vdeplug)"
+
+    def popen(self, command: List[str]) -> subprocess.Popen:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=plugEnvironment())
+        self.addCleanup(self.reapAndClose, process)
+        return process
+
+    def reapAndClose(self, process: subprocess.Popen) -> None:
+        self.reap(process)
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+    def exchange(self, one: subprocess.Popen, two: subprocess.Popen) -> None:
+        """
+        A frame written to each plug's standard input comes out of the
+        other's standard output.
+        """
+        one.stdin.write(STREAM_FRAME)
+        one.stdin.flush()
+        self.assertEqual(two.stdout.read(62), STREAM_FRAME)
+        reply = STREAM_FRAME[:8] + b"\x02\x00\x00\x00\x00\x02" + STREAM_FRAME[14:]
+        two.stdin.write(reply)
+        two.stdin.flush()
+        self.assertEqual(one.stdout.read(62), reply)
+
+    def ptp(self, oursFirst: bool) -> None:
+        directory = shortTempDir(self)
+        url = "ptp://" + os.path.join(directory, "link")
+        first = self.popen(PLUG + [url] if oursFirst else ["vde_plug", url])
+        self.assertTrue(self.waitFor(lambda: os.path.exists(os.path.join(directory, "link"))))
+        second = self.popen(["vde_plug", url] if oursFirst else PLUG + [url])
+        self.assertTrue(self.waitFor(lambda: os.path.exists(os.path.join(directory, "link+"))))
+        self.exchange(first, second)
+        ours = first if oursFirst else second
+        ours.stdin.close()
+        self.assertEqual(ours.wait(10), 0)
+        self.assertFalse(os.path.exists(os.path.join(directory, "link" if oursFirst else "link+")))
+
+    def test_ptpOursFirst(self) -> None:
+        """
+        C{vdetwist plug ptp://PATH} then C{vde_plug ptp://PATH}: frames
+        both ways; at the end of its input ours exits 0 and removes PATH.
+        """
+        self.ptp(True)
+
+    def test_ptpTheirsFirst(self) -> None:
+        """
+        C{vde_plug ptp://PATH} then C{vdetwist plug ptp://PATH}.
+        """
+        self.ptp(False)
+
+    def test_cmd(self) -> None:
+        """
+        C{vdetwist plug vde://SW1 cmd://"vde_plug vde://SW2"} joins two
+        switches: a frame from a vde_plug on one reaches a vde_plug on the
+        other; the command ending ends our plug with vdeplug4's message.
+        """
+        one, two = self.makeSwitch(), self.makeSwitch()
+        cable = self.popen(PLUG + ["vde://" + one.ctlDir, "cmd://vde_plug vde://" + two.ctlDir])
+        self.assertTrue(self.waitFor(lambda: len(one.endpoints()) == 1 and len(two.endpoints()) == 1))
+        sender = self.popen(["vde_plug", "vde://" + one.ctlDir])
+        listener = self.popen(["vde_plug", "vde://" + two.ctlDir])
+        self.assertTrue(self.waitFor(lambda: len(two.endpoints()) == 2 and len(one.endpoints()) == 2))
+        self.exchange(sender, listener)
+        [(port, endpoint, _)] = [e for e in two.endpoints()
+                                 if "pid=%d" % (listener.pid,) not in e[2]]
+        two.console("port/epclose %d %d" % (port, endpoint))
+        self.assertEqual(cable.wait(10), 0)
+        self.assertIn(b"VDE terminated: cmd://vde_plug vde://" + two.ctlDir.encode(),
+                      cable.stderr.read())
+
+    def test_cmdStream(self) -> None:
+        """
+        C{vdetwist plug cmd://"vde_plug vde://SW"}: our standard input and
+        output carry the command's frames.
+        """
+        switch = self.makeSwitch()
+        ours = self.popen(PLUG + ["cmd://vde_plug vde://" + switch.ctlDir])
+        theirs = self.popen(["vde_plug", "vde://" + switch.ctlDir])
+        self.assertTrue(self.waitFor(lambda: len(switch.endpoints()) == 2))
+        self.exchange(ours, theirs)
+
+    def test_daemon(self) -> None:
+        """
+        C{-d -p PIDFILE} returns 0 once attached, leaving a daemon whose
+        pid is in the file; SIGTERM ends it and removes the file.  When the
+        switch is missing, C{-d} returns 1 with vde_plug's message and no
+        pid file is left.
+        """
+        one, two = self.makeSwitch(), self.makeSwitch()
+        pidPath = os.path.join(shortTempDir(self), "plug.pid")
+        result = subprocess.run(PLUG + ["-d", "-p", pidPath, "vde://" + one.ctlDir,
+                                        "vde://" + two.ctlDir],
+                                stdin=subprocess.DEVNULL, capture_output=True,
+                                env=plugEnvironment(), timeout=20)
+        self.assertEqual((result.returncode, result.stderr), (0, b""))
+        with open(pidPath) as f:
+            pid = int(f.read())
+        self.addCleanup(self._kill, pid)
+        self.assertEqual(len(one.endpoints()), 1)
+        self.assertEqual(len(two.endpoints()), 1)
+        self.assertIn("pid=%d" % (pid,), one.endpoints()[0][2])
+        os.kill(pid, 15)
+        self.assertTrue(self.waitFor(lambda: not os.path.exists(pidPath)))
+        self.assertTrue(self.waitFor(lambda: not one.endpoints()))
+
+        missing = "vde://" + os.path.join(shortTempDir(self), "none")
+        result = subprocess.run(PLUG + ["-d", "-p", pidPath, missing, "vde://" + two.ctlDir],
+                                stdin=subprocess.DEVNULL, capture_output=True,
+                                env=plugEnvironment(), timeout=20)
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(result.stderr.startswith(b"vde_open " + missing.encode() + b": "),
+                        result.stderr)
+        self.assertIn(b"No such file or directory", result.stderr)
+        self.assertEqual(result.stderr.count(b"\n"), 1)
+        self.assertFalse(os.path.exists(pidPath))
+
+    @staticmethod
+    def _kill(pid: int) -> None:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+
+
+class TapURLTests(_SwitchesMixin, SynchronousTestCase):
+    """
+    C{vdetwist plug tap://IFNAME vde://SW} in a namespace joins its tap to
+    a switch: the kernel behind the tap talks TCP with a kernel behind
+    vde_plug2tap.
+    """
+
+    skip = SKIP_REASON or missingTools("vde_plug2tap", "ip")
+
+    def test_tapToSwitch(self) -> None:
+        """
+        1 MB crosses intact each way; SIGTERM ends the plug and its tap
+        goes.
+        """
+        switch = self.makeSwitch()
+        directory = shortTempDir(self)
+        other = Namespace(self.addCleanup, directory)
+        other.plug(switch.ctlDir, "10.78.0.2/24")
+        ours = Namespace(self.addCleanup, directory)
+        tap = ours.tap
+        plug = ours.popen(*PLUG, "tap://" + tap, "vde://" + switch.ctlDir,
+                          stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          env=plugEnvironment())
+        self.addCleanup(self.reap, plug)
+        self.assertTrue(self.waitFor(
+            lambda: ours.exec("ip", "link", "show", tap, check=False).returncode == 0))
+        ours.exec("ip", "addr", "add", "10.78.0.1/24", "dev", tap)
+        ours.exec("ip", "link", "set", tap, "up")
+        self.assertTrue(self.waitFor(lambda: len(switch.endpoints()) == 2))
+        ours.address = "10.78.0.1"
+        for sender, receiver in ((ours, other), (other, ours)):
+            sent, received = transfer(sender, receiver, MB, timeout=30)
+            self.assertEqual(sent, received)
+            self.assertEqual(sent.split()[0], str(MB))
+        plug.terminate()
+        self.assertEqual(plug.wait(10), 0)
+        self.assertTrue(self.waitFor(
+            lambda: ours.exec("ip", "link", "show", tap, check=False).returncode != 0))

@@ -1,17 +1,21 @@
 # -*- test-case-name: tests.scripts.test_cat -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-Tests for L{vdetwist.scripts.cat}'s command line and the C{vdetwist}
-dispatcher.
+Tests for L{vdetwist.scripts.cat} (its command line; UDP and C{-z} on an
+in-memory wire) and the C{vdetwist} dispatcher.
 """
 
 import io
 from contextlib import redirect_stderr, redirect_stdout
+from typing import List, Tuple
 
+from twisted.internet import defer, protocol, task
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from vdetwist.scripts import cat, main
+from vdetwist.stack.endpoints import StackHost
+from vdetwist.testing import MemoryWire
 
 
 class OptionsTests(SynchronousTestCase):
@@ -91,3 +95,273 @@ class DispatcherTests(SynchronousTestCase):
         with redirect_stdout(out):
             self.assertEqual(main.main(["--help"]), 0)
         self.assertIn("netcat", out.getvalue())
+
+
+class _Registry:
+    """
+    A stand-in for L{vdetwist.stack.endpoints.StackRegistry} that hands
+    out one host already on a memory wire.
+    """
+
+    def __init__(self, host: StackHost) -> None:
+        self.host = host
+
+    def hostFor(self, *args: object, **kwargs: object) -> "defer.Deferred[StackHost]":
+        return defer.succeed(self.host)
+
+
+class _Output:
+    """
+    Standard output in memory.
+    """
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+
+class _Collect(protocol.DatagramProtocol):
+    """
+    A UDP peer that records what it receives.
+    """
+
+    def __init__(self) -> None:
+        self.received: List[Tuple[bytes, Tuple[str, int]]] = []
+
+    def datagramReceived(self, data: bytes, addr: Tuple[str, int]) -> None:
+        self.received.append((data, addr))
+
+
+class NetworkTests(SynchronousTestCase):
+    """
+    C{-u} and C{-z} against a second virtual host on an in-memory wire,
+    driven by a clock.
+    """
+
+    def setUp(self) -> None:
+        self.clock = task.Clock()
+        self.wire = MemoryWire()
+        self.ours = StackHost(self.clock, "10.9.0.1/24")
+        self.peer = StackHost(self.clock, "10.9.0.2/24")
+        for host in (self.ours, self.peer):
+            host.attachment = self.wire.attach(host.host.interface)
+            self.addCleanup(host.stop)
+
+    def advance(self, seconds: float = 1.0, steps: int = 20) -> None:
+        self.wire.pump()
+        for _ in range(steps):
+            self.clock.advance(seconds / steps)
+            self.wire.pump()
+
+    def start(self, *argv: str) -> Tuple[cat.Cat, "defer.Deferred[int]"]:
+        options = cat.Options()
+        options.parseOptions(["-s", "/nonexistent", "--ip", "10.9.0.1/24", *argv])
+        self.out, self.err = _Output(), io.StringIO()
+        c = cat.Cat(self.clock, options, self.out, self.err)
+        d = c.run(hosts=_Registry(self.ours))
+        self.advance()
+        return c, d
+
+    def peerUDP(self, port: int) -> Tuple[_Collect, object]:
+        collect = _Collect()
+        return collect, self.peer.host.udp.listenUDP(port, collect)
+
+    def test_udpListener(self) -> None:
+        """
+        C{-u -l -p PORT} prints the first sender's datagrams, says who it
+        is with C{-v}, answers it with standard input, and ignores other
+        senders from then on.
+        """
+        c, d = self.start("-u", "-v", "-l", "-p", "5000")
+        self.assertEqual(self.err.getvalue(), "listening on [any] 5000 ...\n")
+        first, firstPort = self.peerUDP(6000)
+        other, otherPort = self.peerUDP(6001)
+        firstPort.write(b"hello\n", ("10.9.0.1", 5000))
+        self.advance()
+        self.assertEqual(self.out.data, b"hello\n")
+        self.assertEqual(self.err.getvalue().splitlines()[1],
+                         "connect to [10.9.0.1] from (UNKNOWN) [10.9.0.2] 6000")
+        c.fromStdin(b"reply 1\n")
+        c.fromStdin(b"reply 2\n")
+        self.advance()
+        self.assertEqual(first.received, [(b"reply 1\n", ("10.9.0.1", 5000)),
+                                          (b"reply 2\n", ("10.9.0.1", 5000))])
+        otherPort.write(b"intruder\n", ("10.9.0.1", 5000))
+        firstPort.write(b"more\n", ("10.9.0.1", 5000))
+        self.advance()
+        self.assertEqual(self.out.data, b"hello\nmore\n")
+        self.assertNoResult(d)
+        c.finish(0)
+        self.assertEqual(self.successResultOf(d), 0)
+
+    def test_udpListenerKeep(self) -> None:
+        """
+        With C{-k} a UDP listener takes every sender's datagrams and
+        answers the latest.
+        """
+        c, d = self.start("-u", "-k", "-l", "-p", "5000")
+        first, firstPort = self.peerUDP(6000)
+        second, secondPort = self.peerUDP(6001)
+        firstPort.write(b"one\n", ("10.9.0.1", 5000))
+        self.advance()
+        secondPort.write(b"two\n", ("10.9.0.1", 5000))
+        self.advance()
+        c.fromStdin(b"answer\n")
+        self.advance()
+        self.assertEqual(self.out.data, b"one\ntwo\n")
+        self.assertEqual((first.received, second.received),
+                         ([], [(b"answer\n", ("10.9.0.1", 5000))]))
+
+    def test_udpClient(self) -> None:
+        """
+        C{-u HOST PORT} sends each read of standard input as one datagram
+        and prints the answers; C{-q 0} ends it with status 0 after the
+        end of standard input.
+        """
+        server, serverPort = self.peerUDP(7000)
+        c, d = self.start("-u", "-q", "0", "10.9.0.2", "7000")
+        c.fromStdin(b"line 1\n")
+        c.fromStdin(b"line 2\n")
+        self.advance()
+        self.assertEqual([data for data, _ in server.received], [b"line 1\n", b"line 2\n"])
+        clientAddress = server.received[0][1]
+        serverPort.write(b"answer\n", clientAddress)
+        self.advance()
+        self.assertEqual(self.out.data, b"answer\n")
+        self.assertNoResult(d)
+        c.stdinEnded()
+        self.advance()
+        self.assertEqual(self.successResultOf(d), 0)
+        self.assertEqual(self.ours.host.udp.sockets(), {})
+
+    def test_udpClientRefused(self) -> None:
+        """
+        An ICMP port unreachable ends a UDP client with status 1 (and
+        netcat's message with C{-v}).
+        """
+        c, d = self.start("-u", "-v", "10.9.0.2", "7001")
+        c.fromStdin(b"anyone?\n")
+        self.advance()
+        self.assertEqual(self.successResultOf(d), 1)
+        self.assertEqual(self.err.getvalue(), "(UNKNOWN) [10.9.0.2] 7001 (?) open\n"
+                         "(UNKNOWN) [10.9.0.2] 7001 (?) : Connection refused\n")
+
+    def test_zeroTCP(self) -> None:
+        """
+        C{-z} connects and closes: status 0 for an open port with
+        netcat-openbsd's C{-v} line, 1 for a closed one, and a range is
+        scanned in order.
+        """
+        accepted: List[protocol.Protocol] = []
+
+        class Accept(protocol.Protocol):
+            def connectionMade(self) -> None:
+                accepted.append(self)
+
+        self.peer.tcp.listen(80, protocol.Factory.forProtocol(Accept))
+        c, d = self.start("-z", "-v", "10.9.0.2", "80")
+        self.advance()
+        self.assertEqual(self.successResultOf(d), 0)
+        self.assertEqual(self.err.getvalue(), "Connection to 10.9.0.2 80 port [tcp/*] succeeded!\n")
+        self.assertEqual(len(accepted), 1)
+        c, d = self.start("-z", "-v", "10.9.0.2", "81")
+        self.advance()
+        self.assertEqual(self.successResultOf(d), 1)
+        self.assertEqual(self.err.getvalue(), "vdetwist cat: connect to 10.9.0.2 port 81 (tcp) "
+                         "failed: Connection refused\n")
+        c, d = self.start("-z", "-v", "10.9.0.2", "79-81")
+        self.advance(5)
+        self.assertEqual(self.successResultOf(d), 0)
+        self.assertEqual(self.err.getvalue().splitlines(), [
+            "vdetwist cat: connect to 10.9.0.2 port 79 (tcp) failed: Connection refused",
+            "Connection to 10.9.0.2 80 port [tcp/*] succeeded!",
+            "vdetwist cat: connect to 10.9.0.2 port 81 (tcp) failed: Connection refused"])
+        c, d = self.start("-z", "10.9.0.2", "81")
+        self.advance()
+        self.assertEqual((self.successResultOf(d), self.err.getvalue()), (1, ""))
+
+    def test_zeroUDP(self) -> None:
+        """
+        C{-z -u} sends netcat's four C{X} probes: status 0 (and the C{-v}
+        line) unless an ICMP port unreachable answers; failures are silent.
+        """
+        server, _ = self.peerUDP(53)
+        c, d = self.start("-z", "-u", "-v", "10.9.0.2", "53")
+        self.advance(2)
+        self.assertEqual(self.successResultOf(d), 0)
+        self.assertEqual([data for data, _ in server.received], [b"X"] * 4)
+        self.assertEqual(self.err.getvalue(), "Connection to 10.9.0.2 53 port [udp/*] succeeded!\n")
+        c, d = self.start("-z", "-u", "-v", "10.9.0.2", "54")
+        self.advance(2)
+        self.assertEqual((self.successResultOf(d), self.err.getvalue()), (1, ""))
+        self.assertEqual(self.ours.host.udp.sockets(), {})
+
+
+class MoreOptionsTests(SynchronousTestCase):
+    """
+    The options C{-u}, C{-z} and C{-q} bring, and C{--version}.
+    """
+
+    def parse(self, *argv: str) -> cat.Options:
+        options = cat.Options()
+        options.parseOptions(["-s", "x", "--ip", "10.0.0.1", *argv])
+        return options
+
+    def test_shapes(self) -> None:
+        """
+        C{-z} takes a port range; C{-q} a number of seconds.
+        """
+        o = self.parse("-z", "-u", "10.0.0.2", "20-22")
+        self.assertEqual((o["zero"], o["udp"], o["ports"]), (True, True, [20, 21, 22]))
+        self.assertEqual(self.parse("-q", "2", "10.0.0.2", "5")["quit"], 2.0)
+        self.assertEqual(self.parse("10.0.0.2", "5")["quit"], -1.0)
+
+    def test_errors(self) -> None:
+        """
+        C{-z} with C{-l}, a range without C{-z}, an empty range: errors.
+        """
+        for argv in [("-z", "-l", "-p", "5"), ("10.0.0.2", "5-6"),
+                     ("-z", "10.0.0.2", "6-5"), ("-z", "10.0.0.2", "0-5")]:
+            self.assertRaises(usage.UsageError, self.parse, *argv)
+
+    def test_mainUDPBadPort(self) -> None:
+        """
+        C{-u} is no longer refused: bad usage with it is still reported.
+        """
+        err = io.StringIO()
+        with redirect_stderr(err):
+            self.assertEqual(cat.main(["-u", "-l"]), 1)
+        self.assertNotIn("not supported", err.getvalue())
+
+    def test_version(self) -> None:
+        """
+        C{vdetwist --version} and C{vdetwist COMMAND --version} print
+        vdetwist's version, not Twisted's; so does the options' own
+        C{--version}.
+        """
+        from vdetwist.scripts.options import version
+        expected = version()
+        self.assertTrue(expected)
+        for argv, line in [(["--version"], "vdetwist %s\n"),
+                           (["cat", "--version"], "vdetwist cat (vdetwist) %s\n"),
+                           (["plug", "-v", "--version"], "vdetwist plug (vdetwist) %s\n"),
+                           (["term", "--version"], "vdetwist term (vdetwist) %s\n")]:
+            out = io.StringIO()
+            with redirect_stdout(out):
+                self.assertEqual(main.main(argv), 0)
+            self.assertEqual(out.getvalue(), line % (expected,))
+        out = io.StringIO()
+        with redirect_stdout(out):
+            self.assertRaises(SystemExit, cat.Options().parseOptions, ["--version"])
+        self.assertEqual(out.getvalue(), "vdetwist cat (vdetwist) %s\n" % (expected,))
+
+    def test_versionMetadata(self) -> None:
+        """
+        The version is the installed package's, and the package's own
+        C{__version__} agrees with it.
+        """
+        import vdetwist
+        from vdetwist.scripts.options import version
+        self.assertEqual(version(), vdetwist.__version__)

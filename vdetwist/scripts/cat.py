@@ -14,25 +14,51 @@ down the sending side at the end of input, as OpenBSD netcat does; without
 it the connection stays open until the peer closes.  A listener exits when
 its connection ends, unless C{-k}.  Exit status: 0 when a connection was
 made and ended, 1 on failure (refused, timed out, bad usage).
+
+C{-u} is UDP as netcat-openbsd does it: C{-u -l -p PORT} binds the virtual
+host's UDP port, prints the datagrams that arrive and sends what is read
+from standard input, one datagram per read, to the first peer (the socket
+is connected to it; with C{-k} it takes datagrams from anyone and answers
+the latest sender).  C{-u HOST PORT} sends each read of standard input as
+one datagram and prints the answers; an ICMP port unreachable ends it with
+status 1.  UDP has no end of connection: the cat runs until it is stopped,
+or C{-q SECS} after the end of standard input.
+
+C{-z} probes without data, as netcat-openbsd: C{-z HOST PORT} (or a range
+C{LO-HI}) connects and closes at once; the status is 0 when a port is
+open, else 1; C{-v} prints C{Connection to HOST PORT port [tcp/*]
+succeeded!} or C{connect to HOST port PORT (tcp) failed: REASON}.  With
+C{-u}, four C{X} datagrams are sent and the port counts as open unless an
+ICMP port unreachable comes back within L{UDP_PROBE_WAIT} seconds (failures
+are silent, as netcat's are).
 """
 
 import sys
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.python import usage
 from zope.interface import implementer
 
+from vdetwist.scripts.options import VersionOption
 from vdetwist.wire.addr import parseIPv4, parseInterface, parseMAC
 
+#: Seconds a UDP probe (C{-z -u}) waits for an ICMP port unreachable.
+UDP_PROBE_WAIT = 1.0
 
-class Options(usage.Options):
+#: The largest datagram sent for one read of standard input.
+MAX_DATAGRAM = 65507
+
+
+class Options(VersionOption, usage.Options):
     """
     netcat's options plus the virtual host's.
     """
 
-    synopsis = "-s SWITCH --ip ADDR/PREFIX [--gw GW] [-l -p PORT [-k] | HOST PORT]"
+    synopsis = ("-s SWITCH --ip ADDR/PREFIX [--gw GW] [-u] "
+                "[-l -p PORT [-k] | HOST PORT | -z HOST PORT[-PORT]]")
+    command = "vdetwist cat"
 
     optFlags = [
         ["listen", "l", "Listen for an incoming connection."],
@@ -40,6 +66,7 @@ class Options(usage.Options):
         ["udp", "u", "UDP instead of TCP."],
         ["shutdown", "N", "Shut down the sending side at the end of input."],
         ["numeric", "n", "Numeric addresses only (always the case here)."],
+        ["zero", "z", "Zero-I/O mode: report whether the port is open, then exit."],
     ]
     optParameters = [
         ["sock", "s", None, "The switch: a directory or vde:// URL."],
@@ -49,6 +76,9 @@ class Options(usage.Options):
         ["mtu", None, 1500, "The link MTU.", int],
         ["port", "p", None, "The local port (with -l).", int],
         ["wait", "w", 30.0, "Connect timeout in seconds.", float],
+        ["quit", "q", -1.0,
+         "Quit this many seconds after the end of standard input (negative: never).",
+         float],
         ["pcap", None, None, "Write the virtual host's frames to this pcap file."],
     ]
 
@@ -91,6 +121,9 @@ class Options(usage.Options):
         except ValueError as e:
             raise usage.UsageError(str(e))
         args = self["args"]
+        self["ports"] = []
+        if self["zero"] and self["listen"]:
+            raise usage.UsageError("-z and -l cannot be used together")
         if self["listen"]:
             if self["port"] is None and len(args) == 1:
                 self["port"] = _parsePort(args[0])
@@ -105,7 +138,9 @@ class Options(usage.Options):
                 parseIPv4(args[0])
             except ValueError:
                 raise usage.UsageError("HOST must be an IPv4 address: %r" % (args[0],))
-            self["host"], self["remote"] = args[0], _parsePort(args[1])
+            self["host"] = args[0]
+            self["ports"] = _parsePorts(args[1], self["zero"])
+            self["remote"] = self["ports"][0]
             if self["keep"]:
                 raise usage.UsageError("-k goes with -l")
 
@@ -123,6 +158,25 @@ def _parsePort(text: str) -> int:
     if not 0 < port < 65536:
         raise usage.UsageError("port out of range: %d" % (port,))
     return port
+
+
+def _parsePorts(text: str, allowRange: bool) -> List[int]:
+    """
+    A port, or with C{-z} a range C{LO-HI} (inclusive), as netcat takes.
+
+    @param text: the argument.
+    @param allowRange: whether a range is allowed.
+    @return: the ports, in order.
+    @raise usage.UsageError: when it is neither.
+    """
+    if "-" not in text:
+        return [_parsePort(text)]
+    if not allowRange:
+        raise usage.UsageError("a port range needs -z: %r" % (text,))
+    low, high = (_parsePort(part) for part in text.split("-", 1))
+    if low > high:
+        raise usage.UsageError("empty port range: %r" % (text,))
+    return list(range(low, high + 1))
 
 
 class Console:
@@ -195,9 +249,61 @@ class CatProtocol(protocol.Protocol):
         self.cat.disconnected(self)
 
 
+class CatDatagramProtocol(protocol.DatagramProtocol):
+    """
+    The network side of a UDP cat (C{-u}).
+    """
+
+    def __init__(self, cat: "Cat") -> None:
+        self.cat = cat
+
+    def datagramReceived(self, data: bytes, addr: Any) -> None:
+        self.cat.datagramReceived(data, addr)
+
+    def connectionRefused(self) -> None:
+        self.cat.udpRefused()
+
+
+class _Closer(protocol.Protocol):
+    """
+    C{-z} over TCP: close as soon as connected.
+
+    @ivar lost: fires when the connection is gone.
+    """
+
+    def __init__(self) -> None:
+        self.lost: defer.Deferred[None] = defer.Deferred()
+
+    def connectionMade(self) -> None:
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def connectionLost(self, reason: object = None) -> None:
+        if not self.lost.called:
+            self.lost.callback(None)
+
+
+class _UDPProbe(protocol.DatagramProtocol):
+    """
+    C{-z -u}: notices an ICMP port unreachable.
+
+    @ivar refused: fires with C{True} when one arrives.
+    """
+
+    def __init__(self) -> None:
+        self.refused: defer.Deferred[bool] = defer.Deferred()
+
+    def connectionRefused(self) -> None:
+        if not self.refused.called:
+            self.refused.callback(True)
+
+
 class Cat:
     """
-    Join standard input and output to one TCP connection at a time.
+    Join standard input and output to one TCP connection at a time, or to
+    a UDP socket (C{-u}); or probe ports (C{-z}).
+
+    @ivar udp: the L{vdetwist.stack.udp.UDPPort} with C{-u}.
+    @ivar peer: with C{-u}, the C{(host, port)} standard input goes to.
     """
 
     def __init__(self, reactor: Any, options: Options, stdout: Any, err: Any) -> None:
@@ -211,6 +317,9 @@ class Cat:
         self.exitCode = 1
         self.done: defer.Deferred[int] = defer.Deferred()
         self.stdio: Any = None
+        self.udp: Any = None
+        self.peer: Optional[Tuple[str, int]] = None
+        self._quitTimer: Any = None
 
     # -- stdin / stdout -------------------------------------------------
 
@@ -223,7 +332,9 @@ class Cat:
         self.stdio.pauseProducing()
 
     def fromStdin(self, data: bytes) -> None:
-        if self.connection is not None:
+        if self.udp is not None:
+            self._sendDatagrams(data)
+        elif self.connection is not None:
             self.console.sent += len(data)
             self.connection.transport.write(data)
 
@@ -233,6 +344,76 @@ class Cat:
         self.stdinDone = True
         if self.connection is not None and self.options["shutdown"]:
             self.connection.transport.loseWriteConnection()
+        if self.options["quit"] >= 0 and self._quitTimer is None:
+            self._quitTimer = self.reactor.callLater(self.options["quit"], self._quit)
+
+    def _quit(self) -> None:
+        """
+        C{-q}: the delay after the end of standard input is over.
+        """
+        self.options["keep"] = False
+        if self.connection is not None:
+            self.connection.transport.loseConnection()
+        else:
+            self.finish(0)
+
+    def _resumeStdin(self) -> None:
+        """
+        Start reading standard input (a UDP peer is known).
+        """
+        if self.stdio is not None:
+            self.stdio.resumeProducing()
+
+    # -- UDP ------------------------------------------------------------
+
+    def _sendDatagrams(self, data: bytes) -> None:
+        """
+        Send one read of standard input to the peer: one datagram (or
+        more, when it is longer than a datagram can be).
+        """
+        if self.peer is None:
+            return
+        for start in range(0, len(data), MAX_DATAGRAM):
+            chunk = data[start:start + MAX_DATAGRAM]
+            try:
+                if self.udp.connected is not None:
+                    self.udp.write(chunk)
+                else:
+                    self.udp.write(chunk, self.peer)
+            except (OSError, ValueError) as e:
+                self.console.say("vdetwist cat: send to %s port %d failed: %s" % (
+                    self.peer[0], self.peer[1], e))
+                return
+            self.console.sent += len(chunk)
+
+    def datagramReceived(self, data: bytes, addr: Tuple[str, int]) -> None:
+        """
+        A datagram for the UDP socket: the first sender becomes the peer
+        (the socket is connected to it, unless C{-k}, where the latest
+        sender is answered).
+        """
+        if self.peer != addr and (self.peer is None or self.options["keep"]):
+            first = self.peer is None
+            self.peer = addr
+            if not self.options["keep"]:
+                self.udp.connect(addr[0], addr[1])
+            self.console.say("connect to [%s] from (UNKNOWN) [%s] %d" % (
+                self.udp.getHost().host, addr[0], addr[1]))
+            if first:
+                self.exitCode = 0
+                self._resumeStdin()
+        self.fromNetwork(data)
+
+    def udpRefused(self) -> None:
+        """
+        An ICMP port unreachable for the connected UDP socket: a client
+        ends with status 1; a listener keeps waiting.
+        """
+        if self.options["listen"]:
+            return
+        self.console.say("(UNKNOWN) [%s] %d (?) : Connection refused" % (
+            self.options["host"], self.options["remote"]))
+        self.finish(1)
 
     def fromNetwork(self, data: bytes) -> None:
         self.console.received += len(data)
@@ -278,8 +459,12 @@ class Cat:
         """
         if self.done.called:
             return
+        if self._quitTimer is not None and self._quitTimer.active():
+            self._quitTimer.cancel()
         if self.port is not None:
             self.port.stopListening()
+        if self.udp is not None:
+            self.udp.stopListening()
         self.done.callback(code)
 
     # -- start ----------------------------------------------------------
@@ -308,6 +493,12 @@ class Cat:
             self.pcapFile = os.fdopen(fd, "wb")
             stackHost.host.startCapture(self.pcapFile)
             self.done.addBoth(self._closePcap)
+        if o["zero"]:
+            code = yield self._scan(stackHost)
+            return code
+        if o["udp"]:
+            code = yield self._runUDP(stackHost)
+            return code
         if o["listen"]:
             self.port = stackHost.tcp.listen(o["port"], factory, interface=stackHost.address)
             self.console.say("listening on [any] %d ..." % (o["port"],))
@@ -322,6 +513,100 @@ class Cat:
         code = yield self.done
         return code
 
+
+    def _runUDP(self, stackHost: Any) -> "defer.Deferred[int]":
+        """
+        C{-u}: bind the UDP socket, then wait for the end.
+
+        @param stackHost: the attached L{vdetwist.stack.endpoints.StackHost}.
+        @return: a Deferred firing with the exit status.
+        """
+        from twisted.internet.error import CannotListenError
+        o = self.options
+        udp = stackHost.host.udp
+        datagrams = CatDatagramProtocol(self)
+        try:
+            self.udp = udp.listenUDP(o["port"] or 0, datagrams,
+                                     interface=stackHost.address)
+        except CannotListenError as e:
+            self.console.err.write("vdetwist cat: cannot bind UDP port %s: %s\n" % (
+                o["port"], e.socketError))
+            return defer.succeed(1)
+        if o["listen"]:
+            self.console.say("listening on [any] %d ..." % (o["port"],))
+        else:
+            self.udp.connect(o["host"], o["remote"])
+            self.peer = (o["host"], o["remote"])
+            self.exitCode = 0
+            self.console.say("(UNKNOWN) [%s] %d (?) open" % self.peer)
+            self._resumeStdin()
+        return self.done
+
+    @defer.inlineCallbacks
+    def _scan(self, stackHost: Any) -> Any:
+        """
+        C{-z}: probe each port in turn, as netcat-openbsd does.
+
+        @param stackHost: the attached L{vdetwist.stack.endpoints.StackHost}.
+        @return: a Deferred firing with 0 when some port is open, else 1.
+        """
+        o = self.options
+        kind = "udp" if o["udp"] else "tcp"
+        code = 1
+        for port in o["ports"]:
+            try:
+                if o["udp"]:
+                    yield self._probeUDP(stackHost, port)
+                else:
+                    yield self._probeTCP(stackHost, port)
+            except Exception as e:
+                if not o["udp"]:
+                    self.console.say("vdetwist cat: connect to %s port %d (tcp) failed: %s" % (
+                        o["host"], port, _describe(e)))
+                continue
+            code = 0
+            self.console.say("Connection to %s %d port [%s/*] succeeded!" % (
+                o["host"], port, kind))
+        return code
+
+    @defer.inlineCallbacks
+    def _probeTCP(self, stackHost: Any, port: int) -> Any:
+        """
+        Connect and close at once.
+
+        @raise Exception: the connect failed.
+        """
+        closer = _Closer()
+        yield stackHost.tcp.connect(parseIPv4(self.options["host"]), port,
+                                    protocol.Factory.forProtocol(lambda: closer),
+                                    timeout=self.options["wait"])
+        # Let the FIN go out and be answered, within a second.
+        yield closer.lost.addTimeout(1.0, self.reactor,
+                                     onTimeoutCancel=lambda result, timeout: None)
+
+    @defer.inlineCallbacks
+    def _probeUDP(self, stackHost: Any, port: int) -> Any:
+        """
+        Send four C{X} datagrams, as netcat's C{udptest}; the port is
+        closed if an ICMP port unreachable answers within
+        L{UDP_PROBE_WAIT} seconds.
+
+        @raise ConnectionRefusedError: it did.
+        """
+        from twisted.internet.error import ConnectionRefusedError
+        probe = _UDPProbe()
+        udp = stackHost.host.udp.listenUDP(0, probe, interface=stackHost.address)
+        try:
+            udp.connect(self.options["host"], port)
+            for _ in range(4):
+                udp.write(b"X")
+            refused = yield probe.refused.addTimeout(
+                min(UDP_PROBE_WAIT, self.options["wait"]), self.reactor,
+                onTimeoutCancel=lambda result, timeout: False)
+        finally:
+            udp.stopListening()
+        if refused:
+            raise ConnectionRefusedError()
 
     def _closePcap(self, result: Any) -> Any:
         """
@@ -356,15 +641,13 @@ def main(argv: List[str]) -> int:
     except usage.UsageError as e:
         print("vdetwist cat: %s\n%s" % (e, options), file=sys.stderr)
         return 1
-    if options["udp"]:
-        print("vdetwist cat: -u is not supported yet", file=sys.stderr)
-        return 1
     from twisted.internet import reactor
     result: List[int] = [1]
     cat = Cat(reactor, options, _Stdout(), sys.stderr)
 
     def start() -> None:
-        cat.startStdio()
+        if not options["zero"]:
+            cat.startStdio()
         d = cat.run()
 
         def finished(code: int) -> None:

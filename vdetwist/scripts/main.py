@@ -4,6 +4,9 @@
 The C{vdetwist} command: one subcommand per tool.
 
     vdetwist cat -s /tmp/vde --ip 192.168.77.100/24 -l -p 10000
+
+C{vdetwist --version} and C{vdetwist COMMAND --version} print vdetwist's
+version (L{vdetwist.scripts.options.version}).
 """
 
 import sys
@@ -26,7 +29,8 @@ def usage() -> str:
     for name, (_, help) in sorted(SUBCOMMANDS.items()):
         lines.append("  %-8s %s" % (name, help))
     lines.append("")
-    lines.append("vdetwist COMMAND --help for a command's options.")
+    lines.append("vdetwist COMMAND --help for a command's options; "
+                 "vdetwist --version for the version.")
     return "\n".join(lines)
 
 
@@ -37,17 +41,38 @@ def main(argv: Optional[List[str]] = None) -> int:
     @param argv: the arguments after the program name (C{sys.argv[1:]}).
     @return: the exit status.
     """
+    from vdetwist.scripts.options import versionLine
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         return 0 if argv else 2
+    if argv[0] in ("--version", "-V"):
+        print(versionLine())
+        return 0
     name = argv[0]
     if name not in SUBCOMMANDS:
         print("vdetwist: unknown command %r\n\n%s" % (name, usage()), file=sys.stderr)
         return 2
+    if "--version" in _ownArguments(argv[1:]):
+        print(versionLine("vdetwist " + name))
+        return 0
     import importlib
     module = importlib.import_module(SUBCOMMANDS[name][0])
     return module.main(argv[1:])
+
+
+def _ownArguments(argv: List[str]) -> List[str]:
+    """
+    A subcommand's own arguments: those before C{=} (C{vdetwist plug URL =
+    COMMAND...}) or C{--}, which belong to another program.
+
+    @param argv: the arguments after the subcommand's name.
+    @return: the leading part.
+    """
+    for index, arg in enumerate(argv):
+        if arg in ("=", "--"):
+            return argv[:index]
+    return argv
 
 
 if __name__ == "__main__":

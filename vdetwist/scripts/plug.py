@@ -10,6 +10,19 @@ and Debian's C{vde_switch} alike.
 
     dpipe vdetwist plug vde:///tmp/sw1 = vde_plug vde:///tmp/sw2
     dpipe vdetwist plug /tmp/sw1 = ssh host vdetwist plug /tmp/sw2
+    vdetwist plug -d -p /run/cable.pid vde:///tmp/sw1 ptp:///tmp/link
+
+A URL is any of vdeplug4's forms the project can attach to (see
+L{vdetwist.scripts.plugurls}): C{vde://DIR[PORT]} or a plain directory, a
+switch; C{ptp://PATH}, point to point with another plug (vde_plug's too)
+naming the same path; C{cmd://COMMAND}, a command carrying the stream
+framing on its standard input and output; C{tap://IFNAME}, a Linux tap.
+Other schemes (C{slirp://}, C{vxlan://}, ...) are refused with one line
+and status 1.  vde_plug's C{-m}/C{-M} and C{-g}/C{-G} set the mode and
+group of the socket the first/second URL binds (vde, ptp); C{-d} runs in
+the background once everything is attached (the command returns 0 then,
+or 1 with the reason if attaching failed) and C{-p} writes a pid file,
+removed at exit.
 
 The stream carries each Ethernet frame after its length as 2 bytes big
 endian (docs/vde-protocol.md section 3, L{vdetwist.vde.stream}); a length
@@ -40,19 +53,27 @@ from typing import Any, Callable, List, Optional
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone, ProcessDone, ReactorNotRunning
 from twisted.internet.interfaces import IConsumer, IHalfCloseableProtocol
-from twisted.internet.protocol import ProcessProtocol
 from twisted.python import usage
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vdetwist.interfaces import IFrameProtocol, IFrameTransport
+from vdetwist.scripts.options import VersionOption
+from vdetwist.scripts.plugurls import (
+    ChildProcess,
+    ChildStreamFrameProtocol,
+    UnsupportedURL,
+    checkURL,
+    unregisterProducer,
+)
 from vdetwist.vde.stream import StreamFrameProtocol
 
 #: The description vde_plug gives the switch (vdeplug4's default).
 DEFAULT_DESCRIPTION = "vdeplug:"
 
-#: Seconds a child may take to exit after its input ended.
-CHILD_GRACE = 2.0
+#: The old private names, for callers of this module.
+_ChildStreamFrameProtocol = ChildStreamFrameProtocol
+_unregisterProducer = unregisterProducer
 
 
 @implementer(IFrameProtocol)
@@ -182,120 +203,6 @@ class Cable:
             self.done.callback(self.firstLost)
 
 
-class ChildProcess(ProcessProtocol):
-    """
-    A child process speaking the stream framing on its standard input and
-    output (C{vdetwist plug URL = COMMAND}); its standard error is ours.
-
-    @ivar stream: the L{StreamFrameProtocol} on the child's pipes.
-    @ivar ended: fires (with L{None}) when the child has exited.
-    @ivar reason: how it exited (a L{Failure}), once it has.
-    """
-
-    def __init__(self, stream: StreamFrameProtocol, reactor: Any,
-                 grace: float = CHILD_GRACE) -> None:
-        """
-        @param stream: the framing protocol to connect to the pipes.
-        @param reactor: for the grace timer.
-        @param grace: seconds between closing the child's input and
-            SIGTERM.
-        """
-        self.stream = stream
-        self.reactor = reactor
-        self.grace = grace
-        self.ended: Deferred[Any] = Deferred()
-        self.reason: Optional[Failure] = None
-        self._timer: Any = None
-        self._streamLost = False
-
-    def connectionMade(self) -> None:
-        """
-        The child runs: the stream is connected to its pipes.
-        """
-        self.stream.makeConnection(self.transport)  # type: ignore[no-untyped-call]
-
-    def outReceived(self, data: bytes) -> None:
-        """
-        Frames from the child.
-
-        @param data: bytes from its standard output.
-        """
-        self.stream.dataReceived(data)
-
-    def childConnectionLost(self, childFD: int) -> None:
-        """
-        The child closed its standard output (the end of its frames) or its
-        standard input (it will read no more): the stream ends.
-
-        @param childFD: which pipe.
-        """
-        if childFD in (0, 1):
-            self._loseStream(Failure(ConnectionDone("the command closed its end of the stream")))  # type: ignore[no-untyped-call]
-
-    def processEnded(self, reason: Failure) -> None:
-        """
-        The child exited.
-
-        @param reason: how.
-        """
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self.reason = reason
-        self._loseStream(reason)
-        if not self.ended.called:
-            self.ended.callback(None)
-
-    def _loseStream(self, reason: Failure) -> None:
-        """
-        End the stream once, and give the child its grace period.
-
-        @param reason: why.
-        """
-        if self._streamLost:
-            return
-        self._streamLost = True
-        self.stream.connectionLost(reason)
-        self.stop()
-
-    def stop(self) -> None:
-        """
-        Close the child's pipes; SIGTERM after the grace period.
-        """
-        if self.ended.called or self._timer is not None:
-            return
-        transport: Any = self.transport
-        if transport is not None:
-            # A pipe with a producer registered never closes.
-            _unregisterProducer(transport)
-            transport.closeStdin()
-        self._timer = self.reactor.callLater(self.grace, self._terminate)
-
-    def _terminate(self) -> None:
-        """
-        The child outstayed its grace period.
-        """
-        try:
-            self.transport.signalProcess("TERM")  # type: ignore[union-attr]
-        except Exception:
-            pass
-
-
-def _unregisterProducer(transport: Any) -> None:
-    """
-    Unregister a transport's producer, if it takes one: Twisted does not
-    close a descriptor while a producer is registered with it.
-
-    @param transport: a transport.
-    """
-    unregister = getattr(transport, "unregisterProducer", None)
-    if unregister is not None:
-        try:
-            unregister()
-        except RuntimeError:
-            # In-memory transports refuse when none is registered.
-            pass
-
-
 @implementer(IHalfCloseableProtocol)
 class _StdioStreamFrameProtocol(StreamFrameProtocol):
     """
@@ -331,35 +238,42 @@ class _StdioStreamFrameProtocol(StreamFrameProtocol):
                 ConnectionDone("standard output was closed")))
 
 
-class _ChildStreamFrameProtocol(StreamFrameProtocol):
+def _mode(text: str) -> int:
     """
-    The stream framing on a child's pipes: closing it closes the child's
-    standard input instead of killing the child.
+    A socket mode in octal, as vde_plug's C{-m} takes it.
+
+    @raise ValueError: not an octal mode.
     """
-
-    child: Optional[ChildProcess] = None
-
-    def loseConnection(self) -> None:
-        """
-        The plug ended: let the child finish.
-        """
-        if self.child is not None:
-            self.child.stop()
+    mode = int(text, 8)
+    if not 0 <= mode <= 0o7777:
+        raise ValueError("mode out of range: %r" % (text,))
+    return mode
 
 
-class Options(usage.Options):
+class Options(VersionOption, usage.Options):
     """
     vde_plug's options and arguments.
     """
 
-    synopsis = "[-D DESCR] [-v] URL [URL2 | = COMMAND [ARGS...]]"
+    synopsis = ("[-D DESCR] [-v] [-d] [-p PIDFILE] [-m MODE] [-g GROUP] "
+                "URL [URL2 | = COMMAND [ARGS...]]\n"
+                "URL: vde://DIR[PORT] or DIR, ptp://PATH, cmd://COMMAND, tap://IFNAME")
+    command = "vdetwist plug"
 
     optFlags = [
         ["verbose", "v", "Print frame counts and drops on standard error at the end."],
+        ["daemon", "d", "Run in the background (once attached; standard input and "
+         "output become /dev/null)."],
     ]
     optParameters = [
         ["descr", "D", DEFAULT_DESCRIPTION, "The description the switch shows."],
         ["timeout", "t", 10.0, "Seconds to wait for the switch's answer.", float],
+        ["pidfile", "p", None, "Write the process id to this file (removed at exit)."],
+        ["mod", "m", None, "The mode of our socket, octal (vde:// and ptp://; default 0700).",
+         _mode],
+        ["mod2", "M", None, "Like -m, for the second URL.", _mode],
+        ["group", "g", None, "The group of our socket (vde:// and ptp://)."],
+        ["group2", "G", None, "Like -g, for the second URL."],
     ]
 
     def parseArgs(self, *args: str) -> None:
@@ -389,6 +303,16 @@ class Options(usage.Options):
         if not self["descr"]:
             self["descr"] = DEFAULT_DESCRIPTION
 
+    def postOptions(self) -> None:
+        """
+        Check the URLs' schemes.
+
+        @raise UnsupportedURL: a scheme C{vdetwist plug} cannot attach to.
+        """
+        for url in (self["url"], self["url2"]):
+            if url:
+                checkURL(url)
+
 
 class Plug:
     """
@@ -406,13 +330,13 @@ class Plug:
         @param reactor: the reactor.
         @param options: the parsed L{Options}.
         @param err: text standard error.
-        @param connect: L{vdetwist.vde.plug.connectPlug} or a fake.
+        @param connect: L{vdetwist.scripts.plugurls.connectURL} or a fake.
         @param makeStdio: makes the standard I/O transport for a protocol
             (L{twisted.internet.stdio.StandardIO} by default).
         """
         if connect is None:
-            from vdetwist.vde.plug import connectPlug
-            connect = connectPlug
+            from vdetwist.scripts.plugurls import connectURL
+            connect = connectURL
         self.reactor = reactor
         self.options = options
         self.err = err
@@ -423,6 +347,8 @@ class Plug:
         self.child: Optional[ChildProcess] = None
         self.plugs: List[Any] = []
         self.stream: Optional[StreamFrameProtocol] = None
+        self.children: List[ChildProcess] = []
+        self.ready: Deferred[None] = Deferred()
 
     def _open(self, url: str, end: CableEnd) -> "Deferred[Any]":
         """
@@ -432,8 +358,23 @@ class Plug:
         @param end: the cable end.
         @return: the plug's Deferred.
         """
-        return self.connect(self.reactor, url, end, description=self.options["descr"],
-                            timeout=self.options["timeout"])
+        first = end is self.cable.left
+        extra = {}
+        mode = self.options["mod" if first else "mod2"]
+        group = self.options["group" if first else "group2"]
+        if mode is not None:
+            extra["mode"] = mode
+        if group is not None:
+            extra["group"] = group
+        d = self.connect(self.reactor, url, end, description=self.options["descr"],
+                         timeout=self.options["timeout"], **extra)
+
+        def opened(plug: Any) -> Any:
+            child = getattr(plug, "child", None)
+            if isinstance(child, ChildProcess):
+                self.children.append(child)
+            return plug
+        return d.addCallback(opened)
 
     def _failed(self, url: str, reason: Failure, prefix: str = "vde_open") -> None:
         """
@@ -478,21 +419,35 @@ class Plug:
             if self.options["url2"] is not None:
                 url2 = self.options["url2"]
                 d = self._open(url2, self.cable.right)
-                d.addCallbacks(self.plugs.append, lambda f: self._giveUp(url2, f))
+
+                def second(plug2: Any) -> None:
+                    self.plugs.append(plug2)
+                    self._ready()
+                d.addCallbacks(second, lambda f: self._giveUp(url2, f))
             elif self.options["command"] is not None:
                 self._startChild(plug)
+                self._ready()
             else:
                 self._startStdio(plug)
+                self._ready()
 
         def failed(reason: Failure) -> None:
             """
             The switch cannot be reached: say why and finish.
             """
             self._failed(url, reason)
-            result.callback(self.status)
+            if not result.called:
+                result.callback(self.status)
 
         self._open(url, self.cable.left).addCallbacks(plugged, failed)
         return result
+
+    def _ready(self) -> None:
+        """
+        Everything is attached: fire L{ready} (a daemon's parent exits 0).
+        """
+        if not self.ready.called and not self.cable.done.called:
+            self.ready.callback(None)
 
     def _giveUp(self, url: str, reason: Failure, prefix: str = "vde_open") -> None:
         """
@@ -556,7 +511,7 @@ class Plug:
         if self.options["verbose"]:
             for plug in self.plugs:
                 self.err.write("vdetwist plug: %s: %d frames in, %d out, %d dropped\n" % (
-                    plug.url.path or "default switch", plug.framesIn, plug.framesOut,
+                    _name(plug), plug.framesIn, plug.framesOut,
                     plug.drops))
             if self.stream is not None:
                 self.err.write("vdetwist plug: stream: %d frames in, %d out, %d dropped, "
@@ -564,6 +519,19 @@ class Plug:
                                    self.stream.framesIn, self.stream.framesOut,
                                    self.stream.drops, self.stream.decoder.lengthErrors))
         self.err.flush()
+
+
+def _name(plug: Any) -> str:
+    """
+    What messages call an attachment.
+
+    @param plug: a switch's plug or another attachment.
+    @return: its name, or its switch directory.
+    """
+    name = getattr(plug, "name", None)
+    if name:
+        return str(name)
+    return plug.url.path or "default switch"
 
 
 def _describe(reason: Failure) -> str:
@@ -590,12 +558,41 @@ def main(argv: List[str]) -> int:
     options = Options()  # type: ignore[no-untyped-call]
     try:
         options.parseOptions(argv)  # type: ignore[no-untyped-call]
+    except UnsupportedURL as e:
+        print("vdetwist plug: %s" % (e,), file=sys.stderr)
+        return 1
     except usage.UsageError as e:
         print("vdetwist plug: %s\n%s" % (e, options), file=sys.stderr)
         return 2
+    from vdetwist.scripts.daemon import PidFile, ReadyNotifier, detach
+    pidfile = PidFile(options["pidfile"]) if options["pidfile"] else None
+    notifier = detach() if options["daemon"] else ReadyNotifier(None)
+    if pidfile is not None:
+        try:
+            pidfile.write()
+        except OSError as e:
+            print("vdetwist plug: cannot write the pid file %s: %s" % (
+                pidfile.path, e.strerror), file=sys.stderr)
+            return 1
+    try:
+        return _run(options, notifier)
+    finally:
+        if pidfile is not None:
+            pidfile.remove()
+
+
+def _run(options: Options, notifier: Any) -> int:
+    """
+    Run the plug in the reactor.
+
+    @param options: the parsed options.
+    @param notifier: told when everything is attached (C{-d}).
+    @return: the exit status.
+    """
     from twisted.internet import reactor
     status = [1]
     plug = Plug(reactor, options, sys.stderr)
+    plug.ready.addCallback(lambda _: notifier.ready())
 
     def start() -> None:
         """
@@ -617,10 +614,14 @@ def main(argv: List[str]) -> int:
             Record the exit status and stop, once the child (if any) is gone.
             """
             status[0] = code
-            child = plug.child
-            if child is not None and not child.ended.called:
-                child.stop()
-                child.ended.addBoth(stop)
+            from twisted.internet.defer import gatherResults
+            waiting = []
+            for child in [plug.child] + plug.children:
+                if child is not None and not child.ended.called:
+                    child.stop()
+                    waiting.append(child.ended)
+            if waiting:
+                gatherResults(waiting).addBoth(stop)
             else:
                 stop()
 
