@@ -45,6 +45,8 @@ TIME_WAIT for 2*MSL, a short-cut for in-order data (header prediction).
 from typing import Dict, List, Optional, Tuple
 
 from vdetwist.stack.tcp.buffers import ReassemblyBuffer, ReceiveBuffer, SendBuffer
+from vdetwist.stack.tcp.congestion import CongestionControl
+from vdetwist.stack.tcp.rtt import RTTEstimator
 from vdetwist.stack.tcp.seq import (
     SEQ_MASK,
     seqGE,
@@ -97,7 +99,6 @@ _RECEIVING = frozenset([ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2])
 #: States in which keepalives run.
 _KEEPALIVE = frozenset([ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2])
 
-_BIG = 1 << 30
 #: At most this many full-sized segments are acknowledged by one ACK
 #: deferred to the end of a batch (see L{TCPMachine.ackCanWait}).
 COALESCE_SEGMENTS = 8
@@ -268,6 +269,8 @@ class TCPMachine:
     @ivar keepAlive: send keepalive probes when idle.
     @ivar readClosed: the application will read no more (fully closed):
         data is acknowledged and discarded, and FIN_WAIT_2 times out.
+    @ivar congestion: the sender's congestion control and loss recovery.
+    @ivar rtt: the RTT estimator and retransmission timeout.
     """
 
     def __init__(
@@ -332,33 +335,12 @@ class TCPMachine:
         self.keepAlive = False
         self.readClosed = False
 
-        self.cwnd = config.initialWindow * self.mss
-        self.ssthresh = _BIG
-        self.recover = iss
-        self.inRecovery = False
-        self.dupAcks = 0
-        self._caBytes = 0
-        self.retransmitFirst = False
+        self.congestion = CongestionControl(config.initialWindow * self.mss, iss)
+        self.rtt = RTTEstimator(config.initialRTO, config.minRTO, config.maxRTO,
+                                timestampOffset)
         self._force = False
         self._sackRoom = 0
-        #: SACKed ranges reported by the peer, C{(left, right)} sequence
-        #: numbers above SND.UNA, sorted and disjoint (RFC 6675's
-        #: scoreboard, simplified).
-        self.scoreboard: List[Tuple[int, int]] = []
-        self._rexmitNext = iss
-        self.sackRetransmit = False
-        #: Whether the current recovery is driven by the scoreboard (RFC
-        #: 6675: cwnd = ssthresh, sending limited by the pipe) rather than
-        #: NewReno's window inflation.
-        self.sackRecovery = False
-        self._tsAtTimeout = timestampOffset & SEQ_MASK
-
-        self.srtt: Optional[float] = None
-        self.rttvar = 0.0
-        self.rto = config.initialRTO
         self.retries = 0
-        self._rttSeq: Optional[int] = None
-        self._rttTime = 0.0
 
         self.rtoDeadline: Optional[float] = None
         self.persistDeadline: Optional[float] = None
@@ -375,6 +357,63 @@ class TCPMachine:
         self._challengeCount = 0
         self._lastOutOfWindowAck = float("-inf")
         self._lastReceived = 0.0
+
+    # -- diagnostics: the estimators' values under RFC names ---------------
+
+    @property
+    def cwnd(self) -> int:
+        """
+        The congestion window (L{CongestionControl.cwnd}); settable, for
+        tests that start from a given window.
+        """
+        return self.congestion.cwnd
+
+    @cwnd.setter
+    def cwnd(self, value: int) -> None:
+        self.congestion.cwnd = value
+
+    @property
+    def ssthresh(self) -> int:
+        """
+        The slow start threshold (L{CongestionControl.ssthresh}).
+        """
+        return self.congestion.ssthresh
+
+    @property
+    def inRecovery(self) -> bool:
+        """
+        Whether fast recovery is under way (L{CongestionControl.inRecovery}).
+        """
+        return self.congestion.inRecovery
+
+    @property
+    def sackRecovery(self) -> bool:
+        """
+        Whether recovery is scoreboard driven
+        (L{CongestionControl.sackRecovery}).
+        """
+        return self.congestion.sackRecovery
+
+    @property
+    def scoreboard(self) -> List[Tuple[int, int]]:
+        """
+        The peer's SACKed ranges (L{CongestionControl.scoreboard}).
+        """
+        return self.congestion.scoreboard
+
+    @property
+    def srtt(self) -> Optional[float]:
+        """
+        The smoothed RTT (L{RTTEstimator.srtt}).
+        """
+        return self.rtt.srtt
+
+    @property
+    def rto(self) -> float:
+        """
+        The retransmission timeout (L{RTTEstimator.rto}).
+        """
+        return self.rtt.rto
 
     # -- application requests ---------------------------------------------
 
@@ -492,7 +531,7 @@ class TCPMachine:
         self.keepaliveDeadline = None
         self.closeDeadline = None
         self.ackNow = False
-        self.retransmitFirst = False
+        self.congestion.retransmitFirst = False
         self.events.append((EVENT_CLOSED, reason))
 
     def _timeWait(self, now: float) -> None:
@@ -582,7 +621,7 @@ class TCPMachine:
             self.sndShift = 0
             self.rcvShift = 0
         self.mss = max(64, min(self.peerMSS, config.mss) - (12 if self.tsEnabled else 0))
-        self.cwnd = config.initialWindow * self.mss
+        self.congestion.cwnd = config.initialWindow * self.mss
         self.irs = segment.seq
         self.rcvNxt = (segment.seq + 1) & SEQ_MASK
         self.rcvAdv = (self.rcvNxt + min(self.receiveBuffer.space(), 65535)) & SEQ_MASK
@@ -597,22 +636,6 @@ class TCPMachine:
         else:
             self.state = ESTABLISHED
         self.events.append((EVENT_CONNECTED, None))
-
-    def _rttSample(self, sample: float) -> None:
-        """
-        Update the RTO from one RTT measurement (RFC 6298 section 2).
-
-        @param sample: the measured round trip time in seconds.
-        """
-        if self.srtt is None:
-            self.srtt = sample
-            self.rttvar = sample / 2
-        else:
-            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - sample)
-            self.srtt = 0.875 * self.srtt + 0.125 * sample
-        config = self.config
-        self.rto = min(config.maxRTO,
-                       max(config.minRTO, self.srtt + max(0.001, 4 * self.rttvar)))
 
     # -- input --------------------------------------------------------------
 
@@ -727,9 +750,10 @@ class TCPMachine:
             self.sndWl2 = segment.ack
             self.rtoDeadline = None
             self.retries = 0
-            if self._rttSeq is not None:
-                self._rttSample(now - self._rttTime)
-                self._rttSeq = None
+            rtt = self.rtt
+            if rtt.timedSeq is not None:
+                rtt.sample(now - rtt.timedAt)
+                rtt.timedSeq = None
             self._established()
             self.ackNow = True
         else:
@@ -948,16 +972,17 @@ class TCPMachine:
             return False
 
         window = segment.window << self.sndShift
-        mss = self.mss
+        congestion = self.congestion
+        sackBlocks = segment.sackBlocks if self.sackEnabled else ()
         sackNew = False
-        if ack == sndUna and segment.sackBlocks and self.sackEnabled:
+        if ack == sndUna and sackBlocks:
             # An ACK that SACKs new data counts as a duplicate even when it
             # moves the window (RFC 6675's DupAck; Linux's receivers grow
             # their window all the time).
-            before = self._sackedBytes()
-            self._updateScoreboard(segment.sackBlocks)
-            sackNew = self._sackedBytes() > before
-            segment = segment._replace(sackBlocks=())
+            before = congestion.sackedBytes()
+            congestion.updateScoreboard(sackBlocks, sndUna, self.sndMax)
+            sackNew = congestion.sackedBytes() > before
+            sackBlocks = ()
         if seqGT(ack, sndUna):
             acked = seqSub(ack, sndUna)
             dataAcked = acked
@@ -972,54 +997,14 @@ class TCPMachine:
                 self.sndNxt = ack
             self.retries = 0
             self.rtoDeadline = None
-            # RTT (Karn's rule: _rttSeq is cleared on retransmission).
+            # RTT (Karn's rule: the estimator forgets retransmitted
+            # segments and echoes of timestamps sent before a timeout).
             timestamp = segment.timestamp
             if self.tsEnabled and timestamp is not None and timestamp[1]:
-                # An echo of a timestamp sent before the last timeout may
-                # belong to any of the retransmissions: take no sample
-                # (Karn's rule applied to timestamps).
-                if seqGE(timestamp[1], self._tsAtTimeout):
-                    sample = (self._tsVal(now) - timestamp[1]) & SEQ_MASK
-                    if sample < 0x7FFFFFFF:
-                        self._rttSample(sample / 1000.0)
-            elif self._rttSeq is not None and seqGE(ack, self._rttSeq):
-                self._rttSample(now - self._rttTime)
-                self._rttSeq = None
-            if self._rttSeq is not None and seqGE(ack, self._rttSeq):
-                self._rttSeq = None
-            # Congestion control.
-            if self.inRecovery:
-                if seqGE(ack, self.recover):
-                    flight = max(0, seqSub(self.sndMax, ack))
-                    self.cwnd = min(self.ssthresh, flight + mss)
-                    self.inRecovery = False
-                    self.dupAcks = 0
-                elif self.sackRecovery:
-                    # Partial ACK: the segment now first is lost too (RFC
-                    # 6582's reasoning) unless already resent; the pipe
-                    # decides what else goes.
-                    if seqLE(self._rexmitNext, ack):
-                        self.retransmitFirst = True
-                    self.sackRetransmit = True
-                else:
-                    # NewReno partial ACK: retransmit the next hole, deflate.
-                    self.retransmitFirst = True
-                    self.cwnd = max(mss, self.cwnd - acked + mss)
+                self.rtt.acked(ack, now, timestamp[1], self._tsVal(now))
             else:
-                self.dupAcks = 0
-                if self.cwnd < self.ssthresh:
-                    # Slow start counts every byte acknowledged (as Linux
-                    # does, beyond RFC 3465's L = 2*SMSS), so stretch ACKs
-                    # from a receiver that acknowledges a burst at once do
-                    # not slow it down.
-                    self.cwnd += acked
-                else:
-                    self._caBytes += acked
-                    if self._caBytes >= self.cwnd:
-                        self._caBytes -= self.cwnd
-                        self.cwnd += mss
-                if self.cwnd > 16 * 1024 * 1024:
-                    self.cwnd = 16 * 1024 * 1024
+                self.rtt.acked(ack, now)
+            congestion.newAck(ack, acked, self.sndMax, self.mss)
             self._persistBackoff = 0
         elif (
             ack == sndUna
@@ -1029,30 +1014,13 @@ class TCPMachine:
             and (window == self.sndWnd or sackNew)
             and self.state != SYN_RECEIVED
         ):
-            self.dupAcks += 1
             self.stats.duplicateAcks += 1
-            if self.inRecovery:
-                if self.sackRecovery:
-                    # The pipe shrank: the next dispatch fills it.
-                    self.sackRetransmit = True
-                else:
-                    self.cwnd += mss
-            elif self._lossDetected() and seqGE(ack, self.recover):
-                flight = seqSub(self.sndMax, sndUna)
-                self.ssthresh = max(flight // 2, 2 * mss)
-                self.recover = self.sndMax
-                self.sackRecovery = self.sackEnabled and bool(self.scoreboard)
-                if self.sackRecovery:
-                    self.cwnd = self.ssthresh
-                else:
-                    self.cwnd = self.ssthresh + 3 * mss
-                self.inRecovery = True
-                self.retransmitFirst = True
-                self._rexmitNext = sndUna
+            if congestion.duplicateAck(sndUna, self.sndMax, self.mss, self.sackEnabled,
+                                       self._newDataSendable):
                 self.stats.fastRetransmits += 1
 
-        if self.scoreboard or (segment.sackBlocks and self.sackEnabled):
-            self._updateScoreboard(segment.sackBlocks)
+        if sackBlocks or congestion.scoreboard:
+            congestion.updateScoreboard(sackBlocks, self.sndUna, self.sndMax)
 
         # Window update.
         seq = segment.seq
@@ -1084,114 +1052,11 @@ class TCPMachine:
                 self.closeDeadline = now + 2 * self.config.msl
         return True
 
-    def _lossDetected(self) -> bool:
+    def _newDataSendable(self) -> bool:
         """
-        Whether the duplicate ACKs so far mean a loss: three of them
-        (RFC 5681), or with fewer than four segments outstanding and
-        nothing new to send, one less than the segments outstanding (early
-        retransmit, RFC 5827).
-
-        @return: whether to enter fast retransmit.
+        @return: whether new data (or a FIN) could be sent now.
         """
-        dupAcks = self.dupAcks
-        if dupAcks >= 3:
-            return True
-        mss = self.mss
-        if self.scoreboard and self._sackedBytes() >= 3 * mss:
-            # RFC 6675's IsLost(HighACK + 1): three segments' worth SACKed
-            # above the first unacknowledged byte.
-            return True
-        outstanding = (seqSub(self.sndMax, self.sndUna) + mss - 1) // mss
-        if outstanding >= 4 or self._sendable() is not None:
-            return False
-        return dupAcks == max(1, outstanding - 1)
-
-    def _sackedBytes(self) -> int:
-        """
-        @return: the bytes the scoreboard holds as SACKed.
-        """
-        return sum((right - left) & SEQ_MASK for left, right in self.scoreboard)
-
-    def _updateScoreboard(self, blocks: Tuple[Tuple[int, int], ...]) -> None:
-        """
-        Merge the peer's SACK blocks into the scoreboard and drop what the
-        cumulative ACK now covers.  Blocks outside C{(SND.UNA, SND.MAX]}
-        are ignored (RFC 2018 section 8's validity check).
-
-        @param blocks: C{(left, right)} sequence numbers.
-        """
-        una = self.sndUna
-        limit = seqSub(self.sndMax, una)
-        ranges = []
-        for left, right in self.scoreboard:
-            start, end = seqSub(left, una), seqSub(right, una)
-            if end > 0:
-                ranges.append((max(start, 0), end))
-        for left, right in blocks:
-            start, end = seqSub(left, una), seqSub(right, una)
-            if 0 < start < end <= limit:
-                ranges.append((start, end))
-        ranges.sort()
-        merged: List[List[int]] = []
-        for start, end in ranges:
-            if merged and start <= merged[-1][1]:
-                if end > merged[-1][1]:
-                    merged[-1][1] = end
-            else:
-                merged.append([start, end])
-        del merged[16:]
-        self.scoreboard = [((una + start) & SEQ_MASK, (una + end) & SEQ_MASK)
-                           for start, end in merged]
-
-    def _nextHole(self) -> Optional[Tuple[int, int]]:
-        """
-        The next range to retransmit in SACK recovery: the first un-SACKed
-        bytes at or after the retransmission pointer that have at least
-        three segments' worth of SACKed data above them (RFC 6675's IsLost
-        with DupThresh 3).
-
-        @return: C{(seq, length)} or C{None}.
-        """
-        if not self.scoreboard:
-            return None
-        una = self.sndUna
-        mss = self.mss - self._sackRoom
-        position = max(seqSub(self._rexmitNext, una), 0)
-        offsets = [(seqSub(left, una), seqSub(right, una)) for left, right in self.scoreboard]
-        above = sum(end - start for start, end in offsets)
-        for start, end in offsets:
-            if position < start:
-                if above < 3 * mss:
-                    return None
-                return (una + position) & SEQ_MASK, min(start - position, mss)
-            above -= end - start
-            position = max(position, end)
-        return None
-
-    def _pipe(self) -> int:
-        """
-        The bytes believed in the network during SACK recovery (RFC 6675
-        section 4, simplified): those sent above the highest SACKed byte,
-        plus the holes below it already retransmitted in this recovery;
-        the other holes are taken as lost, SACKed bytes as delivered.
-
-        @return: a byte count.
-        """
-        una = self.sndUna
-        flight = seqSub(self.sndMax, una)
-        scoreboard = self.scoreboard
-        rexmit = max(0, seqSub(self._rexmitNext, una))
-        if not scoreboard:
-            return flight
-        highest = seqSub(scoreboard[-1][1], una)
-        limit = min(rexmit, highest)
-        retransmitted = limit
-        for left, right in scoreboard:
-            start, end = seqSub(left, una), seqSub(right, una)
-            if start >= limit:
-                break
-            retransmitted -= min(end, limit) - start
-        return (flight - highest) + retransmitted
+        return self._sendable() is not None
 
     # -- output -------------------------------------------------------------
 
@@ -1298,15 +1163,11 @@ class TCPMachine:
         if avail < 0:
             return None
         mss = self.mss - self._sackRoom
-        cwnd = self.cwnd
-        if 0 < self.dupAcks < 3 and not self.inRecovery:
-            # Limited transmit (RFC 3042): a new segment per early
-            # duplicate ACK keeps the ACK clock going in small windows.
-            cwnd += self.dupAcks * mss
-        if self.sackRecovery and self.inRecovery:
-            room = cwnd - self._pipe()
+        congestion = self.congestion
+        if congestion.dupAcks or congestion.inRecovery:
+            room = congestion.room(offset, mss, self.sndUna, self.sndMax)
         else:
-            room = cwnd - offset
+            room = congestion.cwnd - offset
         usable = min(
             seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
             room,
@@ -1362,8 +1223,8 @@ class TCPMachine:
             and not self._quickAcks
             and self.state == ESTABLISHED
             and not self.outbox
-            and not self.retransmitFirst
-            and not self.sackRetransmit
+            and not self.congestion.retransmitFirst
+            and not self.congestion.sackRetransmit
             and not self.reassembly.bytes
             and not (self._hasUnsent() and self._sendable() is not None)
         )
@@ -1393,8 +1254,7 @@ class TCPMachine:
                 self.sndNxt = (self.iss + 1) & SEQ_MASK
                 if self.sndMax == self.iss:
                     self.sndMax = self.sndNxt
-                    self._rttSeq = self.sndNxt
-                    self._rttTime = now
+                    self.rtt.startTiming(self.sndNxt, now)
             elif self.ackNow and state == SYN_RECEIVED:
                 out.append(self._segment(self.sndNxt, ACK, b"", now))
             self._updateTimers(now)
@@ -1405,26 +1265,28 @@ class TCPMachine:
             self._sackRoom = 4 + 8 * len(self.reassembly.blocks(3 if self.tsEnabled else 4))
         else:
             self._sackRoom = 0
-        if self.retransmitFirst:
-            self.retransmitFirst = False
+        congestion = self.congestion
+        if congestion.retransmitFirst:
+            congestion.retransmitFirst = False
             if self._synchronizedSending() and self.sndUna != self.sndMax:
                 out.append(self._retransmission(now))
                 sent = True
-        if self.sackRetransmit:
-            self.sackRetransmit = False
-            if self.inRecovery and self.sackRecovery and self._synchronizedSending():
+        if congestion.sackRetransmit:
+            congestion.sackRetransmit = False
+            if (congestion.inRecovery and congestion.sackRecovery
+                    and self._synchronizedSending()):
                 # Retransmit lost holes while the pipe has room (RFC 6675
                 # section 5, NextSeg rule 1); new data follows in
                 # _sendData under the same limit.
-                while self._pipe() + self.mss <= self.cwnd:
-                    hole = self._nextHole()
+                while congestion.pipe(self.sndUna, self.sndMax) + self.mss <= congestion.cwnd:
+                    hole = congestion.nextHole(self.sndUna, self.mss - self._sackRoom)
                     if hole is None:
                         break
                     seq, n = hole
-                    self._rexmitNext = (seq + n) & SEQ_MASK
+                    congestion.rexmitNext = (seq + n) & SEQ_MASK
                     self.stats.retransmissions += 1
                     self.stats.sackRetransmissions += 1
-                    self._rttSeq = None
+                    self.rtt.timedSeq = None
                     out.append(self._segment(seq, ACK, self.sendBuffer.peek(
                         seqSub(seq, self.sndUna), n), now))
                     sent = True
@@ -1457,8 +1319,8 @@ class TCPMachine:
             if n:
                 flags |= PSH
         self.stats.retransmissions += 1
-        self._rttSeq = None
-        self._rexmitNext = (self.sndUna + n) & SEQ_MASK
+        self.rtt.timedSeq = None
+        self.congestion.rexmitNext = (self.sndUna + n) & SEQ_MASK
         return self._segment(self.sndUna, flags, self.sendBuffer.peek(0, n), now)
 
     def _sendData(self, now: float, out: List[TCPSegment]) -> bool:
@@ -1474,6 +1336,7 @@ class TCPMachine:
         window = -1
         sack: Tuple[Tuple[int, int], ...] = ()
         timestamp: Optional[Tuple[int, int]] = None
+        rtt = self.rtt
         while True:
             decision = self._sendable()
             if decision is None:
@@ -1501,9 +1364,9 @@ class TCPMachine:
                 flags |= PSH
             if seqLT(sndNxt, self.sndMax):
                 self.stats.retransmissions += 1
-            elif self._rttSeq is None and not self.tsEnabled:
-                self._rttSeq = (sndNxt + n + fin) & SEQ_MASK
-                self._rttTime = now
+            elif rtt.timedSeq is None and not self.tsEnabled:
+                rtt.timedSeq = (sndNxt + n + fin) & SEQ_MASK
+                rtt.timedAt = now
             out.append(TCPSegment(self.localPort, self.remotePort, sndNxt, self.rcvNxt,
                                   flags, window, payload, None, None, False, sack,
                                   timestamp))
@@ -1585,23 +1448,10 @@ class TCPMachine:
         if handshake:
             self.sndNxt = self.iss
         else:
-            if self.retries == 1:
-                flight = seqSub(self.sndMax, self.sndUna)
-                self.ssthresh = max(flight // 2, 2 * self.mss)
-            self.cwnd = self.mss
-            self._caBytes = 0
-            self.recover = self.sndMax
-            self.inRecovery = False
-            self.sackRecovery = False
-            self.dupAcks = 0
-            self.retransmitFirst = False
-            self.sackRetransmit = False
-            self.scoreboard = []
+            self.congestion.timeout(self.retries == 1, self.sndUna, self.sndMax, self.mss)
             self.sndNxt = self.sndUna
             self._force = True
-        self.rto = min(self.rto * 2, config.maxRTO)
-        self._rttSeq = None
-        self._tsAtTimeout = self._tsVal(now)
+        self.rtt.backoff(self._tsVal(now))
 
     def _updateTimers(self, now: float) -> None:
         """
@@ -1615,7 +1465,7 @@ class TCPMachine:
             return
         if self.sndMax != self.sndUna:
             if self.rtoDeadline is None:
-                self.rtoDeadline = now + self.rto
+                self.rtoDeadline = now + self.rtt.rto
             self.persistDeadline = None
         else:
             self.rtoDeadline = None
@@ -1624,7 +1474,7 @@ class TCPMachine:
                 # Zero window, or one too small to use (sender SWS
                 # avoidance): the persist timer probes or forces a segment.
                 if self.persistDeadline is None:
-                    interval = max(self.rto, self.config.minRTO) * (
+                    interval = max(self.rtt.rto, self.config.minRTO) * (
                         1 << min(self._persistBackoff, 10))
                     self.persistDeadline = now + min(interval, self.config.maxRTO)
             else:
@@ -1650,7 +1500,8 @@ class TCPMachine:
             return 0.0
         if state == CLOSED:
             return None
-        if self.ackNow or self.retransmitFirst or self.sackRetransmit:
+        congestion = self.congestion
+        if self.ackNow or congestion.retransmitFirst or congestion.sackRetransmit:
             return 0.0
         if state == SYN_SENT or state == SYN_RECEIVED:
             if self.sndNxt == self.iss:
