@@ -40,12 +40,24 @@ retransmission), zero-window probing (Linux style: an old sequence number
 with no data, which the peer must answer with its window; a window too
 small to use is forced by the same timer), keepalive, half-close,
 TIME_WAIT for 2*MSL, a short-cut for in-order data (header prediction).
+
+The parts live by concern: this module processes input (RFC 9293 section
+3.10.7) and the application's requests; L{vdetwist.stack.tcp.output}
+builds what goes out and L{vdetwist.stack.tcp.timers} runs the deadlines
+(mixins sharing the machine's state, with no indirection per segment);
+L{vdetwist.stack.tcp.congestion} (congestion control and loss recovery)
+and L{vdetwist.stack.tcp.rtt} (the RFC 6298 estimator) are objects of
+their own, driven through method calls and tested alone; the tunables and
+counters are in L{vdetwist.stack.tcp.config}, the state names in
+L{vdetwist.stack.tcp.states}.
 """
 
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from vdetwist.stack.tcp.buffers import ReassemblyBuffer, ReceiveBuffer, SendBuffer
+from vdetwist.stack.tcp.config import QUICK_ACKS, TCPConfig, TCPStatistics, windowShiftFor
 from vdetwist.stack.tcp.congestion import CongestionControl
+from vdetwist.stack.tcp.output import OutputMixin
 from vdetwist.stack.tcp.rtt import RTTEstimator
 from vdetwist.stack.tcp.seq import (
     SEQ_MASK,
@@ -56,7 +68,31 @@ from vdetwist.stack.tcp.seq import (
     seqLT,
     seqSub,
 )
-from vdetwist.wire.tcp import ACK, FIN, PSH, RST, SYN, TCPSegment
+from vdetwist.stack.tcp.states import (
+    CLOSE_WAIT,
+    CLOSED,
+    CLOSING,
+    ESTABLISHED,
+    EVENT_CLOSED,
+    EVENT_CONNECTED,
+    EVENT_EOF,
+    FIN_WAIT_1,
+    FIN_WAIT_2,
+    LAST_ACK,
+    LISTEN,
+    REASON_ABORTED,
+    REASON_DONE,
+    REASON_REFUSED,
+    REASON_RESET,
+    REASON_TIMEOUT,
+    REASON_UNREACHABLE,
+    RECEIVING_STATES,
+    SYN_RECEIVED,
+    SYN_SENT,
+    TIME_WAIT,
+)
+from vdetwist.stack.tcp.timers import TimersMixin
+from vdetwist.wire.tcp import ACK, FIN, RST, SYN, TCPSegment
 
 __all__ = [
     "CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED",
@@ -68,193 +104,8 @@ __all__ = [
     "TCPConfig", "TCPStatistics", "TCPMachine",
 ]
 
-CLOSED = "CLOSED"
-LISTEN = "LISTEN"
-SYN_SENT = "SYN_SENT"
-SYN_RECEIVED = "SYN_RECEIVED"
-ESTABLISHED = "ESTABLISHED"
-FIN_WAIT_1 = "FIN_WAIT_1"
-FIN_WAIT_2 = "FIN_WAIT_2"
-CLOSE_WAIT = "CLOSE_WAIT"
-CLOSING = "CLOSING"
-LAST_ACK = "LAST_ACK"
-TIME_WAIT = "TIME_WAIT"
 
-#: The handshake completed.
-EVENT_CONNECTED = "connected"
-#: The peer's FIN arrived, after all the data before it.
-EVENT_EOF = "eof"
-#: The connection is over; the detail is one of the C{REASON_*} values.
-EVENT_CLOSED = "closed"
-
-REASON_DONE = "done"
-REASON_RESET = "reset"
-REASON_REFUSED = "refused"
-REASON_TIMEOUT = "timeout"
-REASON_ABORTED = "aborted"
-REASON_UNREACHABLE = "unreachable"
-
-#: States in which data may be received.
-_RECEIVING = frozenset([ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2])
-#: States in which keepalives run.
-_KEEPALIVE = frozenset([ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2])
-
-#: At most this many full-sized segments are acknowledged by one ACK
-#: deferred to the end of a batch (see L{TCPMachine.ackCanWait}).
-COALESCE_SEGMENTS = 8
-#: After out-of-order data, this many in-order segments are acknowledged
-#: without coalescing, so the sender's loss recovery gets every ACK
-#: (Linux's quick-ack mode).
-QUICK_ACKS = 64
-
-
-class TCPConfig:
-    """
-    Tunables of a connection.  Times are in seconds, sizes in bytes.
-
-    @ivar mss: the MSS we announce (link MTU minus 40).
-    @ivar sendBufferSize: the send buffer's soft bound (producer high-water
-        mark).
-    @ivar receiveBufferSize: the receive buffer, which bounds the window.
-    @ivar maxOutOfOrder: the most out-of-order pieces held.
-    @ivar initialRTO: the RTO before any RTT sample (RFC 6298: 1 s).
-    @ivar minRTO: the lower bound of the RTO.
-    @ivar maxRTO: the upper bound of the RTO and of backoff.
-    @ivar ackDelay: the delayed ACK timeout.
-    @ivar msl: the maximum segment lifetime; TIME_WAIT lasts twice this.
-    @ivar synRetries: SYN (or SYN-ACK) retransmissions before giving up.
-    @ivar maxRetries: data retransmissions (one segment, consecutive
-        timeouts) before giving up.
-    @ivar finWait2Timeout: how long a connection the application has fully
-        closed waits in FIN_WAIT_2 for the peer's FIN.
-    @ivar keepIdle: idle time before the first keepalive probe.
-    @ivar keepInterval: time between keepalive probes.
-    @ivar keepCount: unanswered probes before the connection is dropped.
-    @ivar initialWindow: the initial congestion window in segments.
-    @ivar challengeAckLimit: challenge ACKs allowed per second.
-    @ivar outOfWindowAckInterval: the least time between two ACKs sent in
-        answer to unacceptable segments (Linux's tcp_invalid_ratelimit).
-    @ivar timestamps: offer/accept RFC 7323 timestamps.
-    @ivar windowScaling: offer/accept RFC 7323 window scaling.
-    @ivar sack: offer/accept SACK-permitted (we send SACK blocks).
-    """
-
-    def __init__(self, **kwargs: object) -> None:
-        """
-        @param kwargs: values overriding the defaults, by attribute name.
-        @raise TypeError: an unknown name.
-        """
-        self.mss = 1460
-        self.sendBufferSize = 256 * 1024
-        # 128 KiB: on a VDE link a larger window lets a Linux sender burst
-        # past what the switch can queue to a datagram socket (AF_UNIX
-        # datagram queues hold net.unix.max_dgram_qlen = 10 frames), and
-        # measured throughput halves with the losses (see the report).
-        self.receiveBufferSize = 128 * 1024
-        self.maxOutOfOrder = 256
-        self.initialRTO = 1.0
-        self.minRTO = 0.2
-        self.maxRTO = 60.0
-        self.ackDelay = 0.04
-        self.msl = 5.0
-        self.synRetries = 6
-        self.maxRetries = 12
-        self.finWait2Timeout = 60.0
-        self.keepIdle = 7200.0
-        self.keepInterval = 75.0
-        self.keepCount = 9
-        self.initialWindow = 10
-        self.challengeAckLimit = 10
-        self.outOfWindowAckInterval = 0.5
-        self.timestamps = True
-        self.windowScaling = True
-        self.sack = True
-        for name, value in kwargs.items():
-            if not hasattr(self, name):
-                raise TypeError(f"unknown TCP setting {name!r}")
-            setattr(self, name, value)
-
-    def copy(self, **kwargs: object) -> "TCPConfig":
-        """
-        @param kwargs: values to change in the copy.
-        @return: a copy with C{kwargs} applied.
-        """
-        new = TCPConfig(**self.__dict__)
-        for name, value in kwargs.items():
-            if not hasattr(new, name):
-                raise TypeError(f"unknown TCP setting {name!r}")
-            setattr(new, name, value)
-        return new
-
-
-class TCPStatistics:
-    """
-    Counters, shared by all the connections of a TCP layer.
-    """
-
-    names = (
-        "segmentsReceived", "segmentsSent", "retransmissions",
-        "retransmissionTimeouts", "fastRetransmits", "duplicateAcks",
-        "outOfOrderSegments", "badChecksums", "malformedSegments",
-        "resetsSent", "resetsReceived", "challengeAcks", "pawsDropped",
-        "zeroWindowProbes", "keepaliveProbes", "synFloodDrops",
-        "forwarderDrops", "connectionsOpened", "connectionsAccepted",
-        "outOfWindowAcksLimited", "timeWaitRecycled",
-        "reassemblyDrops", "noConnection", "icmpErrors", "sackRetransmissions",
-    )
-
-    def __init__(self) -> None:
-        """
-        All counters start at zero.
-        """
-        self.segmentsReceived = 0
-        self.segmentsSent = 0
-        self.retransmissions = 0
-        self.retransmissionTimeouts = 0
-        self.fastRetransmits = 0
-        self.duplicateAcks = 0
-        self.outOfOrderSegments = 0
-        self.badChecksums = 0
-        self.malformedSegments = 0
-        self.resetsSent = 0
-        self.resetsReceived = 0
-        self.challengeAcks = 0
-        self.outOfWindowAcksLimited = 0
-        self.timeWaitRecycled = 0
-        self.pawsDropped = 0
-        self.zeroWindowProbes = 0
-        self.keepaliveProbes = 0
-        self.synFloodDrops = 0
-        self.forwarderDrops = 0
-        self.connectionsOpened = 0
-        self.connectionsAccepted = 0
-        self.reassemblyDrops = 0
-        self.noConnection = 0
-        self.icmpErrors = 0
-        self.sackRetransmissions = 0
-        self.outOfWindowAcksLimited = 0
-
-    def asDict(self) -> Dict[str, int]:
-        """
-        @return: the counters by name.
-        """
-        return {name: getattr(self, name) for name in self.names}
-
-
-def _windowShiftFor(size: int) -> int:
-    """
-    The smallest window scale that lets C{size} be advertised.
-
-    @param size: a buffer size.
-    @return: a shift count, 0 to 14.
-    """
-    shift = 0
-    while (65535 << shift) < size and shift < 14:
-        shift += 1
-    return shift
-
-
-class TCPMachine:
+class TCPMachine(OutputMixin, TimersMixin):
     """
     One TCP connection's state.  See the module docstring for how to drive
     it.  Attributes named after RFC 9293's variables are public for tests
@@ -458,7 +309,7 @@ class TCPMachine:
         @return: the bytes, possibly empty.
         """
         data = self.receiveBuffer.read()
-        if data and self.state in _RECEIVING:
+        if data and self.state in RECEIVING_STATES:
             advertised = max(0, seqSub(self.rcvAdv, self.rcvNxt))
             capacity = self.receiveBuffer.capacity
             if advertised < capacity // 2 and (
@@ -616,7 +467,7 @@ class TCPMachine:
         self.wsEnabled = config.windowScaling and segment.windowScale is not None
         if self.wsEnabled:
             self.sndShift = min(segment.windowScale or 0, 14)
-            self.rcvShift = _windowShiftFor(config.receiveBufferSize)
+            self.rcvShift = windowShiftFor(config.receiveBufferSize)
         else:
             self.sndShift = 0
             self.rcvShift = 0
@@ -861,7 +712,7 @@ class TCPMachine:
 
         # Data.
         state = self.state
-        if payload and state in _RECEIVING:
+        if payload and state in RECEIVING_STATES:
             if seq == self.rcvNxt:
                 self._inOrder(payload, now)
             else:
@@ -883,7 +734,7 @@ class TCPMachine:
         elif (
             self.peerFinOffset is not None
             and self.peerFinOffset == self.rcvStream
-            and self.state in _RECEIVING
+            and self.state in RECEIVING_STATES
         ):
             self._finReceived(now)
 
@@ -1057,461 +908,3 @@ class TCPMachine:
         @return: whether new data (or a FIN) could be sent now.
         """
         return self._sendable() is not None
-
-    # -- output -------------------------------------------------------------
-
-    def _advertise(self) -> int:
-        """
-        Choose the window field for a non-SYN segment and move the
-        advertised right edge; the window never shrinks and grows only in
-        steps of at least min(MSS, half the buffer) (RFC 1122 4.2.3.3).
-
-        @return: the (scaled down) window field.
-        """
-        shift = self.rcvShift
-        rcvNxt = self.rcvNxt
-        advertised = max(0, seqSub(self.rcvAdv, rcvNxt))
-        space = self.receiveBuffer.space()
-        capacity = self.receiveBuffer.capacity
-        if space - advertised >= min(capacity // 2, self.config.mss):
-            window = space
-        else:
-            window = advertised
-        field = window >> shift
-        if (field << shift) < advertised:
-            field = (advertised + (1 << shift) - 1) >> shift
-        if field > 65535:
-            field = 65535
-        edge = (rcvNxt + (field << shift)) & SEQ_MASK
-        if seqGT(edge, self.rcvAdv):
-            self.rcvAdv = edge
-        return field
-
-    def _sackBlocks(self) -> Tuple[Tuple[int, int], ...]:
-        """
-        @return: the SACK blocks to report, as sequence numbers.
-        """
-        base = self.rcvNxt - self.rcvStream
-        limit = 3 if self.tsEnabled else 4
-        return tuple(
-            ((base + start) & SEQ_MASK, (base + end) & SEQ_MASK)
-            for start, end in self.reassembly.blocks(limit)
-        )
-
-    def _segment(self, seq: int, flags: int, payload: bytes, now: float) -> TCPSegment:
-        """
-        Build an outgoing segment with the ACK, window, timestamp and SACK
-        fields filled in, and note that an ACK went out.
-
-        @param seq: its sequence number.
-        @param flags: its flags (L{ACK} is expected).
-        @param payload: its data.
-        @param now: the current time.
-        @return: the segment.
-        """
-        self.ackNow = False
-        self.ackDeadline = None
-        self._unackedBytes = 0
-        return TCPSegment(
-            self.localPort, self.remotePort, seq, self.rcvNxt, flags,
-            self._advertise(), payload, None, None, False,
-            self._sackBlocks() if self.sackEnabled and self.reassembly.bytes else (),
-            (self._tsVal(now), self.tsRecent) if self.tsEnabled else None,
-        )
-
-    def _synSegment(self, now: float) -> TCPSegment:
-        """
-        Build our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED).
-
-        @param now: the current time.
-        @return: the segment.
-        """
-        config = self.config
-        window = min(self.receiveBuffer.space(), 65535)
-        if self.state == SYN_SENT:
-            return TCPSegment(
-                self.localPort, self.remotePort, self.iss, 0, SYN, window, b"",
-                config.mss,
-                _windowShiftFor(config.receiveBufferSize) if config.windowScaling else None,
-                config.sack,
-                (),
-                (self._tsVal(now), 0) if config.timestamps else None,
-            )
-        self.ackNow = False
-        self.ackDeadline = None
-        return TCPSegment(
-            self.localPort, self.remotePort, self.iss, self.rcvNxt, SYN | ACK,
-            window, b"", config.mss,
-            self.rcvShift if self.wsEnabled else None,
-            self.sackEnabled,
-            (),
-            (self._tsVal(now), self.tsRecent) if self.tsEnabled else None,
-        )
-
-    def _sendable(self) -> Optional[Tuple[int, bool]]:
-        """
-        Decide the next new (or go-back-N retransmitted) segment: its
-        length and whether it carries our FIN, applying the send and
-        congestion windows, Nagle's algorithm and sender SWS avoidance.
-
-        @return: C{(length, fin)} or C{None} when nothing should go now.
-        """
-        if self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK:
-            return None
-        offset = seqSub(self.sndNxt, self.sndUna)
-        avail = len(self.sendBuffer) - offset
-        if avail < 0:
-            return None
-        mss = self.mss - self._sackRoom
-        congestion = self.congestion
-        if congestion.dupAcks or congestion.inRecovery:
-            room = congestion.room(offset, mss, self.sndUna, self.sndMax)
-        else:
-            room = congestion.cwnd - offset
-        usable = min(
-            seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
-            room,
-        )
-        retransmission = seqLT(self.sndNxt, self.sndMax)
-        if offset == 0 and retransmission and self._force:
-            # The first retransmission after a timeout goes whatever the
-            # window (the peer may have shrunk it: Linux too always resends
-            # the head).
-            usable = max(usable, min(mss, seqSub(self.sndMax, self.sndNxt)))
-        n = min(avail, mss, usable)
-        if n < 0:
-            n = 0
-        fin = self.finQueued and n == avail
-        if n == 0:
-            return (0, True) if fin else None
-        if n < mss and not fin and not self._force and not retransmission:
-            # Nagle and sender silly window avoidance hold back new data
-            # only: what was sent before must be resendable as it was.
-            if n < avail:
-                if n < self.maxSndWnd // 2:
-                    return None
-            elif not self.noDelay and offset > 0:
-                return None
-        return n, fin
-
-    def _hasUnsent(self) -> bool:
-        """
-        A cheap test before L{_sendable}: is there data or a FIN not yet
-        sent (or to be sent again after a timeout)?
-
-        @return: whether L{_sendable} could return something.
-        """
-        unsent = len(self.sendBuffer) - ((self.sndNxt - self.sndUna) & SEQ_MASK)
-        if unsent > 0:
-            return True
-        return unsent == 0 and self.finQueued and not (
-            self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK)
-
-    def ackCanWait(self) -> bool:
-        """
-        Whether all L{dispatch} would send now is a pure ACK of in-order
-        data, which may wait for the end of the current batch of incoming
-        segments (duplicate ACKs for out-of-order data never wait: the
-        peer counts them; nor do ACKs for a while after out-of-order data,
-        nor once L{COALESCE_SEGMENTS} full segments are unacknowledged).
-
-        @return: C{True} when the ACK may be deferred.
-        """
-        return (
-            self.ackNow
-            and self._unackedBytes < COALESCE_SEGMENTS * self._rcvMSS
-            and not self._quickAcks
-            and self.state == ESTABLISHED
-            and not self.outbox
-            and not self.congestion.retransmitFirst
-            and not self.congestion.sackRetransmit
-            and not self.reassembly.bytes
-            and not (self._hasUnsent() and self._sendable() is not None)
-        )
-
-    def _synchronizedSending(self) -> bool:
-        """
-        @return: whether the state allows sending data or FIN.
-        """
-        return self.state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, LAST_ACK, CLOSING)
-
-    def dispatch(self, now: float) -> List[TCPSegment]:
-        """
-        Run expired timers and emit everything that should be sent now.
-
-        @param now: the current time.
-        @return: the segments to transmit, in order.
-        """
-        out = self.outbox
-        self.outbox = []
-        self._runTimers(now, out)
-        state = self.state
-        if state == CLOSED or state == LISTEN:
-            return out
-        if state == SYN_SENT or state == SYN_RECEIVED:
-            if self.sndNxt == self.iss:
-                out.append(self._synSegment(now))
-                self.sndNxt = (self.iss + 1) & SEQ_MASK
-                if self.sndMax == self.iss:
-                    self.sndMax = self.sndNxt
-                    self.rtt.startTiming(self.sndNxt, now)
-            elif self.ackNow and state == SYN_RECEIVED:
-                out.append(self._segment(self.sndNxt, ACK, b"", now))
-            self._updateTimers(now)
-            return out
-        sent = False
-        if self.sackEnabled and self.reassembly.bytes:
-            # SACK blocks ride on data segments too: keep them in the MTU.
-            self._sackRoom = 4 + 8 * len(self.reassembly.blocks(3 if self.tsEnabled else 4))
-        else:
-            self._sackRoom = 0
-        congestion = self.congestion
-        if congestion.retransmitFirst:
-            congestion.retransmitFirst = False
-            if self._synchronizedSending() and self.sndUna != self.sndMax:
-                out.append(self._retransmission(now))
-                sent = True
-        if congestion.sackRetransmit:
-            congestion.sackRetransmit = False
-            if (congestion.inRecovery and congestion.sackRecovery
-                    and self._synchronizedSending()):
-                # Retransmit lost holes while the pipe has room (RFC 6675
-                # section 5, NextSeg rule 1); new data follows in
-                # _sendData under the same limit.
-                while congestion.pipe(self.sndUna, self.sndMax) + self.mss <= congestion.cwnd:
-                    hole = congestion.nextHole(self.sndUna, self.mss - self._sackRoom)
-                    if hole is None:
-                        break
-                    seq, n = hole
-                    congestion.rexmitNext = (seq + n) & SEQ_MASK
-                    self.stats.retransmissions += 1
-                    self.stats.sackRetransmissions += 1
-                    self.rtt.timedSeq = None
-                    out.append(self._segment(seq, ACK, self.sendBuffer.peek(
-                        seqSub(seq, self.sndUna), n), now))
-                    sent = True
-        if self._hasUnsent() and self._synchronizedSending():
-            sent = self._sendData(now, out) or sent
-        if (self.ackNow and not sent) and state != CLOSED:
-            # A pure ACK carries SND.MAX, not SND.NXT: after a timeout
-            # SND.NXT goes back for retransmission, and the peer (which may
-            # have received up to SND.MAX) would find a lower sequence
-            # number unacceptable and ignore the ACK, and each side then
-            # retransmits for ever what the other has (BSD's tcp_output
-            # does the same; Linux's tcp_acceptable_seq).
-            out.append(self._segment(self.sndMax, ACK, b"", now))
-        self._updateTimers(now)
-        return out
-
-    def _retransmission(self, now: float) -> TCPSegment:
-        """
-        Build the retransmission of the first unacknowledged segment (fast
-        retransmit, NewReno partial ACK).
-
-        @param now: the current time.
-        @return: the segment.
-        """
-        n = min(self.mss - self._sackRoom, len(self.sendBuffer))
-        flags = ACK
-        if n == len(self.sendBuffer):
-            if self.finSent:
-                flags |= FIN
-            if n:
-                flags |= PSH
-        self.stats.retransmissions += 1
-        self.rtt.timedSeq = None
-        self.congestion.rexmitNext = (self.sndUna + n) & SEQ_MASK
-        return self._segment(self.sndUna, flags, self.sendBuffer.peek(0, n), now)
-
-    def _sendData(self, now: float, out: List[TCPSegment]) -> bool:
-        """
-        Emit as many data segments (and the FIN) as the windows allow.
-
-        @param now: the current time.
-        @param out: where to append them.
-        @return: whether anything was emitted.
-        """
-        sent = False
-        sendBuffer = self.sendBuffer
-        window = -1
-        sack: Tuple[Tuple[int, int], ...] = ()
-        timestamp: Optional[Tuple[int, int]] = None
-        rtt = self.rtt
-        while True:
-            decision = self._sendable()
-            if decision is None:
-                return sent
-            n, fin = decision
-            if window < 0:
-                # One ACK, window, timestamp and SACK for the whole burst.
-                self.ackNow = False
-                self.ackDeadline = None
-                self._unackedBytes = 0
-                window = self._advertise()
-                if self.sackEnabled and self.reassembly.bytes:
-                    sack = self._sackBlocks()
-                if self.tsEnabled:
-                    timestamp = (self._tsVal(now), self.tsRecent)
-            sndNxt = self.sndNxt
-            offset = seqSub(sndNxt, self.sndUna)
-            payload = sendBuffer.peek(offset, n) if n else b""
-            flags = ACK
-            if fin:
-                flags |= FIN
-                self.finSent = True
-                self.finSeq = (sndNxt + n) & SEQ_MASK
-            if n and offset + n == len(sendBuffer):
-                flags |= PSH
-            if seqLT(sndNxt, self.sndMax):
-                self.stats.retransmissions += 1
-            elif rtt.timedSeq is None and not self.tsEnabled:
-                rtt.timedSeq = (sndNxt + n + fin) & SEQ_MASK
-                rtt.timedAt = now
-            out.append(TCPSegment(self.localPort, self.remotePort, sndNxt, self.rcvNxt,
-                                  flags, window, payload, None, None, False, sack,
-                                  timestamp))
-            sent = True
-            sndNxt = (sndNxt + n + fin) & SEQ_MASK
-            self.sndNxt = sndNxt
-            if seqGT(sndNxt, self.sndMax):
-                self.sndMax = sndNxt
-            self._force = False
-            if fin:
-                return True
-
-    # -- timers -------------------------------------------------------------
-
-    def _runTimers(self, now: float, out: List[TCPSegment]) -> None:
-        """
-        Act on every deadline that has passed.
-
-        @param now: the current time.
-        @param out: where segments go.
-        """
-        if self.ackDeadline is not None and now >= self.ackDeadline:
-            self.ackDeadline = None
-            self.ackNow = True
-        if self.closeDeadline is not None and now >= self.closeDeadline:
-            if self.state in (SYN_SENT, SYN_RECEIVED):
-                self._closed(REASON_TIMEOUT)
-            else:
-                self._closed(REASON_DONE)
-            return
-        if self.rtoDeadline is not None and now >= self.rtoDeadline:
-            self.rtoDeadline = None
-            self._retransmitTimeout(now, out)
-            if self.state == CLOSED:
-                return
-        if self.persistDeadline is not None and now >= self.persistDeadline:
-            self.persistDeadline = None
-            self._persistBackoff += 1
-            usable = seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt)
-            if usable > 0 and self.sndNxt == self.sndUna:
-                # A small window is open: send what fits (RFC 9293
-                # 3.8.6.2.1's override timeout).
-                self._force = True
-            else:
-                self.stats.zeroWindowProbes += 1
-                out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
-        if self.keepaliveDeadline is not None and now >= self.keepaliveDeadline:
-            if self._keepaliveProbes >= self.config.keepCount:
-                self.abort(now)
-                self.events[-1] = (EVENT_CLOSED, REASON_TIMEOUT)
-                out.extend(self.outbox)
-                self.outbox = []
-                return
-            self._keepaliveProbes += 1
-            self.stats.keepaliveProbes += 1
-            self.keepaliveDeadline = now + self.config.keepInterval
-            out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
-
-    def _retransmitTimeout(self, now: float, out: List[TCPSegment]) -> None:
-        """
-        The retransmission timer expired (RFC 6298 section 5, RFC 5681
-        section 3.1): back off, collapse the congestion window and go back
-        to the first unacknowledged byte.
-
-        @param now: the current time.
-        @param out: where segments go.
-        """
-        config = self.config
-        self.retries += 1
-        handshake = self.state in (SYN_SENT, SYN_RECEIVED)
-        if self.retries > (config.synRetries if handshake else config.maxRetries):
-            if not handshake:
-                out.append(TCPSegment(self.localPort, self.remotePort, self.sndNxt,
-                                      self.rcvNxt, RST | ACK, 0))
-                self.stats.resetsSent += 1
-            self._closed(REASON_TIMEOUT)
-            return
-        self.stats.retransmissionTimeouts += 1
-        if handshake:
-            self.sndNxt = self.iss
-        else:
-            self.congestion.timeout(self.retries == 1, self.sndUna, self.sndMax, self.mss)
-            self.sndNxt = self.sndUna
-            self._force = True
-        self.rtt.backoff(self._tsVal(now))
-
-    def _updateTimers(self, now: float) -> None:
-        """
-        Arm or disarm the retransmission, persist and keepalive timers from
-        the current state.
-
-        @param now: the current time.
-        """
-        state = self.state
-        if state == CLOSED or state == TIME_WAIT or state == LISTEN:
-            return
-        if self.sndMax != self.sndUna:
-            if self.rtoDeadline is None:
-                self.rtoDeadline = now + self.rtt.rto
-            self.persistDeadline = None
-        else:
-            self.rtoDeadline = None
-            if (len(self.sendBuffer) and self._synchronizedSending()
-                    and (self.sndWnd == 0 or self._sendable() is None)):
-                # Zero window, or one too small to use (sender SWS
-                # avoidance): the persist timer probes or forces a segment.
-                if self.persistDeadline is None:
-                    interval = max(self.rtt.rto, self.config.minRTO) * (
-                        1 << min(self._persistBackoff, 10))
-                    self.persistDeadline = now + min(interval, self.config.maxRTO)
-            else:
-                self.persistDeadline = None
-                self._persistBackoff = 0
-        if self.keepAlive and state in _KEEPALIVE:
-            if self._keepaliveProbes == 0:
-                self.keepaliveDeadline = self._lastReceived + self.config.keepIdle
-        else:
-            self.keepaliveDeadline = None
-            self._keepaliveProbes = 0
-
-    def pollAt(self) -> Optional[float]:
-        """
-        When L{dispatch} must next be called.
-
-        @return: C{0.0} when there is something to send at once, the
-            earliest deadline otherwise, or C{None} when nothing is
-            pending.
-        """
-        state = self.state
-        if self.outbox:
-            return 0.0
-        if state == CLOSED:
-            return None
-        congestion = self.congestion
-        if self.ackNow or congestion.retransmitFirst or congestion.sackRetransmit:
-            return 0.0
-        if state == SYN_SENT or state == SYN_RECEIVED:
-            if self.sndNxt == self.iss:
-                return 0.0
-        elif (self._hasUnsent() and self._synchronizedSending()
-              and self._sendable() is not None):
-            return 0.0
-        deadline = None
-        for candidate in (self.ackDeadline, self.rtoDeadline, self.persistDeadline,
-                          self.keepaliveDeadline, self.closeDeadline):
-            if candidate is not None and (deadline is None or candidate < deadline):
-                deadline = candidate
-        return deadline
