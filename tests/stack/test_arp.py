@@ -72,6 +72,20 @@ class ARPCacheTests(SynchronousTestCase):
         self.assertEqual(cache.expire(2), 1)
         self.assertEqual([(a, m) for a, m, _ in cache.entries(2)], [(US, MAC)])
 
+    def test_entry(self) -> None:
+        """
+        C{entry} gives the raw C{(mac, expires)} pair, expired or not, and
+        C{None} for an unknown address; it follows updates and removals.
+        """
+        cache = ARPCache(lifetime=10)
+        self.assertIsNone(cache.entry(THEM))
+        cache.update(THEM, PEER, 0)
+        self.assertEqual(cache.entry(THEM), (PEER, 10))
+        cache.update(THEM, MAC, 20)
+        self.assertEqual(cache.entry(THEM), (MAC, 30))
+        cache.remove(THEM)
+        self.assertIsNone(cache.entry(THEM))
+
 
 class ARPLayerTests(SynchronousTestCase):
     """

@@ -37,6 +37,11 @@ class ARPCache:
     @ivar maxEntries: the most entries held.
     @ivar lifetime: seconds an entry stays valid after it was last
         confirmed.
+    @ivar entry: C{entry(address)} is the entry for C{address} as a
+        C{(mac, expires)} pair, expired or not, or C{None}: the raw
+        lookup for the per-datagram send path, where L{lookup} would cost a
+        second call; callers compare C{expires} with the time themselves
+        and L{remove} an expired entry.
     """
 
     def __init__(self, maxEntries: int = 1024, lifetime: float = 60.0) -> None:
@@ -47,6 +52,7 @@ class ARPCache:
         self.maxEntries = maxEntries
         self.lifetime = lifetime
         self._entries: "OrderedDict[bytes, Tuple[bytes, float]]" = OrderedDict()
+        self.entry: Callable[[bytes], Optional[Tuple[bytes, float]]] = self._entries.get
 
     def __len__(self) -> int:
         """
@@ -70,16 +76,6 @@ class ARPCache:
             del self._entries[address]
             return None
         return mac
-
-    def expiry(self, address: bytes) -> Optional[float]:
-        """
-        When the entry for C{address} expires.
-
-        @param address: an IPv4 address.
-        @return: the expiry time, or C{None} without an entry.
-        """
-        entry = self._entries.get(address)
-        return None if entry is None else entry[1]
 
     def contains(self, address: bytes) -> bool:
         """
@@ -335,7 +331,7 @@ class ARPLayer:
         now = self.reactor.seconds()
         # The cache's lookup and expiry in one dict access: this runs for
         # every datagram sent.
-        entry = self.cache._entries.get(nextHop)
+        entry = self.cache.entry(nextHop)
         if entry is not None:
             mac, expires = entry
             if expires > now:

@@ -18,8 +18,8 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from tests.stack.tcp.fakes import FakeNetwork
 from vdetwist.stack.tcp.machine import TCPConfig
+from vdetwist.testing import FakeNetwork
 from vdetwist.wire.tcp import RST
 
 A = bytes([10, 0, 0, 1])

@@ -14,9 +14,9 @@ from typing import Optional
 from twisted.internet import error
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.stack.tcp.fakes import FakeNetwork
 from tests.stack.tcp.test_connection import A, B, BothWays, factoryFor, pattern
 from vdetwist.stack.tcp.machine import TCPConfig
+from vdetwist.testing import FakeNetwork
 
 #: How many seeded runs.
 RUNS = 60

@@ -96,23 +96,25 @@ class ReceiveBuffer:
 
     @ivar capacity: the receive buffer size; the advertised window is what
         is left of it.
+    @ivar length: the number of bytes held (read only: the same as
+        C{len()}, without the call, for the connection's per-segment test).
     """
 
-    __slots__ = ("_chunks", "_length", "capacity")
+    __slots__ = ("_chunks", "length", "capacity")
 
     def __init__(self, capacity: int) -> None:
         """
         @param capacity: see L{capacity}.
         """
         self._chunks: List[bytes] = []
-        self._length = 0
+        self.length = 0
         self.capacity = capacity
 
     def __len__(self) -> int:
         """
         @return: the number of bytes held.
         """
-        return self._length
+        return self.length
 
     def write(self, data: bytes) -> None:
         """
@@ -121,7 +123,7 @@ class ReceiveBuffer:
         @param data: the bytes.
         """
         self._chunks.append(data)
-        self._length += len(data)
+        self.length += len(data)
 
     def read(self) -> bytes:
         """
@@ -133,7 +135,7 @@ class ReceiveBuffer:
         if not chunks:
             return b""
         self._chunks = []
-        self._length = 0
+        self.length = 0
         if len(chunks) == 1:
             return chunks[0]
         return b"".join(chunks)
@@ -142,7 +144,7 @@ class ReceiveBuffer:
         """
         @return: the free room, never negative.
         """
-        return max(0, self.capacity - self._length)
+        return max(0, self.capacity - self.length)
 
 
 class ReassemblyBuffer:

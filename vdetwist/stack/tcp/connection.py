@@ -108,8 +108,8 @@ class TCPConnection:
     ) -> None:
         """
         @param reactor: an C{IReactorTime}.
-        @param layer: the owning layer: it provides C{_sendSegment(conn,
-            segment)} and C{_connectionClosed(conn)}.
+        @param layer: the owning layer: it provides C{sendSegment(conn,
+            segment)} and C{connectionClosed(conn)}.
         @param machine: the connection's machine.
         @param localAddress: our address, 4 bytes.
         @param remoteAddress: the peer's address, 4 bytes.
@@ -212,7 +212,7 @@ class TCPConnection:
                 self._again = False
                 if machine.events or machine.finSent or machine.state == TIME_WAIT:
                     self._handleEvents(now)
-                elif machine.receiveBuffer._length:
+                elif machine.receiveBuffer.length:
                     # The common case, data and nothing else.
                     self._deliver()
                 if self._coalesce and machine.ackCanWait():
@@ -223,7 +223,7 @@ class TCPConnection:
                 else:
                     segments = machine.dispatch(now)
                 if segments:
-                    send = self.layer._sendSegment
+                    send = self.layer.sendSegment
                     for segment in segments:
                         send(self, segment)
                 if machine.events or machine.finSent:
@@ -271,7 +271,7 @@ class TCPConnection:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self.layer._connectionClosed(self)
+        self.layer.connectionClosed(self)
 
     def _handleEvents(self, now: float) -> None:
         """

@@ -315,9 +315,10 @@ class TCPLayer:
 
     # -- helpers ------------------------------------------------------------
 
-    def _sendSegment(self, connection: TCPConnection, segment: TCPSegment) -> None:
+    def sendSegment(self, connection: TCPConnection, segment: TCPSegment) -> None:
         """
-        Send a segment of a connection.
+        Send a segment of one of this layer's connections (called by the
+        connection for each segment its machine emits).
 
         @param connection: the connection.
         @param segment: the segment.
@@ -500,9 +501,10 @@ class TCPLayer:
                 return True
         return False
 
-    def _connectionClosed(self, connection: TCPConnection) -> None:
+    def connectionClosed(self, connection: TCPConnection) -> None:
         """
-        A connection's machine reached CLOSED: forget it.
+        A connection's machine reached CLOSED: forget it (called once by
+        the connection).
 
         @param connection: the connection.
         """

@@ -40,11 +40,25 @@ retransmission), zero-window probing (Linux style: an old sequence number
 with no data, which the peer must answer with its window; a window too
 small to use is forced by the same timer), keepalive, half-close,
 TIME_WAIT for 2*MSL, a short-cut for in-order data (header prediction).
+
+The parts live by concern: this module processes input (RFC 9293 section
+3.10.7) and the application's requests; L{vdetwist.stack.tcp.output}
+builds what goes out and L{vdetwist.stack.tcp.timers} runs the deadlines
+(mixins sharing the machine's state, with no indirection per segment);
+L{vdetwist.stack.tcp.congestion} (congestion control and loss recovery)
+and L{vdetwist.stack.tcp.rtt} (the RFC 6298 estimator) are objects of
+their own, driven through method calls and tested alone; the tunables and
+counters are in L{vdetwist.stack.tcp.config}, the state names in
+L{vdetwist.stack.tcp.states}.
 """
 
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from vdetwist.stack.tcp.buffers import ReassemblyBuffer, ReceiveBuffer, SendBuffer
+from vdetwist.stack.tcp.config import QUICK_ACKS, TCPConfig, TCPStatistics, windowShiftFor
+from vdetwist.stack.tcp.congestion import CongestionControl
+from vdetwist.stack.tcp.output import OutputMixin
+from vdetwist.stack.tcp.rtt import RTTEstimator
 from vdetwist.stack.tcp.seq import (
     SEQ_MASK,
     seqGE,
@@ -54,7 +68,31 @@ from vdetwist.stack.tcp.seq import (
     seqLT,
     seqSub,
 )
-from vdetwist.wire.tcp import ACK, FIN, PSH, RST, SYN, TCPSegment
+from vdetwist.stack.tcp.states import (
+    CLOSE_WAIT,
+    CLOSED,
+    CLOSING,
+    ESTABLISHED,
+    EVENT_CLOSED,
+    EVENT_CONNECTED,
+    EVENT_EOF,
+    FIN_WAIT_1,
+    FIN_WAIT_2,
+    LAST_ACK,
+    LISTEN,
+    REASON_ABORTED,
+    REASON_DONE,
+    REASON_REFUSED,
+    REASON_RESET,
+    REASON_TIMEOUT,
+    REASON_UNREACHABLE,
+    RECEIVING_STATES,
+    SYN_RECEIVED,
+    SYN_SENT,
+    TIME_WAIT,
+)
+from vdetwist.stack.tcp.timers import TimersMixin
+from vdetwist.wire.tcp import ACK, FIN, RST, SYN, TCPSegment
 
 __all__ = [
     "CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED",
@@ -66,194 +104,8 @@ __all__ = [
     "TCPConfig", "TCPStatistics", "TCPMachine",
 ]
 
-CLOSED = "CLOSED"
-LISTEN = "LISTEN"
-SYN_SENT = "SYN_SENT"
-SYN_RECEIVED = "SYN_RECEIVED"
-ESTABLISHED = "ESTABLISHED"
-FIN_WAIT_1 = "FIN_WAIT_1"
-FIN_WAIT_2 = "FIN_WAIT_2"
-CLOSE_WAIT = "CLOSE_WAIT"
-CLOSING = "CLOSING"
-LAST_ACK = "LAST_ACK"
-TIME_WAIT = "TIME_WAIT"
 
-#: The handshake completed.
-EVENT_CONNECTED = "connected"
-#: The peer's FIN arrived, after all the data before it.
-EVENT_EOF = "eof"
-#: The connection is over; the detail is one of the C{REASON_*} values.
-EVENT_CLOSED = "closed"
-
-REASON_DONE = "done"
-REASON_RESET = "reset"
-REASON_REFUSED = "refused"
-REASON_TIMEOUT = "timeout"
-REASON_ABORTED = "aborted"
-REASON_UNREACHABLE = "unreachable"
-
-#: States in which data may be received.
-_RECEIVING = frozenset([ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2])
-#: States in which keepalives run.
-_KEEPALIVE = frozenset([ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2])
-
-_BIG = 1 << 30
-#: At most this many full-sized segments are acknowledged by one ACK
-#: deferred to the end of a batch (see L{TCPMachine.ackCanWait}).
-COALESCE_SEGMENTS = 8
-#: After out-of-order data, this many in-order segments are acknowledged
-#: without coalescing, so the sender's loss recovery gets every ACK
-#: (Linux's quick-ack mode).
-QUICK_ACKS = 64
-
-
-class TCPConfig:
-    """
-    Tunables of a connection.  Times are in seconds, sizes in bytes.
-
-    @ivar mss: the MSS we announce (link MTU minus 40).
-    @ivar sendBufferSize: the send buffer's soft bound (producer high-water
-        mark).
-    @ivar receiveBufferSize: the receive buffer, which bounds the window.
-    @ivar maxOutOfOrder: the most out-of-order pieces held.
-    @ivar initialRTO: the RTO before any RTT sample (RFC 6298: 1 s).
-    @ivar minRTO: the lower bound of the RTO.
-    @ivar maxRTO: the upper bound of the RTO and of backoff.
-    @ivar ackDelay: the delayed ACK timeout.
-    @ivar msl: the maximum segment lifetime; TIME_WAIT lasts twice this.
-    @ivar synRetries: SYN (or SYN-ACK) retransmissions before giving up.
-    @ivar maxRetries: data retransmissions (one segment, consecutive
-        timeouts) before giving up.
-    @ivar finWait2Timeout: how long a connection the application has fully
-        closed waits in FIN_WAIT_2 for the peer's FIN.
-    @ivar keepIdle: idle time before the first keepalive probe.
-    @ivar keepInterval: time between keepalive probes.
-    @ivar keepCount: unanswered probes before the connection is dropped.
-    @ivar initialWindow: the initial congestion window in segments.
-    @ivar challengeAckLimit: challenge ACKs allowed per second.
-    @ivar outOfWindowAckInterval: the least time between two ACKs sent in
-        answer to unacceptable segments (Linux's tcp_invalid_ratelimit).
-    @ivar timestamps: offer/accept RFC 7323 timestamps.
-    @ivar windowScaling: offer/accept RFC 7323 window scaling.
-    @ivar sack: offer/accept SACK-permitted (we send SACK blocks).
-    """
-
-    def __init__(self, **kwargs: object) -> None:
-        """
-        @param kwargs: values overriding the defaults, by attribute name.
-        @raise TypeError: an unknown name.
-        """
-        self.mss = 1460
-        self.sendBufferSize = 256 * 1024
-        # 128 KiB: on a VDE link a larger window lets a Linux sender burst
-        # past what the switch can queue to a datagram socket (AF_UNIX
-        # datagram queues hold net.unix.max_dgram_qlen = 10 frames), and
-        # measured throughput halves with the losses (see the report).
-        self.receiveBufferSize = 128 * 1024
-        self.maxOutOfOrder = 256
-        self.initialRTO = 1.0
-        self.minRTO = 0.2
-        self.maxRTO = 60.0
-        self.ackDelay = 0.04
-        self.msl = 5.0
-        self.synRetries = 6
-        self.maxRetries = 12
-        self.finWait2Timeout = 60.0
-        self.keepIdle = 7200.0
-        self.keepInterval = 75.0
-        self.keepCount = 9
-        self.initialWindow = 10
-        self.challengeAckLimit = 10
-        self.outOfWindowAckInterval = 0.5
-        self.timestamps = True
-        self.windowScaling = True
-        self.sack = True
-        for name, value in kwargs.items():
-            if not hasattr(self, name):
-                raise TypeError(f"unknown TCP setting {name!r}")
-            setattr(self, name, value)
-
-    def copy(self, **kwargs: object) -> "TCPConfig":
-        """
-        @param kwargs: values to change in the copy.
-        @return: a copy with C{kwargs} applied.
-        """
-        new = TCPConfig(**self.__dict__)
-        for name, value in kwargs.items():
-            if not hasattr(new, name):
-                raise TypeError(f"unknown TCP setting {name!r}")
-            setattr(new, name, value)
-        return new
-
-
-class TCPStatistics:
-    """
-    Counters, shared by all the connections of a TCP layer.
-    """
-
-    names = (
-        "segmentsReceived", "segmentsSent", "retransmissions",
-        "retransmissionTimeouts", "fastRetransmits", "duplicateAcks",
-        "outOfOrderSegments", "badChecksums", "malformedSegments",
-        "resetsSent", "resetsReceived", "challengeAcks", "pawsDropped",
-        "zeroWindowProbes", "keepaliveProbes", "synFloodDrops",
-        "forwarderDrops", "connectionsOpened", "connectionsAccepted",
-        "outOfWindowAcksLimited", "timeWaitRecycled",
-        "reassemblyDrops", "noConnection", "icmpErrors", "sackRetransmissions",
-    )
-
-    def __init__(self) -> None:
-        """
-        All counters start at zero.
-        """
-        self.segmentsReceived = 0
-        self.segmentsSent = 0
-        self.retransmissions = 0
-        self.retransmissionTimeouts = 0
-        self.fastRetransmits = 0
-        self.duplicateAcks = 0
-        self.outOfOrderSegments = 0
-        self.badChecksums = 0
-        self.malformedSegments = 0
-        self.resetsSent = 0
-        self.resetsReceived = 0
-        self.challengeAcks = 0
-        self.outOfWindowAcksLimited = 0
-        self.timeWaitRecycled = 0
-        self.pawsDropped = 0
-        self.zeroWindowProbes = 0
-        self.keepaliveProbes = 0
-        self.synFloodDrops = 0
-        self.forwarderDrops = 0
-        self.connectionsOpened = 0
-        self.connectionsAccepted = 0
-        self.reassemblyDrops = 0
-        self.noConnection = 0
-        self.icmpErrors = 0
-        self.sackRetransmissions = 0
-        self.outOfWindowAcksLimited = 0
-
-    def asDict(self) -> Dict[str, int]:
-        """
-        @return: the counters by name.
-        """
-        return {name: getattr(self, name) for name in self.names}
-
-
-def _windowShiftFor(size: int) -> int:
-    """
-    The smallest window scale that lets C{size} be advertised.
-
-    @param size: a buffer size.
-    @return: a shift count, 0 to 14.
-    """
-    shift = 0
-    while (65535 << shift) < size and shift < 14:
-        shift += 1
-    return shift
-
-
-class TCPMachine:
+class TCPMachine(OutputMixin, TimersMixin):
     """
     One TCP connection's state.  See the module docstring for how to drive
     it.  Attributes named after RFC 9293's variables are public for tests
@@ -268,6 +120,8 @@ class TCPMachine:
     @ivar keepAlive: send keepalive probes when idle.
     @ivar readClosed: the application will read no more (fully closed):
         data is acknowledged and discarded, and FIN_WAIT_2 times out.
+    @ivar congestion: the sender's congestion control and loss recovery.
+    @ivar rtt: the RTT estimator and retransmission timeout.
     """
 
     def __init__(
@@ -332,33 +186,12 @@ class TCPMachine:
         self.keepAlive = False
         self.readClosed = False
 
-        self.cwnd = config.initialWindow * self.mss
-        self.ssthresh = _BIG
-        self.recover = iss
-        self.inRecovery = False
-        self.dupAcks = 0
-        self._caBytes = 0
-        self.retransmitFirst = False
+        self.congestion = CongestionControl(config.initialWindow * self.mss, iss)
+        self.rtt = RTTEstimator(config.initialRTO, config.minRTO, config.maxRTO,
+                                timestampOffset)
         self._force = False
         self._sackRoom = 0
-        #: SACKed ranges reported by the peer, C{(left, right)} sequence
-        #: numbers above SND.UNA, sorted and disjoint (RFC 6675's
-        #: scoreboard, simplified).
-        self.scoreboard: List[Tuple[int, int]] = []
-        self._rexmitNext = iss
-        self.sackRetransmit = False
-        #: Whether the current recovery is driven by the scoreboard (RFC
-        #: 6675: cwnd = ssthresh, sending limited by the pipe) rather than
-        #: NewReno's window inflation.
-        self.sackRecovery = False
-        self._tsAtTimeout = timestampOffset & SEQ_MASK
-
-        self.srtt: Optional[float] = None
-        self.rttvar = 0.0
-        self.rto = config.initialRTO
         self.retries = 0
-        self._rttSeq: Optional[int] = None
-        self._rttTime = 0.0
 
         self.rtoDeadline: Optional[float] = None
         self.persistDeadline: Optional[float] = None
@@ -375,6 +208,63 @@ class TCPMachine:
         self._challengeCount = 0
         self._lastOutOfWindowAck = float("-inf")
         self._lastReceived = 0.0
+
+    # -- diagnostics: the estimators' values under RFC names ---------------
+
+    @property
+    def cwnd(self) -> int:
+        """
+        The congestion window (L{CongestionControl.cwnd}); settable, for
+        tests that start from a given window.
+        """
+        return self.congestion.cwnd
+
+    @cwnd.setter
+    def cwnd(self, value: int) -> None:
+        self.congestion.cwnd = value
+
+    @property
+    def ssthresh(self) -> int:
+        """
+        The slow start threshold (L{CongestionControl.ssthresh}).
+        """
+        return self.congestion.ssthresh
+
+    @property
+    def inRecovery(self) -> bool:
+        """
+        Whether fast recovery is under way (L{CongestionControl.inRecovery}).
+        """
+        return self.congestion.inRecovery
+
+    @property
+    def sackRecovery(self) -> bool:
+        """
+        Whether recovery is scoreboard driven
+        (L{CongestionControl.sackRecovery}).
+        """
+        return self.congestion.sackRecovery
+
+    @property
+    def scoreboard(self) -> List[Tuple[int, int]]:
+        """
+        The peer's SACKed ranges (L{CongestionControl.scoreboard}).
+        """
+        return self.congestion.scoreboard
+
+    @property
+    def srtt(self) -> Optional[float]:
+        """
+        The smoothed RTT (L{RTTEstimator.srtt}).
+        """
+        return self.rtt.srtt
+
+    @property
+    def rto(self) -> float:
+        """
+        The retransmission timeout (L{RTTEstimator.rto}).
+        """
+        return self.rtt.rto
 
     # -- application requests ---------------------------------------------
 
@@ -419,7 +309,7 @@ class TCPMachine:
         @return: the bytes, possibly empty.
         """
         data = self.receiveBuffer.read()
-        if data and self.state in _RECEIVING:
+        if data and self.state in RECEIVING_STATES:
             advertised = max(0, seqSub(self.rcvAdv, self.rcvNxt))
             capacity = self.receiveBuffer.capacity
             if advertised < capacity // 2 and (
@@ -492,7 +382,7 @@ class TCPMachine:
         self.keepaliveDeadline = None
         self.closeDeadline = None
         self.ackNow = False
-        self.retransmitFirst = False
+        self.congestion.retransmitFirst = False
         self.events.append((EVENT_CLOSED, reason))
 
     def _timeWait(self, now: float) -> None:
@@ -577,12 +467,12 @@ class TCPMachine:
         self.wsEnabled = config.windowScaling and segment.windowScale is not None
         if self.wsEnabled:
             self.sndShift = min(segment.windowScale or 0, 14)
-            self.rcvShift = _windowShiftFor(config.receiveBufferSize)
+            self.rcvShift = windowShiftFor(config.receiveBufferSize)
         else:
             self.sndShift = 0
             self.rcvShift = 0
         self.mss = max(64, min(self.peerMSS, config.mss) - (12 if self.tsEnabled else 0))
-        self.cwnd = config.initialWindow * self.mss
+        self.congestion.cwnd = config.initialWindow * self.mss
         self.irs = segment.seq
         self.rcvNxt = (segment.seq + 1) & SEQ_MASK
         self.rcvAdv = (self.rcvNxt + min(self.receiveBuffer.space(), 65535)) & SEQ_MASK
@@ -597,22 +487,6 @@ class TCPMachine:
         else:
             self.state = ESTABLISHED
         self.events.append((EVENT_CONNECTED, None))
-
-    def _rttSample(self, sample: float) -> None:
-        """
-        Update the RTO from one RTT measurement (RFC 6298 section 2).
-
-        @param sample: the measured round trip time in seconds.
-        """
-        if self.srtt is None:
-            self.srtt = sample
-            self.rttvar = sample / 2
-        else:
-            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - sample)
-            self.srtt = 0.875 * self.srtt + 0.125 * sample
-        config = self.config
-        self.rto = min(config.maxRTO,
-                       max(config.minRTO, self.srtt + max(0.001, 4 * self.rttvar)))
 
     # -- input --------------------------------------------------------------
 
@@ -727,9 +601,10 @@ class TCPMachine:
             self.sndWl2 = segment.ack
             self.rtoDeadline = None
             self.retries = 0
-            if self._rttSeq is not None:
-                self._rttSample(now - self._rttTime)
-                self._rttSeq = None
+            rtt = self.rtt
+            if rtt.timedSeq is not None:
+                rtt.sample(now - rtt.timedAt)
+                rtt.timedSeq = None
             self._established()
             self.ackNow = True
         else:
@@ -837,7 +712,7 @@ class TCPMachine:
 
         # Data.
         state = self.state
-        if payload and state in _RECEIVING:
+        if payload and state in RECEIVING_STATES:
             if seq == self.rcvNxt:
                 self._inOrder(payload, now)
             else:
@@ -859,7 +734,7 @@ class TCPMachine:
         elif (
             self.peerFinOffset is not None
             and self.peerFinOffset == self.rcvStream
-            and self.state in _RECEIVING
+            and self.state in RECEIVING_STATES
         ):
             self._finReceived(now)
 
@@ -948,16 +823,17 @@ class TCPMachine:
             return False
 
         window = segment.window << self.sndShift
-        mss = self.mss
+        congestion = self.congestion
+        sackBlocks = segment.sackBlocks if self.sackEnabled else ()
         sackNew = False
-        if ack == sndUna and segment.sackBlocks and self.sackEnabled:
+        if ack == sndUna and sackBlocks:
             # An ACK that SACKs new data counts as a duplicate even when it
             # moves the window (RFC 6675's DupAck; Linux's receivers grow
             # their window all the time).
-            before = self._sackedBytes()
-            self._updateScoreboard(segment.sackBlocks)
-            sackNew = self._sackedBytes() > before
-            segment = segment._replace(sackBlocks=())
+            before = congestion.sackedBytes()
+            congestion.updateScoreboard(sackBlocks, sndUna, self.sndMax)
+            sackNew = congestion.sackedBytes() > before
+            sackBlocks = ()
         if seqGT(ack, sndUna):
             acked = seqSub(ack, sndUna)
             dataAcked = acked
@@ -972,54 +848,14 @@ class TCPMachine:
                 self.sndNxt = ack
             self.retries = 0
             self.rtoDeadline = None
-            # RTT (Karn's rule: _rttSeq is cleared on retransmission).
+            # RTT (Karn's rule: the estimator forgets retransmitted
+            # segments and echoes of timestamps sent before a timeout).
             timestamp = segment.timestamp
             if self.tsEnabled and timestamp is not None and timestamp[1]:
-                # An echo of a timestamp sent before the last timeout may
-                # belong to any of the retransmissions: take no sample
-                # (Karn's rule applied to timestamps).
-                if seqGE(timestamp[1], self._tsAtTimeout):
-                    sample = (self._tsVal(now) - timestamp[1]) & SEQ_MASK
-                    if sample < 0x7FFFFFFF:
-                        self._rttSample(sample / 1000.0)
-            elif self._rttSeq is not None and seqGE(ack, self._rttSeq):
-                self._rttSample(now - self._rttTime)
-                self._rttSeq = None
-            if self._rttSeq is not None and seqGE(ack, self._rttSeq):
-                self._rttSeq = None
-            # Congestion control.
-            if self.inRecovery:
-                if seqGE(ack, self.recover):
-                    flight = max(0, seqSub(self.sndMax, ack))
-                    self.cwnd = min(self.ssthresh, flight + mss)
-                    self.inRecovery = False
-                    self.dupAcks = 0
-                elif self.sackRecovery:
-                    # Partial ACK: the segment now first is lost too (RFC
-                    # 6582's reasoning) unless already resent; the pipe
-                    # decides what else goes.
-                    if seqLE(self._rexmitNext, ack):
-                        self.retransmitFirst = True
-                    self.sackRetransmit = True
-                else:
-                    # NewReno partial ACK: retransmit the next hole, deflate.
-                    self.retransmitFirst = True
-                    self.cwnd = max(mss, self.cwnd - acked + mss)
+                self.rtt.acked(ack, now, timestamp[1], self._tsVal(now))
             else:
-                self.dupAcks = 0
-                if self.cwnd < self.ssthresh:
-                    # Slow start counts every byte acknowledged (as Linux
-                    # does, beyond RFC 3465's L = 2*SMSS), so stretch ACKs
-                    # from a receiver that acknowledges a burst at once do
-                    # not slow it down.
-                    self.cwnd += acked
-                else:
-                    self._caBytes += acked
-                    if self._caBytes >= self.cwnd:
-                        self._caBytes -= self.cwnd
-                        self.cwnd += mss
-                if self.cwnd > 16 * 1024 * 1024:
-                    self.cwnd = 16 * 1024 * 1024
+                self.rtt.acked(ack, now)
+            congestion.newAck(ack, acked, self.sndMax, self.mss)
             self._persistBackoff = 0
         elif (
             ack == sndUna
@@ -1029,30 +865,13 @@ class TCPMachine:
             and (window == self.sndWnd or sackNew)
             and self.state != SYN_RECEIVED
         ):
-            self.dupAcks += 1
             self.stats.duplicateAcks += 1
-            if self.inRecovery:
-                if self.sackRecovery:
-                    # The pipe shrank: the next dispatch fills it.
-                    self.sackRetransmit = True
-                else:
-                    self.cwnd += mss
-            elif self._lossDetected() and seqGE(ack, self.recover):
-                flight = seqSub(self.sndMax, sndUna)
-                self.ssthresh = max(flight // 2, 2 * mss)
-                self.recover = self.sndMax
-                self.sackRecovery = self.sackEnabled and bool(self.scoreboard)
-                if self.sackRecovery:
-                    self.cwnd = self.ssthresh
-                else:
-                    self.cwnd = self.ssthresh + 3 * mss
-                self.inRecovery = True
-                self.retransmitFirst = True
-                self._rexmitNext = sndUna
+            if congestion.duplicateAck(sndUna, self.sndMax, self.mss, self.sackEnabled,
+                                       self._newDataSendable):
                 self.stats.fastRetransmits += 1
 
-        if self.scoreboard or (segment.sackBlocks and self.sackEnabled):
-            self._updateScoreboard(segment.sackBlocks)
+        if sackBlocks or congestion.scoreboard:
+            congestion.updateScoreboard(sackBlocks, self.sndUna, self.sndMax)
 
         # Window update.
         seq = segment.seq
@@ -1084,583 +903,8 @@ class TCPMachine:
                 self.closeDeadline = now + 2 * self.config.msl
         return True
 
-    def _lossDetected(self) -> bool:
+    def _newDataSendable(self) -> bool:
         """
-        Whether the duplicate ACKs so far mean a loss: three of them
-        (RFC 5681), or with fewer than four segments outstanding and
-        nothing new to send, one less than the segments outstanding (early
-        retransmit, RFC 5827).
-
-        @return: whether to enter fast retransmit.
+        @return: whether new data (or a FIN) could be sent now.
         """
-        dupAcks = self.dupAcks
-        if dupAcks >= 3:
-            return True
-        mss = self.mss
-        if self.scoreboard and self._sackedBytes() >= 3 * mss:
-            # RFC 6675's IsLost(HighACK + 1): three segments' worth SACKed
-            # above the first unacknowledged byte.
-            return True
-        outstanding = (seqSub(self.sndMax, self.sndUna) + mss - 1) // mss
-        if outstanding >= 4 or self._sendable() is not None:
-            return False
-        return dupAcks == max(1, outstanding - 1)
-
-    def _sackedBytes(self) -> int:
-        """
-        @return: the bytes the scoreboard holds as SACKed.
-        """
-        return sum((right - left) & SEQ_MASK for left, right in self.scoreboard)
-
-    def _updateScoreboard(self, blocks: Tuple[Tuple[int, int], ...]) -> None:
-        """
-        Merge the peer's SACK blocks into the scoreboard and drop what the
-        cumulative ACK now covers.  Blocks outside C{(SND.UNA, SND.MAX]}
-        are ignored (RFC 2018 section 8's validity check).
-
-        @param blocks: C{(left, right)} sequence numbers.
-        """
-        una = self.sndUna
-        limit = seqSub(self.sndMax, una)
-        ranges = []
-        for left, right in self.scoreboard:
-            start, end = seqSub(left, una), seqSub(right, una)
-            if end > 0:
-                ranges.append((max(start, 0), end))
-        for left, right in blocks:
-            start, end = seqSub(left, una), seqSub(right, una)
-            if 0 < start < end <= limit:
-                ranges.append((start, end))
-        ranges.sort()
-        merged: List[List[int]] = []
-        for start, end in ranges:
-            if merged and start <= merged[-1][1]:
-                if end > merged[-1][1]:
-                    merged[-1][1] = end
-            else:
-                merged.append([start, end])
-        del merged[16:]
-        self.scoreboard = [((una + start) & SEQ_MASK, (una + end) & SEQ_MASK)
-                           for start, end in merged]
-
-    def _nextHole(self) -> Optional[Tuple[int, int]]:
-        """
-        The next range to retransmit in SACK recovery: the first un-SACKed
-        bytes at or after the retransmission pointer that have at least
-        three segments' worth of SACKed data above them (RFC 6675's IsLost
-        with DupThresh 3).
-
-        @return: C{(seq, length)} or C{None}.
-        """
-        if not self.scoreboard:
-            return None
-        una = self.sndUna
-        mss = self.mss - self._sackRoom
-        position = max(seqSub(self._rexmitNext, una), 0)
-        offsets = [(seqSub(left, una), seqSub(right, una)) for left, right in self.scoreboard]
-        above = sum(end - start for start, end in offsets)
-        for start, end in offsets:
-            if position < start:
-                if above < 3 * mss:
-                    return None
-                return (una + position) & SEQ_MASK, min(start - position, mss)
-            above -= end - start
-            position = max(position, end)
-        return None
-
-    def _pipe(self) -> int:
-        """
-        The bytes believed in the network during SACK recovery (RFC 6675
-        section 4, simplified): those sent above the highest SACKed byte,
-        plus the holes below it already retransmitted in this recovery;
-        the other holes are taken as lost, SACKed bytes as delivered.
-
-        @return: a byte count.
-        """
-        una = self.sndUna
-        flight = seqSub(self.sndMax, una)
-        scoreboard = self.scoreboard
-        rexmit = max(0, seqSub(self._rexmitNext, una))
-        if not scoreboard:
-            return flight
-        highest = seqSub(scoreboard[-1][1], una)
-        limit = min(rexmit, highest)
-        retransmitted = limit
-        for left, right in scoreboard:
-            start, end = seqSub(left, una), seqSub(right, una)
-            if start >= limit:
-                break
-            retransmitted -= min(end, limit) - start
-        return (flight - highest) + retransmitted
-
-    # -- output -------------------------------------------------------------
-
-    def _advertise(self) -> int:
-        """
-        Choose the window field for a non-SYN segment and move the
-        advertised right edge; the window never shrinks and grows only in
-        steps of at least min(MSS, half the buffer) (RFC 1122 4.2.3.3).
-
-        @return: the (scaled down) window field.
-        """
-        shift = self.rcvShift
-        rcvNxt = self.rcvNxt
-        advertised = max(0, seqSub(self.rcvAdv, rcvNxt))
-        space = self.receiveBuffer.space()
-        capacity = self.receiveBuffer.capacity
-        if space - advertised >= min(capacity // 2, self.config.mss):
-            window = space
-        else:
-            window = advertised
-        field = window >> shift
-        if (field << shift) < advertised:
-            field = (advertised + (1 << shift) - 1) >> shift
-        if field > 65535:
-            field = 65535
-        edge = (rcvNxt + (field << shift)) & SEQ_MASK
-        if seqGT(edge, self.rcvAdv):
-            self.rcvAdv = edge
-        return field
-
-    def _sackBlocks(self) -> Tuple[Tuple[int, int], ...]:
-        """
-        @return: the SACK blocks to report, as sequence numbers.
-        """
-        base = self.rcvNxt - self.rcvStream
-        limit = 3 if self.tsEnabled else 4
-        return tuple(
-            ((base + start) & SEQ_MASK, (base + end) & SEQ_MASK)
-            for start, end in self.reassembly.blocks(limit)
-        )
-
-    def _segment(self, seq: int, flags: int, payload: bytes, now: float) -> TCPSegment:
-        """
-        Build an outgoing segment with the ACK, window, timestamp and SACK
-        fields filled in, and note that an ACK went out.
-
-        @param seq: its sequence number.
-        @param flags: its flags (L{ACK} is expected).
-        @param payload: its data.
-        @param now: the current time.
-        @return: the segment.
-        """
-        self.ackNow = False
-        self.ackDeadline = None
-        self._unackedBytes = 0
-        return TCPSegment(
-            self.localPort, self.remotePort, seq, self.rcvNxt, flags,
-            self._advertise(), payload, None, None, False,
-            self._sackBlocks() if self.sackEnabled and self.reassembly.bytes else (),
-            (self._tsVal(now), self.tsRecent) if self.tsEnabled else None,
-        )
-
-    def _synSegment(self, now: float) -> TCPSegment:
-        """
-        Build our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED).
-
-        @param now: the current time.
-        @return: the segment.
-        """
-        config = self.config
-        window = min(self.receiveBuffer.space(), 65535)
-        if self.state == SYN_SENT:
-            return TCPSegment(
-                self.localPort, self.remotePort, self.iss, 0, SYN, window, b"",
-                config.mss,
-                _windowShiftFor(config.receiveBufferSize) if config.windowScaling else None,
-                config.sack,
-                (),
-                (self._tsVal(now), 0) if config.timestamps else None,
-            )
-        self.ackNow = False
-        self.ackDeadline = None
-        return TCPSegment(
-            self.localPort, self.remotePort, self.iss, self.rcvNxt, SYN | ACK,
-            window, b"", config.mss,
-            self.rcvShift if self.wsEnabled else None,
-            self.sackEnabled,
-            (),
-            (self._tsVal(now), self.tsRecent) if self.tsEnabled else None,
-        )
-
-    def _sendable(self) -> Optional[Tuple[int, bool]]:
-        """
-        Decide the next new (or go-back-N retransmitted) segment: its
-        length and whether it carries our FIN, applying the send and
-        congestion windows, Nagle's algorithm and sender SWS avoidance.
-
-        @return: C{(length, fin)} or C{None} when nothing should go now.
-        """
-        if self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK:
-            return None
-        offset = seqSub(self.sndNxt, self.sndUna)
-        avail = len(self.sendBuffer) - offset
-        if avail < 0:
-            return None
-        mss = self.mss - self._sackRoom
-        cwnd = self.cwnd
-        if 0 < self.dupAcks < 3 and not self.inRecovery:
-            # Limited transmit (RFC 3042): a new segment per early
-            # duplicate ACK keeps the ACK clock going in small windows.
-            cwnd += self.dupAcks * mss
-        if self.sackRecovery and self.inRecovery:
-            room = cwnd - self._pipe()
-        else:
-            room = cwnd - offset
-        usable = min(
-            seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
-            room,
-        )
-        retransmission = seqLT(self.sndNxt, self.sndMax)
-        if offset == 0 and retransmission and self._force:
-            # The first retransmission after a timeout goes whatever the
-            # window (the peer may have shrunk it: Linux too always resends
-            # the head).
-            usable = max(usable, min(mss, seqSub(self.sndMax, self.sndNxt)))
-        n = min(avail, mss, usable)
-        if n < 0:
-            n = 0
-        fin = self.finQueued and n == avail
-        if n == 0:
-            return (0, True) if fin else None
-        if n < mss and not fin and not self._force and not retransmission:
-            # Nagle and sender silly window avoidance hold back new data
-            # only: what was sent before must be resendable as it was.
-            if n < avail:
-                if n < self.maxSndWnd // 2:
-                    return None
-            elif not self.noDelay and offset > 0:
-                return None
-        return n, fin
-
-    def _hasUnsent(self) -> bool:
-        """
-        A cheap test before L{_sendable}: is there data or a FIN not yet
-        sent (or to be sent again after a timeout)?
-
-        @return: whether L{_sendable} could return something.
-        """
-        unsent = len(self.sendBuffer) - ((self.sndNxt - self.sndUna) & SEQ_MASK)
-        if unsent > 0:
-            return True
-        return unsent == 0 and self.finQueued and not (
-            self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK)
-
-    def ackCanWait(self) -> bool:
-        """
-        Whether all L{dispatch} would send now is a pure ACK of in-order
-        data, which may wait for the end of the current batch of incoming
-        segments (duplicate ACKs for out-of-order data never wait: the
-        peer counts them; nor do ACKs for a while after out-of-order data,
-        nor once L{COALESCE_SEGMENTS} full segments are unacknowledged).
-
-        @return: C{True} when the ACK may be deferred.
-        """
-        return (
-            self.ackNow
-            and self._unackedBytes < COALESCE_SEGMENTS * self._rcvMSS
-            and not self._quickAcks
-            and self.state == ESTABLISHED
-            and not self.outbox
-            and not self.retransmitFirst
-            and not self.sackRetransmit
-            and not self.reassembly.bytes
-            and not (self._hasUnsent() and self._sendable() is not None)
-        )
-
-    def _synchronizedSending(self) -> bool:
-        """
-        @return: whether the state allows sending data or FIN.
-        """
-        return self.state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, LAST_ACK, CLOSING)
-
-    def dispatch(self, now: float) -> List[TCPSegment]:
-        """
-        Run expired timers and emit everything that should be sent now.
-
-        @param now: the current time.
-        @return: the segments to transmit, in order.
-        """
-        out = self.outbox
-        self.outbox = []
-        self._runTimers(now, out)
-        state = self.state
-        if state == CLOSED or state == LISTEN:
-            return out
-        if state == SYN_SENT or state == SYN_RECEIVED:
-            if self.sndNxt == self.iss:
-                out.append(self._synSegment(now))
-                self.sndNxt = (self.iss + 1) & SEQ_MASK
-                if self.sndMax == self.iss:
-                    self.sndMax = self.sndNxt
-                    self._rttSeq = self.sndNxt
-                    self._rttTime = now
-            elif self.ackNow and state == SYN_RECEIVED:
-                out.append(self._segment(self.sndNxt, ACK, b"", now))
-            self._updateTimers(now)
-            return out
-        sent = False
-        if self.sackEnabled and self.reassembly.bytes:
-            # SACK blocks ride on data segments too: keep them in the MTU.
-            self._sackRoom = 4 + 8 * len(self.reassembly.blocks(3 if self.tsEnabled else 4))
-        else:
-            self._sackRoom = 0
-        if self.retransmitFirst:
-            self.retransmitFirst = False
-            if self._synchronizedSending() and self.sndUna != self.sndMax:
-                out.append(self._retransmission(now))
-                sent = True
-        if self.sackRetransmit:
-            self.sackRetransmit = False
-            if self.inRecovery and self.sackRecovery and self._synchronizedSending():
-                # Retransmit lost holes while the pipe has room (RFC 6675
-                # section 5, NextSeg rule 1); new data follows in
-                # _sendData under the same limit.
-                while self._pipe() + self.mss <= self.cwnd:
-                    hole = self._nextHole()
-                    if hole is None:
-                        break
-                    seq, n = hole
-                    self._rexmitNext = (seq + n) & SEQ_MASK
-                    self.stats.retransmissions += 1
-                    self.stats.sackRetransmissions += 1
-                    self._rttSeq = None
-                    out.append(self._segment(seq, ACK, self.sendBuffer.peek(
-                        seqSub(seq, self.sndUna), n), now))
-                    sent = True
-        if self._hasUnsent() and self._synchronizedSending():
-            sent = self._sendData(now, out) or sent
-        if (self.ackNow and not sent) and state != CLOSED:
-            # A pure ACK carries SND.MAX, not SND.NXT: after a timeout
-            # SND.NXT goes back for retransmission, and the peer (which may
-            # have received up to SND.MAX) would find a lower sequence
-            # number unacceptable and ignore the ACK, and each side then
-            # retransmits for ever what the other has (BSD's tcp_output
-            # does the same; Linux's tcp_acceptable_seq).
-            out.append(self._segment(self.sndMax, ACK, b"", now))
-        self._updateTimers(now)
-        return out
-
-    def _retransmission(self, now: float) -> TCPSegment:
-        """
-        Build the retransmission of the first unacknowledged segment (fast
-        retransmit, NewReno partial ACK).
-
-        @param now: the current time.
-        @return: the segment.
-        """
-        n = min(self.mss - self._sackRoom, len(self.sendBuffer))
-        flags = ACK
-        if n == len(self.sendBuffer):
-            if self.finSent:
-                flags |= FIN
-            if n:
-                flags |= PSH
-        self.stats.retransmissions += 1
-        self._rttSeq = None
-        self._rexmitNext = (self.sndUna + n) & SEQ_MASK
-        return self._segment(self.sndUna, flags, self.sendBuffer.peek(0, n), now)
-
-    def _sendData(self, now: float, out: List[TCPSegment]) -> bool:
-        """
-        Emit as many data segments (and the FIN) as the windows allow.
-
-        @param now: the current time.
-        @param out: where to append them.
-        @return: whether anything was emitted.
-        """
-        sent = False
-        sendBuffer = self.sendBuffer
-        window = -1
-        sack: Tuple[Tuple[int, int], ...] = ()
-        timestamp: Optional[Tuple[int, int]] = None
-        while True:
-            decision = self._sendable()
-            if decision is None:
-                return sent
-            n, fin = decision
-            if window < 0:
-                # One ACK, window, timestamp and SACK for the whole burst.
-                self.ackNow = False
-                self.ackDeadline = None
-                self._unackedBytes = 0
-                window = self._advertise()
-                if self.sackEnabled and self.reassembly.bytes:
-                    sack = self._sackBlocks()
-                if self.tsEnabled:
-                    timestamp = (self._tsVal(now), self.tsRecent)
-            sndNxt = self.sndNxt
-            offset = seqSub(sndNxt, self.sndUna)
-            payload = sendBuffer.peek(offset, n) if n else b""
-            flags = ACK
-            if fin:
-                flags |= FIN
-                self.finSent = True
-                self.finSeq = (sndNxt + n) & SEQ_MASK
-            if n and offset + n == len(sendBuffer):
-                flags |= PSH
-            if seqLT(sndNxt, self.sndMax):
-                self.stats.retransmissions += 1
-            elif self._rttSeq is None and not self.tsEnabled:
-                self._rttSeq = (sndNxt + n + fin) & SEQ_MASK
-                self._rttTime = now
-            out.append(TCPSegment(self.localPort, self.remotePort, sndNxt, self.rcvNxt,
-                                  flags, window, payload, None, None, False, sack,
-                                  timestamp))
-            sent = True
-            sndNxt = (sndNxt + n + fin) & SEQ_MASK
-            self.sndNxt = sndNxt
-            if seqGT(sndNxt, self.sndMax):
-                self.sndMax = sndNxt
-            self._force = False
-            if fin:
-                return True
-
-    # -- timers -------------------------------------------------------------
-
-    def _runTimers(self, now: float, out: List[TCPSegment]) -> None:
-        """
-        Act on every deadline that has passed.
-
-        @param now: the current time.
-        @param out: where segments go.
-        """
-        if self.ackDeadline is not None and now >= self.ackDeadline:
-            self.ackDeadline = None
-            self.ackNow = True
-        if self.closeDeadline is not None and now >= self.closeDeadline:
-            if self.state in (SYN_SENT, SYN_RECEIVED):
-                self._closed(REASON_TIMEOUT)
-            else:
-                self._closed(REASON_DONE)
-            return
-        if self.rtoDeadline is not None and now >= self.rtoDeadline:
-            self.rtoDeadline = None
-            self._retransmitTimeout(now, out)
-            if self.state == CLOSED:
-                return
-        if self.persistDeadline is not None and now >= self.persistDeadline:
-            self.persistDeadline = None
-            self._persistBackoff += 1
-            usable = seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt)
-            if usable > 0 and self.sndNxt == self.sndUna:
-                # A small window is open: send what fits (RFC 9293
-                # 3.8.6.2.1's override timeout).
-                self._force = True
-            else:
-                self.stats.zeroWindowProbes += 1
-                out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
-        if self.keepaliveDeadline is not None and now >= self.keepaliveDeadline:
-            if self._keepaliveProbes >= self.config.keepCount:
-                self.abort(now)
-                self.events[-1] = (EVENT_CLOSED, REASON_TIMEOUT)
-                out.extend(self.outbox)
-                self.outbox = []
-                return
-            self._keepaliveProbes += 1
-            self.stats.keepaliveProbes += 1
-            self.keepaliveDeadline = now + self.config.keepInterval
-            out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
-
-    def _retransmitTimeout(self, now: float, out: List[TCPSegment]) -> None:
-        """
-        The retransmission timer expired (RFC 6298 section 5, RFC 5681
-        section 3.1): back off, collapse the congestion window and go back
-        to the first unacknowledged byte.
-
-        @param now: the current time.
-        @param out: where segments go.
-        """
-        config = self.config
-        self.retries += 1
-        handshake = self.state in (SYN_SENT, SYN_RECEIVED)
-        if self.retries > (config.synRetries if handshake else config.maxRetries):
-            if not handshake:
-                out.append(TCPSegment(self.localPort, self.remotePort, self.sndNxt,
-                                      self.rcvNxt, RST | ACK, 0))
-                self.stats.resetsSent += 1
-            self._closed(REASON_TIMEOUT)
-            return
-        self.stats.retransmissionTimeouts += 1
-        if handshake:
-            self.sndNxt = self.iss
-        else:
-            if self.retries == 1:
-                flight = seqSub(self.sndMax, self.sndUna)
-                self.ssthresh = max(flight // 2, 2 * self.mss)
-            self.cwnd = self.mss
-            self._caBytes = 0
-            self.recover = self.sndMax
-            self.inRecovery = False
-            self.sackRecovery = False
-            self.dupAcks = 0
-            self.retransmitFirst = False
-            self.sackRetransmit = False
-            self.scoreboard = []
-            self.sndNxt = self.sndUna
-            self._force = True
-        self.rto = min(self.rto * 2, config.maxRTO)
-        self._rttSeq = None
-        self._tsAtTimeout = self._tsVal(now)
-
-    def _updateTimers(self, now: float) -> None:
-        """
-        Arm or disarm the retransmission, persist and keepalive timers from
-        the current state.
-
-        @param now: the current time.
-        """
-        state = self.state
-        if state == CLOSED or state == TIME_WAIT or state == LISTEN:
-            return
-        if self.sndMax != self.sndUna:
-            if self.rtoDeadline is None:
-                self.rtoDeadline = now + self.rto
-            self.persistDeadline = None
-        else:
-            self.rtoDeadline = None
-            if (len(self.sendBuffer) and self._synchronizedSending()
-                    and (self.sndWnd == 0 or self._sendable() is None)):
-                # Zero window, or one too small to use (sender SWS
-                # avoidance): the persist timer probes or forces a segment.
-                if self.persistDeadline is None:
-                    interval = max(self.rto, self.config.minRTO) * (
-                        1 << min(self._persistBackoff, 10))
-                    self.persistDeadline = now + min(interval, self.config.maxRTO)
-            else:
-                self.persistDeadline = None
-                self._persistBackoff = 0
-        if self.keepAlive and state in _KEEPALIVE:
-            if self._keepaliveProbes == 0:
-                self.keepaliveDeadline = self._lastReceived + self.config.keepIdle
-        else:
-            self.keepaliveDeadline = None
-            self._keepaliveProbes = 0
-
-    def pollAt(self) -> Optional[float]:
-        """
-        When L{dispatch} must next be called.
-
-        @return: C{0.0} when there is something to send at once, the
-            earliest deadline otherwise, or C{None} when nothing is
-            pending.
-        """
-        state = self.state
-        if self.outbox:
-            return 0.0
-        if state == CLOSED:
-            return None
-        if self.ackNow or self.retransmitFirst or self.sackRetransmit:
-            return 0.0
-        if state == SYN_SENT or state == SYN_RECEIVED:
-            if self.sndNxt == self.iss:
-                return 0.0
-        elif (self._hasUnsent() and self._synchronizedSending()
-              and self._sendable() is not None):
-            return 0.0
-        deadline = None
-        for candidate in (self.ackDeadline, self.rtoDeadline, self.persistDeadline,
-                          self.keepaliveDeadline, self.closeDeadline):
-            if candidate is not None and (deadline is None or candidate < deadline):
-                deadline = candidate
-        return deadline
+        return self._sendable() is not None

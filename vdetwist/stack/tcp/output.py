@@ -1,0 +1,360 @@
+# -*- test-case-name: tests.stack.tcp.test_machine -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+The output half of L{vdetwist.stack.tcp.machine.TCPMachine}, pure like
+the rest of it: which segments go out when the owner calls C{dispatch}
+(retransmissions asked for by loss recovery, new data as the send and
+congestion windows allow under Nagle's algorithm and sender silly window
+avoidance, FIN, ACKs), how each is built (window advertisement with
+receiver silly window avoidance, SACK blocks, timestamps), and whether an
+ACK may wait for the end of a batch.
+"""
+
+from typing import List, Optional, Tuple
+
+from vdetwist.stack.tcp.config import COALESCE_SEGMENTS, windowShiftFor
+from vdetwist.stack.tcp.seq import SEQ_MASK, seqGT, seqLT, seqSub
+from vdetwist.stack.tcp.states import (
+    CLOSE_WAIT,
+    CLOSED,
+    CLOSING,
+    ESTABLISHED,
+    FIN_WAIT_1,
+    LAST_ACK,
+    LISTEN,
+    SYN_RECEIVED,
+    SYN_SENT,
+)
+from vdetwist.wire.tcp import ACK, FIN, PSH, SYN, TCPSegment
+
+__all__ = ["OutputMixin"]
+
+
+class OutputMixin:
+    """
+    The sending side of L{TCPMachine<vdetwist.stack.tcp.machine.TCPMachine>}:
+    a mixin working on the machine's own state (its RFC 9293 variables,
+    buffers, L{congestion<vdetwist.stack.tcp.congestion.CongestionControl>}
+    and L{rtt<vdetwist.stack.tcp.rtt.RTTEstimator>}), kept apart so the
+    input processing and the output each read on their own, with no
+    indirection on the per-segment path.
+    """
+
+    def _advertise(self) -> int:
+        """
+        Choose the window field for a non-SYN segment and move the
+        advertised right edge; the window never shrinks and grows only in
+        steps of at least min(MSS, half the buffer) (RFC 1122 4.2.3.3).
+
+        @return: the (scaled down) window field.
+        """
+        shift = self.rcvShift
+        rcvNxt = self.rcvNxt
+        advertised = max(0, seqSub(self.rcvAdv, rcvNxt))
+        space = self.receiveBuffer.space()
+        capacity = self.receiveBuffer.capacity
+        if space - advertised >= min(capacity // 2, self.config.mss):
+            window = space
+        else:
+            window = advertised
+        field = window >> shift
+        if (field << shift) < advertised:
+            field = (advertised + (1 << shift) - 1) >> shift
+        if field > 65535:
+            field = 65535
+        edge = (rcvNxt + (field << shift)) & SEQ_MASK
+        if seqGT(edge, self.rcvAdv):
+            self.rcvAdv = edge
+        return field
+
+    def _sackBlocks(self) -> Tuple[Tuple[int, int], ...]:
+        """
+        @return: the SACK blocks to report, as sequence numbers.
+        """
+        base = self.rcvNxt - self.rcvStream
+        limit = 3 if self.tsEnabled else 4
+        return tuple(
+            ((base + start) & SEQ_MASK, (base + end) & SEQ_MASK)
+            for start, end in self.reassembly.blocks(limit)
+        )
+
+    def _segment(self, seq: int, flags: int, payload: bytes, now: float) -> TCPSegment:
+        """
+        Build an outgoing segment with the ACK, window, timestamp and SACK
+        fields filled in, and note that an ACK went out.
+
+        @param seq: its sequence number.
+        @param flags: its flags (L{ACK} is expected).
+        @param payload: its data.
+        @param now: the current time.
+        @return: the segment.
+        """
+        self.ackNow = False
+        self.ackDeadline = None
+        self._unackedBytes = 0
+        return TCPSegment(
+            self.localPort, self.remotePort, seq, self.rcvNxt, flags,
+            self._advertise(), payload, None, None, False,
+            self._sackBlocks() if self.sackEnabled and self.reassembly.bytes else (),
+            (self._tsVal(now), self.tsRecent) if self.tsEnabled else None,
+        )
+
+    def _synSegment(self, now: float) -> TCPSegment:
+        """
+        Build our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED).
+
+        @param now: the current time.
+        @return: the segment.
+        """
+        config = self.config
+        window = min(self.receiveBuffer.space(), 65535)
+        if self.state == SYN_SENT:
+            return TCPSegment(
+                self.localPort, self.remotePort, self.iss, 0, SYN, window, b"",
+                config.mss,
+                windowShiftFor(config.receiveBufferSize) if config.windowScaling else None,
+                config.sack,
+                (),
+                (self._tsVal(now), 0) if config.timestamps else None,
+            )
+        self.ackNow = False
+        self.ackDeadline = None
+        return TCPSegment(
+            self.localPort, self.remotePort, self.iss, self.rcvNxt, SYN | ACK,
+            window, b"", config.mss,
+            self.rcvShift if self.wsEnabled else None,
+            self.sackEnabled,
+            (),
+            (self._tsVal(now), self.tsRecent) if self.tsEnabled else None,
+        )
+
+    def _sendable(self) -> Optional[Tuple[int, bool]]:
+        """
+        Decide the next new (or go-back-N retransmitted) segment: its
+        length and whether it carries our FIN, applying the send and
+        congestion windows, Nagle's algorithm and sender SWS avoidance.
+
+        @return: C{(length, fin)} or C{None} when nothing should go now.
+        """
+        if self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK:
+            return None
+        offset = seqSub(self.sndNxt, self.sndUna)
+        avail = len(self.sendBuffer) - offset
+        if avail < 0:
+            return None
+        mss = self.mss - self._sackRoom
+        congestion = self.congestion
+        if congestion.dupAcks or congestion.inRecovery:
+            room = congestion.room(offset, mss, self.sndUna, self.sndMax)
+        else:
+            room = congestion.cwnd - offset
+        usable = min(
+            seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
+            room,
+        )
+        retransmission = seqLT(self.sndNxt, self.sndMax)
+        if offset == 0 and retransmission and self._force:
+            # The first retransmission after a timeout goes whatever the
+            # window (the peer may have shrunk it: Linux too always resends
+            # the head).
+            usable = max(usable, min(mss, seqSub(self.sndMax, self.sndNxt)))
+        n = min(avail, mss, usable)
+        if n < 0:
+            n = 0
+        fin = self.finQueued and n == avail
+        if n == 0:
+            return (0, True) if fin else None
+        if n < mss and not fin and not self._force and not retransmission:
+            # Nagle and sender silly window avoidance hold back new data
+            # only: what was sent before must be resendable as it was.
+            if n < avail:
+                if n < self.maxSndWnd // 2:
+                    return None
+            elif not self.noDelay and offset > 0:
+                return None
+        return n, fin
+
+    def _hasUnsent(self) -> bool:
+        """
+        A cheap test before L{_sendable}: is there data or a FIN not yet
+        sent (or to be sent again after a timeout)?
+
+        @return: whether L{_sendable} could return something.
+        """
+        unsent = len(self.sendBuffer) - ((self.sndNxt - self.sndUna) & SEQ_MASK)
+        if unsent > 0:
+            return True
+        return unsent == 0 and self.finQueued and not (
+            self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK)
+
+    def ackCanWait(self) -> bool:
+        """
+        Whether all L{dispatch} would send now is a pure ACK of in-order
+        data, which may wait for the end of the current batch of incoming
+        segments (duplicate ACKs for out-of-order data never wait: the
+        peer counts them; nor do ACKs for a while after out-of-order data,
+        nor once L{COALESCE_SEGMENTS} full segments are unacknowledged).
+
+        @return: C{True} when the ACK may be deferred.
+        """
+        return (
+            self.ackNow
+            and self._unackedBytes < COALESCE_SEGMENTS * self._rcvMSS
+            and not self._quickAcks
+            and self.state == ESTABLISHED
+            and not self.outbox
+            and not self.congestion.retransmitFirst
+            and not self.congestion.sackRetransmit
+            and not self.reassembly.bytes
+            and not (self._hasUnsent() and self._sendable() is not None)
+        )
+
+    def _synchronizedSending(self) -> bool:
+        """
+        @return: whether the state allows sending data or FIN.
+        """
+        return self.state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, LAST_ACK, CLOSING)
+
+    def dispatch(self, now: float) -> List[TCPSegment]:
+        """
+        Run expired timers and emit everything that should be sent now.
+
+        @param now: the current time.
+        @return: the segments to transmit, in order.
+        """
+        out = self.outbox
+        self.outbox = []
+        self._runTimers(now, out)
+        state = self.state
+        if state == CLOSED or state == LISTEN:
+            return out
+        if state == SYN_SENT or state == SYN_RECEIVED:
+            if self.sndNxt == self.iss:
+                out.append(self._synSegment(now))
+                self.sndNxt = (self.iss + 1) & SEQ_MASK
+                if self.sndMax == self.iss:
+                    self.sndMax = self.sndNxt
+                    self.rtt.startTiming(self.sndNxt, now)
+            elif self.ackNow and state == SYN_RECEIVED:
+                out.append(self._segment(self.sndNxt, ACK, b"", now))
+            self._updateTimers(now)
+            return out
+        sent = False
+        if self.sackEnabled and self.reassembly.bytes:
+            # SACK blocks ride on data segments too: keep them in the MTU.
+            self._sackRoom = 4 + 8 * len(self.reassembly.blocks(3 if self.tsEnabled else 4))
+        else:
+            self._sackRoom = 0
+        congestion = self.congestion
+        if congestion.retransmitFirst:
+            congestion.retransmitFirst = False
+            if self._synchronizedSending() and self.sndUna != self.sndMax:
+                out.append(self._retransmission(now))
+                sent = True
+        if congestion.sackRetransmit:
+            congestion.sackRetransmit = False
+            if (congestion.inRecovery and congestion.sackRecovery
+                    and self._synchronizedSending()):
+                # Retransmit lost holes while the pipe has room (RFC 6675
+                # section 5, NextSeg rule 1); new data follows in
+                # _sendData under the same limit.
+                while congestion.pipe(self.sndUna, self.sndMax) + self.mss <= congestion.cwnd:
+                    hole = congestion.nextHole(self.sndUna, self.mss - self._sackRoom)
+                    if hole is None:
+                        break
+                    seq, n = hole
+                    congestion.rexmitNext = (seq + n) & SEQ_MASK
+                    self.stats.retransmissions += 1
+                    self.stats.sackRetransmissions += 1
+                    self.rtt.timedSeq = None
+                    out.append(self._segment(seq, ACK, self.sendBuffer.peek(
+                        seqSub(seq, self.sndUna), n), now))
+                    sent = True
+        if self._hasUnsent() and self._synchronizedSending():
+            sent = self._sendData(now, out) or sent
+        if (self.ackNow and not sent) and state != CLOSED:
+            # A pure ACK carries SND.MAX, not SND.NXT: after a timeout
+            # SND.NXT goes back for retransmission, and the peer (which may
+            # have received up to SND.MAX) would find a lower sequence
+            # number unacceptable and ignore the ACK, and each side then
+            # retransmits for ever what the other has (BSD's tcp_output
+            # does the same; Linux's tcp_acceptable_seq).
+            out.append(self._segment(self.sndMax, ACK, b"", now))
+        self._updateTimers(now)
+        return out
+
+    def _retransmission(self, now: float) -> TCPSegment:
+        """
+        Build the retransmission of the first unacknowledged segment (fast
+        retransmit, NewReno partial ACK).
+
+        @param now: the current time.
+        @return: the segment.
+        """
+        n = min(self.mss - self._sackRoom, len(self.sendBuffer))
+        flags = ACK
+        if n == len(self.sendBuffer):
+            if self.finSent:
+                flags |= FIN
+            if n:
+                flags |= PSH
+        self.stats.retransmissions += 1
+        self.rtt.timedSeq = None
+        self.congestion.rexmitNext = (self.sndUna + n) & SEQ_MASK
+        return self._segment(self.sndUna, flags, self.sendBuffer.peek(0, n), now)
+
+    def _sendData(self, now: float, out: List[TCPSegment]) -> bool:
+        """
+        Emit as many data segments (and the FIN) as the windows allow.
+
+        @param now: the current time.
+        @param out: where to append them.
+        @return: whether anything was emitted.
+        """
+        sent = False
+        sendBuffer = self.sendBuffer
+        window = -1
+        sack: Tuple[Tuple[int, int], ...] = ()
+        timestamp: Optional[Tuple[int, int]] = None
+        rtt = self.rtt
+        while True:
+            decision = self._sendable()
+            if decision is None:
+                return sent
+            n, fin = decision
+            if window < 0:
+                # One ACK, window, timestamp and SACK for the whole burst.
+                self.ackNow = False
+                self.ackDeadline = None
+                self._unackedBytes = 0
+                window = self._advertise()
+                if self.sackEnabled and self.reassembly.bytes:
+                    sack = self._sackBlocks()
+                if self.tsEnabled:
+                    timestamp = (self._tsVal(now), self.tsRecent)
+            sndNxt = self.sndNxt
+            offset = seqSub(sndNxt, self.sndUna)
+            payload = sendBuffer.peek(offset, n) if n else b""
+            flags = ACK
+            if fin:
+                flags |= FIN
+                self.finSent = True
+                self.finSeq = (sndNxt + n) & SEQ_MASK
+            if n and offset + n == len(sendBuffer):
+                flags |= PSH
+            if seqLT(sndNxt, self.sndMax):
+                self.stats.retransmissions += 1
+            elif rtt.timedSeq is None and not self.tsEnabled:
+                rtt.timedSeq = (sndNxt + n + fin) & SEQ_MASK
+                rtt.timedAt = now
+            out.append(TCPSegment(self.localPort, self.remotePort, sndNxt, self.rcvNxt,
+                                  flags, window, payload, None, None, False, sack,
+                                  timestamp))
+            sent = True
+            sndNxt = (sndNxt + n + fin) & SEQ_MASK
+            self.sndNxt = sndNxt
+            if seqGT(sndNxt, self.sndMax):
+                self.sndMax = sndNxt
+            self._force = False
+            if fin:
+                return True

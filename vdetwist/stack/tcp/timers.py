@@ -1,0 +1,170 @@
+# -*- test-case-name: tests.stack.tcp.test_machine -*-
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+The timers of L{vdetwist.stack.tcp.machine.TCPMachine}, pure like the
+rest of it: deadlines are times kept in the machine, acted on when the
+owner calls C{dispatch(now)} and reported by C{pollAt}.  The
+retransmission timer (RFC 6298), the persist timer (zero-window probes
+and the override of a window too small to use), delayed ACKs, keepalive,
+and the close deadline (TIME_WAIT, FIN_WAIT_2, a connect timeout).
+"""
+
+from typing import List, Optional
+
+from vdetwist.stack.tcp.seq import SEQ_MASK, seqSub
+from vdetwist.stack.tcp.states import (
+    CLOSED,
+    EVENT_CLOSED,
+    KEEPALIVE_STATES,
+    LISTEN,
+    REASON_DONE,
+    REASON_TIMEOUT,
+    SYN_RECEIVED,
+    SYN_SENT,
+    TIME_WAIT,
+)
+from vdetwist.wire.tcp import ACK, RST, TCPSegment
+
+__all__ = ["TimersMixin"]
+
+
+class TimersMixin:
+    """
+    The timers of L{TCPMachine<vdetwist.stack.tcp.machine.TCPMachine>}: a
+    mixin working on the machine's own state.
+    """
+
+    def _runTimers(self, now: float, out: List[TCPSegment]) -> None:
+        """
+        Act on every deadline that has passed.
+
+        @param now: the current time.
+        @param out: where segments go.
+        """
+        if self.ackDeadline is not None and now >= self.ackDeadline:
+            self.ackDeadline = None
+            self.ackNow = True
+        if self.closeDeadline is not None and now >= self.closeDeadline:
+            if self.state in (SYN_SENT, SYN_RECEIVED):
+                self._closed(REASON_TIMEOUT)
+            else:
+                self._closed(REASON_DONE)
+            return
+        if self.rtoDeadline is not None and now >= self.rtoDeadline:
+            self.rtoDeadline = None
+            self._retransmitTimeout(now, out)
+            if self.state == CLOSED:
+                return
+        if self.persistDeadline is not None and now >= self.persistDeadline:
+            self.persistDeadline = None
+            self._persistBackoff += 1
+            usable = seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt)
+            if usable > 0 and self.sndNxt == self.sndUna:
+                # A small window is open: send what fits (RFC 9293
+                # 3.8.6.2.1's override timeout).
+                self._force = True
+            else:
+                self.stats.zeroWindowProbes += 1
+                out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
+        if self.keepaliveDeadline is not None and now >= self.keepaliveDeadline:
+            if self._keepaliveProbes >= self.config.keepCount:
+                self.abort(now)
+                self.events[-1] = (EVENT_CLOSED, REASON_TIMEOUT)
+                out.extend(self.outbox)
+                self.outbox = []
+                return
+            self._keepaliveProbes += 1
+            self.stats.keepaliveProbes += 1
+            self.keepaliveDeadline = now + self.config.keepInterval
+            out.append(self._segment((self.sndUna - 1) & SEQ_MASK, ACK, b"", now))
+
+    def _retransmitTimeout(self, now: float, out: List[TCPSegment]) -> None:
+        """
+        The retransmission timer expired (RFC 6298 section 5, RFC 5681
+        section 3.1): back off, collapse the congestion window and go back
+        to the first unacknowledged byte.
+
+        @param now: the current time.
+        @param out: where segments go.
+        """
+        config = self.config
+        self.retries += 1
+        handshake = self.state in (SYN_SENT, SYN_RECEIVED)
+        if self.retries > (config.synRetries if handshake else config.maxRetries):
+            if not handshake:
+                out.append(TCPSegment(self.localPort, self.remotePort, self.sndNxt,
+                                      self.rcvNxt, RST | ACK, 0))
+                self.stats.resetsSent += 1
+            self._closed(REASON_TIMEOUT)
+            return
+        self.stats.retransmissionTimeouts += 1
+        if handshake:
+            self.sndNxt = self.iss
+        else:
+            self.congestion.timeout(self.retries == 1, self.sndUna, self.sndMax, self.mss)
+            self.sndNxt = self.sndUna
+            self._force = True
+        self.rtt.backoff(self._tsVal(now))
+
+    def _updateTimers(self, now: float) -> None:
+        """
+        Arm or disarm the retransmission, persist and keepalive timers from
+        the current state.
+
+        @param now: the current time.
+        """
+        state = self.state
+        if state == CLOSED or state == TIME_WAIT or state == LISTEN:
+            return
+        if self.sndMax != self.sndUna:
+            if self.rtoDeadline is None:
+                self.rtoDeadline = now + self.rtt.rto
+            self.persistDeadline = None
+        else:
+            self.rtoDeadline = None
+            if (len(self.sendBuffer) and self._synchronizedSending()
+                    and (self.sndWnd == 0 or self._sendable() is None)):
+                # Zero window, or one too small to use (sender SWS
+                # avoidance): the persist timer probes or forces a segment.
+                if self.persistDeadline is None:
+                    interval = max(self.rtt.rto, self.config.minRTO) * (
+                        1 << min(self._persistBackoff, 10))
+                    self.persistDeadline = now + min(interval, self.config.maxRTO)
+            else:
+                self.persistDeadline = None
+                self._persistBackoff = 0
+        if self.keepAlive and state in KEEPALIVE_STATES:
+            if self._keepaliveProbes == 0:
+                self.keepaliveDeadline = self._lastReceived + self.config.keepIdle
+        else:
+            self.keepaliveDeadline = None
+            self._keepaliveProbes = 0
+
+    def pollAt(self) -> Optional[float]:
+        """
+        When L{dispatch} must next be called.
+
+        @return: C{0.0} when there is something to send at once, the
+            earliest deadline otherwise, or C{None} when nothing is
+            pending.
+        """
+        state = self.state
+        if self.outbox:
+            return 0.0
+        if state == CLOSED:
+            return None
+        congestion = self.congestion
+        if self.ackNow or congestion.retransmitFirst or congestion.sackRetransmit:
+            return 0.0
+        if state == SYN_SENT or state == SYN_RECEIVED:
+            if self.sndNxt == self.iss:
+                return 0.0
+        elif (self._hasUnsent() and self._synchronizedSending()
+              and self._sendable() is not None):
+            return 0.0
+        deadline = None
+        for candidate in (self.ackDeadline, self.rtoDeadline, self.persistDeadline,
+                          self.keepaliveDeadline, self.closeDeadline):
+            if candidate is not None and (deadline is None or candidate < deadline):
+                deadline = candidate
+        return deadline
