@@ -302,12 +302,12 @@ class VirtualHostTests(TwoHostsMixin, SynchronousTestCase):
 
     def test_noProtocol(self) -> None:
         """
-        Without TCP registered, a TCP datagram brings a protocol
-        unreachable.
+        A datagram of a protocol nothing is registered for (SCTP, 132)
+        brings a protocol unreachable.
         """
         errors: List[tuple] = []
-        self.a.icmp.registerErrorHandler(6, lambda *a: errors.append(a))
-        self.a.ip.sendPacket(6, A, B, b"segment")
+        self.a.icmp.registerErrorHandler(132, lambda *a: errors.append(a))
+        self.a.ip.sendPacket(132, A, B, b"chunk")
         self.wire.pump()
         self.assertEqual([(e[1], e[2]) for e in errors], [(3, 2)])
 
@@ -362,7 +362,7 @@ class RouterHostTests(TwoHostsMixin, SynchronousTestCase):
             self.b.udp.sendDatagram(destination, dport, source, sport, payload.upper())
             return True
 
-        self.b.udp.fallback = nat
+        self.b.udp.setFallback(nat)
         client = Recorder()
         port = self.a.udp.listenUDP(0, client)
         port.write(b"query", ("8.8.8.8", 53))
