@@ -261,6 +261,56 @@ class VirtualHostTests(TwoHostsMixin, SynchronousTestCase):
         self.assertEqual((reporter, icmpType, code, rest), (A, 3, 1, 0))
         self.assertEqual((quoted[16:20], quoted[20:]), (nobody, b"syn"))
 
+    def test_resolutionFailedHook(self) -> None:
+        """
+        A C{resolutionFailed} hook given to the constructor gets the next
+        hop and the dropped datagrams instead of the protocols' error
+        handlers.
+        """
+        failed: List[tuple] = []
+        host = VirtualHost(self.clock, "192.168.77.50/24", mac="02:00:00:00:00:0c",
+                           resolutionFailed=lambda *a: failed.append(a))
+        self.wire.attach(host.interface)
+        errors: List[tuple] = []
+        host.icmp.registerErrorHandler(17, lambda *a: errors.append(a))
+        nobody = parseIPv4("192.168.77.77")
+        host.ip.sendPacket(17, host.address, nobody, b"datagram")
+        for _ in range(3):
+            self.wire.pump()
+            self.clock.advance(1)
+        [(address, [datagram])] = failed
+        self.assertEqual((address, datagram[16:20], datagram[20:]),
+                         (nobody, nobody, b"datagram"))
+        self.assertEqual(errors, [])
+
+    def test_tcp(self) -> None:
+        """
+        Each host has its TCP layer: A connects to a listener on B and the
+        bytes arrive; a connect to a closed port is refused.
+        """
+        from twisted.internet.protocol import Factory, Protocol
+
+        received: List[bytes] = []
+
+        class Sink(Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                received.append(data)
+
+        self.b.tcp.listen(80, Factory.forProtocol(Sink))
+        d = self.a.tcp.connect(B, 80, Factory.forProtocol(Protocol))
+        refused = self.a.tcp.connect(B, 81, Factory.forProtocol(Protocol))
+        for _ in range(5):
+            self.wire.pump()
+            self.clock.advance(0.1)
+        client = self.successResultOf(d)
+        client.transport.write(b"over tcp")
+        for _ in range(5):
+            self.wire.pump()
+            self.clock.advance(0.1)
+        self.assertEqual(b"".join(received), b"over tcp")
+        self.failureResultOf(refused)
+        self.assertGreater(self.b.counters()["proto6.segmentsReceived"], 0)
+
     def test_capture(self) -> None:
         """
         A capture records the frames sent and received, stamped with the
