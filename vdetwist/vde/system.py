@@ -4,8 +4,7 @@
 The operating-system calls vdetwist makes, behind one replaceable object.
 
 The VDE plug (L{vdetwist.vde.plug}), the switch's control server and
-management socket (L{vdetwist.switch.server}, L{vdetwist.switch.mgmt}) and
-the kernel tap (L{vdetwist.switch.tuntap}) take a C{system} argument
+management socket, and the kernel tap take a C{system} argument
 providing L{ISystem}; L{RealSystem} makes the real calls, and
 L{vdetwist.testing.FakeSystem} is an in-memory one, proven against the
 real one by one test mixin (tests/vde/test_system.py), so most tests need
