@@ -15,7 +15,6 @@ from zope.interface import implementer
 
 from vdetwist.slirp.gateway import Gateway
 from vdetwist.stack.host import VirtualHost
-from vdetwist.stack.tcp.demux import TCPLayer
 from vdetwist.testing import MemoryWire
 from vdetwist.wire.addr import formatIPv4
 
@@ -117,9 +116,7 @@ class Guest:
 
     def __init__(self, clock: Clock, wire: MemoryWire, address: str, gateway: str) -> None:
         self.host = VirtualHost(clock, address=address, gateway=gateway)
-        self.tcp = TCPLayer(clock, self.host.ip)
-        self.host.registerProtocol(6, self.tcp)
-        self.host.icmp.registerErrorHandler(6, self.tcp.errorReceived)
+        self.tcp = self.host.tcp
         wire.attach(self.host.interface)
         self.servers: List[GuestServer] = []
 

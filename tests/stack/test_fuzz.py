@@ -14,7 +14,6 @@ from twisted.internet import protocol, task
 from twisted.trial.unittest import SynchronousTestCase
 
 from vdetwist.stack.host import VirtualHost
-from vdetwist.stack.tcp.demux import TCPLayer
 from vdetwist.wire.checksum import internetChecksum, pseudoHeaderSum
 from vdetwist.testing import MemoryWire, icmpEchoFrame, udpFrame
 
@@ -99,10 +98,8 @@ class StackFuzzTests(SynchronousTestCase):
         hosts = []
         for address, mac in [("10.9.0.1/24", "020000000901"), ("10.9.0.2/24", "020000000902")]:
             host = VirtualHost(clock, address=address, mac=bytes.fromhex(mac))
-            tcp = TCPLayer(clock, host.ip)
-            host.registerProtocol(6, tcp)
             wire.attach(host.interface)
-            hosts.append((host, tcp))
+            hosts.append((host, host.tcp))
         (server, serverTCP), (client, clientTCP) = hosts
 
         def settle() -> None:

@@ -261,6 +261,56 @@ class VirtualHostTests(TwoHostsMixin, SynchronousTestCase):
         self.assertEqual((reporter, icmpType, code, rest), (A, 3, 1, 0))
         self.assertEqual((quoted[16:20], quoted[20:]), (nobody, b"syn"))
 
+    def test_resolutionFailedHook(self) -> None:
+        """
+        A C{resolutionFailed} hook given to the constructor gets the next
+        hop and the dropped datagrams instead of the protocols' error
+        handlers.
+        """
+        failed: List[tuple] = []
+        host = VirtualHost(self.clock, "192.168.77.50/24", mac="02:00:00:00:00:0c",
+                           resolutionFailed=lambda *a: failed.append(a))
+        self.wire.attach(host.interface)
+        errors: List[tuple] = []
+        host.icmp.registerErrorHandler(17, lambda *a: errors.append(a))
+        nobody = parseIPv4("192.168.77.77")
+        host.ip.sendPacket(17, host.address, nobody, b"datagram")
+        for _ in range(3):
+            self.wire.pump()
+            self.clock.advance(1)
+        [(address, [datagram])] = failed
+        self.assertEqual((address, datagram[16:20], datagram[20:]),
+                         (nobody, nobody, b"datagram"))
+        self.assertEqual(errors, [])
+
+    def test_tcp(self) -> None:
+        """
+        Each host has its TCP layer: A connects to a listener on B and the
+        bytes arrive; a connect to a closed port is refused.
+        """
+        from twisted.internet.protocol import Factory, Protocol
+
+        received: List[bytes] = []
+
+        class Sink(Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                received.append(data)
+
+        self.b.tcp.listen(80, Factory.forProtocol(Sink))
+        d = self.a.tcp.connect(B, 80, Factory.forProtocol(Protocol))
+        refused = self.a.tcp.connect(B, 81, Factory.forProtocol(Protocol))
+        for _ in range(5):
+            self.wire.pump()
+            self.clock.advance(0.1)
+        client = self.successResultOf(d)
+        client.transport.write(b"over tcp")
+        for _ in range(5):
+            self.wire.pump()
+            self.clock.advance(0.1)
+        self.assertEqual(b"".join(received), b"over tcp")
+        self.failureResultOf(refused)
+        self.assertGreater(self.b.counters()["proto6.segmentsReceived"], 0)
+
     def test_capture(self) -> None:
         """
         A capture records the frames sent and received, stamped with the
@@ -302,12 +352,12 @@ class VirtualHostTests(TwoHostsMixin, SynchronousTestCase):
 
     def test_noProtocol(self) -> None:
         """
-        Without TCP registered, a TCP datagram brings a protocol
-        unreachable.
+        A datagram of a protocol nothing is registered for (SCTP, 132)
+        brings a protocol unreachable.
         """
         errors: List[tuple] = []
-        self.a.icmp.registerErrorHandler(6, lambda *a: errors.append(a))
-        self.a.ip.sendPacket(6, A, B, b"segment")
+        self.a.icmp.registerErrorHandler(132, lambda *a: errors.append(a))
+        self.a.ip.sendPacket(132, A, B, b"chunk")
         self.wire.pump()
         self.assertEqual([(e[1], e[2]) for e in errors], [(3, 2)])
 
@@ -362,7 +412,7 @@ class RouterHostTests(TwoHostsMixin, SynchronousTestCase):
             self.b.udp.sendDatagram(destination, dport, source, sport, payload.upper())
             return True
 
-        self.b.udp.fallback = nat
+        self.b.udp.setFallback(nat)
         client = Recorder()
         port = self.a.udp.listenUDP(0, client)
         port.write(b"query", ("8.8.8.8", 53))

@@ -181,7 +181,7 @@ class UDPLayerTests(SynchronousTestCase):
             seen.append(args[:5])
             return args[3] == 53
 
-        self.udp.fallback = fallback
+        self.udp.setFallback(fallback)
         self.deliver(1, 53, b"dns", destination=OUTSIDE)
         self.deliver(1, 54, b"other", destination=OUTSIDE)
         self.assertEqual(seen, [(THEM, 1, OUTSIDE, 53, b"dns"), (THEM, 1, OUTSIDE, 54, b"other")])

@@ -15,87 +15,26 @@ import shutil
 import struct
 import subprocess
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from twisted.internet import defer, reactor, task
 from twisted.internet.interfaces import IReadDescriptor
 from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
-from zope.interface import implementer
-from zope.interface.verify import verifyClass, verifyObject
+from zope.interface.verify import verifyObject
 
 from tests.switch.test_switch import BROADCAST, MAC1, Recorder, frame
 from vdetwist.interfaces import ISwitchPort
-from vdetwist.switch.switch import MAX_FRAME, Switch, SwitchError
+from vdetwist.switch.switch import Switch, SwitchError
 from vdetwist.switch.tuntap import (
-    IFF_NO_PI, IFF_TAP, READ_BATCH, TUN_DEVICE, TUNSETIFF, TapService, _ITapSystem,
-    _RealSystem, openTap)
-
-
-@implementer(_ITapSystem)
-class FakeTapSystem:
-    """
-    A fake C{/dev/net/tun}: one descriptor per open, frames to read queued
-    in C{inbound}, frames written collected in C{outbound}.
-
-    @ivar full: when true, writes fail with EAGAIN.
-    @ivar readError: an errno the next read fails with, or L{None}.
-    """
-
-    O_RDWR = os.O_RDWR
-    O_NONBLOCK = os.O_NONBLOCK
-    O_CLOEXEC = os.O_CLOEXEC
-
-    def __init__(self) -> None:
-        self.nextFD = 40
-        self.opened: Dict[int, Any] = {}
-        self.closed: List[int] = []
-        self.ioctls: List[Any] = []
-        self.inbound: List[bytes] = []
-        self.outbound: List[bytes] = []
-        self.reads: List[int] = []
-        self.full = False
-        self.readError: Optional[int] = None
-        self.ioctlError: Optional[int] = None
-
-    def open(self, filename: str, flag: int, mode: int = 0o777) -> int:
-        fd = self.nextFD
-        self.nextFD += 1
-        self.opened[fd] = (filename, flag)
-        return fd
-
-    def ioctl(self, fd: int, opt: int, arg: bytes) -> bytes:
-        self.ioctls.append((fd, opt, arg))
-        if self.ioctlError is not None:
-            raise OSError(self.ioctlError, os.strerror(self.ioctlError))
-        return arg
-
-    def read(self, fd: int, limit: int) -> bytes:
-        self.reads.append(limit)
-        if self.readError is not None:
-            code, self.readError = self.readError, None
-            raise OSError(code, os.strerror(code))
-        if not self.inbound:
-            raise BlockingIOError(errno.EAGAIN, "again")
-        return self.inbound.pop(0)[:limit]
-
-    def write(self, fd: int, data: bytes) -> int:
-        if self.full:
-            raise BlockingIOError(errno.EAGAIN, "again")
-        self.outbound.append(data)
-        return len(data)
-
-    def close(self, fd: int) -> None:
-        self.closed.append(fd)
-
-
-verifyClass(_ITapSystem, FakeTapSystem)
-verifyObject(_ITapSystem, _RealSystem())
+    IFF_NO_PI, IFF_TAP, READ_BATCH, TUN_DEVICE, TUNSETIFF, TapService, openTap)
+from vdetwist.testing import FakeSystem
+from vdetwist.wire.frames import MAX_FRAME
 
 
 class FakeTapTests(SynchronousTestCase):
     """
-    L{TapService} and L{TapEndpoint} against L{FakeTapSystem}.
+    L{TapService} and L{TapEndpoint} against L{FakeSystem}.
     """
 
     def setUp(self) -> None:
@@ -103,7 +42,7 @@ class FakeTapTests(SynchronousTestCase):
         A switch with one in-process host, and a started tap service.
         """
         self.reactor = MemoryReactor()
-        self.system = FakeTapSystem()
+        self.system = FakeSystem()
         self.switch = Switch(numports=4)
         self.host = Recorder()
         self.switch.attach(self.host)
@@ -240,7 +179,7 @@ class FakeTapTests(SynchronousTestCase):
         The device is opened in C{privilegedStartService} (before twistd
         drops root) and attached in C{startService}, opened once.
         """
-        system = FakeTapSystem()
+        system = FakeSystem()
         service = TapService(self.reactor, self.switch, "vde1", system=system)
         service.privilegedStartService()
         self.assertEqual(len(system.opened), 1)
@@ -256,7 +195,7 @@ class FakeTapTests(SynchronousTestCase):
         """
         switch = Switch(numports=2)
         switch.attach(Recorder())
-        system = FakeTapSystem()
+        system = FakeSystem()
         service = TapService(self.reactor, switch, "vde1", system=system)
         self.assertRaises(SwitchError, service.startService)
         self.assertEqual(system.closed, [40])
@@ -266,7 +205,7 @@ class FakeTapTests(SynchronousTestCase):
         A refused TUNSETIFF (e.g. EPERM without CAP_NET_ADMIN) closes the
         descriptor and raises.
         """
-        system = FakeTapSystem()
+        system = FakeSystem()
         system.ioctlError = errno.EPERM
         e = self.assertRaises(OSError, openTap, "vde1", system)
         self.assertEqual(e.errno, errno.EPERM)

@@ -364,9 +364,13 @@ class MalformedRequestTests(SynchronousTestCase):
 
     def test_largestAccepted(self) -> None:
         """
-        256 bytes is the largest request accepted.
+        256 bytes is the largest request accepted, and it parses whole: the
+        fixed part as in L{REQUEST_ANY}, the description capped at
+        L{MAX_DESCRIPTION} characters.
         """
-        parseRequest(REQUEST_ANY[:122] + b"x" * 134)
+        request = parseRequest(REQUEST_ANY[:122] + b"x" * 134)
+        self.assertEqual(request, ControlRequest(
+            **dict(REQUEST_ANY_FIELDS, description="x" * MAX_DESCRIPTION)))
 
     def test_emptyPath(self) -> None:
         """

@@ -13,7 +13,7 @@ import errno
 import os
 import shutil
 import tempfile
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import reactor as globalReactor
 from twisted.internet.defer import CancelledError, Deferred
@@ -22,7 +22,6 @@ from twisted.internet.interfaces import IReadDescriptor
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
-from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from tests.vde.realswitch import SKIP_REASON, RealVDESwitch
@@ -39,17 +38,17 @@ from tests.vde.test_stream import (
     WaitingReceiver,
 )
 from vdetwist.interfaces import IFrameProtocol, IFrameTransport
+from vdetwist.testing import FakeDatagramSocket, FakeStat, FakeSystem
 from vdetwist.vde.plug import (
-    MAX_FRAME,
     HandshakeRefused,
     HandshakeTimeout,
     VDEPlug,
     VDEPlugError,
-    _IVDESystem,
-    _RealSystem,
     connectPlug,
     formatDescription,
 )
+from vdetwist.vde.system import RealSystem
+from vdetwist.wire.frames import MAX_FRAME
 
 
 if TYPE_CHECKING:
@@ -57,246 +56,6 @@ if TYPE_CHECKING:
     _AsynchronousBase = TestCase
 else:
     _SynchronousBase = _AsynchronousBase = object
-
-
-class FakeStat:
-    """
-    The fields of a stat result the plug reads.
-
-    @ivar st_uid: owner.
-    @ivar st_gid: group.
-    """
-
-    def __init__(self, uid: int, gid: int) -> None:
-        """
-        @param uid: owner.
-        @param gid: group.
-        """
-        self.st_uid = uid
-        self.st_gid = gid
-
-
-class FakeDatagramSocket:
-    """
-    An AF_UNIX datagram socket in memory.
-
-    @ivar bound: the path bound, or L{None}.
-    @ivar peer: the path connected to, or L{None}.
-    @ivar blocking: the blocking flag.
-    @ivar closed: whether C{close} was called.
-    @ivar incoming: datagrams (or exceptions) C{recv} returns, in order.
-    @ivar sent: datagrams sent.
-    @ivar sendError: an errno C{send} fails with, or L{None}.
-    @ivar recvCalls: how many times C{recv} was called.
-    """
-
-    def __init__(self, system: "FakeSystem") -> None:
-        """
-        @param system: the fake OS that made it.
-        """
-        self.system = system
-        self.bound: Optional[str] = None
-        self.peer: Any = None
-        self.blocking = True
-        self.closed = False
-        self.incoming: list[Any] = []
-        self.sent: list[bytes] = []
-        self.sendError: Optional[int] = None
-        self.recvCalls = 0
-
-    def fileno(self) -> int:
-        """
-        @return: a made-up descriptor, -1 once closed.
-        """
-        return -1 if self.closed else 42
-
-    def bind(self, path: str) -> None:
-        """
-        Bind, failing as the fake system says.
-
-        @param path: the path.
-        """
-        self.system.calls.append(("bind", path, self.system.currentUmask))
-        error = self.system.bindErrors.pop(path, None)
-        if error is not None:
-            raise OSError(error, os.strerror(error), path)
-        self.bound = path
-        self.system.files[path] = 0o777 & ~self.system.currentUmask
-
-    def connect(self, path: Any) -> None:
-        """
-        Connect, failing as the fake system says.
-
-        @param path: the peer.
-        """
-        if self.system.connectError is not None:
-            raise OSError(self.system.connectError, os.strerror(self.system.connectError))
-        self.peer = path
-
-    def setblocking(self, flag: bool) -> None:
-        """
-        @param flag: the blocking flag.
-        """
-        self.blocking = flag
-
-    def send(self, data: bytes) -> int:
-        """
-        Record a datagram, or fail with C{sendError}.
-
-        @param data: the datagram.
-        @return: its length.
-        """
-        if self.closed:
-            raise OSError(errno.EBADF, "closed")
-        if self.sendError is not None:
-            raise OSError(self.sendError, os.strerror(self.sendError))
-        self.sent.append(bytes(data))
-        return len(data)
-
-    def recv(self, size: int) -> bytes:
-        """
-        Return the next queued datagram, truncated to C{size}.
-
-        @param size: the buffer size.
-        @return: the datagram.
-        """
-        self.recvCalls += 1
-        if self.closed:
-            raise OSError(errno.EBADF, "closed")
-        if not self.incoming:
-            raise BlockingIOError(errno.EAGAIN, "no data")
-        item = self.incoming.pop(0)
-        if isinstance(item, BaseException):
-            raise item
-        return bytes(item[:size])
-
-    def close(self) -> None:
-        """
-        Close it.
-        """
-        self.closed = True
-
-
-@implementer(_IVDESystem)
-class FakeSystem:
-    """
-    An in-memory L{_IVDESystem}.
-
-    @ivar files: path -> mode of files that exist.
-    @ivar calls: a log of the interesting calls.
-    @ivar sockets: the sockets created.
-    @ivar bindErrors: path -> errno for binds that fail (once).
-    @ivar connectError: errno for the data socket's connect, or L{None}.
-    @ivar missing: paths that C{realpath} refuses.
-    @ivar ctlStat: what C{stat} returns for any path.
-    @ivar env: the environment.
-    @ivar currentUmask: the umask.
-    """
-
-    def __init__(self, pid: int = 4377, login: str = "root") -> None:
-        """
-        @param pid: our pid.
-        @param login: our login name.
-        """
-        self.pid = pid
-        self.login = login
-        self.files: dict[str, int] = {}
-        self.calls: list[tuple[Any, ...]] = []
-        self.sockets: list[FakeDatagramSocket] = []
-        self.bindErrors: dict[str, int] = {}
-        self.connectError: Optional[int] = None
-        self.missing: set[str] = set()
-        self.ctlStat = FakeStat(0, 0)
-        self.env: dict[str, str] = {}
-        self.currentUmask = 0o022
-        self.euid = 0
-        self.chownError: Optional[int] = None
-
-    def socket(self, family: int, type: int) -> FakeDatagramSocket:
-        """
-        @return: a new fake datagram socket.
-        """
-        sock = FakeDatagramSocket(self)
-        self.sockets.append(sock)
-        return sock
-
-    def realpath(self, path: str) -> str:
-        """
-        @return: C{path}, or raise ENOENT for a missing one.
-        """
-        if path in self.missing:
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
-        return path
-
-    def unlink(self, path: str) -> None:
-        """
-        Remove a file.
-        """
-        self.calls.append(("unlink", path))
-        self.files.pop(path, None)
-
-    def chmod(self, path: str, mode: int) -> None:
-        """
-        Change a mode.
-        """
-        self.calls.append(("chmod", path, mode))
-        if path in self.files:
-            self.files[path] = mode
-
-    def chown(self, path: str, uid: int, gid: int) -> None:
-        """
-        Change ownership, or fail with C{chownError}.
-        """
-        self.calls.append(("chown", path, uid, gid))
-        if self.chownError is not None:
-            raise OSError(self.chownError, os.strerror(self.chownError))
-
-    def stat(self, path: str) -> Any:
-        """
-        @return: L{ctlStat}.
-        """
-        return self.ctlStat
-
-    def umask(self, mask: int) -> int:
-        """
-        Set the umask.
-        """
-        old, self.currentUmask = self.currentUmask, mask
-        return old
-
-    def getpid(self) -> int:
-        """
-        @return: the pid.
-        """
-        return self.pid
-
-    def geteuid(self) -> int:
-        """
-        @return: the euid.
-        """
-        return self.euid
-
-    def getLogin(self) -> str:
-        """
-        @return: the login.
-        """
-        return self.login
-
-    def groupID(self, group: str) -> int:
-        """
-        @return: 100 for "kvm", numbers as themselves.
-        """
-        if group.isdigit():
-            return int(group)
-        if group == "kvm":
-            return 100
-        raise KeyError(group)
-
-    def getenv(self, name: str) -> Optional[str]:
-        """
-        @return: the variable.
-        """
-        return self.env.get(name)
 
 
 class FakeHandshakeMixin(_SynchronousBase):
@@ -860,32 +619,6 @@ class PlugTests(FakeHandshakeMixin, SynchronousTestCase):
         self.assertIn(self.plug._reader, self.reactor.getReaders())
 
 
-class RealSystemTests(SynchronousTestCase):
-    """
-    L{_RealSystem}.
-    """
-
-    def test_interface(self) -> None:
-        """
-        It provides L{_IVDESystem}; so does the fake.
-        """
-        self.assertTrue(verifyObject(_IVDESystem, _RealSystem()))
-        self.assertTrue(verifyObject(_IVDESystem, FakeSystem()))
-
-    def test_realpathStrict(self) -> None:
-        """
-        C{realpath} raises for a missing path, as C's does.
-        """
-        self.assertRaises(OSError, _RealSystem().realpath, "/nonexistent/vdetwist")
-
-    def test_groupID(self) -> None:
-        """
-        Numbers are taken as they are; names are looked up.
-        """
-        self.assertEqual(_RealSystem().groupID("1234"), 1234)
-        self.assertEqual(_RealSystem().groupID("root"), 0)
-
-
 def broadcast(source: int, payload: bytes = b"0" * 46) -> bytes:
     """
     A broadcast frame from a locally administered MAC.
@@ -982,7 +715,7 @@ class SwitchBehaviourMixin(_AsynchronousBase):
             [(port, _, description)] = self.endpoints()
             self.assertEqual(port, 1)
             self.assertEqual(description, "vt-describe user=%s pid=%d" % (
-                _RealSystem.getLogin(), os.getpid()))
+                RealSystem.getLogin(), os.getpid()))
         return Deferred.fromCoroutine(run())  # type: ignore[return-value]
 
     def test_ownSocketUnlinked(self) -> None:

@@ -9,7 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.wire.oracle import SKIP_REASON, scapy
 from vdetwist.wire.arp import OPERATION_REPLY, OPERATION_REQUEST, ARPRepr, ARPView
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 
 #: A request "who has 10.0.2.2? tell 10.0.2.15" (RFC 826 packet format).
 REQUEST = bytes.fromhex(

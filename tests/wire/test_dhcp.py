@@ -10,7 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.wire.oracle import SKIP_REASON, scapy
 from vdetwist.wire import dhcp
 from vdetwist.wire.dhcp import DHCPRepr, parseOptions
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 
 MAC = bytes.fromhex("525400123456")
 

@@ -13,8 +13,8 @@ from vdetwist.wire.ethernet import (
     ETHERTYPE_IPV4,
     EthernetRepr,
     EthernetView,
-    MalformedPacket,
 )
+from vdetwist.wire.frames import MalformedPacket
 
 #: An untagged frame header (IEEE 802.3 clause 3.1 layout).
 UNTAGGED = bytes.fromhex(

@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.wire.oracle import SKIP_REASON, scapy
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 from vdetwist.wire.ipv4 import PROTOCOL_UDP, IPv4Repr, IPv4View
 
 #: The widely quoted example header (RFC 791 section 3.1 layout), with a

@@ -14,7 +14,7 @@ import tempfile
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.wire.oracle import SKIP_REASON, scapy
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 from vdetwist.wire.pcap import PcapWriter, readPcap
 
 FRAME = bytes.fromhex("ffffffffffff5254001234560806") + bytes(46)

@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.wire.oracle import SKIP_REASON, scapy
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 from vdetwist.wire.udp import UDPRepr, UDPView
 
 SOURCE = bytes([192, 168, 77, 100])

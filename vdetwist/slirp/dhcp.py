@@ -47,7 +47,7 @@ from vdetwist.wire.dhcp import (
     SERVER_PORT,
     DHCPRepr,
 )
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 from vdetwist.wire.ipv4 import PROTOCOL_UDP, IPv4Repr
 from vdetwist.wire.udp import UDPRepr
 

@@ -22,7 +22,7 @@ flow (a virtual UDP socket on the gateway) that ages out when idle.
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from twisted.internet import error
 from twisted.internet.defer import Deferred
@@ -823,12 +823,3 @@ class UDPForward:
                 self._close(client)
         if self.flows:
             self._scheduleSweep()
-
-    def flowList(self) -> List[Tuple[Tuple[str, int], float]]:
-        """
-        The flows and their idle times, for display.
-
-        @return: (client, seconds idle) pairs.
-        """
-        now = self.reactor.seconds()
-        return [(client, now - flow.lastSeen) for client, flow in self.flows.items()]

@@ -31,7 +31,7 @@ from vdetwist.slirp.dns import DNSProxy, DNSStreamFactory, makeHostResolver
 from vdetwist.slirp.forward import ForwardSpec, TCPForward, UDPForward
 from vdetwist.slirp.nat import NAT
 from vdetwist.stack.host import VirtualHost
-from vdetwist.stack.tcp.demux import TCPLayer
+from vdetwist.vde.attach import attachToSwitch
 from vdetwist.wire.addr import formatIPv4, networkAddress, parseIPv4, sameNetwork
 from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.icmp import ICMPRepr
@@ -207,19 +207,15 @@ class Gateway:
         self.host = VirtualHost(
             reactor, address=f"{formatIPv4(self.address)}/{self.prefixLength}",
             mac=slirpMAC(self.address), mtu=mtu, router=True,
-            proxyAddresses=[self.dnsAddress])
-        self.host.arp.resolutionFailed = self._neighbourUnreachable
-        self.tcp = TCPLayer(reactor, self.host.ip)
-        self.host.registerProtocol(PROTOCOL_TCP, self.tcp)
+            proxyAddresses=[self.dnsAddress], resolutionFailed=self._neighbourUnreachable)
+        self.tcp = self.host.tcp
         self.nat = NAT(reactor, self.host.udp, self.address, self.dnsAddress,
                        self.prefixLength, allowHostLoopback=allowHostLoopback,
                        maxTCP=maxTCP, maxUDPFlows=maxUDPFlows,
-                       icmpSocketFactory=icmpSocketFactory)
-        self.nat.icmp.sendToGuest = self._icmpToGuest
-        self.nat.unreachable = self._tcpUnreachable
-        self.host.icmp.registerErrorHandler(PROTOCOL_TCP, self.tcp.errorReceived)
+                       icmpSocketFactory=icmpSocketFactory,
+                       unreachable=self._tcpUnreachable, icmpToGuest=self._icmpToGuest)
         self.tcp.setForwarder(self.nat.forwardTCP)
-        self.host.udp.fallback = self.nat.datagramReceived
+        self.host.udp.setFallback(self.nat.datagramReceived)
         self.host.registerProtocol(PROTOCOL_ICMP, _GatewayICMP(self))
         self.dhcp: Optional[DHCPServer] = None
         self.dhcpStart: Optional[bytes] = None
@@ -255,30 +251,23 @@ class Gateway:
             default (C{vdetwist-slirp: user=U pid=P}).
         @return: a Deferred firing with the switch-side transport.
         """
-        from vdetwist.vde import local
-        from vdetwist.vde.url import parseVDEURL
         self.switch = sock
         attachment = _Attachment(self)
-        url = parseVDEURL(sock)
-        switch = local.lookup(url.path)
-        if switch is not None:
-            if description is None:
-                try:
-                    user = getpass.getuser()
-                except Exception:
-                    user = str(os.getuid())
-                description = f"vdetwist-slirp: user={user} pid={os.getpid()}"
-            switch.attach(attachment, description, port=url.port or 0)
-            self.attachment = attachment
-            return defer.succeed(attachment.transport)
-        from vdetwist.vde.plug import connectPlug
+        inProcess = description
+        if inProcess is None:
+            try:
+                user = getpass.getuser()
+            except Exception:
+                user = str(os.getuid())
+            inProcess = f"vdetwist-slirp: user={user} pid={os.getpid()}"
         # The plug adds " user=... pid=...", as vdeplug does.
-        d = connectPlug(self.reactor, sock, attachment,
-                        description=description or "vdetwist-slirp:")
+        d = attachToSwitch(self.reactor, sock, attachment,
+                           description=description or "vdetwist-slirp:",
+                           inProcessDescription=inProcess)
 
-        def attached(plug: Any) -> Any:
+        def attached(transport: IFrameTransport) -> IFrameTransport:
             self.attachment = attachment
-            return plug
+            return transport
         return d.addCallback(attached)
 
     def addDetachObserver(self, observer: Any) -> None:
@@ -443,9 +432,7 @@ class Gateway:
             if isinstance(forward, TCPForward):
                 forward.abortAll()
         self.nat.stop()
-        stopTCP = getattr(self.tcp, "stop", None)
-        if stopTCP is not None:
-            stopTCP()
+        self.tcp.stop()
         if self.dns is not None:
             self.dns.doStop()
         self._detachObservers = []

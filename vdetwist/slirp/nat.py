@@ -142,7 +142,9 @@ class NAT:
                  maxUDPFlows: int = 1024, udpTimeout: float = 60.0,
                  tcpIdleTimeout: float = 7200.0, connectTimeout: float = 20.0,
                  maxICMPSockets: int = 64,
-                 icmpSocketFactory: Optional[Callable[[], socket.socket]] = None) -> None:
+                 icmpSocketFactory: Optional[Callable[[], socket.socket]] = None,
+                 unreachable: Optional[Callable[[bytes, int, bytes, int], None]] = None,
+                 icmpToGuest: Optional[Callable[[bytes, bytes, bytes], None]] = None) -> None:
         """
         @param reactor: the reactor.
         @param udp: the gateway's UDP layer (C{sendDatagram}).
@@ -159,6 +161,12 @@ class NAT:
             echo identifier).
         @param icmpSocketFactory: makes an unprivileged ICMP socket (tests);
             the real one by default.
+        @param unreachable: called with (destination, destinationPort,
+            guest, guestPort) when a host-side connect fails other than by
+            refusal: the gateway answers the guest's SYN with an ICMP host
+            unreachable.
+        @param icmpToGuest: sends an ICMP message from outside to a guest:
+            called with (outside address, guest, message).
         """
         self.reactor = reactor
         self.udp = udp
@@ -179,11 +187,9 @@ class NAT:
         self.udpFlows: Dict[Tuple[bytes, int], _UDPFlow] = {}
         self._udpPorts: Dict[Tuple[bytes, int], Any] = {}
         self._sweeper: Any = None
-        self.icmp = _ICMPRelay(self, maxICMPSockets, icmpSocketFactory)
-        #: Called with (destination, destinationPort, guest, guestPort) when
-        #: a host-side connect fails other than by refusal: the gateway
-        #: answers the guest's SYN with an ICMP host unreachable.
-        self.unreachable: Optional[Callable[[bytes, int, bytes, int], None]] = None
+        self.icmp = _ICMPRelay(self, maxICMPSockets, icmpSocketFactory, icmpToGuest)
+        #: See the constructor's C{unreachable}.
+        self.unreachable = unreachable
 
     # -- policy ----------------------------------------------------------------
 
@@ -468,11 +474,14 @@ class _ICMPRelay:
     """
 
     def __init__(self, nat: NAT, maxSockets: int,
-                 socketFactory: Optional[Callable[[], socket.socket]]) -> None:
+                 socketFactory: Optional[Callable[[], socket.socket]],
+                 sendToGuest: Optional[Callable[[bytes, bytes, bytes], None]] = None) -> None:
         """
         @param nat: the NAT.
         @param maxSockets: the most sockets.
         @param socketFactory: makes a socket; the real one by default.
+        @param sendToGuest: sends (outside address, guest, ICMP message) to
+            a guest; replies are dropped without it.
         """
         self.nat = nat
         self.maxSockets = maxSockets
@@ -481,7 +490,7 @@ class _ICMPRelay:
         self.sockets: Dict[Tuple[bytes, int], _ICMPSocket] = {}
         self.available: Optional[bool] = None
         self._sweeper: Any = None
-        self.sendToGuest: Optional[Callable[[bytes, bytes, bytes], None]] = None
+        self.sendToGuest = sendToGuest
 
     def echoRequest(self, guest: bytes, destination: bytes, message: bytes) -> bool:
         """

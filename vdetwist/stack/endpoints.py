@@ -11,10 +11,10 @@ on the virtual address), the second a client endpoint.  Endpoints in one
 process that name the same switch and address share one virtual host (one
 stack, one switch port), found through L{StackRegistry}.
 
-The host is attached to the switch in-process when a vdetwist switch in this
-process serves that directory (frames pass by call), and otherwise through
-the VDE control protocol (L{vdetwist.vde.plug}), so Debian's vde_switch works
-as well as ours.
+The host is attached to the switch by L{vdetwist.vde.attach.attachToSwitch}:
+in-process when a vdetwist switch in this process serves that directory
+(frames pass by call), and otherwise through the VDE control protocol
+(L{vdetwist.vde.plug}), so Debian's vde_switch works as well as ours.
 """
 
 from typing import Any, Dict, Optional, Tuple
@@ -26,13 +26,17 @@ from twisted.internet.interfaces import (
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
+from vdetwist.interfaces import IFrameTransport
+from vdetwist.stack.host import VirtualHost
+from vdetwist.vde.attach import attachToSwitch
 from vdetwist.wire.addr import parseIPv4, parseInterface
+
 
 class StackHost:
     """
-    A virtual host with TCP, attached to a switch.
+    A virtual host attached to a switch.
 
-    @ivar host: the L{vdetwist.stack.host.VirtualHost}.
+    @ivar host: the L{VirtualHost}.
     @ivar tcp: its L{vdetwist.stack.tcp.demux.TCPLayer}.
     @ivar address: its IPv4 address, 4 bytes.
     @ivar attachment: the L{IFrameTransport} it sends into.
@@ -47,23 +51,17 @@ class StackHost:
         @param mac: the MAC, random locally administered when L{None}.
         @param mtu: the link MTU.
         """
-        from vdetwist.stack.host import VirtualHost
-        from vdetwist.stack.tcp.demux import TCPLayer
         self.reactor = reactor
         self.host = VirtualHost(reactor, address=address, gateway=gateway, mac=mac, mtu=mtu)
-        self.tcp = TCPLayer(reactor, self.host.ip)
-        self.host.registerProtocol(6, self.tcp)
-        # ICMP unreachables (and ARP failures) fail connects early.
-        self.host.icmp.registerErrorHandler(6, self.tcp.errorReceived)
+        self.tcp = self.host.tcp
         self.address = parseInterface(address)[0]
-        self.attachment: Any = None
+        self.attachment: Optional[IFrameTransport] = None
 
     def stop(self) -> None:
         """
         Reset every connection, stop listening, cancel the stack's timers
         and leave the switch.
         """
-        self.tcp.stop()
         self.host.stop()
         if self.attachment is not None:
             attachment, self.attachment = self.attachment, None
@@ -71,25 +69,17 @@ class StackHost:
 
     def attach(self, sock: str, description: str = "vdetwist") -> "defer.Deferred[StackHost]":
         """
-        Join the switch at C{sock} (a directory or C{vde://} URL).
+        Join the switch at C{sock} (a directory or C{vde://} URL): in
+        process when this process serves it, else over a VDE plug.
 
         @param sock: the switch.
         @param description: what the switch's port/print shows.
         @return: a Deferred firing with this host once attached.
         """
-        from vdetwist.vde import local
-        from vdetwist.vde.url import parseVDEURL
-        url = parseVDEURL(sock)
-        switch = local.lookup(url.path)
-        if switch is not None:
-            self.attachment = switch.attach(self.host.interface, description,
-                                            port=url.port or 0)
-            return defer.succeed(self)
-        from vdetwist.vde.plug import connectPlug
-        d = connectPlug(self.reactor, sock, self.host.interface, description=description)
+        d = attachToSwitch(self.reactor, sock, self.host.interface, description)
 
-        def attached(plug: Any) -> "StackHost":
-            self.attachment = plug
+        def attached(transport: IFrameTransport) -> "StackHost":
+            self.attachment = transport
             return self
         return d.addCallback(attached)
 

@@ -1,28 +1,33 @@
 # -*- test-case-name: tests.stack.test_host -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-A virtual host: one network interface with its ARP, IPv4, ICMP and UDP
-layers, composed.  Attach L{VirtualHost.interface} (an L{IFrameProtocol})
-to a VDE plug or a switch port; register TCP with
-C{host.registerProtocol(6, tcp)}.
+A virtual host: one network interface with its ARP, IPv4, ICMP, UDP and
+TCP layers, composed.  Attach L{VirtualHost.interface} (an
+L{IFrameProtocol}) to a VDE plug or a switch port
+(L{vdetwist.vde.attach.attachToSwitch}).
 
     >>> host = VirtualHost(reactor, "192.168.77.100/24", gateway="192.168.77.1")
     >>> port = host.udp.listenUDP(10000, MyDatagramProtocol())
+    >>> host.tcp.listen(8080, site)
     >>> host.icmp.ping(parseIPv4("192.168.77.1")).addCallback(print)
 """
 
-from typing import Any, BinaryIO, Dict, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Union
 
 from vdetwist.interfaces import IIPv4Protocol
 from vdetwist.stack.arp import ARPLayer
 from vdetwist.stack.icmp import ICMPLayer
 from vdetwist.stack.interface import NetworkInterface
 from vdetwist.stack.ipv4 import IPv4Layer
+from vdetwist.stack.tcp.demux import TCPLayer
 from vdetwist.stack.udp import UDPLayer
 from vdetwist.wire.addr import parseInterface, parseIPv4, parseMAC
 from vdetwist.wire.icmp import CODE_HOST_UNREACHABLE, TYPE_DESTINATION_UNREACHABLE
-from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_UDP
+from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP
 from vdetwist.wire.pcap import PcapWriter
+
+if TYPE_CHECKING:
+    from vdetwist.stack.tcp.machine import TCPConfig
 
 
 def _address(value: Union[str, bytes]) -> bytes:
@@ -44,6 +49,8 @@ class VirtualHost:
     @ivar ip: the L{IPv4Layer}, the L{IIPv4Sender} upper protocols use.
     @ivar icmp: the L{ICMPLayer}.
     @ivar udp: the L{UDPLayer}; C{host.udp.listenUDP(port, protocol)}.
+    @ivar tcp: the L{TCPLayer}; C{host.tcp.listen(port, factory)},
+        C{host.tcp.connect(address, port, factory)}.
     @ivar address: our address, 4 bytes.
     @ivar prefixLength: the subnet prefix length.
     """
@@ -58,6 +65,8 @@ class VirtualHost:
         router: bool = False,
         proxyAddresses: Iterable[Union[str, bytes]] = (),
         promiscuous: bool = False,
+        tcpConfig: "Optional[TCPConfig]" = None,
+        resolutionFailed: Optional[Callable[[bytes, List[bytes]], None]] = None,
     ) -> None:
         """
         @param reactor: an L{IReactorTime} provider; the global reactor
@@ -72,6 +81,11 @@ class VirtualHost:
             for and receives on wildcard sockets (slirp's gateway and DNS
             addresses).
         @param promiscuous: accept unicast frames for other MACs.
+        @param tcpConfig: TCP's tunables; by default the MSS follows the
+            MTU.
+        @param resolutionFailed: called with (next hop, dropped datagrams)
+            when ARP gives up, instead of reporting a host unreachable to
+            each datagram's protocol.
         """
         if reactor is None:
             from twisted.internet import reactor as globalReactor
@@ -91,7 +105,12 @@ class VirtualHost:
         self.ip.registerProtocol(PROTOCOL_ICMP, self.icmp)
         self.ip.registerProtocol(PROTOCOL_UDP, self.udp)
         self.icmp.registerErrorHandler(PROTOCOL_UDP, self.udp.errorReceived)
-        self.arp.resolutionFailed = self._unresolved
+        self.tcp = TCPLayer(reactor, self.ip, tcpConfig)
+        self.ip.registerProtocol(PROTOCOL_TCP, self.tcp)
+        # ICMP unreachables (and ARP failures) fail connects early.
+        self.icmp.registerErrorHandler(PROTOCOL_TCP, self.tcp.errorReceived)
+        self.arp.resolutionFailed = (
+            self._unresolved if resolutionFailed is None else resolutionFailed)
         self.pcap: Optional[PcapWriter] = None
 
     def _unresolved(self, address: bytes, datagrams: List[bytes]) -> None:
@@ -138,8 +157,9 @@ class VirtualHost:
 
     def registerProtocol(self, number: int, handler: IIPv4Protocol) -> None:
         """
-        Deliver IPv4 datagrams of protocol C{number} to C{handler} (TCP
-        is registered as 6 by whoever builds the TCP layer).
+        Deliver IPv4 datagrams of protocol C{number} to C{handler} (ICMP,
+        UDP and TCP are registered already; registering one of them again
+        replaces it).
 
         @param number: the IP protocol number.
         @param handler: the protocol.
@@ -176,9 +196,10 @@ class VirtualHost:
 
     def stop(self) -> None:
         """
-        Cancel the stack's timers (ARP retries, reassembly) and detach
-        from the wire.
+        Reset every TCP connection and stop listening, cancel the stack's
+        timers (ARP retries, reassembly) and detach from the wire.
         """
+        self.tcp.stop()
         self.arp.stop()
         self.ip.stop()
         transport = self.interface.transport

@@ -217,7 +217,8 @@ class UDPLayer:
     @ivar ip: the IPv4 sender.
     @ivar localAddresses: addresses a wildcard-bound socket receives for
         (our address and the broadcasts are always included).
-    @ivar fallback: the NAT hook (see L{Fallback}), or C{None}.
+    @ivar fallback: the NAT hook (see L{Fallback}, set by
+        L{setFallback}), or C{None}.
     @ivar unreachable: called with (code, datagram) to send an ICMP port
         unreachable, or C{None}.
     @ivar checksumOnSend: compute checksums on send (else send 0).
@@ -250,6 +251,15 @@ class UDPLayer:
         self._sockets: Dict[Tuple[bytes, int], UDPPort] = {}
         self._ports: Counter[int] = Counter()
         self._nextEphemeral = random.randint(EPHEMERAL_LOW, EPHEMERAL_HIGH)
+
+    def setFallback(self, fallback: Optional[Fallback]) -> None:
+        """
+        Offer the datagrams no socket takes to C{fallback} (the NAT) before
+        answering them with a port unreachable.
+
+        @param fallback: see L{Fallback}; L{None} removes it.
+        """
+        self.fallback = fallback
 
     def _isBroadcast(self, address: bytes) -> bool:
         """

@@ -11,7 +11,8 @@ from typing import Any, Optional
 
 from twisted.application.service import Service
 
-from vdetwist.switch.server import _RealSystem, claimSocketPath
+from vdetwist.switch.server import claimSocketPath
+from vdetwist.vde.system import RealSystem as _RealSystem
 
 
 class ManagementService(Service):

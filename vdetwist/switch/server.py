@@ -27,9 +27,11 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import ISwitchPort
 from vdetwist.vde import local
-from vdetwist.switch.switch import MAX_FRAME, Switch, SwitchError
+from vdetwist.vde.system import RealSystem
+from vdetwist.switch.switch import Switch, SwitchError
 from vdetwist.vde.control import (
     REQ_NEW_PORT0, BadRequest, ControlRequest, encodeReply, parseRequest)
+from vdetwist.wire.frames import MAX_FRAME
 
 log = Logger(namespace="vdetwist.switch")
 
@@ -58,22 +60,6 @@ def dirModeFor(mode: int) -> int:
         if bits:
             result |= (bits | 0o1) << shift
     return result
-
-
-class _RealSystem:
-    """
-    The operating-system calls the server makes, as plain OS functions;
-    tests substitute a fake.
-    """
-
-    socket = staticmethod(socket.socket)
-    unlink = staticmethod(os.unlink)
-    chmod = staticmethod(os.chmod)
-    chown = staticmethod(os.chown)
-    mkdir = staticmethod(os.mkdir)
-    rmdir = staticmethod(os.rmdir)
-    umask = staticmethod(os.umask)
-    geteuid = staticmethod(os.geteuid)
 
 
 def peerCredentials(sock: socket.socket) -> Tuple[int, int, int]:
@@ -110,11 +96,11 @@ def claimSocketPath(path: str, system: Any = None) -> None:
     one answers on it) is removed; a live one is an error.
 
     @param path: the socket path.
-    @param system: the OS calls, L{_RealSystem} by default.
+    @param system: the OS calls, L{RealSystem} by default.
     @raise OSError: EADDRINUSE, with vde_switch's message, when a live
         process listens there.
     """
-    system = system if system is not None else _RealSystem()
+    system = system if system is not None else RealSystem()
     if not os.path.lexists(path):
         return
     probe = system.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -392,7 +378,7 @@ class ControlServer(protocol.ServerFactory, Service):
         @param mode: C{-m MODE}.
         @param dirMode: C{--dirmode}, derived from C{mode} by default.
         @param group: C{-g} as a gid, or -1.
-        @param system: the OS calls, L{_RealSystem} by default.
+        @param system: the OS calls, L{RealSystem} by default.
         """
         self.reactor = reactor
         self.switch = switch
@@ -400,7 +386,7 @@ class ControlServer(protocol.ServerFactory, Service):
         self.mode = mode
         self.dirMode = dirMode if dirMode is not None else dirModeFor(mode)
         self.group = group
-        self.system = system if system is not None else _RealSystem()
+        self.system = system if system is not None else RealSystem()
         self.refused = 0
         self.endpoints: Dict[int, DatagramEndpoint] = {}
         self._listening: Any = None

@@ -15,22 +15,23 @@ when the descriptor is closed (L{TapService.stopService}, or the process
 ending).  Bringing the interface up and addressing it is left to the
 administrator, as with vde_switch.
 
-All OS calls go through a replaceable C{system} object (L{_RealSystem}),
-so the endpoint is tested without root.
+All OS calls go through a replaceable C{system} object
+(L{vdetwist.vde.system.ISystem}), so the endpoint is tested without root.
 """
 
 import errno
-import os
 import struct
 from typing import Any, Optional
 
 from twisted.application.service import Service
 from twisted.internet.interfaces import IReadDescriptor
 from twisted.logger import Logger
-from zope.interface import Attribute, Interface, implementer
+from zope.interface import implementer
 
 from vdetwist.interfaces import ISwitchPort
-from vdetwist.switch.switch import MAX_FRAME, Switch
+from vdetwist.switch.switch import Switch
+from vdetwist.vde.system import RealSystem
+from vdetwist.wire.frames import MAX_FRAME
 
 log = Logger(namespace="vdetwist.switch")
 
@@ -53,78 +54,18 @@ READ_BATCH = 64
 READ_SIZE = MAX_FRAME + 1
 
 
-class _ITapSystem(Interface):
-    """
-    The operating-system calls a tap needs (the shape of
-    L{twisted.pair.tuntap._IInputOutputSystem}).
-    """
-
-    O_RDWR = Attribute("@see: L{os.O_RDWR}")
-    O_NONBLOCK = Attribute("@see: L{os.O_NONBLOCK}")
-    O_CLOEXEC = Attribute("@see: L{os.O_CLOEXEC}")
-
-    def open(filename: str, flag: int, mode: int = 0o777) -> int:
-        """
-        @see: L{os.open}
-        """
-
-    def ioctl(fd: int, opt: int, arg: bytes) -> bytes:
-        """
-        @see: L{fcntl.ioctl}
-        """
-
-    def read(fd: int, limit: int) -> bytes:
-        """
-        @see: L{os.read}
-        """
-
-    def write(fd: int, data: bytes) -> int:
-        """
-        @see: L{os.write}
-        """
-
-    def close(fd: int) -> None:
-        """
-        @see: L{os.close}
-        """
-
-
-@implementer(_ITapSystem)
-class _RealSystem:
-    """
-    The real OS calls.
-    """
-
-    O_RDWR = os.O_RDWR
-    O_NONBLOCK = os.O_NONBLOCK
-    O_CLOEXEC = os.O_CLOEXEC
-
-    open = staticmethod(os.open)
-    read = staticmethod(os.read)
-    write = staticmethod(os.write)
-    close = staticmethod(os.close)
-
-    @staticmethod
-    def ioctl(fd: int, opt: int, arg: bytes) -> bytes:
-        """
-        @see: L{fcntl.ioctl}
-        """
-        import fcntl
-        return fcntl.ioctl(fd, opt, arg)
-
-
 def openTap(ifname: str, system: Any = None) -> "tuple[int, str]":
     """
     Open a nonblocking tap descriptor for C{ifname}.
 
     @param ifname: the interface name (may contain C{%d} for the kernel to
         fill in).
-    @param system: the OS calls, L{_RealSystem} by default.
+    @param system: the OS calls, L{vdetwist.vde.system.RealSystem} by default.
     @return: C{(fd, name)}, with the name the kernel gave.
     @raise OSError: when the device cannot be opened or the interface
         cannot be made (e.g. EPERM without CAP_NET_ADMIN, EBUSY when in use).
     """
-    system = system if system is not None else _RealSystem()
+    system = system if system is not None else RealSystem()
     name = _checkName(ifname)
     fd = system.open(TUN_DEVICE, system.O_RDWR | system.O_NONBLOCK | system.O_CLOEXEC)
     try:
@@ -181,13 +122,13 @@ class TapEndpoint:
         @param fd: the open, nonblocking tap descriptor (now owned by this
             endpoint).
         @param ifname: the interface name.
-        @param system: the OS calls, L{_RealSystem} by default.
+        @param system: the OS calls, L{vdetwist.vde.system.RealSystem} by default.
         """
         self.reactor = reactor
         self.switch = switch
         self.endpointID = fd
         self.description = ifname
-        self.system = system if system is not None else _RealSystem()
+        self.system = system if system is not None else RealSystem()
         self.port: Any = None
         self.drops = 0
         self.errors = 0
@@ -296,14 +237,14 @@ class TapService(Service):
         @param reactor: the reactor.
         @param switch: the switch.
         @param ifname: the interface name (at most 15 bytes).
-        @param system: the OS calls, L{_RealSystem} by default.
+        @param system: the OS calls, L{vdetwist.vde.system.RealSystem} by default.
         @raise ValueError: for an impossible interface name.
         """
         _checkName(ifname)
         self.reactor = reactor
         self.switch = switch
         self.ifname = ifname
-        self.system = system if system is not None else _RealSystem()
+        self.system = system if system is not None else RealSystem()
         self.endpoint: Optional[TapEndpoint] = None
         self._opened: Optional["tuple[int, str]"] = None
 

@@ -1,43 +1,49 @@
-# -*- test-case-name: tests.stack.test_endpoints -*-
+# -*- test-case-name: tests.vde.test_local -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-The VDE switches served by this process, by directory.
+The switches served by this process, by directory: a registry of
+L{IPortProvider}s.
 
-A vdetwist switch registers its directory here while it runs; anything in
+A switch server registers its directory here while it runs; anything in
 the same process that would plug into that directory (a virtual host, the
-slirp NAT) attaches by call instead, with no sockets and no copies.
+slirp NAT, a namespace) attaches by call instead, with no sockets and no
+copies.  L{vdetwist.vde.attach.attachToSwitch} looks here first.
 """
 
 import os
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
-_switches: Dict[str, Any] = {}
+from vdetwist.interfaces import IPortProvider
+
+__all__ = ["register", "unregister", "lookup"]
+
+_providers: Dict[str, IPortProvider] = {}
 
 
-def register(directory: str, switch: Any) -> None:
+def register(directory: str, provider: IPortProvider) -> None:
     """
-    Announce that C{switch} serves C{directory}.
+    Announce that C{provider} serves C{directory}.
 
     @param directory: the switch's socket directory.
-    @param switch: the L{vdetwist.switch.switch.Switch}.
+    @param provider: the switch, as an L{IPortProvider}.
     """
-    _switches[os.path.realpath(directory)] = switch
+    _providers[os.path.realpath(directory)] = provider
 
 
 def unregister(directory: str) -> None:
     """
-    Withdraw an announcement.
+    Withdraw an announcement (nothing happens if there is none).
 
     @param directory: as given to L{register}.
     """
-    _switches.pop(os.path.realpath(directory), None)
+    _providers.pop(os.path.realpath(directory), None)
 
 
-def lookup(directory: str) -> Optional[Any]:
+def lookup(directory: str) -> Optional[IPortProvider]:
     """
     The in-process switch serving C{directory}, if any.
 
-    @param directory: a socket directory.
-    @return: the switch, or L{None}.
+    @param directory: a socket directory (symbolic links are resolved).
+    @return: the provider, or L{None}.
     """
-    return _switches.get(os.path.realpath(directory))
+    return _providers.get(os.path.realpath(directory))

@@ -22,8 +22,8 @@ The resulting L{VDEPlug} is an L{IFrameTransport}: one datagram per frame,
 no header.  The control stream stays open and silent; its end (the switch
 kicked us with C{port/epclose}, or exited) ends the plug.
 
-OS calls go through a system object (L{_IVDESystem}, real one
-L{_RealSystem}) so tests can inject failures; the reactor is passed in.
+OS calls go through a system object (L{vdetwist.vde.system.ISystem}, the
+real one by default) so tests can inject failures; the reactor is passed in.
 
 Usage::
 
@@ -38,9 +38,6 @@ also gets C{makeConnection(plug)} and C{connectionLost(reason)}).
 """
 
 import errno
-import grp
-import os
-import pwd
 import socket
 from typing import Any, Callable, Optional, Union
 
@@ -56,7 +53,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import Interface, implementer
+from zope.interface import implementer
 
 from vdetwist.interfaces import IFrameProtocol, IFrameReceiver, IFrameTransport
 from vdetwist.vde.control import (
@@ -68,12 +65,10 @@ from vdetwist.vde.control import (
     ControlRequest,
     parseReply,
 )
+from vdetwist.vde.system import RealSystem
 from vdetwist.vde.url import VDEURL, parseVDEURL
+from vdetwist.wire.frames import MAX_FRAME, MIN_FRAME
 
-#: vdeplug4's VDE_ETHBUFSIZE: the largest frame a client reads (9216 + 14 + 4).
-MAX_FRAME = 9234
-#: The shortest frame delivered: an Ethernet header.
-MIN_FRAME = 14
 #: Where to look for a switch when the URL has no path.
 DEFAULT_SWITCH_DIRS = ("/var/run/vde.ctl", "/tmp/vde.ctl")
 #: Fallback directories for our socket when DIR refuses it.
@@ -82,8 +77,6 @@ FALLBACK_SOCKET_DIRS = ("/var/run", "/var/tmp", "/tmp")
 MAX_BIND_ATTEMPTS = 1000
 #: The default handshake timeout, in seconds.
 DEFAULT_TIMEOUT = 5.0
-#: The send buffer asked for the data socket, in bytes.
-DATA_SEND_BUFFER = 1 << 20
 
 _log = Logger()
 
@@ -109,146 +102,6 @@ class HandshakeTimeout(VDEPlugError):
     """
 
 
-class _IVDESystem(Interface):
-    """
-    The operating-system calls the plug makes, replaceable in tests.
-    """
-
-    def socket(family: int, type: int) -> Any:
-        """
-        Create a socket (L{socket.socket}).
-        """
-
-    def realpath(path: str) -> str:
-        """
-        Resolve a path strictly: raise L{OSError} when it does not exist.
-        """
-
-    def unlink(path: str) -> None:
-        """
-        Remove a file (L{os.unlink}).
-        """
-
-    def chmod(path: str, mode: int) -> None:
-        """
-        Change a file's mode (L{os.chmod}).
-        """
-
-    def chown(path: str, uid: int, gid: int) -> None:
-        """
-        Change a file's owner or group (L{os.chown}); -1 leaves one as is.
-        """
-
-    def stat(path: str) -> os.stat_result:
-        """
-        Stat a file (L{os.stat}).
-        """
-
-    def umask(mask: int) -> int:
-        """
-        Set the process umask, returning the old one (L{os.umask}).
-        """
-
-    def getpid() -> int:
-        """
-        Our process id.
-        """
-
-    def geteuid() -> int:
-        """
-        Our effective user id.
-        """
-
-    def getLogin() -> str:
-        """
-        The login name of our real user id, C{"??"} when it has none (as
-        the C library does).
-        """
-
-    def groupID(group: str) -> int:
-        """
-        A group's id from its name or number; L{KeyError} if unknown.
-        """
-
-    def getenv(name: str) -> Optional[str]:
-        """
-        An environment variable, or L{None}.
-        """
-
-
-@implementer(_IVDESystem)
-class _RealSystem:
-    """
-    The real operating system.
-    """
-
-    @staticmethod
-    def socket(family: int, type: int) -> socket.socket:
-        """
-        Create a socket; a datagram socket gets a send buffer of
-        L{DATA_SEND_BUFFER} bytes (the kernel caps it at C{wmem_max}), as
-        our switch gives its side: the default (C{wmem_default}, about 90
-        frames of 1514 bytes queued at the switch) is less than one TCP
-        window of a virtual host, whose bursts were then refused with
-        EAGAIN and dropped here.
-
-        @param family: the address family.
-        @param type: the socket type.
-        @return: the socket.
-        """
-        sock = socket.socket(family, type)
-        if type == socket.SOCK_DGRAM:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, DATA_SEND_BUFFER)
-            except OSError:
-                pass
-        return sock
-    unlink = staticmethod(os.unlink)
-    chmod = staticmethod(os.chmod)
-    chown = staticmethod(os.chown)
-    stat = staticmethod(os.stat)
-    umask = staticmethod(os.umask)
-    getpid = staticmethod(os.getpid)
-    geteuid = staticmethod(os.geteuid)
-    getenv = staticmethod(os.environ.get)
-
-    @staticmethod
-    def realpath(path: str) -> str:
-        """
-        Resolve C{path} strictly.
-
-        @param path: the path.
-        @return: the absolute canonical path.
-        @raise OSError: when some component does not exist.
-        """
-        return os.path.realpath(path, strict=True)
-
-    @staticmethod
-    def getLogin() -> str:
-        """
-        The login name of our real uid.
-
-        @return: the name, or C{"??"}.
-        """
-        try:
-            return pwd.getpwuid(os.getuid()).pw_name
-        except KeyError:
-            return "??"
-
-    @staticmethod
-    def groupID(group: str) -> int:
-        """
-        Look a group up.
-
-        @param group: a name or a decimal number.
-        @return: the gid.
-        @raise KeyError: for an unknown name.
-        """
-        if group.isdigit():
-            return int(group)
-        return grp.getgrnam(group).gr_gid
-
-
 def formatDescription(description: str, system: Any) -> str:
     """
     Build the description the C library sends:
@@ -256,7 +109,7 @@ def formatDescription(description: str, system: Any) -> str:
     when C{SSH_CLIENT} is set, capped at 127 characters.
 
     @param description: the program's tag, e.g. C{"vdetwist"}.
-    @param system: the L{_IVDESystem}.
+    @param system: the L{vdetwist.vde.system.ISystem}.
     @return: the description.
     """
     text = "%s user=%s pid=%d" % (description, system.getLogin(), system.getpid())
@@ -653,7 +506,7 @@ class _PlugConnector:
         @param url: the parsed URL.
         @param protocol: the frame receiver to attach.
         @param description: the program's tag.
-        @param system: the L{_IVDESystem}.
+        @param system: the L{vdetwist.vde.system.ISystem}.
         @param timeout: the handshake timeout in seconds.
         """
         self.reactor = reactor
@@ -975,7 +828,7 @@ def connectPlug(
         the handshake and cleans up.
     """
     if system is None:
-        system = _RealSystem()
+        system = RealSystem()
     try:
         parsed = url if isinstance(url, VDEURL) else parseVDEURL(url)
     except ValueError as e:

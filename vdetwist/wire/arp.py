@@ -12,7 +12,8 @@ import struct
 from dataclasses import dataclass
 from typing import Union
 
-from vdetwist.wire.ethernet import ETHERTYPE_IPV4, MalformedPacket
+from vdetwist.wire.ethernet import ETHERTYPE_IPV4
+from vdetwist.wire.frames import MalformedPacket
 
 Buffer = Union[bytes, bytearray, memoryview]
 

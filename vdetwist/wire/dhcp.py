@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 
 Buffer = Union[bytes, bytearray, memoryview]
 

@@ -14,10 +14,11 @@ import struct
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from vdetwist.wire.frames import MalformedPacket
+
 Buffer = Union[bytes, bytearray, memoryview]
 
 __all__ = [
-    "MalformedPacket",
     "ETHERTYPE_IPV4",
     "ETHERTYPE_ARP",
     "ETHERTYPE_VLAN",
@@ -28,14 +29,6 @@ __all__ = [
     "EthernetView",
     "EthernetRepr",
 ]
-
-
-class MalformedPacket(ValueError):
-    """
-    Bytes that do not make a valid frame or packet of the expected kind;
-    the message says what is wrong, fit for a log line.  Every codec in
-    L{vdetwist.wire} raises this (or a subclass) from its checked paths.
-    """
 
 
 ETHERTYPE_IPV4 = 0x0800

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from vdetwist.wire.checksum import internetChecksum
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 
 Buffer = Union[bytes, bytearray, memoryview]
 

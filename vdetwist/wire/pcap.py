@@ -11,7 +11,7 @@ does, with microsecond timestamps.
 import struct
 from typing import BinaryIO, Iterator, List, Tuple, Union
 
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 
 Buffer = Union[bytes, bytearray, memoryview]
 

@@ -21,7 +21,7 @@ import struct
 from typing import NamedTuple, Optional, Tuple, Union
 
 from vdetwist.wire.checksum import internetChecksum, pseudoHeaderSum
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 
 Buffer = Union[bytes, bytearray, memoryview]
 

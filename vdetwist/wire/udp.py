@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from vdetwist.wire.checksum import checksumForUDP, internetChecksum, pseudoHeaderSum
-from vdetwist.wire.ethernet import MalformedPacket
+from vdetwist.wire.frames import MalformedPacket
 
 Buffer = Union[bytes, bytearray, memoryview]
 
