@@ -23,7 +23,8 @@ from vdetwist.links import loopguard
 from vdetwist.links.cable import (
     MAX_BACKLOG, STALL_TIMEOUT, CableError, CableManager, CableProtocol, clientEndpoint,
     serverEndpoint)
-from vdetwist.switch.console import ConsoleFactory
+from vdetwist.links.commands import CableCommands
+from vdetwist.switch.console import SwitchConsoleFactory
 from vdetwist.links.linkemu import LinkParameters
 from vdetwist.switch.switch import Switch
 
@@ -372,8 +373,8 @@ class CableConsoleTests(CableTestCase):
         Build the fixture.
         """
         CableTestCase.setUp(self)
-        self.factory = ConsoleFactory(self.switch, reactor=self.clock)
-        self.factory.cables = self.manager
+        self.factory = SwitchConsoleFactory(self.switch, reactor=self.clock,
+                                            tables=[CableCommands(self.manager)])
         self.session = self.factory.buildProtocol(None)
         self.session.transport = None
 
@@ -392,7 +393,7 @@ class CableConsoleTests(CableTestCase):
         self.assertIn("cable/add", text)
         rv, text = self.command("help link")
         self.assertIn("link/delay", text)
-        bare = ConsoleFactory(self.switch, reactor=self.clock).buildProtocol(None)
+        bare = SwitchConsoleFactory(self.switch, reactor=self.clock).buildProtocol(None)
         rv, text = bare.runCommand("help")
         self.assertNotIn("cable", text)
         self.assertEqual(bare.runCommand("cable/print")[0], 38)

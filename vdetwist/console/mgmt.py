@@ -1,17 +1,61 @@
-# -*- test-case-name: tests.switch.test_tap -*-
+# -*- test-case-name: tests.console.test_mgmt -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-The management socket (C{-M SOCK}): a UNIX stream socket serving the
-console, created with its final mode (no window between bind and chmod) and
-removed when the service stops.
+The management socket (C{-M SOCK}): a UNIX stream socket serving a
+console, created with its final mode (no window between bind and chmod)
+and removed when the service stops.  The switch and slirp both serve
+their consoles with it.
 """
 
+import errno
 import os
+import socket
 from typing import Any, Optional
 
 from twisted.application.service import Service
 
-from vdetwist.switch.server import _RealSystem, claimSocketPath
+
+class _OSCalls:
+    """
+    The operating-system calls the management socket makes; tests
+    substitute a fake with the same four names.
+    """
+
+    socket = staticmethod(socket.socket)
+    unlink = staticmethod(os.unlink)
+    umask = staticmethod(os.umask)
+    chown = staticmethod(os.chown)
+
+
+def claimSocketPath(path: str, system: Any = None) -> None:
+    """
+    Make C{path} free for a listening UNIX socket: a stale socket file (no
+    one answers on it) is removed; a live one is an error.
+
+    @param path: the socket path.
+    @param system: the OS calls (C{socket}, C{unlink}), the real ones by
+        default.
+    @raise OSError: EADDRINUSE, with vde_switch's message, when a live
+        process listens there.
+    """
+    system = system if system is not None else _OSCalls()
+    if not os.path.lexists(path):
+        return
+    probe = system.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError as e:
+        if e.errno in (errno.ECONNREFUSED, errno.ENOTSOCK, errno.ENOENT):
+            try:
+                system.unlink(path)
+            except FileNotFoundError:
+                pass
+            return
+        raise
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, "Could not bind to socket '%s': Address already in use"
+                  % (path,))
 
 
 class ManagementService(Service):
@@ -31,14 +75,15 @@ class ManagementService(Service):
         @param path: the socket path.
         @param mode: the socket mode.
         @param group: the socket's group, or -1.
-        @param system: the OS calls.
+        @param system: the OS calls (C{socket}, C{unlink}, C{umask},
+            C{chown}), the real ones by default.
         """
         self.reactor = reactor
         self.factory = factory
         self.path = os.path.abspath(path)
         self.mode = mode
         self.group = group
-        self.system = system if system is not None else _RealSystem()
+        self.system = system if system is not None else _OSCalls()
         self._port: Any = None
 
     def startService(self) -> None:
