@@ -664,3 +664,41 @@ class AuthorizedKeysFileTests(SynchronousTestCase):
         self.assertEqual(list(db.getAuthorizedKeys(b"b")), [two.public()])
         os.unlink(path)
         self.assertEqual(list(db.getAuthorizedKeys(b"a")), [])
+
+
+class CheckManholeOptionsTests(SynchronousTestCase):
+    """
+    L{manhole.checkManholeOptions}, the dry run the twistd plugins' options
+    make.
+    """
+
+    def options(self, **values: Any) -> Any:
+        """
+        Options with the three manhole keys.
+        """
+        result = {"manhole": None, "manhole-keys": None, "manhole-passwd": None}
+        result.update({key.replace("_", "-"): value for key, value in values.items()})
+        return result
+
+    def test_noManhole(self) -> None:
+        """
+        Without C{--manhole} nothing is checked.
+        """
+        manhole.checkManholeOptions(self.options(manhole_keys="/nonexistent"))
+
+    def test_needsAuthentication(self) -> None:
+        """
+        A manhole without keys or a password file is a usage error.
+        """
+        from twisted.python.usage import UsageError
+        error = self.assertRaises(UsageError, manhole.checkManholeOptions,
+                                  self.options(manhole="tcp:0"))
+        self.assertIn("never runs without authentication", str(error))
+
+    def test_missingFile(self) -> None:
+        """
+        A missing credentials file is a usage error.
+        """
+        from twisted.python.usage import UsageError
+        self.assertRaises(UsageError, manhole.checkManholeOptions,
+                          self.options(manhole="tcp:0", manhole_passwd="/nonexistent/passwd"))

@@ -575,3 +575,28 @@ def makeManholeService(endpointDescription: str, namespace: Dict[str, Any],
     factory = ManholeFactory(portal.Portal(realm, checkerList))
     return ManholeService(reactor, normalizeEndpoint(endpointDescription), factory,
                           hostKey if hostKey else DEFAULT_HOST_KEY, ns)
+
+
+def checkManholeOptions(options: Any) -> None:
+    """
+    Validate C{--manhole} with its credentials, for the C{twistd} plugins'
+    options (building the service has no side effects, so this is a dry
+    run of it).
+
+    @param options: options with C{manhole}, C{manhole-keys} and
+        C{manhole-passwd}.
+    @raise twisted.python.usage.UsageError: when the manhole would run
+        without authentication, or a file is missing or unsafe.
+    """
+    from twisted.python import usage
+    if not options["manhole"]:
+        return
+    if not (options["manhole-keys"] or options["manhole-passwd"]):
+        raise usage.UsageError(
+            "--manhole needs --manhole-keys or --manhole-passwd: "
+            "the manhole never runs without authentication")
+    try:
+        makeManholeService(options["manhole"], {}, keys=options["manhole-keys"],
+                           passwd=options["manhole-passwd"])
+    except ValueError as e:
+        raise usage.UsageError(str(e))

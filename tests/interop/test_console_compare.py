@@ -45,13 +45,13 @@ import sys
 from twisted.internet import reactor, task
 from vdetwist.switch.switch import Switch
 from vdetwist.switch.server import ControlServer
-from vdetwist.switch.console import ConsoleFactory
+from vdetwist.switch.console import SwitchConsoleFactory
 directory, mgmt = sys.argv[1], sys.argv[2]
 switch = Switch()
 control = ControlServer(reactor, switch, directory)
 control.startService()
-factory = ConsoleFactory(switch, controlServer=control, mgmtPath=mgmt,
-                         shutdown=reactor.stop, reactor=reactor)
+factory = SwitchConsoleFactory(switch, controlServer=control, mgmtPath=mgmt,
+                               shutdown=reactor.stop, reactor=reactor)
 reactor.listenUNIX(mgmt, factory, mode=0o600)
 task.LoopingCall(switch.tick).start(1, now=False)
 reactor.addSystemEventTrigger("before", "shutdown", control.stopService)

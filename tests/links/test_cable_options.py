@@ -58,7 +58,8 @@ class CableOptionsTests(SynchronousTestCase):
                              "--cable", "tcp:127.0.0.1:7001")
         top = makeService(options, MemoryReactorClock())
         manager = top.cables
-        self.assertIs(top.console.cables, manager)
+        self.assertIs(top.console.commands.handlerFor("cable/print").__self__.manager,
+                      manager)
         self.assertIs(top.getServiceNamed("cables"), manager)
         self.assertEqual([(c.kind, c.description) for c in manager.cables.values()],
                          [("listen", "tcp:7000"), ("dial", "tcp:127.0.0.1:7001")])
@@ -72,7 +73,7 @@ class CableOptionsTests(SynchronousTestCase):
         """
         top = makeService(self.parse(), MemoryReactorClock())
         self.assertIsNone(top.cables)
-        self.assertIsNone(top.console.cables)
+        self.assertIsNone(top.console.commands.handlerFor("cable/print"))
         top = makeService(self.parse("--cables"), MemoryReactorClock())
         self.assertEqual(top.cables.cables, {})
         self.assertIsNotNone(top.cables.loopGuard)

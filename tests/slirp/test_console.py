@@ -16,7 +16,7 @@ from vdetwist.slirp.forward import parseForwardSpec
 
 class ConsoleTests(SynchronousTestCase):
     """
-    Tests for L{SlirpConsoleProtocol}'s commands.
+    Tests for L{SlirpCommands} in a slirp console.
     """
 
     def setUp(self) -> None:
@@ -151,3 +151,15 @@ class ConsoleTests(SynchronousTestCase):
         reply = self.command("help fwd")
         self.assertIn("fwd/add", reply)
         self.assertNotIn("dhcp/print", reply)
+
+    def test_logout(self) -> None:
+        """
+        C{logout} ends the session with C{9999 END OF SESSION}, the
+        session being its transport's producer as every console session
+        is.
+        """
+        self.assertIs(self.transport.producer, self.session)
+        self.transport.clear()
+        self.session.dataReceived(b"logout\n")
+        self.assertEqual(self.transport.value(), b"9999 END OF SESSION")
+        self.assertTrue(self.transport.disconnecting)

@@ -15,7 +15,7 @@ from tests.interop.netns import Namespace, VdetwistSwitch, missingTools, transfe
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
 from tests.util import shortTempDir
 from vdetwist.switch.capture import PortCapture
-from vdetwist.switch.console import ConsoleFactory
+from vdetwist.switch.console import SwitchConsoleFactory
 from vdetwist.switch.switch import Switch
 from vdetwist.wire.pcap import readPcap
 
@@ -95,7 +95,7 @@ class ConsoleCaptureTests(SynchronousTestCase):
         """
         switch = Switch()
         switch.attach(Recorder())
-        session = ConsoleFactory(switch).buildProtocol(None)
+        session = SwitchConsoleFactory(switch).buildProtocol(None)
         directory = shortTempDir(self)
         path = os.path.join(directory, "p.pcap")
         self.assertEqual(session.runCommand("port/capture 1 " + path),

@@ -19,7 +19,8 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.util import shortTempDir
-from vdetwist.switch.server import REQUEST_TIMEOUT, ControlServer, claimSocketPath, dirModeFor
+from vdetwist.switch.server import REQUEST_TIMEOUT, ControlServer, dirModeFor
+from vdetwist.vde.system import claimSocketPath
 from vdetwist.switch.switch import Switch
 from vdetwist.vde.control import BadRequest, ControlRequest, encodeSockaddr, parseRequest
 

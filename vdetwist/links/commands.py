@@ -1,177 +1,233 @@
-# -*- test-case-name: tests.links.test_cable -*-
+# -*- test-case-name: tests.links.test_commands -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-The console commands of the links: C{cable/print}, C{cable/add},
-C{cable/del} and the C{link/*} commands of link emulation.
-
-Each takes the L{CableManager}, the output list and the argument text, and
-returns 0 or an errno, as console commands do.
+The console commands of the links (L{CableCommands}): C{cable/print},
+C{cable/add}, C{cable/del} and the C{link/*} commands of link emulation,
+a command table (L{vdetwist.console.table}) holding the L{CableManager}.
+A face adds it to a switch's console after the switch's own table, so a
+switch without cables lists none of them.
 """
 
 import errno
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from twisted.logger import Logger
 
+from vdetwist.console.framing import MENU, STRARG, WITHFILE
+from vdetwist.console.table import CommandTable, Entry
 from vdetwist.links.cable import Cable, CableManager
 from vdetwist.links.cableendpoints import CableError
 from vdetwist.links.linkemu import LinkParameters, LinkValueError
 
 log = Logger(namespace="vdetwist.links.cable")
 
+#: The cable and link emulation menus, in listing order.
+COMMANDS: List[Entry] = [
+    ("cable", MENU, "CABLE MENU", None),
+    ("cable/print", "[ID]", "print the cables", STRARG | WITHFILE),
+    ("cable/add", "[listen|vxlan] X", "dial (listen on) an endpoint; add a VXLAN port",
+     STRARG | WITHFILE),
+    ("cable/del", "ID", "remove a cable", STRARG),
+    ("link", MENU, "LINK EMULATION MENU", None),
+    ("link/print", "[ID]", "print the link emulation of the cables", STRARG | WITHFILE),
+    ("link/loss", "ID VALUE", "loss % ([LR|RL]P)", STRARG),
+    ("link/dup", "ID VALUE", "duplication % ([LR|RL]P)", STRARG),
+    ("link/delay", "ID VALUE", "delay ms ([LR|RL]D[+jitter][U|N])", STRARG),
+    ("link/bandwidth", "ID VALUE", "bandwidth bytes/s ([LR|RL]B[K|M|G], 0=unlimited)", STRARG),
+    ("link/mtu", "ID VALUE", "drop frames longer than VALUE bytes (0=no limit)", STRARG),
+    ("link/capacity", "ID VALUE", "bytes queued at most per direction", STRARG),
+    ("link/clear", "ID", "remove the link emulation", STRARG),
+]
 
-
-def _cableIDArgument(manager: CableManager, text: str) -> "tuple[int, Optional[Cable]]":
+class CableCommands(CommandTable):
     """
-    Parse a cable ID argument.
+    The C{cable/*} and C{link/*} commands of one cable manager.
 
-    @param manager: the manager.
-    @param text: the argument.
-    @return: C{(0, entry)}, or C{(errno, None)}: EINVAL when it is not a
-        number, ENXIO when there is no such cable.
+    @ivar manager: the L{CableManager}.
     """
-    try:
-        cableID = int(text.strip())
-    except ValueError:
-        return errno.EINVAL, None
-    entry = manager.cables.get(cableID)
-    if entry is None:
-        return errno.ENXIO, None
-    return 0, entry
 
+    commands = COMMANDS
 
-def consoleCablePrint(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{cable/print [ID]}.
+    def __init__(self, manager: CableManager) -> None:
+        """
+        @param manager: the cable manager the commands act on.
+        """
+        self.manager = manager
 
-    @param manager: the manager.
-    @param out: the output lines.
-    @param arg: an ID or nothing.
-    @return: 0 or an errno.
-    """
-    if arg.strip():
-        rv, entry = _cableIDArgument(manager, arg)
+    def _cableIDArgument(self, text: str) -> "tuple[int, Optional[Cable]]":
+        """
+        Parse a cable ID argument.
+
+        @param text: the argument.
+        @return: C{(0, entry)}, or C{(errno, None)}: EINVAL when it is not a
+            number, ENXIO when there is no such cable.
+        """
+        try:
+            cableID = int(text.strip())
+        except ValueError:
+            return errno.EINVAL, None
+        entry = self.manager.cables.get(cableID)
         if entry is None:
-            return rv
-        out.extend(manager.describe(entry.cableID))
-    else:
-        out.extend(manager.describe())
-    return 0
+            return errno.ENXIO, None
+        return 0, entry
 
+    def cmd_cable_print(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{cable/print [ID]}.
 
-def consoleCableAdd(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint;
-    C{cable/add vxlan SPEC}: a VXLAN port; C{cable/add vxvde [SPEC]}: a
-    vxvde segment.
-
-    @param manager: the manager.
-    @param out: the output lines (the new cable's line).
-    @param arg: the argument.
-    @return: 0, or EINVAL for a bad endpoint.
-    """
-    words = arg.strip().split(None, 1)
-    try:
-        if len(words) == 2 and words[0] == "listen":
-            entry: Cable = manager.listen(words[1].strip())
-        elif len(words) == 2 and words[0] == "vxlan":
-            entry = manager.addVXLAN(words[1].strip())
-        elif words and words[0] == "vxvde":
-            entry = manager.addVXVDE(words[1].strip() if len(words) == 2 else "")
-        elif len(words) == 1 and words[0] not in ("listen", "vxlan", "vxvde"):
-            entry = manager.dial(words[0])
+        @param out: the output lines.
+        @param arg: an ID or nothing.
+        @return: 0 or an errno.
+        """
+        if arg.strip():
+            rv, entry = self._cableIDArgument(arg)
+            if entry is None:
+                return rv
+            out.extend(self.manager.describe(entry.cableID))
         else:
+            out.extend(self.manager.describe())
+        return 0
+
+    def cmd_cable_add(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{cable/add [listen] ENDPOINT}: dial, or listen on, an endpoint;
+        C{cable/add vxlan SPEC}: a VXLAN port; C{cable/add vxvde [SPEC]}: a
+        vxvde segment.
+
+        @param out: the output lines (the new cable's line).
+        @param arg: the argument.
+        @return: 0, or EINVAL for a bad endpoint.
+        """
+        words = arg.strip().split(None, 1)
+        try:
+            if len(words) == 2 and words[0] == "listen":
+                entry: Cable = self.manager.listen(words[1].strip())
+            elif len(words) == 2 and words[0] == "vxlan":
+                entry = self.manager.addVXLAN(words[1].strip())
+            elif words and words[0] == "vxvde":
+                entry = self.manager.addVXVDE(words[1].strip() if len(words) == 2 else "")
+            elif len(words) == 1 and words[0] not in ("listen", "vxlan", "vxvde"):
+                entry = self.manager.dial(words[0])
+            else:
+                return errno.EINVAL
+        except CableError as e:
+            log.warn("cable/add {arg!r}: {error}", arg=arg, error=str(e))
+            out.append(str(e))
             return errno.EINVAL
-    except CableError as e:
-        log.warn("cable/add {arg!r}: {error}", arg=arg, error=str(e))
-        out.append(str(e))
-        return errno.EINVAL
-    out.extend(manager.describe(entry.cableID)[:1])
-    return 0
+        out.extend(self.manager.describe(entry.cableID)[:1])
+        return 0
 
+    def cmd_cable_del(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{cable/del ID}.
 
-def consoleCableDel(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{cable/del ID}.
-
-    @param manager: the manager.
-    @param out: unused.
-    @param arg: the ID.
-    @return: 0 or an errno.
-    """
-    rv, entry = _cableIDArgument(manager, arg)
-    if entry is None:
-        return rv
-    manager.remove(entry.cableID)
-    return 0
-
-
-def consoleLinkSet(manager: CableManager, name: str, arg: str) -> int:
-    """
-    C{link/NAME ID VALUE}: set one link emulation parameter.
-
-    @param manager: the manager.
-    @param name: the parameter (L{vdetwist.links.linkemu.NAMES}).
-    @param arg: C{ID VALUE}.
-    @return: 0 or an errno.
-    """
-    words = arg.split()
-    if len(words) != 2:
-        return errno.EINVAL
-    rv, entry = _cableIDArgument(manager, words[0])
-    if entry is None:
-        return rv
-    params = entry.linkParameters.copy() if entry.linkParameters is not None \
-        else LinkParameters()
-    try:
-        params.set(name, words[1])
-    except LinkValueError as e:
-        log.warn("link/{name} {arg!r}: {error}", name=name, arg=arg, error=str(e))
-        return errno.EINVAL
-    entry.setLink(params)
-    return 0
-
-
-def consoleLinkPrint(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{link/print [ID]}: the emulation of one cable, or of all.
-
-    @param manager: the manager.
-    @param out: the output lines.
-    @param arg: an ID or nothing.
-    @return: 0 or an errno.
-    """
-    if arg.strip():
-        rv, entry = _cableIDArgument(manager, arg)
+        @param out: unused.
+        @param arg: the ID.
+        @return: 0 or an errno.
+        """
+        rv, entry = self._cableIDArgument(arg)
         if entry is None:
             return rv
-        entries = [entry]
-    else:
-        entries = [manager.cables[k] for k in sorted(manager.cables)]
-    for entry in entries:
-        params = entry.linkParameters
-        out.append("Cable %04d link %s" % (
-            entry.cableID, params.describe() if params is not None else "none"))
-        for connection in entry.connections():
-            link = getattr(connection, "link", None)
-            if link is not None:
-                counters = link.counters()
-                out.append(" " + " ".join("%s LR %d RL %d" % (name, values[0], values[1])
-                                          for name, values in counters.items()))
-    return 0
+        self.manager.remove(entry.cableID)
+        return 0
 
+    def _setLink(self, name: str, arg: str) -> int:
+        """
+        C{link/NAME ID VALUE}: set one link emulation parameter.
 
-def consoleLinkClear(manager: CableManager, out: List[str], arg: str) -> int:
-    """
-    C{link/clear ID}: no emulation on this cable.
+        @param name: the parameter (L{vdetwist.links.linkemu.NAMES}).
+        @param arg: C{ID VALUE}.
+        @return: 0 or an errno.
+        """
+        words = arg.split()
+        if len(words) != 2:
+            return errno.EINVAL
+        rv, entry = self._cableIDArgument(words[0])
+        if entry is None:
+            return rv
+        params = entry.linkParameters.copy() if entry.linkParameters is not None \
+            else LinkParameters()
+        try:
+            params.set(name, words[1])
+        except LinkValueError as e:
+            log.warn("link/{name} {arg!r}: {error}", name=name, arg=arg, error=str(e))
+            return errno.EINVAL
+        entry.setLink(params)
+        return 0
 
-    @param manager: the manager.
-    @param out: unused.
-    @param arg: the ID.
-    @return: 0 or an errno.
-    """
-    rv, entry = _cableIDArgument(manager, arg)
-    if entry is None:
-        return rv
-    entry.setLink(None)
-    return 0
+    def cmd_link_print(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{link/print [ID]}: the emulation of one cable, or of all.
+
+        @param out: the output lines.
+        @param arg: an ID or nothing.
+        @return: 0 or an errno.
+        """
+        if arg.strip():
+            rv, entry = self._cableIDArgument(arg)
+            if entry is None:
+                return rv
+            entries = [entry]
+        else:
+            entries = [self.manager.cables[k] for k in sorted(self.manager.cables)]
+        for entry in entries:
+            params = entry.linkParameters
+            out.append("Cable %04d link %s" % (
+                entry.cableID, params.describe() if params is not None else "none"))
+            for connection in entry.connections():
+                link = getattr(connection, "link", None)
+                if link is not None:
+                    counters = link.counters()
+                    out.append(" " + " ".join("%s LR %d RL %d" % (name, values[0], values[1])
+                                              for name, values in counters.items()))
+        return 0
+
+    def cmd_link_clear(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{link/clear ID}: no emulation on this cable.
+
+        @param out: unused.
+        @param arg: the ID.
+        @return: 0 or an errno.
+        """
+        rv, entry = self._cableIDArgument(arg)
+        if entry is None:
+            return rv
+        entry.setLink(None)
+        return 0
+
+    def cmd_link_loss(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{link/loss ID VALUE}.
+        """
+        return self._setLink("loss", arg)
+
+    def cmd_link_dup(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{link/dup ID VALUE}.
+        """
+        return self._setLink("dup", arg)
+
+    def cmd_link_delay(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{link/delay ID VALUE}.
+        """
+        return self._setLink("delay", arg)
+
+    def cmd_link_bandwidth(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{link/bandwidth ID VALUE}.
+        """
+        return self._setLink("bandwidth", arg)
+
+    def cmd_link_mtu(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{link/mtu ID VALUE}.
+        """
+        return self._setLink("mtu", arg)
+
+    def cmd_link_capacity(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{link/capacity ID VALUE}.
+        """
+        return self._setLink("capacity", arg)

@@ -1,14 +1,13 @@
 # -*- test-case-name: tests.slirp.test_console -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-slirp's management console (C{-M SOCK}), in the switch console's framing
+slirp's management console (C{-M SOCK}), in vde_switch's console framing
 (C{0000 DATA END WITH '.'}, the data lines, C{.}, then C{1000 Success} or
 C{1NNN strerror}; the C{vde$ } prompt), so C{unixterm} and scripts work
 with it as with C{vde_switch}'s.  The framing, line handling, prefix
 dispatch (C{fwd/print} runs C{cmd_fwd_print}), C{help}, C{logout} and
-C{shutdown} are the switch console's
-(L{vdetwist.switch.console.ConsoleProtocol}); this module adds slirp's
-command table:
+C{shutdown} are L{vdetwist.console}'s; this module adds slirp's command
+table (L{SlirpCommands}):
 
   - C{fwd/add [tcp|udp] [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT}: start a
     forward; host port 0 allocates one, which the reply shows.
@@ -23,44 +22,38 @@ command table:
 
 import errno
 import os
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.internet import error as netError
 
+from vdetwist.console.builtin import HELP, LOGOUT, SHUTDOWN_FLAGS
+from vdetwist.console.framing import MENU, NOARG, STRARG, WITHFILE
+from vdetwist.console.session import ConsoleFactory
+from vdetwist.console.table import CommandTable, Entry
 from vdetwist.slirp.forward import ForwardSpec, TCPForward, parseForwardSpec
-from vdetwist.switch.console import (
-    NOARG,
-    PROMPT,
-    STRARG,
-    WITHFILE,
-    ConsoleFactory,
-    ConsoleProtocol,
-)
 from vdetwist.wire.addr import formatIPv4, formatMAC
 
-__all__ = ["SlirpConsoleProtocol", "SlirpConsoleFactory", "COMMANDS", "HEADER"]
+__all__ = ["SlirpCommands", "SlirpConsoleFactory", "COMMANDS", "HEADER"]
 
 #: The banner.
 HEADER = "vdetwist slirp (slirpvde compatible)\n"
 
-_MENU = "============"
-
 #: slirp's command table, in lookup order: C{(path, syntax, help, flags)}.
-COMMANDS: List[Tuple[str, str, str, Optional[int]]] = [
-    ("help", "[arg]", "Help (limited to arg when specified)", STRARG | WITHFILE),
-    ("logout", "", "logout from this mgmt terminal", NOARG),
-    ("shutdown", "", "shutdown of slirp", NOARG),
+COMMANDS: List[Entry] = [
+    HELP,
+    LOGOUT,
+    ("shutdown", "", "shutdown of slirp", SHUTDOWN_FLAGS),
     ("showinfo", "", "show slirp version and info", NOARG | WITHFILE),
-    ("fwd", _MENU, "PORT FORWARD MENU", None),
+    ("fwd", MENU, "PORT FORWARD MENU", None),
     ("fwd/add", "[tcp|udp] [HA:]HP:GA:GP",
      "add a forward (host port 0: allocate one)", STRARG | WITHFILE),
     ("fwd/del", "[tcp|udp] [HA:]HP", "stop accepting on a forward", STRARG),
     ("fwd/print", "", "print the forwards and their counters", NOARG | WITHFILE),
-    ("conn", _MENU, "CONNECTION MENU", None),
+    ("conn", MENU, "CONNECTION MENU", None),
     ("conn/print", "", "print the live NAT flows", NOARG | WITHFILE),
-    ("dhcp", _MENU, "DHCP MENU", None),
+    ("dhcp", MENU, "DHCP MENU", None),
     ("dhcp/print", "", "print the DHCP leases", NOARG | WITHFILE),
-    ("neigh", _MENU, "NEIGHBOUR MENU", None),
+    ("neigh", MENU, "NEIGHBOUR MENU", None),
     ("neigh/print", "", "print the neighbour (ARP) table", NOARG | WITHFILE),
 ]
 
@@ -78,46 +71,39 @@ def _protocolAndRest(arg: str) -> Tuple[str, str]:
     return "tcp", arg.strip()
 
 
-class SlirpConsoleProtocol(ConsoleProtocol):
+class SlirpCommands(CommandTable):
     """
-    One slirp console session.
+    slirp's commands (L{COMMANDS}).
+
+    @ivar gateway: the L{vdetwist.slirp.gateway.Gateway}.
+    @ivar mgmtPath: the management socket path as given, or L{None}.
+    @ivar mgmtMode: its mode.
+    @ivar pid: the pid C{showinfo} prints.
     """
 
-    factory: "SlirpConsoleFactory"
-    transport: Any
+    commands = COMMANDS
 
-    def connectionMade(self) -> None:
+    def __init__(self, gateway: Any, mgmtPath: Optional[str] = None, mgmtMode: int = 0o600,
+                 pid: Optional[int] = None) -> None:
         """
-        Greet with slirp's banner, then the prompt.
+        @param gateway: the gateway.
+        @param mgmtPath: the C{-M} path, for C{showinfo}.
+        @param mgmtMode: its mode.
+        @param pid: the pid shown, this process's by default.
         """
-        self.factory.sessions.add(self)
-        if not self.stdio:
-            self.transport.write(HEADER.encode("ascii"))
-        self.transport.write(PROMPT)
+        self.gateway = gateway
+        self.mgmtPath = mgmtPath
+        self.mgmtMode = mgmtMode
+        self.pid = os.getpid() if pid is None else pid
 
-    def commandTable(self) -> Iterator[Tuple[str, str, str, Optional[int]]]:
-        """
-        slirp's commands.
-
-        @return: an iterator of C{(path, syntax, help, flags)}.
-        """
-        return iter(COMMANDS)
-
-    @property
-    def gateway(self) -> Any:
-        """
-        The L{vdetwist.slirp.gateway.Gateway}.
-        """
-        return self.factory.gateway
-
-    def cmd_showinfo(self, out: List[str], arg: None) -> int:
+    def cmd_showinfo(self, session: Any, out: List[str], arg: None) -> int:
         """
         C{showinfo}: addresses, the switch, the tables and their bounds.
         """
         gateway = self.gateway
         nat = gateway.nat
         out.append(HEADER.rstrip("\n"))
-        out.append("pid %d" % (self.factory.pid,))
+        out.append("pid %d" % (self.pid,))
         out.append("virtual_host=%s/%d MAC %s" % (
             formatIPv4(gateway.address), gateway.prefixLength, formatMAC(gateway.host.mac)))
         out.append("DNS=%s%s" % (formatIPv4(gateway.dnsAddress),
@@ -132,8 +118,8 @@ class SlirpConsoleProtocol(ConsoleProtocol):
             len(nat.icmp.sockets), nat.icmp.maxSockets))
         out.append("stack tcp connections %d neighbours %d" % (
             len(gateway.tcp.connections), len(gateway.neighbours())))
-        if self.factory.mgmtPath:
-            out.append("mgmt %s perm 0%03o" % (self.factory.mgmtPath, self.factory.mgmtMode))
+        if self.mgmtPath:
+            out.append("mgmt %s perm 0%03o" % (self.mgmtPath, self.mgmtMode))
         return 0
 
     def _forwardLine(self, protocol: str, forward: Any) -> str:
@@ -152,7 +138,7 @@ class SlirpConsoleProtocol(ConsoleProtocol):
             protocol, host, guest, c.connections, c.active, c.failed,
             c.bytesToGuest, c.bytesFromGuest)
 
-    def cmd_fwd_print(self, out: List[str], arg: None) -> int:
+    def cmd_fwd_print(self, session: Any, out: List[str], arg: None) -> int:
         """
         C{fwd/print}: the forwards with their counters.
         """
@@ -163,7 +149,7 @@ class SlirpConsoleProtocol(ConsoleProtocol):
             out.append(self._forwardLine(protocol, forward))
         return 0
 
-    def cmd_fwd_add(self, out: List[str], arg: str) -> int:
+    def cmd_fwd_add(self, session: Any, out: List[str], arg: str) -> int:
         """
         C{fwd/add [tcp|udp] [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT}.
         """
@@ -180,7 +166,7 @@ class SlirpConsoleProtocol(ConsoleProtocol):
         out.append(self._forwardLine(protocol, forward))
         return 0
 
-    def cmd_fwd_del(self, out: List[str], arg: str) -> int:
+    def cmd_fwd_del(self, session: Any, out: List[str], arg: str) -> int:
         """
         C{fwd/del [tcp|udp] [HOSTADDR:]HOSTPORT}.
         """
@@ -194,7 +180,7 @@ class SlirpConsoleProtocol(ConsoleProtocol):
             return errno.ENOENT
         return 0
 
-    def cmd_conn_print(self, out: List[str], arg: None) -> int:
+    def cmd_conn_print(self, session: Any, out: List[str], arg: None) -> int:
         """
         C{conn/print}: the live NAT flows, then the live forwarded
         connections.
@@ -218,7 +204,7 @@ class SlirpConsoleProtocol(ConsoleProtocol):
                         getattr(machine, "state", "CONNECTING")))
         return 0
 
-    def cmd_dhcp_print(self, out: List[str], arg: None) -> int:
+    def cmd_dhcp_print(self, session: Any, out: List[str], arg: None) -> int:
         """
         C{dhcp/print}: the leases (C{ENXIO} when DHCP is off).
         """
@@ -234,7 +220,7 @@ class SlirpConsoleProtocol(ConsoleProtocol):
                 (lease.hostName or b"").decode("ascii", "replace")))
         return 0
 
-    def cmd_neigh_print(self, out: List[str], arg: None) -> int:
+    def cmd_neigh_print(self, session: Any, out: List[str], arg: None) -> int:
         """
         C{neigh/print}: the neighbour table.
         """
@@ -248,12 +234,10 @@ class SlirpConsoleProtocol(ConsoleProtocol):
 
 class SlirpConsoleFactory(ConsoleFactory):
     """
-    The console of one slirp gateway.
+    The console of one slirp gateway: slirp's banner and L{SlirpCommands}.
 
     @ivar gateway: the gateway.
     """
-
-    protocol = SlirpConsoleProtocol
 
     def __init__(self, gateway: Any, mgmtPath: Optional[str] = None, mgmtMode: int = 0o600,
                  pid: Optional[int] = None, shutdown: Optional[Callable[[], None]] = None,
@@ -266,6 +250,6 @@ class SlirpConsoleFactory(ConsoleFactory):
         @param shutdown: called after a C{shutdown} session ended.
         @param reactor: the reactor.
         """
-        super().__init__(gateway, None, mgmtPath, mgmtMode,
-                         os.getpid() if pid is None else pid, shutdown, reactor)
         self.gateway = gateway
+        ConsoleFactory.__init__(self, [SlirpCommands(gateway, mgmtPath, mgmtMode, pid)],
+                                banner=HEADER, shutdown=shutdown, reactor=reactor)

@@ -149,7 +149,9 @@ class Options(usage.Options):
 
         @raise usage.UsageError: with a clear message.
         """
-        from vdetwist.switch.tap import _octal, checkManholeOptions, defaultSocketDirectory
+        from vdetwist.console.arguments import parseOctalMode
+        from vdetwist.manhole import checkManholeOptions
+        from vdetwist.vde.url import defaultSocketDirectory
         if self["sock"] is None:
             self["sock"] = defaultSocketDirectory()
         if self["sock"] == "-":
@@ -181,7 +183,7 @@ class Options(usage.Options):
             if self[name] < 1:
                 raise usage.UsageError(f"--{name} must be at least 1")
         try:
-            self["mgmtmode"] = _octal(self["mgmtmode"])
+            self["mgmtmode"] = parseOctalMode(self["mgmtmode"])
         except ValueError:
             raise usage.UsageError("--mgmtmode: not an octal mode: %r" % (self["mgmtmode"],))
         specs: List[Any] = []
@@ -349,7 +351,7 @@ def makeService(options: Any, reactor: Optional[Any] = None,
     slirp.setServiceParent(top)
     if options["mgmt"]:
         from vdetwist.slirp.console import SlirpConsoleFactory
-        from vdetwist.switch.mgmt import ManagementService
+        from vdetwist.console.mgmt import ManagementService
 
         def shutdown() -> None:
             if getattr(reactor, "running", False):

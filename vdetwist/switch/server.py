@@ -27,7 +27,7 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import ISwitchPort
 from vdetwist.vde import local
-from vdetwist.vde.system import RealSystem
+from vdetwist.vde.system import RealSystem, claimSocketPath
 from vdetwist.switch.switch import Switch, SwitchError
 from vdetwist.vde.control import (
     REQ_NEW_PORT0, BadRequest, ControlRequest, encodeReply, parseRequest)
@@ -88,36 +88,6 @@ def groupsOf(uid: int, gid: int) -> Tuple[int, ...]:
         return tuple(os.getgrouplist(name, gid))
     except (KeyError, OSError):
         return (gid,)
-
-
-def claimSocketPath(path: str, system: Any = None) -> None:
-    """
-    Make C{path} free for a listening UNIX socket: a stale socket file (no
-    one answers on it) is removed; a live one is an error.
-
-    @param path: the socket path.
-    @param system: the OS calls, L{RealSystem} by default.
-    @raise OSError: EADDRINUSE, with vde_switch's message, when a live
-        process listens there.
-    """
-    system = system if system is not None else RealSystem()
-    if not os.path.lexists(path):
-        return
-    probe = system.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-    except OSError as e:
-        if e.errno in (errno.ECONNREFUSED, errno.ENOTSOCK, errno.ENOENT):
-            try:
-                system.unlink(path)
-            except FileNotFoundError:
-                pass
-            return
-        raise
-    finally:
-        probe.close()
-    raise OSError(errno.EADDRINUSE, "Could not bind to socket '%s': Address already in use"
-                  % (path,))
 
 
 @implementer(ISwitchPort, IReadDescriptor)

@@ -547,14 +547,19 @@ class Switch:
 
     def createPortAuto(self) -> Port:
         """
-        C{port/createauto}: the lowest free port, inactive, not allocatable.
+        C{port/createauto}: the lowest port that is free or inactive and
+        allocatable (as r586's C{alloc_port(0)}), made not allocatable.
 
         @return: the port.
         @raise SwitchError: ENOSPC when there is none.
         """
         for number in range(1, len(self.ports)):
-            if self.ports[number] is None:
+            port = self.ports[number]
+            if port is None:
                 return self.createPort(number)
+            if not port.endpoints and port.allocatable:
+                self.setAllocatable(number, False)
+                return port
         raise SwitchError(errno.ENOSPC)
 
     def removePort(self, number: int) -> None:

@@ -18,22 +18,10 @@ from typing import Any, Optional
 from twisted.application import internet, service
 from twisted.python import usage
 
+from vdetwist.console.arguments import parseOctalMode
 from vdetwist.links.cable import CableOptions, checkCableOptions, makeCableManager
+from vdetwist.vde.url import defaultSocketDirectory
 from vdetwist.wire.addr import parseMAC
-
-
-def _octal(value: str) -> int:
-    """
-    Parse an octal mode as vde_switch does (C{strtol(s, 0, 8)}).
-
-    @param value: e.g. C{"0660"}.
-    @return: the mode.
-    @raise ValueError: when it is not octal or out of range.
-    """
-    mode = int(value, 8)
-    if not 0 <= mode <= 0o7777:
-        raise ValueError(value)
-    return mode
 
 
 def lookupGroup(name: str) -> int:
@@ -50,16 +38,6 @@ def lookupGroup(name: str) -> int:
         if name.isdigit():
             return int(name)
         raise usage.UsageError("no such group: %r" % (name,))
-
-
-def defaultSocketDirectory() -> str:
-    """
-    vde_switch's default C{-s}: C{/var/run/vde.ctl} for root, else
-    C{/tmp/vde.ctl}.
-
-    @return: the path.
-    """
-    return "/var/run/vde.ctl" if os.geteuid() == 0 else "/tmp/vde.ctl"
 
 
 class Options(CableOptions, usage.Options):
@@ -118,7 +96,7 @@ class Options(CableOptions, usage.Options):
         for name in ("mode", "dirmode", "mgmtmode"):
             if self[name] is not None:
                 try:
-                    self[name] = _octal(self[name])
+                    self[name] = parseOctalMode(self[name])
                 except ValueError:
                     raise usage.UsageError("--%s: not an octal mode: %r" % (name, self[name]))
         if self["mode"] is None and self["dirmode"] is not None:
@@ -134,32 +112,9 @@ class Options(CableOptions, usage.Options):
             raise usage.UsageError("--sock: path too long for a UNIX socket: %r" % (self["sock"],))
         if self["rcfile"] is not None and not os.path.isfile(self["rcfile"]):
             raise usage.UsageError("--rcfile: no such file: %r" % (self["rcfile"],))
+        from vdetwist.manhole import checkManholeOptions
         checkManholeOptions(self)
         checkCableOptions(self)
-
-
-def checkManholeOptions(options: usage.Options) -> None:
-    """
-    Validate C{--manhole} with its credentials (building the service has no
-    side effects, so this is a dry run of it).
-
-    @param options: options with C{manhole}, C{manhole-keys} and
-        C{manhole-passwd}.
-    @raise usage.UsageError: when the manhole would run without
-        authentication, or a file is missing or unsafe.
-    """
-    if not options["manhole"]:
-        return
-    if not (options["manhole-keys"] or options["manhole-passwd"]):
-        raise usage.UsageError(
-            "--manhole needs --manhole-keys or --manhole-passwd: "
-            "the manhole never runs without authentication")
-    from vdetwist.manhole import makeManholeService
-    try:
-        makeManholeService(options["manhole"], {}, keys=options["manhole-keys"],
-                           passwd=options["manhole-passwd"])
-    except ValueError as e:
-        raise usage.UsageError(str(e))
 
 
 def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiService:
@@ -195,11 +150,11 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
         from vdetwist.switch.tuntap import TapService
         TapService(reactor, switch, options["tap"]).setServiceParent(top)
 
-    consoleFactory = _consoleFactory(reactor, switch, control, options)
+    top.cables = makeCableManager(reactor, switch, options, top)
+    consoleFactory = _consoleFactory(reactor, switch, control, top.cables, options)
     top.console = consoleFactory
-    top.cables = consoleFactory.cables = makeCableManager(reactor, switch, options, top)
     if options["mgmt"]:
-        from vdetwist.switch.mgmt import ManagementService
+        from vdetwist.console.mgmt import ManagementService
         ManagementService(reactor, consoleFactory, options["mgmt"],
                           mode=options["mgmtmode"], group=options["mgmtgroup"]
                           ).setServiceParent(top)
@@ -214,18 +169,23 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
     return top
 
 
-def _consoleFactory(reactor: Any, switch: Any, control: Any, options: Any) -> Any:
+def _consoleFactory(reactor: Any, switch: Any, control: Any, cables: Any,
+                    options: Any) -> Any:
     """
-    The console factory, whose C{shutdown} stops the reactor as
-    vde_switch's C{shutdown} command exits the process.
+    The console: the switch's commands, then the cables' when there is a
+    cable manager; its C{shutdown} stops the reactor as vde_switch's
+    C{shutdown} command exits the process.
     """
-    from vdetwist.switch.console import ConsoleFactory
+    from vdetwist.links.commands import CableCommands
+    from vdetwist.switch.console import SwitchConsoleFactory
 
     def shutdown() -> None:
         reactor.callLater(0, _stop, reactor)
 
-    return ConsoleFactory(switch, controlServer=control, mgmtPath=options["mgmt"],
-                          mgmtMode=options["mgmtmode"], shutdown=shutdown, reactor=reactor)
+    return SwitchConsoleFactory(switch, controlServer=control, mgmtPath=options["mgmt"],
+                                mgmtMode=options["mgmtmode"], shutdown=shutdown,
+                                reactor=reactor,
+                                tables=[CableCommands(cables)] if cables is not None else [])
 
 
 def _stop(reactor: Any) -> None:

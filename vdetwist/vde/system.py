@@ -15,6 +15,7 @@ C{twisted.pair.tuntap._RealSystem}.
     old = system.umask(0o077)
 """
 
+import errno
 import grp
 import os
 import pwd
@@ -228,3 +229,33 @@ class RealSystem:
         """
         import fcntl
         return fcntl.ioctl(fd, opt, arg)
+
+
+def claimSocketPath(path: str, system: Any = None) -> None:
+    """
+    Make C{path} free for a listening UNIX socket: a stale socket file (no
+    one answers on it) is removed; a live one is an error.
+
+    @param path: the socket path.
+    @param system: the OS calls, L{RealSystem} by default.
+    @raise OSError: EADDRINUSE, with vde_switch's message, when a live
+        process listens there.
+    """
+    system = system if system is not None else RealSystem()
+    if not os.path.lexists(path):
+        return
+    probe = system.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError as e:
+        if e.errno in (errno.ECONNREFUSED, errno.ENOTSOCK, errno.ENOENT):
+            try:
+                system.unlink(path)
+            except FileNotFoundError:
+                pass
+            return
+        raise
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, "Could not bind to socket '%s': Address already in use"
+                  % (path,))

@@ -21,6 +21,7 @@ C{\\}) is not supported: such characters are refused.
 Pure: no I/O.  The path is returned as written; the plug resolves it.
 """
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -186,3 +187,13 @@ def parseVDEURL(url: str) -> VDEURL:
                                  % (value, url))
     return VDEURL(path=path, port=port, port0=port0, mode=mode, group=group,
                   portGroup=portGroup)
+
+
+def defaultSocketDirectory() -> str:
+    """
+    vde_switch's default C{-s}: C{/var/run/vde.ctl} for root, else
+    C{/tmp/vde.ctl}.
+
+    @return: the path.
+    """
+    return "/var/run/vde.ctl" if os.geteuid() == 0 else "/tmp/vde.ctl"

@@ -1,9 +1,10 @@
-# -*- test-case-name: tests.switch.test_tap -*-
+# -*- test-case-name: tests.console.test_mgmt -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-The management socket (C{-M SOCK}): a UNIX stream socket serving the
-console, created with its final mode (no window between bind and chmod) and
-removed when the service stops.
+The management socket (C{-M SOCK}): a UNIX stream socket serving a
+console, created with its final mode (no window between bind and chmod)
+and removed when the service stops.  The switch and slirp both serve
+their consoles with it.
 """
 
 import os
@@ -11,8 +12,7 @@ from typing import Any, Optional
 
 from twisted.application.service import Service
 
-from vdetwist.switch.server import claimSocketPath
-from vdetwist.vde.system import RealSystem as _RealSystem
+from vdetwist.vde.system import RealSystem, claimSocketPath
 
 
 class ManagementService(Service):
@@ -32,14 +32,15 @@ class ManagementService(Service):
         @param path: the socket path.
         @param mode: the socket mode.
         @param group: the socket's group, or -1.
-        @param system: the OS calls.
+        @param system: the OS calls (C{socket}, C{unlink}, C{umask},
+            C{chown}), the real ones by default.
         """
         self.reactor = reactor
         self.factory = factory
         self.path = os.path.abspath(path)
         self.mode = mode
         self.group = group
-        self.system = system if system is not None else _RealSystem()
+        self.system = system if system is not None else RealSystem()
         self._port: Any = None
 
     def startService(self) -> None:
