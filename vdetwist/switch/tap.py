@@ -18,7 +18,7 @@ from typing import Any, Optional
 from twisted.application import internet, service
 from twisted.python import usage
 
-from vdetwist.links.cable import CableOptions, checkCableOptions, makeCableManager
+from vdetwist.links.options import CableOptions, checkCableOptions, makeCableManager
 from vdetwist.wire.addr import parseMAC
 
 
