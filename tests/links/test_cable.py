@@ -20,8 +20,7 @@ from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
 from vdetwist.interfaces import IPortAttachment
 from vdetwist.links import cable as cablemodule
 from vdetwist.links.cable import (
-    MAX_BACKLOG, STALL_TIMEOUT, CableError, CableManager, CableProtocol, clientEndpoint,
-    serverEndpoint)
+    MAX_BACKLOG, STALL_TIMEOUT, CableError, CableManager, CableProtocol)
 from vdetwist.links.linkemu import LinkParameters
 from vdetwist.links.loopguard import PROBE_DESTINATION
 from vdetwist.switch.console import ConsoleFactory
@@ -373,16 +372,6 @@ class CableTableTests(CableTestCase):
         self.patch(cablemodule, "MAX_CABLES", len(self.manager.cables))
         self.assertRaises(CableError, self.manager.add, "test", "more")
         self.assertEqual(len(made), 1)
-
-    def test_unixListenMode(self) -> None:
-        """
-        A UNIX listening cable is made with mode 0600 unless told.
-        """
-        endpoint = serverEndpoint(self.clock, "unix:/tmp/x")
-        self.assertEqual(endpoint._mode, 0o600)
-        endpoint = serverEndpoint(self.clock, "unix:/tmp/x:mode=660")
-        self.assertEqual(endpoint._mode, 0o660)
-        self.assertIsNotNone(clientEndpoint(self.clock, "unix:/tmp/x"))
 
     def test_linkEmulationOnCable(self) -> None:
         """

@@ -285,6 +285,29 @@ class VXLANPortTests(SynchronousTestCase):
         self.host.transport.sendFrame(frame(BROADCAST, MAC1))
         self.assertEqual(self.sent, [])
 
+    def test_epcloseStops(self) -> None:
+        """
+        Closing the endpoint from the switch (port/epclose) closes the
+        socket, which frees the port.
+        """
+        self.entry.listeningPort = self.transport
+        number = self.port.portNumber
+        self.switch.closeEndpoint(number, 20001)
+        self.assertTrue(self.transport.stopped)
+        self.assertIsNone(self.entry.listeningPort)
+        self.assertFalse(self.switch.ports[number].endpoints)
+
+    def test_registerKinds(self) -> None:
+        """
+        A manager offers VXLAN and vxvde once this module registered them.
+        """
+        manager = CableManager(self.clock, Switch())
+        self.assertRaises(CableError, manager.addVXLAN, "10.0.0.1:4789,42")
+        vxlanmodule.registerKinds(manager)
+        self.assertEqual(sorted(manager.kinds), ["vxlan", "vxvde"])
+        self.assertEqual(manager.addVXLAN("10.0.0.1:4789,42").kind, "vxlan")
+        self.assertEqual(manager.add("vxvde", "").kind, "vxvde")
+
     def test_describe(self) -> None:
         """
         C{cable/print} shows the VXLAN entry.

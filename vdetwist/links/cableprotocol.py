@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vdetwist.interfaces import AttachError
-from vdetwist.links.cableendpoints import _abort
+from vdetwist.links.cableendpoints import abortTransport
 from vdetwist.links.loopguard import PROBE_DESTINATION, IGuardedLink
 from vdetwist.links.switchport import FIRST_ENDPOINT_ID, MIN_FRAME, LinkPort
 from vdetwist.vde.stream import MAX_STREAM_FRAME, StreamDecoder, StreamFramingError
@@ -275,7 +275,7 @@ class CableProtocol(Protocol, LinkPort):
                  reason=reason)
         self._detach()
         if self.transport is not None:
-            _abort(self.transport)
+            abortTransport(self.transport)
 
     def switchClosed(self) -> None:
         """
