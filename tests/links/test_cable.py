@@ -17,13 +17,12 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
-from vdetwist.interfaces import ISwitchPort
+from vdetwist.interfaces import IPortAttachment
 from vdetwist.links import cable as cablemodule
-from vdetwist.links import loopguard
 from vdetwist.links.cable import (
-    MAX_BACKLOG, STALL_TIMEOUT, CableError, CableManager, CableProtocol, clientEndpoint,
-    serverEndpoint)
+    MAX_BACKLOG, STALL_TIMEOUT, CableError, CableManager, CableProtocol)
 from vdetwist.links.linkemu import LinkParameters
+from vdetwist.links.loopguard import PROBE_DESTINATION
 from vdetwist.switch.switch import Switch
 
 
@@ -100,13 +99,32 @@ class CableProtocolTests(CableTestCase):
 
     def test_interface(self) -> None:
         """
-        A cable connection provides L{ISwitchPort}, with module C{cable}.
+        A cable connection holds a switch port taken through the attach
+        contract (an L{IPortAttachment}), shown by port/print with module
+        C{cable}, endpoint ID 20000 + its cable ID and its description.
         """
         protocol, transport = self.connect()
-        self.assertTrue(verifyObject(ISwitchPort, protocol))
+        self.assertTrue(verifyObject(IPortAttachment, protocol.attachment))
         self.assertEqual(protocol.module, "cable")
-        self.assertIsNotNone(protocol.port)
-        self.assertIn(protocol, protocol.port.endpoints)
+        self.assertEqual(protocol.attachment.portNumber, protocol.portNumber)
+        endpoints = self.switch.ports[protocol.portNumber].endpoints
+        self.assertEqual([(e.module, e.endpointID, e.description) for e in endpoints],
+                         [("cable", 20002, "cable 2 tcp:7000:interface=127.0.0.1")])
+
+    def test_noExtraCall(self) -> None:
+        """
+        The switch port sends straight to the cable's writer: no call in
+        between, with or without link emulation.
+        """
+        protocol, transport = self.connect()
+        port = self.switch.ports[protocol.portNumber]
+        self.assertEqual(port.send, protocol.sendDirect)
+        params = LinkParameters()
+        params.set("delay", "10")
+        self.listener.setLink(params)
+        self.assertEqual(port.send, protocol.link.sendOut)
+        self.listener.setLink(None)
+        self.assertEqual(port.send, protocol.sendDirect)
 
     def test_framesIn(self) -> None:
         """
@@ -159,7 +177,8 @@ class CableProtocolTests(CableTestCase):
         good = frame(BROADCAST, MAC1)
         protocol.dataReceived(framed(good) + b"\xff\xff" + b"junk" * 10)
         self.assertTrue(transport.disconnecting)
-        self.assertIsNone(protocol.port)
+        self.assertIsNone(protocol.attachment)
+        self.assertIsNone(protocol.portNumber)
         self.assertIn("bad frame length 65535", protocol.dropReason)
         self.assertTrue(any("bad frame length" in w for w in self.warnings()))
         self.lose(protocol, transport)
@@ -240,7 +259,7 @@ class CableProtocolTests(CableTestCase):
         stream and frees the port.
         """
         protocol, transport = self.connect()
-        number = protocol.port.number
+        number = protocol.portNumber
         self.switch.closeEndpoint(number, protocol.endpointID)
         self.assertTrue(transport.disconnecting)
         self.assertFalse(self.switch.ports[number].endpoints)
@@ -250,7 +269,7 @@ class CableProtocolTests(CableTestCase):
         The peer closing frees the port and removes the accepted entry.
         """
         protocol, transport = self.connect()
-        port = protocol.port
+        port = self.switch.ports[protocol.portNumber]
         from twisted.internet.error import ConnectionDone
         from twisted.python.failure import Failure
         protocol.connectionLost(Failure(ConnectionDone()))
@@ -296,7 +315,7 @@ class CableTableTests(CableTestCase):
                                    "tcp:7000:interface=127.0.0.1")
         self.assertEqual(lines[1], "Cable 0002 accepted CONNECTED by 1 "
                                    "tcp:7000:interface=127.0.0.1")
-        self.assertEqual(lines[2], " peer 127.0.0.1:40000 port %04d" % (protocol.port.number,))
+        self.assertEqual(lines[2], " peer 127.0.0.1:40000 port %04d" % (protocol.portNumber,))
         self.assertEqual(lines[3], " IN:  pkts          1          bytes                   60")
 
     def test_dialDescribe(self) -> None:
@@ -328,15 +347,30 @@ class CableTableTests(CableTestCase):
         self.assertRaises(CableError, self.manager.dial, "tcp:host")
         self.assertRaises(CableError, self.manager.listen, "tls:7000:privateKey=/nonexistent")
 
-    def test_unixListenMode(self) -> None:
+    def test_registeredKinds(self) -> None:
         """
-        A UNIX listening cable is made with mode 0600 unless told.
+        Other kinds of link are added through what registered them; a kind
+        nobody registered is a L{CableError}, and so is a full table.
         """
-        endpoint = serverEndpoint(self.clock, "unix:/tmp/x")
-        self.assertEqual(endpoint._mode, 0o600)
-        endpoint = serverEndpoint(self.clock, "unix:/tmp/x:mode=660")
-        self.assertEqual(endpoint._mode, 0o660)
-        self.assertIsNotNone(clientEndpoint(self.clock, "unix:/tmp/x"))
+        self.assertRaises(CableError, self.manager.add, "vxlan", "0.0.0.0:4789,1")
+        self.assertRaises(CableError, self.manager.addVXVDE, "")
+        made: List[Any] = []
+
+        def factory(manager: CableManager, description: str, params: Any) -> Any:
+            entry = cablemodule.Cable(manager, manager.allocateID(), description, params)
+            entry.kind = "test"
+            manager.remember(entry)
+            made.append(entry)
+            return entry
+        self.manager.registerKind("test", factory)
+        entry = self.manager.add("test", "anything")
+        self.assertEqual(made, [entry])
+        self.assertIs(self.manager.cables[entry.cableID], entry)
+        self.assertEqual(self.manager.describe(entry.cableID),
+                         ["Cable %04d test      anything" % (entry.cableID,)])
+        self.patch(cablemodule, "MAX_CABLES", len(self.manager.cables))
+        self.assertRaises(CableError, self.manager.add, "test", "more")
+        self.assertEqual(len(made), 1)
 
     def test_linkEmulationOnCable(self) -> None:
         """
@@ -396,6 +430,13 @@ class LoopbackCableTests(TestCase):
             yield task.deferLater(reactor, 0.01, lambda: None)
         self.fail("condition not met in %s s" % (timeout,))
 
+    def received(self, host: Recorder) -> List[bytes]:
+        """
+        The frames a host received, without the loop guard's probes (which
+        every switch floods).
+        """
+        return [f for f in host.frames if f[:6] != PROBE_DESTINATION]
+
     @defer.inlineCallbacks
     def test_frameBothWaysAndReconnect(self) -> None:
         """
@@ -411,12 +452,12 @@ class LoopbackCableTests(TestCase):
         yield self.waitFor(lambda: dialed.state() == "CONNECTED" and listener.accepted)
         fromA = frame(BROADCAST, MAC1)
         self.hostA.transport.sendFrame(fromA)
-        yield self.waitFor(lambda: self.hostB.frames)
-        self.assertEqual(self.hostB.frames, [fromA])
+        yield self.waitFor(lambda: self.received(self.hostB))
+        self.assertEqual(self.received(self.hostB), [fromA])
         fromB = frame(MAC1, MAC2)
         self.hostB.transport.sendFrame(fromB)
-        yield self.waitFor(lambda: self.hostA.frames)
-        self.assertEqual(self.hostA.frames, [fromB])
+        yield self.waitFor(lambda: self.received(self.hostA))
+        self.assertEqual(self.received(self.hostA), [fromB])
 
         yield self.managerA.remove(listener.cableID)
         yield self.waitFor(lambda: dialed.state().startswith("CONNECTING"))
@@ -424,7 +465,7 @@ class LoopbackCableTests(TestCase):
         yield self.waitFor(lambda: dialed.state() == "CONNECTED" and listener.accepted)
         self.assertEqual(dialed.connects, 2)
         self.hostA.transport.sendFrame(fromA)
-        yield self.waitFor(lambda: len(self.hostB.frames) == 2)
+        yield self.waitFor(lambda: len(self.received(self.hostB)) == 2)
 
     @defer.inlineCallbacks
     def test_unixCable(self) -> None:
@@ -440,131 +481,41 @@ class LoopbackCableTests(TestCase):
         dialed = self.managerB.dial("unix:" + path, retryPolicy=lambda attempt: 0.05)
         yield self.waitFor(lambda: dialed.state() == "CONNECTED")
         self.hostB.transport.sendFrame(frame(BROADCAST, MAC2))
-        yield self.waitFor(lambda: self.hostA.frames)
+        yield self.waitFor(lambda: self.received(self.hostA))
         yield self.managerA.remove(listener.cableID)
-
-
-class LoopGuardTests(CableTestCase):
-    """
-    The loop guard on string transports: a probe written on one cable and
-    fed back in through another is a loop.
-    """
-
-    loopGuard = True
-
-    def probeFrom(self, transport: StringTransport) -> bytes:
-        """
-        The last probe written on a transport, as stream bytes.
-        """
-        data = transport.value()
-        probes = [i for i in range(len(data)) if data[i:i + 8] == b"\x00\x3c\x03vdetw"]
-        self.assertTrue(probes, "no probe written")
-        return data[probes[-1]:probes[-1] + 62]
-
-    def test_probeOnAttach(self) -> None:
-        """
-        A cable that attaches gets a probe at once: multicast to
-        03:76:64:65:74:77, from the switch's MAC, EtherType 0x88b5.
-        """
-        protocol, transport = self.connect()
-        probe = self.probeFrom(transport)[2:]
-        self.assertEqual(probe[:6], bytes.fromhex("037664657477"))
-        self.assertEqual(probe[6:12], self.switch.mac)
-        self.assertEqual(probe[12:14], b"\x88\xb5")
-        self.assertEqual(len(probe), 60)
-
-    def test_loopBlocksCable(self) -> None:
-        """
-        Our probe coming back in on another cable blocks that cable: data
-        is dropped both ways (counted) and the cable print says so; after
-        the hold time it is unblocked and probed again.
-        """
-        first, firstTransport = self.connect(1)
-        second, secondTransport = self.connect(2)
-        second.dataReceived(self.probeFrom(firstTransport))
-        self.clock.advance(loopguard.DECIDE_DELAY)
-        self.assertTrue(second.blocked)
-        self.assertFalse(first.blocked)
-        self.assertEqual(self.manager.loopGuard.loopsDetected, 1)
-        self.assertTrue(any("loop detected" in w for w in self.warnings()))
-        secondTransport.clear()
-        self.host.transport.sendFrame(frame(BROADCAST, MAC2))
-        self.assertEqual(secondTransport.value(), b"")
-        second.dataReceived(framed(frame(BROADCAST, MAC1)))
-        self.assertEqual(self.host.frames, [])
-        self.assertIn(" BLOCKED by the loop guard (2 frames dropped)",
-                      self.manager.describe())
-        self.clock.advance(loopguard.BLOCK_TIME * 1.5)
-        self.assertFalse(second.blocked)
-        self.assertIn(b"\x03vdetw", secondTransport.value())
-
-    def test_oneBlockPerRound(self) -> None:
-        """
-        Only the first copy of a round's probe to come back blocks.
-        """
-        first, firstTransport = self.connect(1)
-        second, secondTransport = self.connect(2)
-        third, thirdTransport = self.connect(3)
-        probe = self.probeFrom(firstTransport)
-        second.dataReceived(probe)
-        self.clock.advance(loopguard.DECIDE_DELAY)
-        third.dataReceived(probe)
-        self.clock.advance(loopguard.DECIDE_DELAY)
-        self.assertEqual([first.blocked, second.blocked, third.blocked],
-                         [False, True, False])
-
-    def test_otherProbesForwarded(self) -> None:
-        """
-        Another switch's probe is an ordinary frame: forwarded.
-        """
-        protocol, transport = self.connect()
-        probe = bytearray(self.probeFrom(transport))
-        probe[2 + 14 + 20] ^= 0xFF
-        protocol.dataReceived(bytes(probe))
-        self.assertEqual(self.host.frames, [bytes(probe[2:])])
-
-    def test_defersToLowerID(self) -> None:
-        """
-        A switch that has just seen a lower-ID switch's probe arrive twice
-        in one round (so that switch is in the loop and will block) does
-        not block itself.
-        """
-        guard = self.manager.loopGuard
-        guard.guardID = b"\xff" * 8
-        first, firstTransport = self.connect(1)
-        second, secondTransport = self.connect(2)
-        own = self.probeFrom(firstTransport)
-        other = bytearray(own)
-        other[2 + 14 + 20:2 + 14 + 28] = b"\x00" * 8
-        first.dataReceived(bytes(other))
-        second.dataReceived(bytes(other))
-        second.dataReceived(own)
-        self.clock.advance(loopguard.DECIDE_DELAY)
-        self.assertFalse(second.blocked)
 
 
 class LoopbackLoopTests(LoopbackCableTests):
     """
-    Two switches joined by two parallel cables: a loop the guard breaks.
+    The loopback cable tests again with the loop guard on (a single cable is
+    no loop: it is never blocked), and two switches joined by two parallel
+    cables, or three in a triangle: loops the guard breaks.
     """
 
     loopGuard = True
 
+    def connections(self, *managers: CableManager) -> List[CableProtocol]:
+        """
+        The live cable connections (not listeners) of some managers.
+        """
+        return [c for m in managers for e in m.cables.values() if e.kind != "listen"
+                for c in e.connections()]
+
+    @defer.inlineCallbacks
     def test_frameBothWaysAndReconnect(self) -> None:
         """
-        (Not repeated here.)
+        As without the guard; the cable is never blocked.
         """
-
-    def test_unixCable(self) -> None:
-        """
-        (Not repeated here.)
-        """
+        yield LoopbackCableTests.test_frameBothWaysAndReconnect(self)
+        self.assertEqual([c.blocked for c in self.connections(self.managerA, self.managerB)],
+                         [False, False])
 
     @defer.inlineCallbacks
     def test_parallelCables(self) -> None:
         """
         With two cables between the same two switches, one is blocked and a
-        broadcast crosses once, instead of circling forever.
+        broadcast crosses once, instead of circling forever.  (A frame sent
+        after it on the same path arriving proves it will not come again.)
         """
         listener = self.managerA.listen("tcp:0:interface=127.0.0.1")
         yield self.waitFor(lambda: listener.listeningPort is not None)
@@ -572,22 +523,25 @@ class LoopbackLoopTests(LoopbackCableTests):
         for _ in range(2):
             self.managerB.dial("tcp:127.0.0.1:%d" % (portNumber,),
                                retryPolicy=lambda attempt: 0.05)
-        connections = lambda: [c for m in (self.managerA, self.managerB)  # noqa: E731
-                               for e in m.cables.values() if e.kind != "listen"
-                               for c in e.connections()]
-        yield self.waitFor(lambda: any(c.blocked for c in connections()))
-        yield task.deferLater(reactor, 0.2, lambda: None)
+        connections = lambda: self.connections(self.managerA, self.managerB)  # noqa: E731
+        yield self.waitFor(lambda: len(connections()) == 4
+                           and any(c.blocked for c in connections()))
         f = frame(BROADCAST, MAC2, payload=b"q" * 46)
+        after = frame(BROADCAST, MAC2, payload=b"r" * 46)
         self.hostB.transport.sendFrame(f)
-        yield task.deferLater(reactor, 0.5, lambda: None)
+        self.hostB.transport.sendFrame(after)
+        yield self.waitFor(lambda: after in self.hostA.frames)
         self.assertEqual(self.hostA.frames.count(f), 1)
         self.assertEqual(self.hostB.frames.count(f), 0)
+        self.assertEqual(self.hostA.frames.count(after), 1)
 
     @defer.inlineCallbacks
     def test_triangle(self) -> None:
         """
         Three switches in a triangle of cables: the loop is cut once, and
-        a broadcast from each reaches the other two exactly once.
+        a broadcast from each reaches the other two exactly once.  (A frame
+        sent after it on the same paths arriving proves it will not come
+        again.)
         """
         switchC = Switch()
         hostC = Recorder()
@@ -601,15 +555,15 @@ class LoopbackLoopTests(LoopbackCableTests):
         ports = [l.listeningPort.getHost().port for l in listeners]
         for i, m in enumerate(managers):
             m.dial("tcp:127.0.0.1:%d" % (ports[(i + 1) % 3],), retryPolicy=lambda n: 0.05)
-        cables = lambda: [c for m in managers for e in m.cables.values()  # noqa: E731
-                          if e.kind != "listen" for c in e.connections()]
+        cables = lambda: self.connections(*managers)  # noqa: E731
         yield self.waitFor(lambda: len(cables()) == 6 and any(c.blocked for c in cables()))
-        yield task.deferLater(reactor, 0.3, lambda: None)
-        self.assertEqual(sum(1 for c in cables() if c.blocked), 1)
         hosts = [self.hostA, self.hostB, hostC]
         for i, host in enumerate(hosts):
             f = frame(BROADCAST, bytes([2, 0, 0, 0, 9, i]), payload=b"t" * 46)
+            after = frame(BROADCAST, bytes([2, 0, 0, 0, 9, i]), payload=b"u" * 46)
             host.transport.sendFrame(f)
-            yield task.deferLater(reactor, 0.3, lambda: None)
+            host.transport.sendFrame(after)
+            yield self.waitFor(lambda: all(after in h.frames for h in hosts if h is not host))
             self.assertEqual([h.frames.count(f) for h in hosts],
                              [0 if h is host else 1 for h in hosts])
+        self.assertEqual(sum(1 for c in cables() if c.blocked), 1)

@@ -2,7 +2,7 @@
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 Tests for the cable options of C{twistd vdeswitch}
-(L{vdetwist.links.cable.CableOptions} in L{vdetwist.switch.tap.Options}).
+(L{vdetwist.links.options.CableOptions} in L{vdetwist.switch.tap.Options}).
 """
 
 import os

@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, MAC3, Recorder, frame
-from vdetwist.interfaces import ISwitchPort
+from vdetwist.interfaces import IPortAttachment
 from vdetwist.links import vxlan as vxlanmodule
 from vdetwist.links.cable import CableError, CableManager
 from vdetwist.links.linkemu import LinkParameters
@@ -171,6 +171,7 @@ class VXLANPortTests(SynchronousTestCase):
         self.host = Recorder()
         self.switch.attach(self.host, "host")
         self.manager = CableManager(self.clock, self.switch)
+        vxlanmodule.registerKinds(self.manager)
         self.entry = self.manager.addVXLAN("10.0.0.1:4789,42,10.0.0.2,239.1.1.1")
         self.port = self.entry.protocol
         self.transport = FakeUDPTransport()
@@ -179,12 +180,16 @@ class VXLANPortTests(SynchronousTestCase):
 
     def test_interface(self) -> None:
         """
-        The port is an L{ISwitchPort} on a switch port, module C{vxlan};
-        multicast remotes are joined.
+        The port holds a switch port taken through the attach contract
+        (an L{IPortAttachment}), shown by port/print with module C{vxlan},
+        endpoint ID 20000 + its cable ID and its description; multicast
+        remotes are joined.
         """
-        self.assertTrue(verifyObject(ISwitchPort, self.port))
+        self.assertTrue(verifyObject(IPortAttachment, self.port.attachment))
         self.assertEqual(self.port.module, "vxlan")
-        self.assertIn(self.port, self.port.port.endpoints)
+        endpoints = self.switch.ports[self.port.portNumber].endpoints
+        self.assertEqual([(e.module, e.endpointID, e.description) for e in endpoints],
+                         [("vxlan", 20001, "vxlan 1 vni 42")])
         self.assertEqual(self.transport.groups, ["239.1.1.1"])
 
     def test_floodToRemotes(self) -> None:
@@ -243,7 +248,7 @@ class VXLANPortTests(SynchronousTestCase):
             mac = bytes([2, 0, 0, 0, 1, i])
             self.port.datagramReceived(HEADER_VNI_42 + frame(BROADCAST, mac), ("10.0.0.9", 1))
         self.assertEqual(len(self.port.macs), 2)
-        self.switch.now += vxlanmodule.AGEING_TIME + 1
+        self.clock.advance(vxlanmodule.AGEING_TIME + 1)
         self.port.datagramReceived(HEADER_VNI_42 + frame(BROADCAST, MAC3), ("10.0.0.8", 1))
         self.assertEqual(list(self.port.macs), [MAC3])
 
@@ -274,11 +279,34 @@ class VXLANPortTests(SynchronousTestCase):
         """
         Stopping the socket frees the switch port.
         """
-        number = self.port.port.number
+        number = self.port.portNumber
         self.port.doStop()
         self.assertFalse(self.switch.ports[number].endpoints)
         self.host.transport.sendFrame(frame(BROADCAST, MAC1))
         self.assertEqual(self.sent, [])
+
+    def test_epcloseStops(self) -> None:
+        """
+        Closing the endpoint from the switch (port/epclose) closes the
+        socket, which frees the port.
+        """
+        self.entry.listeningPort = self.transport
+        number = self.port.portNumber
+        self.switch.closeEndpoint(number, 20001)
+        self.assertTrue(self.transport.stopped)
+        self.assertIsNone(self.entry.listeningPort)
+        self.assertFalse(self.switch.ports[number].endpoints)
+
+    def test_registerKinds(self) -> None:
+        """
+        A manager offers VXLAN and vxvde once this module registered them.
+        """
+        manager = CableManager(self.clock, Switch())
+        self.assertRaises(CableError, manager.addVXLAN, "10.0.0.1:4789,42")
+        vxlanmodule.registerKinds(manager)
+        self.assertEqual(sorted(manager.kinds), ["vxlan", "vxvde"])
+        self.assertEqual(manager.addVXLAN("10.0.0.1:4789,42").kind, "vxlan")
+        self.assertEqual(manager.add("vxvde", "").kind, "vxvde")
 
     def test_describe(self) -> None:
         """
@@ -311,6 +339,7 @@ class LoopbackVXLANTests(TestCase):
         for switch, host in zip(switches, hosts):
             switch.attach(host, "h")
             manager = CableManager(reactor, switch)
+            vxlanmodule.registerKinds(manager)
             managers.append(manager)
         a = managers[0].addVXLAN("127.0.0.1:0,5")
         managers[0].startService()
@@ -378,6 +407,7 @@ class VXVDEPortTests(SynchronousTestCase):
         self.host = Recorder()
         self.switch.attach(self.host, "host")
         self.manager = CableManager(MemoryReactorClock(), self.switch)
+        vxlanmodule.registerKinds(self.manager)
         self.entry = self.manager.addVXVDE("239.0.0.1:14789,1")
         self.port = self.entry.protocol
         self.transport = FakeUDPTransport()

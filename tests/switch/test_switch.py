@@ -14,8 +14,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from vdetwist.interfaces import IFrameProtocol, IFrameTransport, ISwitchPort
-from vdetwist.switch.fdb import bucketOf
+from vdetwist.interfaces import (
+    AttachError, IFrameProtocol, IFrameTransport, IPortAttachment, IPortProvider, ISwitchPort)
 from vdetwist.switch.port import NOVLAN
 from vdetwist.switch.switch import MAX_FRAME, Switch, SwitchError
 
@@ -401,18 +401,114 @@ class PortSelectionTests(SynchronousTestCase):
         self.assertRaises(SwitchError, switch.choosePort, 2, False, 1001, (51,))
 
 
-class BucketTests(SynchronousTestCase):
+class AttachContractTests(SynchronousTestCase):
     """
-    The vde_switch hash bucket, for hash/print order.
+    L{Switch} as an L{IPortProvider}: what L{Switch.attach} gives and how
+    the port and the receiver meet.
     """
 
-    def test_knownBuckets(self) -> None:
+    def setUp(self) -> None:
+        self.switch = Switch(numports=4)
+
+    def test_provides(self) -> None:
         """
-        02:00:00:00:00:01 and :02 on VLAN 0 fall in buckets 43 and 60 of
-        128, as measured on vde_switch r586.
+        The switch provides L{IPortProvider}; an attachment provides
+        L{IPortAttachment}, with the port number and an endpoint ID from
+        10000 up, and is what the receiver's C{makeConnection} got.
         """
-        self.assertEqual(bucketOf(MAC1, 0, 128), 43)
-        self.assertEqual(bucketOf(MAC2, 0, 128), 60)
+        self.assertTrue(verifyObject(IPortProvider, self.switch))
+        first, second = Recorder(), Recorder()
+        a = self.switch.attach(first, "first")
+        b = self.switch.attach(second, "second", port=3)
+        self.assertTrue(verifyObject(IPortAttachment, a))
+        self.assertIs(first.transport, a)
+        self.assertEqual((a.portNumber, a.endpointID), (1, 10000))
+        self.assertEqual((b.portNumber, b.endpointID), (3, 10001))
+        endpoint = self.switch.getPort(3).endpoints[0]
+        self.assertEqual((endpoint.module, endpoint.endpointID, endpoint.description),
+                         ("in-process", 10001, "second"))
+
+    def test_switchErrorIsAttachError(self) -> None:
+        """
+        A refused attach raises L{SwitchError}, an L{AttachError} with the
+        errno as C{code} (and C{errno}) and a reason.
+        """
+        switch = Switch(numports=2)
+        switch.attach(Recorder())
+        e = self.assertRaises(AttachError, switch.attach, Recorder())
+        self.assertIsInstance(e, SwitchError)
+        self.assertEqual((e.code, e.errno), (errno.ENOSPC, errno.ENOSPC))
+        self.assertEqual(e.reason, "all ports are busy")
+        self.assertEqual(e.args, (errno.ENOSPC, "all ports are busy"))
+        e = SwitchError(errno.ENXIO)
+        self.assertEqual(e.reason, "No such device or address")
+
+    def test_receiverNamesItself(self) -> None:
+        """
+        A receiver with C{module} and C{endpointID} attributes is shown with
+        them (as cables are).
+        """
+        receiver = Recorder()
+        receiver.module = "cable"
+        receiver.endpointID = 20003
+        attachment = self.switch.attach(receiver, "cable 3 tcp:7000")
+        self.assertEqual(attachment.endpointID, 20003)
+        endpoint = self.switch.getPort(attachment.portNumber).endpoints[0]
+        self.assertEqual((endpoint.module, endpoint.endpointID, endpoint.description),
+                         ("cable", 20003, "cable 3 tcp:7000"))
+        self.switch.closeEndpoint(attachment.portNumber, 20003)
+        self.assertEqual(len(receiver.lost), 1)
+
+    def test_noCallInBetween(self) -> None:
+        """
+        The port sends straight to the receiver's C{frameReceived}; after
+        the receiver replaces it, C{receiverChanged} makes the port send to
+        the new one.
+        """
+        receiver = Recorder()
+        attachment = self.switch.attach(receiver)
+        port = self.switch.getPort(attachment.portNumber)
+        self.assertEqual(port.send, receiver.frameReceived)
+        other: List[bytes] = []
+        receiver.frameReceived = other.append
+        attachment.receiverChanged()
+        self.assertEqual(port.send, other.append)
+        sender = Recorder()
+        self.switch.attach(sender).sendFrame(frame(BROADCAST, MAC1))
+        self.assertEqual((receiver.frames, other), ([], [frame(BROADCAST, MAC1)]))
+
+    def test_closedAttachmentDrops(self) -> None:
+        """
+        After C{loseConnection} the attachment's C{sendFrame} puts nothing
+        into the switch, and its port number is -1; closing twice tells the
+        receiver once.
+        """
+        sender, listener = Recorder(), Recorder()
+        attachment = self.switch.attach(sender)
+        self.switch.attach(listener)
+        send = attachment.sendFrame
+        attachment.loseConnection()
+        attachment.loseConnection()
+        send(frame(BROADCAST, MAC1))
+        self.assertEqual(listener.frames, [])
+        self.assertEqual(self.switch.getPort(1).inPackets, 0)
+        self.assertEqual(attachment.portNumber, -1)
+        self.assertEqual(len(sender.lost), 1)
+
+    def test_plainReceiver(self) -> None:
+        """
+        A receiver that is only an L{IFrameReceiver} (no C{makeConnection})
+        gets frames too; it uses the returned attachment.
+        """
+        frames: List[bytes] = []
+
+        class Plain:
+            frameReceived = frames.append
+        attachment = self.switch.attach(Plain())
+        self.switch.attach(Recorder()).sendFrame(frame(BROADCAST, MAC2))
+        self.assertEqual(frames, [frame(BROADCAST, MAC2)])
+        attachment.loseConnection()
+        self.assertFalse(self.switch.getPort(1).active)
 
 
 class ForwardingPropertyTests(SynchronousTestCase):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.links.test_cable_tls -*-
+# -*- test-case-name: tests.links.test_cableendpoints -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 The endpoints cables ride on (L{vdetwist.links.cable}): Twisted's
@@ -254,7 +254,7 @@ def sshClientEndpoint(reactor: Any, args: List[str],
         ui=_RefusingUI())  # type: ignore[arg-type]
 
 
-def _abort(transport: Any) -> None:
+def abortTransport(transport: Any) -> None:
     """
     Close a transport at once, without flushing: abortConnection, or for
     an SSH channel the whole SSH connection's.

@@ -404,30 +404,3 @@ class EmulatedLink:
         """
         self._outLine.stop()
         self._inLine.stop()
-
-
-def routeThroughLink(port: Any, params: Optional["LinkParameters"]) -> None:
-    """
-    Point a switch endpoint's two directions through link emulation, or
-    straight through when there is none: its C{sendFrame} (switch to peer)
-    and C{_forward} (peer to switch) become the link's, or its own
-    C{_sendDirect} and C{_forwardToSwitch}; the old link stops, and the
-    port's send function is rebound.  Shared by cables and VXLAN ports.
-
-    @param port: the endpoint (with C{reactor}, C{link}, C{port},
-        C{_sendDirect}, C{_forwardToSwitch}).
-    @param params: the link parameters, or L{None}.
-    """
-    if port.link is not None:
-        port.link.stop()
-        port.link = None
-    if params is None or params.isIdentity():
-        port.sendFrame = port._sendDirect
-        port._forward = port._forwardToSwitch
-    else:
-        port.link = EmulatedLink(port.reactor, params, port._sendDirect,
-                                 port._forwardToSwitch)
-        port.sendFrame = port.link.sendOut
-        port._forward = port.link.sendIn
-    if port.port is not None:
-        port.port.rebind()

@@ -1,20 +1,22 @@
-# -*- test-case-name: tests.links.test_cable -*-
+# -*- test-case-name: tests.links.test_loopguard -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 A loop guard for cable meshes (L{vdetwist.links.cable}): probes flooded
 out of every cable, and the cable through which our own probe comes back
 blocked for a while.  Not a spanning tree: vde_switch's FSTP is not
 implemented (docs/cables.txt, "Loops").
+
+The guard knows the cables only as L{IGuardedLink}s, listed by a callable
+its owner (the cable manager) gives it.
 """
 
 import os
+import random
 import struct
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 from twisted.logger import Logger
-
-if TYPE_CHECKING:
-    from vdetwist.links.cable import CableManager, CableProtocol
+from zope.interface import Attribute, Interface
 
 log = Logger(namespace="vdetwist.links.cable")
 
@@ -39,6 +41,30 @@ DECIDE_DELAY = 0.05
 ROUNDS_REMEMBERED = 8
 #: Switch IDs remembered as seen looped, at most.
 MAX_LOOPED_SEEN = 256
+
+
+class IGuardedLink(Interface):
+    """
+    A cable as the loop guard sees it.
+    """
+
+    cableID = Attribute("The cable's ID (int), carried in its probes.")
+    blocked = Attribute("Whether the guard blocked it (bool).")
+    state = Attribute("C{CONNECTED} while it carries frames.")
+
+    def sendDirect(frame: bytes) -> None:
+        """
+        Send a frame to the peer even while blocked (a probe).
+
+        @param frame: the frame.
+        """
+
+    def setBlocked(blocked: bool) -> None:
+        """
+        Drop (or pass again) data frames both ways; probes still pass.
+
+        @param blocked: the new state.
+        """
 
 
 class LoopGuard:
@@ -68,12 +94,16 @@ class LoopGuard:
     @ivar loopsDetected: own probes that came back.
     """
 
-    def __init__(self, manager: "CableManager") -> None:
+    def __init__(self, reactor: Any, mac: bytes,
+                 connections: Callable[[], List[Any]]) -> None:
         """
-        @param manager: the cable manager whose cables are guarded.
+        @param reactor: the reactor (its clock).
+        @param mac: the switch's MAC, the source of our probes.
+        @param connections: returns the attached L{IGuardedLink}s.
         """
-        import random
-        self.manager = manager
+        self.reactor = reactor
+        self.mac = mac
+        self.connections = connections
         self.guardID = os.urandom(8)
         self.round = 0
         self.loopsDetected = 0
@@ -106,7 +136,7 @@ class LoopGuard:
         Schedule the next round.
         """
         delay = PROBE_INTERVAL * self.random.uniform(0.75, 1.25)
-        self._timer = self.manager.reactor.callLater(delay, self._tick)
+        self._timer = self.reactor.callLater(delay, self._tick)
 
     def _tick(self) -> None:
         """
@@ -116,41 +146,27 @@ class LoopGuard:
         self.probeAll()
         self._schedule()
 
-    def _connections(self) -> List["CableProtocol"]:
-        """
-        The attached cable connections.
-
-        @return: a list.
-        """
-        result = []
-        for entry in list(self.manager.cables.values()):
-            if entry.kind in ("dial", "accepted"):
-                for connection in entry.connections():
-                    if connection.state == "CONNECTED":
-                        result.append(connection)
-        return result
-
-    def probe(self, connection: "CableProtocol") -> None:
+    def probe(self, connection: Any) -> None:
         """
         Send this round's probe out of one cable.
 
         @param connection: the cable.
         """
-        frame = (PROBE_DESTINATION + self.manager.switch.mac + PROBE_TYPE
+        frame = (PROBE_DESTINATION + self.mac + PROBE_TYPE
                  + _PROBE.pack(PROBE_MAGIC, self.guardID, self.round & 0xFFFFFFFF,
                                connection.cableID & 0xFFFF))
-        connection._sendDirect(frame + b"\x00" * (60 - len(frame)))
+        connection.sendDirect(frame + b"\x00" * (60 - len(frame)))
 
     def probeAll(self) -> None:
         """
         Start a new round: probe every unblocked cable.
         """
         self.round += 1
-        for connection in self._connections():
+        for connection in self.connections():
             if not connection.blocked:
                 self.probe(connection)
 
-    def connectionUp(self, connection: "CableProtocol") -> None:
+    def connectionUp(self, connection: Any) -> None:
         """
         A cable attached: test it (and the rest) for a loop at once.
 
@@ -158,7 +174,7 @@ class LoopGuard:
         """
         self.probeAll()
 
-    def probeReceived(self, connection: "CableProtocol", frame: bytes) -> bool:
+    def probeReceived(self, connection: Any, frame: bytes) -> bool:
         """
         A frame to the probe address came in on a cable.
 
@@ -172,7 +188,7 @@ class LoopGuard:
         magic, guardID, probeRound, sentOn = _PROBE.unpack_from(frame, 14)
         if magic != PROBE_MAGIC:
             return False
-        now = self.manager.reactor.seconds()
+        now = self.reactor.seconds()
         if guardID != self.guardID:
             self._noteOther(guardID, probeRound, connection.cableID, now)
             return False
@@ -182,10 +198,10 @@ class LoopGuard:
         # decision covers them all.
         self._cutRound = self.round
         self.loopsDetected += 1
-        self.manager.reactor.callLater(DECIDE_DELAY, self._decide, connection, sentOn)
+        self.reactor.callLater(DECIDE_DELAY, self._decide, connection, sentOn)
         return True
 
-    def _decide(self, connection: "CableProtocol", sentOn: int) -> None:
+    def _decide(self, connection: Any, sentOn: int) -> None:
         """
         A loop was seen through C{connection} L{DECIDE_DELAY} ago: block it,
         unless a switch with a lower guard ID is in a loop too (its probes
@@ -196,7 +212,7 @@ class LoopGuard:
         """
         if connection.state != "CONNECTED" or connection.blocked:
             return
-        now = self.manager.reactor.seconds()
+        now = self.reactor.seconds()
         for other, when in list(self._looped.items()):
             if now - when > 2 * PROBE_INTERVAL:
                 del self._looped[other]
@@ -233,7 +249,7 @@ class LoopGuard:
                 del rounds[min(rounds)]
             rounds[probeRound] = cableID
 
-    def block(self, connection: "CableProtocol", sentOn: int) -> None:
+    def block(self, connection: Any, sentOn: int) -> None:
         """
         Block a cable that closes a loop, for a while.
 
@@ -248,10 +264,10 @@ class LoopGuard:
         timer = self._unblockTimers.pop(connection.cableID, None)
         if timer is not None and timer.active():
             timer.cancel()
-        self._unblockTimers[connection.cableID] = self.manager.reactor.callLater(
+        self._unblockTimers[connection.cableID] = self.reactor.callLater(
             hold, self.unblock, connection)
 
-    def unblock(self, connection: "CableProtocol") -> None:
+    def unblock(self, connection: Any) -> None:
         """
         Try a blocked cable again: unblock it and probe at once.
 

@@ -20,24 +20,26 @@ as Linux's C{group}.  Replies go to the VTEP's address at the remote port
 per flow.
 
 The MAC table is bounded (L{MAX_MACS}) and entries age out after
-L{AGEING_TIME} seconds of the switch's clock; the set of VTEPs flooded to
-is bounded too (L{MAX_VTEPS}).
+L{AGEING_TIME} seconds; the set of VTEPs flooded to is bounded too
+(L{MAX_VTEPS}).
+
+VXLAN ports and vxvde segments are entries of the cable table: this module
+registers the C{vxlan} and C{vxvde} kinds with a L{CableManager}
+(L{registerKinds}), which imports no transport itself.
 """
 
 import collections
 import ipaddress
-import os
 import socket
 from typing import Any, Dict, List, Optional, Tuple
 
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
-from zope.interface import implementer
 
-from vdetwist.interfaces import ISwitchPort
-from vdetwist.links.cable import FIRST_ENDPOINT_ID, Cable, CableManager
+from vdetwist.interfaces import AttachError
+from vdetwist.links.cable import Cable, CableManager
 from vdetwist.links.cableendpoints import CableError
-from vdetwist.switch.switch import SwitchError
+from vdetwist.links.switchport import FIRST_ENDPOINT_ID, MIN_FRAME, LinkPort
 
 log = Logger(namespace="vdetwist.links.vxlan")
 
@@ -53,11 +55,9 @@ MAX_VNI = (1 << 24) - 1
 MAX_MACS = 4096
 #: VTEPs heard from and flooded to, at most (configured remotes come on top).
 MAX_VTEPS = 256
-#: Seconds (of the switch's clock) a learned MAC lives without traffic:
-#: Linux's vxlan C{ageing} default.
+#: Seconds a learned MAC lives without traffic: Linux's vxlan C{ageing}
+#: default.
 AGEING_TIME = 300
-#: The shortest Ethernet frame accepted.
-MIN_FRAME = 14
 #: The largest datagram read.
 MAX_DATAGRAM = 65535
 
@@ -172,16 +172,18 @@ def parseVXLANSpec(text: str) -> VXLANSpec:
     return VXLANSpec(localHost, localPort, vni, remotes)
 
 
-@implementer(ISwitchPort)
-class VXLANPort(DatagramProtocol):
+class VXLANPort(DatagramProtocol, LinkPort):
     """
-    The UDP socket of a VXLAN port and the switch port it feeds.
+    The UDP socket of a VXLAN port and the switch port it feeds (taken
+    through the attach contract, L{LinkPort}; port/print shows module
+    C{vxlan}, endpoint ID 20000 + the cable ID).
 
     @ivar entry: the L{VXLANCable} table entry.
     @ivar spec: the L{VXLANSpec}.
-    @ivar macs: learned MAC to C{[(ip, port), lastSeen]}.
-    @ivar vteps: VTEP address to the switch time it was last heard, for
-        flooding (configured remotes are always flooded to).
+    @ivar macs: learned MAC to C{[(ip, port), lastSeen]}, in the
+        reactor's seconds.
+    @ivar vteps: VTEP address to the time it was last heard, for flooding
+        (configured remotes are always flooded to).
     @ivar badHeaders: datagrams without a valid header.
     @ivar otherVNI: datagrams for another VNI.
     @ivar runts: datagrams whose frame is shorter than 14 bytes.
@@ -208,23 +210,21 @@ class VXLANPort(DatagramProtocol):
         self.reactor = entry.manager.reactor
         self.endpointID = FIRST_ENDPOINT_ID + entry.cableID
         self.description = "vxlan %d vni %d" % (entry.cableID, spec.vni)
-        self.port: Any = None
+        self._initLinkPort()
         self.peer = "%s:%d" % (spec.localHost, spec.localPort)
         self.identity: Optional[str] = None
         self._tls = False
         self.state = "STOPPED"
         self.framesIn = self.bytesIn = self.framesOut = self.bytesOut = 0
-        self.drops = self.badHeaders = self.otherVNI = self.runts = self.sendErrors = 0
+        self.badHeaders = self.otherVNI = self.runts = self.sendErrors = 0
         self.macs: Dict[bytes, List[Any]] = {}
-        self.vteps: Dict[Tuple[str, int], int] = {}
-        self.link: Any = None
+        self.vteps: Dict[Tuple[str, int], float] = {}
+        self._seconds = self.reactor.seconds
         self._header = encodeHeader(spec.vni)
         self._vniBytes = spec.vni.to_bytes(3, "big")
         self._remotes = list(spec.remotes)
         self._flood: List[Tuple[str, int]] = list(self._remotes)
         self._sendto: Any = None
-        self._forward: Any = self._forwardToSwitch
-        self.sendFrame = self._sendDirect
 
     # -- receiving --------------------------------------------------------
 
@@ -253,7 +253,7 @@ class VXLANPort(DatagramProtocol):
         frame = data[HEADER_LENGTH:]
         if not frame[6] & 1:
             src = frame[6:12]
-            now = self.switch.now
+            now = self._seconds()
             vtep = (addr[0], addr[1]) if self.replyToSource else (addr[0], self.spec.remotePort)
             entry = self.macs.get(src)
             if entry is not None:
@@ -283,7 +283,7 @@ class VXLANPort(DatagramProtocol):
         if vtep in self._flood and vtep not in self._remotes:
             self._flood.remove(vtep)
 
-    def _learn(self, mac: bytes, vtep: Tuple[str, int], now: int) -> None:
+    def _learn(self, mac: bytes, vtep: Tuple[str, int], now: float) -> None:
         """
         Learn a new MAC, within L{MAX_MACS} (expired entries are purged to
         make room; when none are, the MAC is not learned and its frames are
@@ -291,7 +291,7 @@ class VXLANPort(DatagramProtocol):
 
         @param mac: the source MAC.
         @param vtep: where it is.
-        @param now: the switch's time.
+        @param now: the reactor's time.
         """
         if len(self.macs) >= MAX_MACS:
             self.expire(now)
@@ -299,12 +299,12 @@ class VXLANPort(DatagramProtocol):
                 return
         self.macs[mac] = [vtep, now]
 
-    def _addVTEP(self, vtep: Tuple[str, int], now: int) -> None:
+    def _addVTEP(self, vtep: Tuple[str, int], now: float) -> None:
         """
         Flood to a VTEP we heard from, within L{MAX_VTEPS}.
 
         @param vtep: its address.
-        @param now: the switch's time.
+        @param now: the reactor's time.
         """
         if len(self.vteps) >= MAX_VTEPS:
             self.expire(now)
@@ -314,11 +314,11 @@ class VXLANPort(DatagramProtocol):
         if self.floodLearned and vtep not in self._flood:
             self._flood.append(vtep)
 
-    def expire(self, now: int) -> None:
+    def expire(self, now: float) -> None:
         """
         Forget MACs and VTEPs silent for L{AGEING_TIME} seconds.
 
-        @param now: the switch's time.
+        @param now: the reactor's time.
         """
         limit = now - AGEING_TIME
         for mac in [m for m, e in self.macs.items() if e[1] < limit]:
@@ -330,22 +330,13 @@ class VXLANPort(DatagramProtocol):
             self._flood = list(self._remotes) + [
                 v for v in self.vteps if v not in self._remotes]
 
-    def _forwardToSwitch(self, frame: bytes) -> None:
-        """
-        Put a frame into the switch.
-
-        @param frame: the frame.
-        """
-        port = self.port
-        if port is not None:
-            self.switch.frameFromPort(port, frame)
-
     # -- sending ----------------------------------------------------------
 
-    def _sendDirect(self, frame: bytes) -> None:
+    def sendDirect(self, frame: bytes) -> None:
         """
         Encapsulate one frame and send it to the VTEP behind its
-        destination MAC, or to every VTEP.  Never raises.
+        destination MAC, or to every VTEP, past link emulation.  Never
+        raises.
 
         @param frame: the frame.
         """
@@ -390,19 +381,17 @@ class VXLANPort(DatagramProtocol):
                     transport.joinGroup(host)
         self._sendto = sock.sendto
         try:
-            port = self.switch.choosePort(0, False)
-        except SwitchError as e:
+            self.attachToSwitch(self.entry.linkParameters)
+        except AttachError as e:
             log.error("vxlan {id}: no switch port: {error}", id=self.entry.cableID,
                       error=e.reason)
             self.entry.lastError = "no switch port: %s" % (e.reason,)
             transport.stopListening()
             return
         self.state = "CONNECTED"
-        self.applyLink()
-        self.switch.addEndpoint(port, self, os.getuid())
         log.info("vxlan {id}: VNI {vni} on {local}, port {port}, remotes {remotes}",
                  id=self.entry.cableID, vni=self.spec.vni, local=self.peer,
-                 port=port.number, remotes=self._remotes)
+                 port=self.portNumber, remotes=self._remotes)
 
     def stopProtocol(self) -> None:
         """
@@ -410,31 +399,21 @@ class VXLANPort(DatagramProtocol):
         """
         self._sendto = None
         self.state = "STOPPED"
-        if self.link is not None:
-            self.link.stop()
-        if self.port is not None:
-            self.switch.removeEndpoint(self)
-            self.port = None
+        self.detachFromSwitch()
 
-    def close(self) -> None:
+    def switchClosed(self) -> None:
         """
-        Close from the switch's side (C{port/epclose}, shutdown).
+        The switch closed our port (C{port/epclose}, shutdown): close the
+        socket.
         """
         self.entry.stop()
-
-    def applyLink(self) -> None:
-        """
-        Route frames through the entry's link emulation, or directly.
-        """
-        from vdetwist.links.linkemu import routeThroughLink
-        routeThroughLink(self, self.entry.linkParameters)
 
     def linkChanged(self) -> None:
         """
         The entry's link parameters changed.
         """
         if self.state == "CONNECTED":
-            self.applyLink()
+            self.routeFrames(self.entry.linkParameters)
 
 
 class VXLANCable(Cable):
@@ -524,8 +503,8 @@ def _addSegment(manager: CableManager, description: str, parse: Any, kind: Any,
         spec = parse(description)
     except ValueError as e:
         raise CableError(str(e))
-    entry = kind(manager, manager._allocateID(), description, spec, linkParameters)
-    manager._remember(entry)
+    entry = kind(manager, manager.allocateID(), description, spec, linkParameters)
+    manager.remember(entry)
     if manager.running:
         entry.start()
     return entry
@@ -751,3 +730,14 @@ def addVXVDE(manager: CableManager, description: str,
     @raise CableError: for a bad description.
     """
     return _addSegment(manager, description, parseVXVDESpec, VXVDECable, linkParameters)
+
+
+def registerKinds(manager: CableManager) -> None:
+    """
+    Offer VXLAN ports (C{vxlan}) and vxvde segments (C{vxvde}) in a cable
+    manager: C{cable/add vxlan ...}, C{--vxlan}, L{CableManager.addVXLAN}.
+
+    @param manager: the manager.
+    """
+    manager.registerKind("vxlan", addVXLAN)
+    manager.registerKind("vxvde", addVXVDE)

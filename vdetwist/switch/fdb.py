@@ -94,25 +94,13 @@ class ForwardingDatabase:
         self.onAdd: Optional[Callable[[bytes, int, Any], None]] = None
         self.onRemove: Optional[Callable[[bytes, int, Any], None]] = None
 
-    def tableFor(self, vlan: int) -> Dict[bytes, List[Any]]:
-        """
-        The table of one VLAN, created on first use.
-
-        @param vlan: the VLAN id.
-        @return: the VLAN's dict.
-        """
-        table = self.tables.get(vlan)
-        if table is None:
-            table = self.tables[vlan] = {}
-        return table
-
     def learn(self, table: Dict[bytes, List[Any]], vlan: int, mac: bytes,
               port: Any, now: int) -> Optional[Tuple[Any, Any]]:
         """
         Learn a source MAC that is new, or seen on another port (the slow
         part of learning; the switch refreshes a known entry itself).
 
-        @param table: the VLAN's table (from L{tableFor}).
+        @param table: the VLAN's table (C{tables[vlan]}).
         @param vlan: the VLAN id.
         @param mac: the source MAC, 6 bytes.
         @param port: the ingress port.

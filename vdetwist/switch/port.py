@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.switch.test_switch -*-
+# -*- test-case-name: tests.switch.test_port -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 Switch ports and VLANs: the state C{port/print} and C{vlan/print} show.

@@ -17,9 +17,12 @@ import errno
 import os
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from twisted.internet.error import ConnectionDone
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from vdetwist.interfaces import IFrameProtocol, IFrameReceiver, IFrameTransport, ISwitchPort
+from vdetwist.interfaces import (
+    AttachError, IFrameProtocol, IFrameReceiver, IPortAttachment, IPortProvider, ISwitchPort)
 from vdetwist.switch.fdb import LAST_SEEN, PORT, ForwardingDatabase
 from vdetwist.switch.port import NOBODY, NOVLAN, VLAN, Port
 from vdetwist.wire.addr import formatMAC
@@ -49,11 +52,13 @@ DEBUG_CATEGORIES = [
 ]
 
 
-class SwitchError(Exception):
+class SwitchError(AttachError):
     """
-    A refused operation, with the errno the console reports.
+    A refused operation, with the errno the console reports.  It is an
+    L{AttachError}, so what attaches through L{IPortProvider.attach} needs
+    to know no more than that.
 
-    @ivar errno: the error number (e.g. C{errno.ENXIO}).
+    @ivar errno: the error number (e.g. C{errno.ENXIO}), also C{code}.
     """
 
     def __init__(self, code: int, reason: str = "") -> None:
@@ -61,9 +66,8 @@ class SwitchError(Exception):
         @param code: the errno.
         @param reason: a message for logs.
         """
-        Exception.__init__(self, code, reason or os.strerror(code))
+        AttachError.__init__(self, code, reason or os.strerror(code))
         self.errno = code
-        self.reason = reason or os.strerror(code)
 
 
 def randomSwitchMAC() -> bytes:
@@ -75,67 +79,60 @@ def randomSwitchMAC() -> bytes:
     return b"\x00\xff" + os.urandom(4)
 
 
-@implementer(ISwitchPort, IFrameTransport)
+@implementer(ISwitchPort)
 class InProcessEndpoint:
     """
-    A port taken by something in the same process (a stack, a NAT): frames
-    pass by call in both directions, with no socket.
+    The switch's side of a port taken by something in the same process (a
+    stack, a NAT, a cable): frames leaving the port go straight to the
+    receiver's C{frameReceived}, with no socket and no call in between.
 
-    As seen by the switch it is an L{ISwitchPort}; as seen by the attached
-    receiver it is the L{IFrameTransport} its frames go into.
+    @ivar module: shown by port/print: the receiver's C{module} attribute
+        if it has one, else C{in-process}.
+    @ivar attachment: the L{PortAttachment}, the receiver's side.
     """
 
-    module = "in-process"
-
     def __init__(self, switch: "Switch", receiver: IFrameReceiver,
-                 description: str, endpointID: int) -> None:
+                 description: str, endpointID: int, module: str) -> None:
         """
         @param switch: the switch.
         @param receiver: what gets the frames leaving the port.
         @param description: shown by port/print.
         @param endpointID: shown by port/print.
+        @param module: shown by port/print.
         """
         self.switch = switch
         self.receiver = receiver
         self.description = description
         self.endpointID = endpointID
+        self.module = module
         self.port: Optional[Port] = None
         self.sendFrame = receiver.frameReceived
+        self.attachment = PortAttachment(self)
         self._closed = False
-
-    def _fromReceiver(self, frame: bytes) -> None:
-        """
-        A frame the attached receiver sends into the switch.
-
-        @param frame: the frame.
-        """
-        port = self.port
-        if port is not None:
-            self.switch.frameFromPort(port, frame)
 
     def close(self) -> None:
         """
-        Detach (from the switch's side or the receiver's).
+        Detach (from the switch's side or the receiver's); the receiver, if
+        an L{IFrameProtocol}, is told with C{connectionLost}.
         """
         if self._closed:
             return
         self._closed = True
         self.switch.removeEndpoint(self)
+        self.attachment._detached()
         if IFrameProtocol.providedBy(self.receiver):
-            from twisted.internet.error import ConnectionDone
-            from twisted.python.failure import Failure
             self.receiver.connectionLost(Failure(ConnectionDone("port closed")))
 
-    loseConnection = close
 
-
-@implementer(IFrameTransport)
-class _ReceiverSide:
+@implementer(IPortAttachment)
+class PortAttachment:
     """
-    The L{IFrameTransport} an in-process receiver sends into: its
-    C{sendFrame} is the switch's forwarding path for the endpoint's port.
+    What L{Switch.attach} returns: the L{IPortAttachment} an in-process
+    receiver sends into.  C{sendFrame} is the switch's forwarding path for
+    the port; C{loseConnection} gives the port back.
 
     @ivar endpoint: the L{InProcessEndpoint} this is the other side of.
+    @ivar endpointID: as port/print shows it.
     """
 
     def __init__(self, endpoint: InProcessEndpoint) -> None:
@@ -143,13 +140,55 @@ class _ReceiverSide:
         @param endpoint: the endpoint.
         """
         self.endpoint = endpoint
-        self.sendFrame = endpoint._fromReceiver
+        self.endpointID = endpoint.endpointID
         self.loseConnection = endpoint.close
+        self._port: Optional[Port] = None
+        self._forward = endpoint.switch.frameFromPort
+
+    @property
+    def portNumber(self) -> int:
+        """
+        The switch port number taken (-1 once detached).
+        """
+        port = self._port
+        return -1 if port is None else port.number
+
+    def sendFrame(self, frame: bytes) -> None:
+        """
+        Put one frame into the switch as if it arrived on the port; dropped
+        once detached.
+
+        @param frame: the frame.
+        """
+        port = self._port
+        if port is not None:
+            self._forward(port, frame)
+
+    def receiverChanged(self) -> None:
+        """
+        The receiver replaced its C{frameReceived} (a cable switching to or
+        from link emulation): the port sends to the new one from now on,
+        still with no call in between.  Not part of L{IPortAttachment}: a
+        receiver that swaps its C{frameReceived} calls this when present.
+        """
+        endpoint = self.endpoint
+        endpoint.sendFrame = endpoint.receiver.frameReceived
+        port = self._port
+        if port is not None:
+            port.rebind()
+
+    def _detached(self) -> None:
+        """
+        The port was given back: frames sent from now on are dropped.
+        """
+        self._port = None
 
 
+@implementer(IPortProvider)
 class Switch:
     """
-    A VDE switch.
+    A VDE switch.  It offers ports by call to whatever runs in the same
+    process (L{IPortProvider}).
 
     @ivar ports: the port table, C{numports} long, L{None} for uncreated
         ports.
@@ -468,28 +507,39 @@ class Switch:
             self.fdb.flushPort(port)
 
     def attach(self, receiver: IFrameReceiver, description: str = "in-process",
-               port: int = 0) -> Any:
+               port: int = 0) -> IPortAttachment:
         """
-        Take a port from inside this process: frames pass by call.
+        Take a port from inside this process: frames pass by call
+        (L{IPortProvider.attach}).  The port sends to the
+        C{receiver.frameReceived} bound at this call (see
+        L{PortAttachment.receiverChanged}).  A receiver with C{module} or
+        C{endpointID} attributes is shown with them by port/print (cables
+        show C{cable} and their own IDs); others show C{in-process} and IDs
+        from 10000 up.
 
         @param receiver: gets the frames leaving the port; when it provides
             L{IFrameProtocol} its C{makeConnection} is called with the
-            transport before this returns, and C{connectionLost} when the
+            attachment before this returns, and C{connectionLost} when the
             port closes.
         @param description: what port/print shows.
         @param port: the port wanted, 0 for any free one.
-        @return: the L{IFrameTransport} whose C{sendFrame} puts frames into
-            the switch (also reachable as C{.endpoint}).
-        @raise SwitchError: when no port can be given.
+        @return: the L{PortAttachment}, whose C{sendFrame} puts frames into
+            the switch.
+        @raise SwitchError: (an L{AttachError}) when no port can be given.
         """
         chosen = self.choosePort(port, False)
-        endpoint = InProcessEndpoint(self, receiver, description, self._nextInProcessID)
-        self._nextInProcessID += 1
+        endpointID = getattr(receiver, "endpointID", None)
+        if endpointID is None:
+            endpointID = self._nextInProcessID
+            self._nextInProcessID += 1
+        endpoint = InProcessEndpoint(self, receiver, description, endpointID,
+                                     getattr(receiver, "module", "in-process"))
+        attachment = endpoint.attachment
+        attachment._port = chosen
         self.addEndpoint(chosen, endpoint, os.getuid())
-        transport = _ReceiverSide(endpoint)
         if IFrameProtocol.providedBy(receiver):
-            receiver.makeConnection(transport)
-        return transport
+            receiver.makeConnection(attachment)
+        return attachment
 
     def endpoints(self) -> Iterator[Tuple[Port, Any]]:
         """
@@ -501,13 +551,6 @@ class Switch:
             if port is not None:
                 for endpoint in list(port.endpoints):
                     yield port, endpoint
-
-    def closeAll(self) -> None:
-        """
-        Close every endpoint (switch shutdown).
-        """
-        for port, endpoint in list(self.endpoints()):
-            endpoint.close()
 
     # -- configuration (the console's verbs) ---------------------------
 

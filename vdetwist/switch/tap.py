@@ -19,7 +19,7 @@ from twisted.application import internet, service
 from twisted.python import usage
 
 from vdetwist.console.arguments import parseOctalMode
-from vdetwist.links.cable import CableOptions, checkCableOptions, makeCableManager
+from vdetwist.links.options import CableOptions, checkCableOptions, makeCableManager
 from vdetwist.vde.url import defaultSocketDirectory
 from vdetwist.wire.addr import parseMAC
 
