@@ -141,7 +141,6 @@ class PortAttachment:
         """
         self.endpoint = endpoint
         self.endpointID = endpoint.endpointID
-        self.loseConnection = endpoint.close
         self._port: Optional[Port] = None
         self._forward = endpoint.switch.frameFromPort
 
@@ -163,6 +162,12 @@ class PortAttachment:
         port = self._port
         if port is not None:
             self._forward(port, frame)
+
+    def loseConnection(self) -> None:
+        """
+        Give the port back; the receiver's C{connectionLost} is called.
+        """
+        self.endpoint.close()
 
     def receiverChanged(self) -> None:
         """
