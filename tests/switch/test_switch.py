@@ -17,7 +17,8 @@ from zope.interface.verify import verifyObject
 from vdetwist.interfaces import (
     AttachError, IFrameProtocol, IFrameTransport, IPortAttachment, IPortProvider, ISwitchPort)
 from vdetwist.switch.port import NOVLAN
-from vdetwist.switch.switch import MAX_FRAME, Switch, SwitchError
+from vdetwist.switch.switch import Switch, SwitchError
+from vdetwist.wire.frames import MAX_FRAME
 
 BROADCAST = b"\xff" * 6
 MAC1 = bytes.fromhex("020000000001")

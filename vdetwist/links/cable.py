@@ -53,7 +53,8 @@ from vdetwist.links.cableprotocol import (
     HANDSHAKE_TIMEOUT, MAX_BACKLOG, STALL_TIMEOUT, CableProtocol, describeFailure,
     formatAddress)
 from vdetwist.links.loopguard import LoopGuard
-from vdetwist.links.switchport import FIRST_ENDPOINT_ID, MIN_FRAME
+from vdetwist.links.switchport import FIRST_ENDPOINT_ID
+from vdetwist.wire.frames import MIN_FRAME
 
 log = Logger(namespace="vdetwist.links.cable")
 

@@ -24,7 +24,8 @@ from zope.interface import implementer
 from vdetwist.interfaces import AttachError
 from vdetwist.links.cableendpoints import abortTransport
 from vdetwist.links.loopguard import PROBE_DESTINATION, IGuardedLink
-from vdetwist.links.switchport import FIRST_ENDPOINT_ID, MIN_FRAME, LinkPort
+from vdetwist.links.switchport import FIRST_ENDPOINT_ID, LinkPort
+from vdetwist.wire.frames import MIN_FRAME
 from vdetwist.vde.stream import MAX_STREAM_FRAME, StreamDecoder, StreamFramingError
 
 log = Logger(namespace="vdetwist.links.cable")

@@ -24,8 +24,8 @@ from vdetwist.links.linkemu import EmulatedLink, LinkParameters
 
 #: The first endpoint ID given to links (port/print's "ID"): 20000 + cable ID.
 FIRST_ENDPOINT_ID = 20000
-#: The shortest frame a link accepts from its peer: an Ethernet header.
-MIN_FRAME = 14
+# The shortest frame a link accepts from its peer is MIN_FRAME, an
+# Ethernet header.
 
 
 @implementer(IFrameProtocol)

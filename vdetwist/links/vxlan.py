@@ -39,7 +39,8 @@ from twisted.logger import Logger
 from vdetwist.interfaces import AttachError
 from vdetwist.links.cable import Cable, CableManager
 from vdetwist.links.cableendpoints import CableError
-from vdetwist.links.switchport import FIRST_ENDPOINT_ID, MIN_FRAME, LinkPort
+from vdetwist.links.switchport import FIRST_ENDPOINT_ID, LinkPort
+from vdetwist.wire.frames import MIN_FRAME
 
 log = Logger(namespace="vdetwist.links.vxlan")
 

@@ -52,12 +52,12 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import IFrameProtocol, IFrameTransport
 from vdetwist.vde.stream import StreamFrameProtocol
+from vdetwist.wire.frames import MAX_FRAME
 
 #: The schemes L{connectURL} opens.
 SUPPORTED_SCHEMES = ("vde", "ptp", "cmd", "tap")
 
-#: vdeplug4's VDE_ETHBUFSIZE: the largest frame read.
-MAX_FRAME = 9234
+# The largest frame read is MAX_FRAME, vdeplug4's VDE_ETHBUFSIZE.
 
 #: Seconds a child may take to exit after its input ended.
 CHILD_GRACE = 2.0

@@ -26,12 +26,12 @@ from vdetwist.interfaces import (
 from vdetwist.switch.fdb import LAST_SEEN, PORT, ForwardingDatabase
 from vdetwist.switch.port import NOBODY, NOVLAN, VLAN, Port
 from vdetwist.wire.addr import formatMAC
+from vdetwist.wire.frames import MAX_FRAME
 
 DEFAULT_NUMPORTS = 32
-#: The largest frame forwarded: VDE_ETHBUFSIZE (9216 + 14 + 4).  vde_switch
-#: r586 truncates at 1518; we carry jumbo frames between our own parts.
-MAX_FRAME = 9234
-MIN_FRAME = 14
+# Frames from MIN_FRAME to MAX_FRAME (VDE_ETHBUFSIZE: 9216 + 14 + 4) are
+# forwarded.  vde_switch r586 truncates at 1518; we carry jumbo frames
+# between our own parts.
 #: The highest VLAN id that can be created (4094 is valid 802.1Q; r586
 #: refuses it, which we fix).
 MAX_VLAN = 4094
