@@ -110,10 +110,9 @@ class ICMPLayer:
         self._bucket = TokenBucket(errorRate, errorBurst)
         self._pings: Dict[Tuple[bytes, int, int], Tuple[Deferred[float], float, Any]] = {}
         self._nextIdentifier = 0x7674
-        if hasattr(ip, "unreachable"):
-            ip.unreachable = self.sendUnreachable
-        if hasattr(ip, "timeExceeded"):
-            ip.timeExceeded = self._reassemblyTimedOut
+        setErrorReporter = getattr(ip, "setErrorReporter", None)
+        if setErrorReporter is not None:
+            setErrorReporter(self.sendUnreachable, self._reassemblyTimedOut)
 
     def registerErrorHandler(self, protocol: int, handler: ErrorHandler) -> None:
         """

@@ -255,10 +255,10 @@ class IPv4Layer:
     @ivar ttl: the TTL of datagrams we send.
     @ivar protocols: protocol number to L{IIPv4Protocol}.
     @ivar unreachable: called with (code, datagram) to send an ICMP
-        destination unreachable about a received datagram (set by the
-        ICMP layer), or C{None}.
+        destination unreachable about a received datagram (given by the
+        ICMP layer through L{setErrorReporter}), or C{None}.
     @ivar timeExceeded: called with the first fragment of a datagram whose
-        reassembly timed out (set by the ICMP layer), or C{None}.
+        reassembly timed out (likewise), or C{None}.
     @ivar counters: C{received}, C{delivered}, C{sent}, C{fragmentsSent},
         C{malformed}, C{badChecksum}, C{notForUs}, C{martian},
         C{unknownProtocol}, C{noRoute}, C{badSource}, C{tooBig}, and the
@@ -313,6 +313,19 @@ class IPv4Layer:
         arp.interface.ipv4Handler = self.frameReceived
         if address not in arp.addresses:
             arp.addresses.add(address)
+
+    def setErrorReporter(self, unreachable: Callable[[int, bytes], None],
+                         timeExceeded: Callable[[bytes], None]) -> None:
+        """
+        Name who reports this layer's errors to senders (the ICMP layer).
+
+        @param unreachable: called with (code, datagram) when a received
+            datagram cannot be delivered (no such protocol).
+        @param timeExceeded: called with the first fragment of a datagram
+            whose reassembly timed out.
+        """
+        self.unreachable = unreachable
+        self.timeExceeded = timeExceeded
 
     def registerProtocol(self, number: int, handler: IIPv4Protocol) -> None:
         """
