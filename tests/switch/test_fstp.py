@@ -473,3 +473,32 @@ class CommandTests(SynchronousTestCase):
         self.assertEqual(self.call("pluginAdd", "dump")[0], 2)
         self.assertEqual(self.call("pluginDel", "")[0], 2)
         self.assertEqual(self.call("pluginDel", "dump")[0], 2)
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    C{-F} for C{twistd vdeswitch}.
+    """
+
+    def test_fstpOption(self) -> None:
+        """
+        C{-F} starts the switch with FSTP running.
+        """
+        from twisted.internet.task import Clock
+
+        from vdetwist.switch.tap import Options, makeService
+        options = Options()
+        options.parseOptions(["-F", "-s", "/tmp/vdetwist-fstp-test-unused"])
+        self.assertTrue(options["fstp"])
+        service = makeService(options, Clock())
+        self.assertTrue(service.switch.fstp.enabled)
+
+    def test_fstpAndHub(self) -> None:
+        """
+        C{-F} with C{-x} is refused with a clear message.
+        """
+        from twisted.python.usage import UsageError
+
+        from vdetwist.switch.tap import Options
+        error = self.assertRaises(UsageError, Options().parseOptions, ["-F", "-x"])
+        self.assertIn("hub", str(error))
