@@ -104,6 +104,8 @@ debug/add          dbgpath         enable debug info for a given category
 debug/del          dbgpath         disable debug info for a given category
 plugin             ============    PLUGINS MENU
 plugin/list                        list plugins
+plugin/add         library         load a plugin
+plugin/del         name            unload a plugin
 hash               ============    HASH TABLE MENU
 hash/showinfo                      show hash info
 hash/setsize       N               change hash size
@@ -115,6 +117,8 @@ hash/find          MAC [VLAN]      MAC lookup
 fstp               ============    FAST SPANNING TREE MENU
 fstp/showinfo                      show fstp info
 fstp/setfstp       0/1             Fast spanning tree protocol 1=ON 0=OFF
+fstp/setedge       VLAN PORT 1/0   Define an edge port for a vlan 1=Y 0=N
+fstp/bonus         VLAN PORT COST  set the port bonus for a vlan
 fstp/print         [N]             print fst data for the defined vlan
 port               ============    PORT STATUS MENU
 port/showinfo                      show port info
@@ -270,15 +274,35 @@ class InfoTests(ConsoleTestCase):
 
     def test_setfstp(self) -> None:
         """
-        C{fstp/setfstp 0} is a no-op; 1 is refused (FSTP is not
-        implemented); in hub mode r586's message comes first.
+        C{fstp/setfstp 1} (or any non-zero value) starts FSTP, 0 stops it,
+        both with an empty data block; hub mode stops FSTP, and in hub mode
+        r586's message comes instead.
         """
         self.assertEqual(self.command(b"fstp/setfstp 0"), data())
-        self.assertEqual(self.command(b"fstp/setfstp 1"), data(
-            b"FSTP is not implemented by this switch",
-            result=b"1038 Function not implemented"))
+        self.assertFalse(self.switch.fstp.enabled)
+        self.assertEqual(self.command(b"fstp/setfstp 7"), data())
+        self.assertTrue(self.switch.fstp.enabled)
+        self.assertIn(b"FSTP=true", self.command(b"fstp/showinfo"))
+        self.assertEqual(self.command(b"fstp/setfstp 0"), data())
+        self.assertFalse(self.switch.fstp.enabled)
+        self.command(b"fstp/setfstp 1")
         self.command(b"port/sethub 1")
+        self.assertFalse(self.switch.fstp.enabled)
         self.assertEqual(self.command(b"fstp/setfstp 1"), data(b"Can't use fstp in hub mode"))
+        self.assertFalse(self.switch.fstp.enabled)
+
+    def test_pluginAddDel(self) -> None:
+        """
+        No plugin can be loaded or unloaded: r586's answers when the
+        library cannot be loaded (1022 without an argument) and when no
+        plugin has the name.
+        """
+        self.assertEqual(self.command(b"plugin/add"), b"1022 Invalid argument\n\nvde$ ")
+        self.assertEqual(self.command(b"plugin/add /usr/lib/vde2/plugins/dump.so"),
+                         b"1002 No such file or directory\n\nvde$ ")
+        self.assertEqual(self.command(b"plugin/del"), b"1002 No such file or directory\n\nvde$ ")
+        self.assertEqual(self.command(b"plugin/del dump"),
+                         b"1002 No such file or directory\n\nvde$ ")
 
     def test_pluginList(self) -> None:
         """

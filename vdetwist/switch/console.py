@@ -26,10 +26,9 @@ L{vdetwist.console.scripts}):
     port instead); C{vlan/remove 0} is always refused with 1098 (r586
     removes VLAN 0 when no port is a member).
   - C{port/setnumports} above L{MAX_NUMPORTS} answers 1012.
-  - FSTP is not implemented: C{fstp/showinfo} and C{fstp/print} show it
-    disabled, C{fstp/setfstp 1} answers 1038; C{fstp/setedge},
-    C{fstp/bonus}, C{plugin/add} and C{plugin/del} do not exist (1038),
-    and C{help} does not list them.
+  - No C plugins are loaded: C{plugin/add} answers 1002 (1022 without an
+    argument), as r586 does for a library it cannot load.  FSTP and these
+    commands live in L{vdetwist.switch.fstpcommands}.
   - C{port/epclose} on an inactive port does not fire a second C{port/-}
     event; C{vlan/delport} of a port that is not a tagged member answers
     1000, as r586 does, but flushes nothing.
@@ -49,6 +48,7 @@ from vdetwist.console.debug import DEBUG_MENU, DebugCommands
 from vdetwist.console.framing import INTARG, MENU, NOARG, STRARG, WITHFILE
 from vdetwist.console.session import ConsoleFactory
 from vdetwist.console.table import CommandTable, Entry
+from vdetwist.switch import fstpcommands
 from vdetwist.switch.fdb import LAST_SEEN, PORT, bucketOf, roundUpPowerOfTwo
 from vdetwist.switch.port import NOBODY, NOVLAN, Port
 from vdetwist.switch.switch import DEBUG_CATEGORIES, MAX_VLAN, Switch, SwitchError
@@ -77,6 +77,8 @@ COMMANDS: List[Entry] = [
     *DEBUG_MENU,
     ("plugin", MENU, "PLUGINS MENU", None),
     ("plugin/list", "", "list plugins", STRARG | WITHFILE),
+    ("plugin/add", "library", "load a plugin", STRARG),
+    ("plugin/del", "name", "unload a plugin", STRARG),
     ("hash", MENU, "HASH TABLE MENU", None),
     ("hash/showinfo", "", "show hash info", NOARG | WITHFILE),
     ("hash/setsize", "N", "change hash size", INTARG),
@@ -88,6 +90,8 @@ COMMANDS: List[Entry] = [
     ("fstp", MENU, "FAST SPANNING TREE MENU", None),
     ("fstp/showinfo", "", "show fstp info", NOARG | WITHFILE),
     ("fstp/setfstp", "0/1", "Fast spanning tree protocol 1=ON 0=OFF", INTARG | WITHFILE),
+    ("fstp/setedge", "VLAN PORT 1/0", "Define an edge port for a vlan 1=Y 0=N", STRARG),
+    ("fstp/bonus", "VLAN PORT COST", "set the port bonus for a vlan", STRARG),
     ("fstp/print", "[N]", "print fst data for the defined vlan", STRARG | WITHFILE),
     ("port", MENU, "PORT STATUS MENU", None),
     ("port/showinfo", "", "show port info", NOARG | WITHFILE),
@@ -123,10 +127,6 @@ COMMANDS: List[Entry] = [
 #: Event-only debug categories of r586: never listed or subscribable, but
 #: C{debug/del} matches them (C{debug/del m} answers 1002, not 1022).
 HIDDEN_CATEGORIES = ["mgmt/+", "mgmt/-", "sig/hup", "packet/in", "packet/out"]
-
-#: FSTP constants r586 prints (docs/vde-protocol.md section 5).
-FSTP_PRIORITY = 0x8000
-FSTP_PORT_COST = 20000000
 
 
 def userName(uid: int) -> str:
@@ -339,72 +339,49 @@ class SwitchCommands(CommandTable):
         out.append(self._hashLine(bucketOf(mac, vlan, self.switch.fdb.size), mac, vlan, entry))
         return 0
 
-    # -- fstp (never enabled) ----------------------------------------------
+    # -- fstp and plugins (vdetwist.switch.fstpcommands) ------------------
+
+    def cmd_plugin_add(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{plugin/add LIBRARY}.
+        """
+        return fstpcommands.pluginAdd(self.switch, out, arg)
+
+    def cmd_plugin_del(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{plugin/del NAME}.
+        """
+        return fstpcommands.pluginDel(self.switch, out, arg)
 
     def cmd_fstp_showinfo(self, session: Any, out: List[str], arg: None) -> int:
         """
-        C{fstp/showinfo}: the bridge id; FSTP is off.
+        C{fstp/showinfo}.
         """
-        out.append("MAC %s Priority %d (0x%x)" % (formatMAC(self.switch.mac),
-                                                  FSTP_PRIORITY, FSTP_PRIORITY))
-        out.append("FSTP=false")
-        return 0
+        return fstpcommands.fstpShowInfo(self.switch, out, arg)
 
     def cmd_fstp_setfstp(self, session: Any, out: List[str], arg: int) -> int:
         """
-        C{fstp/setfstp 0|1}: FSTP is not implemented; turning it off is a
-        no-op, turning it on is refused.
+        C{fstp/setfstp 0|1}.
         """
-        if self.switch.hub:
-            out.append("Can't use fstp in hub mode")
-            return 0
-        if not arg:
-            return 0
-        out.append("FSTP is not implemented by this switch")
-        return errno.ENOSYS
+        return fstpcommands.fstpSetFSTP(self.switch, out, arg)
 
-    def _fstpVLAN(self, out: List[str], vid: int) -> None:
+    def cmd_fstp_setedge(self, session: Any, out: List[str], arg: str) -> int:
         """
-        C{fstp/print}'s lines for one VLAN, with FSTP disabled: this switch
-        is the root, every active untagged member is C{Designated} (port 0,
-        r586's initial root port, is C{Root}) and tagged members are
-        C{Unknown} (r586's C{decoderole} quirk).
+        C{fstp/setedge VLAN PORT 1|0}.
+        """
+        return fstpcommands.fstpSetEdge(self.switch, out, arg)
 
-        @param out: where the lines go.
-        @param vid: the VLAN.
+    def cmd_fstp_bonus(self, session: Any, out: List[str], arg: str) -> int:
         """
-        root = "%02x:%02x:%s" % (FSTP_PRIORITY >> 8, FSTP_PRIORITY & 0xFF,
-                                 formatMAC(self.switch.mac))
-        out.append("FST DATA VLAN %04d %s %s" % (vid, "ROOTSWITCH", "FSTP IS DISABLED"))
-        out.append(" ++ root %s" % (root,))
-        out.append(" ++ designated ff:ff:ff:ff:ff:ff:ff:ff")
-        out.append(" ++ rootport 0000 cost 0 age %d bonusport 0000 bonuscost 0"
-                   % (self.switch.now,))
-        ports = [p for p in self.switch.ports if p is not None and p.endpoints]
-        for p in ports:
-            if p.untagged == vid:
-                out.append(" -- Port %04d tagged=0 portcost=%d role=%s" % (
-                    p.number, FSTP_PORT_COST, "Root" if p.number == 0 else "Designated"))
-        for p in ports:
-            if vid in p.tagged:
-                out.append(" -- Port %04d tagged=1 portcost=%d role=Unknown" % (
-                    p.number, FSTP_PORT_COST))
+        C{fstp/bonus VLAN PORT COST}.
+        """
+        return fstpcommands.fstpBonus(self.switch, out, arg)
 
     def cmd_fstp_print(self, session: Any, out: List[str], arg: str) -> int:
         """
-        C{fstp/print [N]}: what r586 shows with FSTP disabled.
+        C{fstp/print [N]}.
         """
-        if arg:
-            vid = cAtoi(arg)
-            if not 0 <= vid <= MAX_VLAN:
-                return errno.EINVAL
-            if vid not in self.switch.vlans:
-                return errno.ENXIO
-            self._fstpVLAN(out, vid)
-        else:
-            for vid in sorted(self.switch.vlans):
-                self._fstpVLAN(out, vid)
-        return 0
+        return fstpcommands.fstpPrint(self.switch, out, arg)
 
     # -- port -------------------------------------------------------------
 

@@ -9,7 +9,7 @@ Its struct, counters and VLAN membership outlive its endpoints, as in
 vde_switch.
 """
 
-from typing import Any, List, Optional, Set
+from typing import Any, Container, List, Optional, Set
 
 #: The VLAN id meaning "no untagged traffic on this port".
 NOVLAN = 4095
@@ -138,13 +138,15 @@ class VLAN:
         self.taggedActive: List[Port] = []
         self.tag = b"\x81\x00" + vid.to_bytes(2, "big")
 
-    def refresh(self, ports: List[Optional[Port]]) -> None:
+    def refresh(self, ports: List[Optional[Port]], blocked: Container[int] = ()) -> None:
         """
         Recompute the active member lists from the port table.
 
         @param ports: the switch's port table.
+        @param blocked: numbers of ports left out because they are
+            discarding in this VLAN (FSTP).
         """
         self.untaggedActive = [p for p in ports if p is not None and p.endpoints
-                               and p.untagged == self.vid]
+                               and p.untagged == self.vid and p.number not in blocked]
         self.taggedActive = [p for p in ports if p is not None and p.endpoints
-                             and self.vid in p.tagged]
+                             and self.vid in p.tagged and p.number not in blocked]

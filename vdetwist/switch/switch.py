@@ -24,8 +24,10 @@ from zope.interface import implementer
 from vdetwist.interfaces import (
     AttachError, IFrameProtocol, IFrameReceiver, IPortAttachment, IPortProvider, ISwitchPort)
 from vdetwist.switch.fdb import LAST_SEEN, PORT, ForwardingDatabase
+from vdetwist.switch.fstp import FSTP
 from vdetwist.switch.port import NOBODY, NOVLAN, VLAN, Port
 from vdetwist.wire.addr import formatMAC
+from vdetwist.wire.bpdu import BPDU_ADDRESS
 from vdetwist.wire.frames import MAX_FRAME
 
 DEFAULT_NUMPORTS = 32
@@ -205,6 +207,11 @@ class Switch:
     @ivar runts: frames dropped for being shorter than 14 bytes.
     @ivar oversize: frames dropped for being longer than L{MAX_FRAME}.
     @ivar vlanDrops: frames dropped for VLAN membership.
+    @ivar fstp: the L{FSTP} engine (always there, so C{fstp/setedge} and
+        C{fstp/bonus} work with FSTP off, as in vde_switch; running only
+        after L{setFSTP}).
+    @ivar fstpDrops: frames dropped because their port is discarding in
+        their VLAN (FSTP).
     """
 
     def __init__(self, numports: int = DEFAULT_NUMPORTS, hub: bool = False,
@@ -235,6 +242,10 @@ class Switch:
         self._nextInProcessID = 10000
         self._tables = self.fdb.tables
         self._tables.setdefault(0, {})
+        self.fstpDrops = 0
+        self.fstp = FSTP(self.mac, flushVLAN=self._fstpFlush,
+                         statusChanged=self._fstpStatusChanged, emit=self.emit)
+        self.fstp.addVLAN(0)
 
     # -- time ----------------------------------------------------------
 
@@ -246,6 +257,8 @@ class Switch:
         gc = self.fdb.gcInterval
         if gc > 0 and self.now % gc == 0:
             self.fdb.expireOld(self.now)
+        if self.fstp.enabled:
+            self._sendBPDUs(self.fstp.tick(self.now))
 
     # -- events --------------------------------------------------------
 
@@ -392,6 +405,139 @@ class Switch:
                     out.outBytes += n + 4
                     out.send(converted)
 
+    def _frameFromPortFSTP(self, port: Port, frame: bytes) -> None:
+        """
+        L{frameFromPort} while FSTP runs (it replaces it on the instance, so
+        with FSTP off forwarding pays nothing for it): BPDUs are consumed,
+        frames from a port discarding in their VLAN are dropped (both
+        counted as received), the rest forwarded as usual.  Flood lists
+        leave discarding ports out already (L{_refreshMembership}).
+
+        @param port: the ingress port.
+        @param frame: the frame.
+        """
+        n = len(frame)
+        if n < 14 or n > MAX_FRAME or self.hub:
+            return Switch.frameFromPort(self, port, frame)
+        if frame[12] == 0x81 and frame[13] == 0:
+            if n < 18:
+                return Switch.frameFromPort(self, port, frame)
+            vid = ((frame[14] & 0x0F) << 8) | frame[15]
+            tagged = True
+            if vid != port.untagged and vid not in port.tagged:
+                return Switch.frameFromPort(self, port, frame)
+        else:
+            vid = port.untagged
+            tagged = False
+        vlan = self.fstp.vlans.get(vid)
+        if vlan is None or vid not in self.vlans:
+            return Switch.frameFromPort(self, port, frame)
+        if frame[0] == 1 and frame[:6] == BPDU_ADDRESS:
+            port.inPackets += 1
+            port.inBytes += n
+            if port.capture is not None:
+                port.capture(frame)
+            self._sendBPDUs(self.fstp.receive(port.number, frame, vid, tagged, self.now))
+            return
+        if port.number in vlan.discarding:
+            port.inPackets += 1
+            port.inBytes += n
+            if port.capture is not None:
+                port.capture(frame)
+            self.fstpDrops += 1
+            return
+        Switch.frameFromPort(self, port, frame)
+
+    def _sendBPDUs(self, bpdus: List[Tuple[int, bytes]]) -> None:
+        """
+        Send what the FSTP engine asks for.
+
+        @param bpdus: C{(port number, frame)} pairs.
+        """
+        ports = self.ports
+        for number, frame in bpdus:
+            if number < len(ports):
+                out = ports[number]
+                if out is not None and out.endpoints:
+                    out.outPackets += 1
+                    out.outBytes += len(frame)
+                    out.send(frame)
+
+    def _fstpFlush(self, vid: int) -> None:
+        """
+        A topology change: forget every MAC learned in the VLAN.
+
+        @param vid: the VLAN.
+        """
+        table = self._tables.get(vid)
+        if table:
+            for mac in list(table):
+                self.fdb.remove(vid, mac)
+
+    def _fstpStatusChanged(self, number: int, vid: int, status: int) -> None:
+        """
+        A port started or stopped discarding in a VLAN: recompute that
+        VLAN's flood lists.
+        """
+        vlan = self.vlans.get(vid)
+        fst = self.fstp.vlans.get(vid)
+        if vlan is not None and fst is not None:
+            vlan.refresh(self.ports, fst.discarding)
+
+    def setFSTP(self, on: bool) -> None:
+        """
+        C{-F}, C{fstp/setfstp 0|1}: run FSTP or stop it.  Refused silently
+        in hub mode (the console prints why).
+
+        @param on: whether FSTP runs.
+        """
+        if on and not self.hub:
+            self.fstp.enable(self.now)
+            self.frameFromPort = self._frameFromPortFSTP  # type: ignore[method-assign]
+        elif not on:
+            self.fstp.disable()
+            self.__dict__.pop("frameFromPort", None)
+            self._refreshMembership()
+        # In-process attachments hold the forwarding path bound (no lookup
+        # per frame): give them the one now in force.
+        forward = self.frameFromPort
+        for port, endpoint in list(self.endpoints()):
+            if isinstance(endpoint, InProcessEndpoint):
+                endpoint.attachment._forward = forward
+
+    def _syncFSTP(self) -> List[Tuple[int, bytes]]:
+        """
+        Tell the FSTP engine which active ports carry which VLANs now, by
+        difference with what it knew (ports leaving first, then joining).
+
+        @return: the BPDUs to send once the flood lists are recomputed.
+        """
+        fstp = self.fstp
+        now = self.now
+        for vid in [v for v in fstp.vlans if v not in self.vlans]:
+            fstp.removeVLAN(vid)
+        bpdus: List[Tuple[int, bytes]] = []
+        for vid in sorted(self.vlans):
+            if vid not in fstp.vlans:
+                fstp.addVLAN(vid)
+            fst = fstp.vlans[vid]
+            untagged = set()
+            tagged = set()
+            for p in self.ports:
+                if p is not None and p.endpoints:
+                    if p.untagged == vid:
+                        untagged.add(p.number)
+                    elif vid in p.tagged:
+                        tagged.add(p.number)
+            for number in sorted((fst.untagged - untagged) | (fst.tagged - tagged)):
+                if number not in untagged and number not in tagged:
+                    bpdus.extend(fstp.delPort(vid, number, now))
+            for number in sorted(untagged - fst.untagged):
+                bpdus.extend(fstp.addPort(vid, number, False, now))
+            for number in sorted(tagged - fst.tagged):
+                bpdus.extend(fstp.addPort(vid, number, True, now))
+        return bpdus
+
     def _macMoved(self, mac: bytes, moved: Tuple[Port, Port]) -> None:
         """
         Log a MAC that moved between ports, as vde_switch does.
@@ -407,8 +553,13 @@ class Switch:
         """
         Recompute the flood lists after ports, endpoints or VLANs changed.
         """
-        for vlan in self.vlans.values():
-            vlan.refresh(self.ports)
+        bpdus = self._syncFSTP()
+        fstVLANs = self.fstp.vlans
+        for vid, vlan in self.vlans.items():
+            fst = fstVLANs.get(vid)
+            vlan.refresh(self.ports, fst.discarding if fst is not None else ())
+        if bpdus:
+            self._sendBPDUs(bpdus)
         self._hubPorts = [p for p in self.ports[1:] if p is not None and p.endpoints]
 
     # -- endpoints -----------------------------------------------------
@@ -649,6 +800,8 @@ class Switch:
         @param hub: hub mode on or off.
         """
         self.hub = hub
+        if hub:
+            self.setFSTP(False)
         self._refreshMembership()
 
     def setAllocatable(self, number: int, allocatable: bool) -> None:
@@ -781,6 +934,7 @@ class Switch:
         if any(p is not None and p.memberOf(vid) for p in self.ports):
             raise SwitchError(errno.EADDRINUSE)
         del self.vlans[vid]
+        self.fstp.removeVLAN(vid)
         self.fdb.flush(lambda v, mac, entry: v == vid)
 
     def addTaggedPort(self, vid: int, number: int) -> None:

@@ -52,6 +52,8 @@ class Options(CableOptions, usage.Options):
 
     optFlags = [
         ["hub", "x", "Hub mode: every frame to every port."],
+        ["fstp", "F", "Run FSTP, vde_switch's fast spanning tree (loop protection "
+         "shared with Debian's vde_switch -F)."],
     ]
     optParameters = [
         ["sock", "s", None, "Control socket directory "
@@ -86,6 +88,8 @@ class Options(CableOptions, usage.Options):
         """
         if self["numports"] < 1:
             raise usage.UsageError("--numports must be at least 1")
+        if self["hub"] and self["fstp"]:
+            raise usage.UsageError("-F (FSTP) cannot run in hub mode (-x)")
         if self["hashsize"] < 1:
             raise usage.UsageError("--hashsize must be at least 1")
         if self["macaddr"] is not None:
@@ -136,6 +140,8 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
     switch = Switch(numports=options["numports"], hub=options["hub"],
                     mac=options["macaddr"], hashSize=options["hashsize"])
     top.switch = switch
+    if options["fstp"]:
+        switch.setFSTP(True)
     control = ControlServer(reactor, switch, options["sock"], mode=options["mode"],
                             dirMode=options["dirmode"], group=options["group"])
     control.setName("control")
