@@ -3,8 +3,9 @@
 """
 A loop guard for cable meshes (L{vdetwist.links.cable}): probes flooded
 out of every cable, and the cable through which our own probe comes back
-blocked for a while.  Not a spanning tree: vde_switch's FSTP is not
-implemented (docs/cables.txt, "Loops").
+blocked for a while.  Not a spanning tree: the switch's FSTP
+(L{vdetwist.switch.fstp}) is that; the guard protects cable meshes without
+it (docs/cables.txt, "Loops").
 
 The guard knows the cables only as L{IGuardedLink}s, listed by a callable
 its owner (the cable manager) gives it.
@@ -69,8 +70,8 @@ class IGuardedLink(Interface):
 
 class LoopGuard:
     """
-    A simple loop guard for cable meshes (not a spanning tree: vde_switch's
-    FSTP is not implemented).
+    A simple loop guard for cable meshes (not a spanning tree: that is the
+    switch's FSTP).
 
     Every L{PROBE_INTERVAL} seconds, and whenever a cable attaches or is
     unblocked, the guard sends a probe frame out of each unblocked cable:
