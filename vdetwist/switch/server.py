@@ -615,13 +615,13 @@ class ControlServer(protocol.ServerFactory, Service):
             raise
         endpoint = DatagramEndpoint(self, sock, path, endpointID, request.description, control)
         try:
-            control.transport.write(encodeReply(path.encode()))
             self.endpoints[endpointID] = endpoint
             self.switch.addEndpoint(port, endpoint, uid)
             self.reactor.addReader(endpoint)
         except BaseException:
             endpoint.close()
             raise
+        control.transport.write(encodeReply(path.encode()))
         log.info("port {port} up: endpoint {id} {descr!r}", port=port.number,
                  id=endpointID, descr=request.description)
         return endpoint
