@@ -102,9 +102,10 @@ class _Collect(protocol.ProcessProtocol):
         self.ended.callback(reason.value.exitCode)
 
 
-class ControlServerTests(TestCase):
+class _RealServerTestCase(TestCase):
     """
-    The control server on the real reactor, with real sockets.
+    A control server on the real reactor, with real sockets, and Debian's
+    vde_plug to attach to it.
     """
 
     timeout = 20
@@ -147,6 +148,27 @@ class ControlServerTests(TestCase):
                 return
             yield task.deferLater(reactor, 0.02, lambda: None)
         self.fail("condition not reached")
+
+    @defer.inlineCallbacks
+    def framesBetweenPlugs(self, already: int = 0):
+        """
+        Two vde_plugs attach (to a switch with C{already} endpoints) and a
+        frame written (stream framing) into one comes out of the other,
+        byte for byte.
+        """
+        a = self.plug("vde://" + self.server.directory)
+        b = self.plug("vde://" + self.server.directory)
+        yield self.waitFor(lambda: len(list(self.switch.endpoints())) == already + 2)
+        data = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01\x88\xb5" + b"0" * 46
+        a.transport.write(struct.pack("!H", len(data)) + data)
+        yield self.waitFor(lambda: len(b.out) >= 62)
+        self.assertEqual(b.out, b"\x00\x3c" + data)
+
+
+class ControlServerTests(_RealServerTestCase):
+    """
+    The control server on the real reactor, with real sockets.
+    """
 
     def test_modes(self) -> None:
         """
@@ -191,13 +213,7 @@ class ControlServerTests(TestCase):
         A frame written (stream framing) into one vde_plug comes out of the
         other, byte for byte.
         """
-        a = self.plug("vde://" + self.server.directory)
-        b = self.plug("vde://" + self.server.directory)
-        yield self.waitFor(lambda: len(list(self.switch.endpoints())) == 2)
-        data = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01\x88\xb5" + b"0" * 46
-        a.transport.write(struct.pack("!H", len(data)) + data)
-        yield self.waitFor(lambda: len(b.out) >= 62)
-        self.assertEqual(b.out, b"\x00\x3c" + data)
+        yield self.framesBetweenPlugs()
 
     @defer.inlineCallbacks
     def test_refusedPortClosesPromptly(self):
@@ -288,6 +304,168 @@ class ControlServerTests(TestCase):
         yield self.server.stopService()
         yield proto.ended
         self.assertFalse(os.path.exists(self.server.directory))
+
+
+class HostileHandshakeTests(_RealServerTestCase):
+    """
+    Hostile and broken handshakes on a real L{ControlServer} on the real
+    reactor, with real sockets: after each refusal DIR holds only C{ctl}
+    and the live endpoints' sockets, Debian's vde_plug still attaches, and
+    stopping removes DIR.
+    """
+
+    def assertDirectoryClean(self) -> None:
+        """
+        DIR holds C{ctl} and the live endpoints' sockets, nothing else.
+        """
+        live = [os.path.basename(e.path) for e in self.server.endpoints.values()]
+        self.assertEqual(sorted(os.listdir(self.server.directory)), sorted(["ctl"] + live))
+
+    def clientSocket(self) -> str:
+        """
+        A bound client datagram socket, as vdeplug4 makes one.
+
+        @return: its path.
+        """
+        path = os.path.join(self.dir, ".%05d-%05d" % (os.getpid(), len(os.listdir(self.dir))))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        self.addCleanup(sock.close)
+        return path
+
+    def send(self, data: bytes) -> socket.socket:
+        """
+        Connect to C{DIR/ctl} and send C{data} (nothing when empty).
+
+        @return: the connected, nonblocking socket; closed at cleanup.
+        """
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(s.close)
+        s.connect(self.server.ctlPath)
+        if data:
+            s.sendall(data)
+        s.setblocking(False)
+        return s
+
+    @staticmethod
+    def closedBySwitch(s: socket.socket) -> bool:
+        """
+        Whether the switch closed the stream without a reply.
+        """
+        try:
+            data = s.recv(200)
+        except BlockingIOError:
+            return False
+        assert data == b"", data
+        return True
+
+    @defer.inlineCallbacks
+    def test_hostileHandshakes(self):
+        """
+        Truncated requests (1, 12, 61 and 121 bytes), a client path that
+        does not exist, bad magic, a bad version, an oversize request, a
+        refused port, connecting and closing at once and sending a request
+        and closing at once: each is refused (or gone), counted, and DIR
+        holds only C{ctl} and a live client's socket; then two vde_plugs
+        attach and carry frames.
+        """
+        clientPath = self.clientSocket().encode()
+        live = self.send(_request(clientPath))
+        yield self.waitFor(lambda: len(self.server.endpoints) == 1)
+        reply = yield self.waitForValue(lambda: self.recvOrNone(live))
+        self.assertEqual(reply, encodeSockaddr(next(iter(self.server.endpoints.values())).path.encode()))
+        good = _request(self.clientSocket().encode())
+        refused = [self.send(good[:n]) for n in (1, 12, 61, 121)]
+        refused += [
+            self.send(_request(b"/nonexistent/.%05d-00000" % (os.getpid(),))),
+            self.send(b"\x78\x56\x34\x12" + good[4:]),
+            self.send(good[:4] + b"\x02\x00\x00\x00" + good[8:]),
+            self.send(good + b"z" * 300),
+            self.send(_request(self.clientSocket().encode(), port=40)),
+        ]
+        self.send(b"").close()
+        self.send(_request(self.clientSocket().encode())).close()
+        yield self.waitFor(lambda: all(self.closedBySwitch(s) for s in refused))
+        yield self.waitFor(lambda: not self.server.pending and len(self.server.endpoints) == 1)
+        self.assertEqual(self.server.refusals,
+                         {"partial": 4, "socket": 1, "request": 3, "port": 1})
+        self.assertDirectoryClean()
+        yield self.framesBetweenPlugs(already=1)
+        self.assertEqual(len(self.server.endpoints), 3)
+        self.assertDirectoryClean()
+
+    def recvOrNone(self, s: socket.socket):
+        """
+        What a nonblocking socket has, or L{None}.
+        """
+        try:
+            return s.recv(200)
+        except BlockingIOError:
+            return None
+
+    @defer.inlineCallbacks
+    def waitForValue(self, function, timeout: float = 5.0):
+        """
+        Let the reactor run until C{function()} returns something.
+        """
+        result = []
+        yield self.waitFor(lambda: result.append(function()) or result[-1] is not None, timeout)
+        return result[-1]
+
+    @defer.inlineCallbacks
+    def test_flood(self):
+        """
+        200 concurrent half-open connections (half of them with a partial
+        request): at most L{MAX_PENDING} are held, the rest closed at once
+        and counted as C{busy}; none makes a file; once the flood is gone a
+        vde_plug attaches.
+        """
+        flood = []
+        for n in range(200):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            self.addCleanup(s.close)
+            flood.append(s)
+        connecting = list(flood)
+        most = []
+
+        def connectSome() -> bool:
+            for s in list(connecting):
+                try:
+                    s.connect(self.server.ctlPath)
+                except BlockingIOError:
+                    break
+                connecting.remove(s)
+                if flood.index(s) % 2:
+                    s.send(b"\xce\xfa\xed")
+            most.append(len(self.server.pending))
+            return not connecting
+        yield self.waitFor(connectSome, 20)
+        yield self.waitFor(lambda: sum(self.server.refusals.values())
+                           + len(self.server.pending) == 200)
+        self.assertTrue(self.server.refusals["busy"] >= 1, self.server.refusals)
+        self.assertTrue(max(most) <= MAX_PENDING, max(most))
+        self.assertDirectoryClean()
+        for s in flood:
+            s.close()
+        yield self.waitFor(lambda: not self.server.pending)
+        self.assertDirectoryClean()
+        yield self.framesBetweenPlugs()
+        self.assertDirectoryClean()
+
+    @defer.inlineCallbacks
+    def test_stopAfterNonexistentClientPaths(self):
+        """
+        37 requests naming client paths that do not exist are refused and
+        leave DIR as it was; stopping then removes DIR.
+        """
+        for n in range(37):
+            s = self.send(_request(b"/nonexistent/.%05d-%05d" % (os.getpid(), n)))
+            yield self.waitFor(lambda: self.closedBySwitch(s))
+        self.assertEqual(self.server.refusals, {"socket": 37})
+        self.assertDirectoryClean()
+        yield self.server.stopService()
+        self.assertFalse(os.path.lexists(self.server.directory))
 
 
 class ControlParserPropertyTests(SynchronousTestCase):
