@@ -287,7 +287,7 @@ class ControlProtocol(protocol.Protocol):
         self.factory.pending.add(self)
         self._timeout = self.factory.reactor.callLater(
             REQUEST_TIMEOUT, self._refuse, "timeout",
-            "no request within %g seconds" % (REQUEST_TIMEOUT,))
+            "no request within %g s" % (REQUEST_TIMEOUT,))
 
     def _finish(self) -> None:
         """
@@ -330,7 +330,7 @@ class ControlProtocol(protocol.Protocol):
         The rest of a partial request did not come in time.
         """
         self._partial = None
-        self._refuse("partial", "partial request (%d bytes) not completed within %g seconds"
+        self._refuse("partial", "partial request (%d bytes) not completed within %g s"
                      % (len(self._buffer), PARTIAL_TIMEOUT))
 
     def abandon(self) -> None:
