@@ -34,6 +34,8 @@ from vdetwist.vde.control import (
     encodeSockaddr,
     parseReply,
     parseRequest,
+    plausiblePrefix,
+    requestSize,
 )
 
 #: The C{sendto} of C{vde_plug vde:///tmp/cap/sw}, exactly as strace -x
@@ -434,3 +436,38 @@ class SockaddrTests(SynchronousTestCase):
         The family is a little-endian u16 1.
         """
         self.assertEqual(struct.unpack_from("<H", encodeSockaddr(b"/x"))[0], 1)
+
+
+class PartialRequestTests(SynchronousTestCase):
+    """
+    L{plausiblePrefix} and L{requestSize}: what the switch knows of a
+    request before all of it came.
+    """
+
+    def test_plausiblePrefix(self) -> None:
+        """
+        Every prefix of the magic (and anything starting with it) is
+        plausible; a wrong first byte is not.
+        """
+        request = ControlRequest(3, 0, 0, b"/x", "d").encode()
+        for n in range(0, len(request) + 1):
+            self.assertTrue(plausiblePrefix(request[:n]), n)
+        self.assertFalse(plausiblePrefix(b"\xcf"))
+        self.assertFalse(plausiblePrefix(b"\xce\xfa\xed\xff"))
+        self.assertFalse(plausiblePrefix(struct.pack(">I", 0xFEEDFACE)))
+
+    def test_requestSize(self) -> None:
+        """
+        122 bytes for v3 (and before the version is known), 124 for v1;
+        a whole request of either layout is at least that long.
+        """
+        v3 = ControlRequest(3, 0, 0, b"/x", "").encode()
+        v1 = ControlRequest(1, 0, 0, b"/x", "").encode()
+        for n in range(8):
+            self.assertEqual(requestSize(v3[:n]), 122)
+            self.assertEqual(requestSize(v1[:n]), 122)
+        self.assertEqual(requestSize(v3[:8]), 122)
+        self.assertEqual(requestSize(v1[:8]), 124)
+        self.assertEqual(len(v3), requestSize(v3))
+        self.assertEqual(len(v1), requestSize(v1))
+        self.assertEqual(requestSize(codecs.escape_decode(STRACE_REQUEST_ANY)[0]), 122)

@@ -17,7 +17,7 @@ import errno
 import os
 import socket
 import struct
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from twisted.application.service import Service
 from twisted.internet import protocol
@@ -30,7 +30,8 @@ from vdetwist.vde import local
 from vdetwist.vde.system import RealSystem, claimSocketPath
 from vdetwist.switch.switch import Switch, SwitchError
 from vdetwist.vde.control import (
-    REQ_NEW_PORT0, BadRequest, ControlRequest, encodeReply, parseRequest)
+    REQ_NEW_PORT0, BadRequest, ControlRequest, encodeReply, parseRequest, plausiblePrefix,
+    requestSize)
 from vdetwist.wire.frames import MAX_FRAME
 
 log = Logger(namespace="vdetwist.switch")
@@ -38,10 +39,21 @@ log = Logger(namespace="vdetwist.switch")
 #: Frames drained from one endpoint per reactor wakeup, so one busy client
 #: cannot starve the others.
 READ_BATCH = 64
-#: Seconds a client may take to send its request.
+#: Seconds a client may take to send its request, from connecting.
 REQUEST_TIMEOUT = 10.0
+#: Seconds from a request's first byte to its last: the C clients send it in
+#: one C{send()}, so a request still partial after this is broken or hostile.
+PARTIAL_TIMEOUT = 1.0
 #: The most endpoints served at once (each costs two descriptors).
 MAX_ENDPOINTS = 1024
+#: The most handshakes unfinished at once (each costs a descriptor and two
+#: timers); connections past it are closed at once, counted as C{busy}.
+MAX_PENDING = 64
+#: Refusals logged one by one per L{LOG_INTERVAL}; the rest are counted and
+#: summed up in one line when the interval ends.
+LOG_BURST = 10
+#: Seconds of the refusal log's rate limit.
+LOG_INTERVAL = 10.0
 
 _PEERCRED = struct.Struct("3i")
 
@@ -242,10 +254,7 @@ class DatagramEndpoint:
             return
         self._closed = True
         self.server.endpointClosed(self)
-        try:
-            self.server.system.unlink(self.path)
-        except OSError:
-            pass
+        self.server._unlinkQuietly(self.path)
         self.sock.close()
         if self.control.transport is not None:
             self.control.transport.loseConnection()
@@ -255,6 +264,11 @@ class ControlProtocol(protocol.Protocol):
     """
     One connection on C{DIR/ctl}: the handshake, then silence until either
     side closes.
+
+    While the handshake is unfinished the connection is in its factory's
+    C{pending} set, with two timers: L{REQUEST_TIMEOUT} from the connection
+    and, once a first byte came, L{PARTIAL_TIMEOUT} for the rest of the
+    request.  Either ends it with a counted refusal.
     """
 
     endpoint: Optional[DatagramEndpoint] = None
@@ -262,55 +276,102 @@ class ControlProtocol(protocol.Protocol):
     def __init__(self) -> None:
         self._buffer = b""
         self._timeout: Any = None
+        self._partial: Any = None
+        self._pending = False
 
     def connectionMade(self) -> None:
         """
-        Start the request timer.
+        Join the unfinished handshakes and start the request timer.
         """
+        self._pending = True
+        self.factory.pending.add(self)
         self._timeout = self.factory.reactor.callLater(
-            REQUEST_TIMEOUT, self._refuse, "no request within %d seconds" % (REQUEST_TIMEOUT,))
+            REQUEST_TIMEOUT, self._refuse, "timeout",
+            "no request within %g s" % (REQUEST_TIMEOUT,))
 
-    def _cancelTimeout(self) -> None:
-        if self._timeout is not None and self._timeout.active():
-            self._timeout.cancel()
-        self._timeout = None
-
-    def _refuse(self, reason: str) -> None:
+    def _finish(self) -> None:
         """
-        Close the control stream with a logged reason.
-
-        @param reason: why.
+        The handshake is over (done, refused or abandoned): stop its timers
+        and leave the unfinished handshakes.
         """
-        self._timeout = None
-        log.warn("control connection refused: {reason}", reason=reason)
-        self.factory.refused += 1
+        self._pending = False
+        self.factory.pending.discard(self)
+        for call in (self._timeout, self._partial):
+            if call is not None and call.active():
+                call.cancel()
+        self._timeout = self._partial = None
+        self._buffer = b""
+
+    def _refuse(self, kind: str, reason: str) -> None:
+        """
+        Close the control stream with a counted refusal and a (rate-limited)
+        log line.
+
+        @param kind: the refusal's counter in the factory's C{refusals}.
+        @param reason: why, for the log.
+        """
+        if not self._pending:
+            return
+        self._finish()
+        self._refused(kind, reason)
+
+    def _refused(self, kind: str, reason: str) -> None:
+        """
+        Count and log a refusal and close the control stream.
+
+        @param kind: the refusal's counter in the factory's C{refusals}.
+        @param reason: why, for the log.
+        """
+        self.factory.countRefusal(kind, reason)
         self.transport.loseConnection()
+
+    def _partialExpired(self) -> None:
+        """
+        The rest of a partial request did not come in time.
+        """
+        self._partial = None
+        self._refuse("partial", "partial request (%d bytes) not completed within %g s"
+                     % (len(self._buffer), PARTIAL_TIMEOUT))
+
+    def abandon(self) -> None:
+        """
+        Drop an unfinished handshake without counting it (the server is
+        stopping).
+        """
+        if self._pending:
+            self._finish()
+            self.transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
         """
-        The request (one read is one request, as the C clients send it in
-        one C{send()}); anything after the handshake is ignored.
+        The request (the C clients send it in one C{send()}, so it comes
+        whole; a partial one gets L{PARTIAL_TIMEOUT} to complete); anything
+        after the handshake is ignored.
 
         @param data: bytes from the client.
         """
-        if self.endpoint is not None or self._timeout is None:
+        if not self._pending:
             return
         self._buffer += data
-        if len(self._buffer) < 12 + 110:
-            if len(self._buffer) > 3 and not self._buffer.startswith(b"\xce\xfa\xed\xfe"):
-                self._cancelTimeout()
-                self._refuse("bad magic (V0 request not supported)")
-            return
-        self._cancelTimeout()
         request = self._buffer
-        self._buffer = b""
+        if not plausiblePrefix(request):
+            self._refuse("request", "bad magic (V0 request not supported)")
+            return
+        if len(request) < requestSize(request):
+            if self._partial is None:
+                self._partial = self.factory.reactor.callLater(
+                    PARTIAL_TIMEOUT, self._partialExpired)
+            return
+        self._finish()
         try:
             parsed = parseRequest(request)
             self.endpoint = self.factory.newEndpoint(self, parsed)
-        except (BadRequest, SwitchError) as e:
-            self._refuse(str(e.args[-1] if isinstance(e, SwitchError) else e))
+        except BadRequest as e:
+            self._refused("request", str(e))
+        except SwitchError as e:
+            self._refused("port", str(e.args[-1]))
         except OSError as e:
-            self._refuse("%s" % (e,))
+            self._refused("socket", str(e))
 
     def connectionLost(self, reason: object) -> None:
         """
@@ -318,7 +379,7 @@ class ControlProtocol(protocol.Protocol):
 
         @param reason: why.
         """
-        self._cancelTimeout()
+        self._finish()
         if self.endpoint is not None:
             self.endpoint.close()
 
@@ -333,7 +394,14 @@ class ControlServer(protocol.ServerFactory, Service):
     @ivar mode: the mode of the control and data sockets.
     @ivar dirMode: the directory's mode.
     @ivar group: the group id given to the sockets, or -1.
-    @ivar refused: requests refused so far.
+    @ivar refused: control connections refused so far.
+    @ivar refusals: the refusals by kind: C{"request"} (a malformed
+        request), C{"partial"} (not completed within L{PARTIAL_TIMEOUT}),
+        C{"timeout"} (no request within L{REQUEST_TIMEOUT}), C{"busy"}
+        (L{MAX_PENDING} handshakes unfinished), C{"port"} (the switch gave
+        no port), C{"socket"} (the data socket could not be made, e.g. the
+        client's socket path does not exist).
+    @ivar pending: the control connections whose handshake is unfinished.
     """
 
     protocol = ControlProtocol
@@ -358,9 +426,66 @@ class ControlServer(protocol.ServerFactory, Service):
         self.group = group
         self.system = system if system is not None else RealSystem()
         self.refused = 0
+        self.refusals: Dict[str, int] = {}
+        self.pending: Set[ControlProtocol] = set()
         self.endpoints: Dict[int, DatagramEndpoint] = {}
+        self._logWindowStart: Optional[float] = None
+        self._logged = 0
+        self._suppressed = 0
+        self._logFlush: Any = None
         self._listening: Any = None
         self._createdDirectory = False
+
+    def buildProtocol(self, addr: Any) -> Optional[ControlProtocol]:
+        """
+        A protocol for a new control connection, or L{None} (the connection
+        is closed at once, a counted C{busy} refusal) when L{MAX_PENDING}
+        handshakes are unfinished.
+
+        @param addr: the peer's address.
+        @return: the protocol, or L{None}.
+        """
+        if len(self.pending) >= MAX_PENDING:
+            self.countRefusal("busy", "%d handshakes unfinished" % (len(self.pending),))
+            return None
+        return protocol.ServerFactory.buildProtocol(self, addr)
+
+    def countRefusal(self, kind: str, reason: str) -> None:
+        """
+        Count a refused control connection and log it; past L{LOG_BURST}
+        lines in one L{LOG_INTERVAL}, the rest are summed up in one line
+        when the interval ends.
+
+        @param kind: the counter in C{refusals}.
+        @param reason: why, for the log.
+        """
+        self.refused += 1
+        self.refusals[kind] = self.refusals.get(kind, 0) + 1
+        now = self.reactor.seconds()
+        if self._logWindowStart is None or now - self._logWindowStart >= LOG_INTERVAL:
+            self._flushRefusalLog()
+            self._logWindowStart = now
+            self._logged = 0
+        if self._logged < LOG_BURST:
+            self._logged += 1
+            log.warn("control connection refused: {reason}", reason=reason)
+            return
+        self._suppressed += 1
+        if self._logFlush is None:
+            self._logFlush = self.reactor.callLater(
+                self._logWindowStart + LOG_INTERVAL - now, self._flushRefusalLog)
+
+    def _flushRefusalLog(self) -> None:
+        """
+        Log how many refusals were not logged one by one, if any.
+        """
+        if self._logFlush is not None and self._logFlush.active():
+            self._logFlush.cancel()
+        self._logFlush = None
+        if self._suppressed:
+            log.warn("{count} more control connections refused (not logged one by one)",
+                     count=self._suppressed)
+            self._suppressed = 0
 
     @property
     def ctlPath(self) -> str:
@@ -413,8 +538,11 @@ class ControlServer(protocol.ServerFactory, Service):
         """
         Service.stopService(self)
         local.unregister(self.directory)
+        for control in list(self.pending):
+            control.abandon()
         for endpoint in list(self.endpoints.values()):
             endpoint.close()
+        self._flushRefusalLog()
         listening, self._listening = self._listening, None
         if listening is None:
             self._removeDirectory()
@@ -453,10 +581,14 @@ class ControlServer(protocol.ServerFactory, Service):
         port = self.switch.choosePort(request.port, request.requestType == REQ_NEW_PORT0,
                                       uid, groupsOf(uid, gid))
         endpointID = handle.fileno()
+        path = os.path.join(self.directory, "%03d.%d" % (port.number, endpointID))
         sock = self.system.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        bound = False
         try:
             sock.setblocking(False)
-            path = os.path.join(self.directory, "%03d.%d" % (port.number, endpointID))
+            # Connect before binding (as vde_switch does): a client path
+            # that does not exist, or refuses, never makes a file in DIR.
+            sock.connect(request.path)
             try:
                 self.system.unlink(path)
             except FileNotFoundError:
@@ -465,13 +597,12 @@ class ControlServer(protocol.ServerFactory, Service):
             old = self.system.umask(0o777 & ~dataMode)
             try:
                 sock.bind(path)
+                bound = True
             finally:
                 self.system.umask(old)
             self.system.chmod(path, dataMode)
             if self.system.geteuid() == 0:
                 self.system.chown(path, uid, self.group)
-            clientPath = request.path
-            sock.connect(clientPath if not clientPath.startswith(b"\0") else clientPath)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -479,15 +610,35 @@ class ControlServer(protocol.ServerFactory, Service):
                 pass
         except BaseException:
             sock.close()
+            if bound:
+                self._unlinkQuietly(path)
             raise
         endpoint = DatagramEndpoint(self, sock, path, endpointID, request.description, control)
+        try:
+            self.endpoints[endpointID] = endpoint
+            self.switch.addEndpoint(port, endpoint, uid)
+            self.reactor.addReader(endpoint)
+        except BaseException:
+            endpoint.close()
+            raise
         control.transport.write(encodeReply(path.encode()))
-        self.endpoints[endpointID] = endpoint
-        self.switch.addEndpoint(port, endpoint, uid)
-        self.reactor.addReader(endpoint)
         log.info("port {port} up: endpoint {id} {descr!r}", port=port.number,
                  id=endpointID, descr=request.description)
         return endpoint
+
+    def _unlinkQuietly(self, path: str) -> None:
+        """
+        Remove a socket file the server made, logging a failure other than
+        its being gone already.
+
+        @param path: the file.
+        """
+        try:
+            self.system.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warn("cannot remove {path}: {error}", path=path, error=e)
 
     def endpointClosed(self, endpoint: DatagramEndpoint) -> None:
         """

@@ -36,6 +36,8 @@ MAX_REQUEST_SIZE = 256
 MAX_DESCRIPTION = 127
 
 _HEAD = struct.Struct("<III")
+#: The magic as it starts a request on the wire (little-endian).
+MAGIC_BYTES = struct.pack("<I", MAGIC)
 
 
 class BadRequest(ValueError):
@@ -110,6 +112,33 @@ def decodeSockaddr(data: bytes) -> bytes:
     if raw[:1] == b"\0":
         return raw.rstrip(b"\0") and b"\0" + raw[1:].rstrip(b"\0")
     return raw.split(b"\0", 1)[0]
+
+
+def plausiblePrefix(data: bytes) -> bool:
+    """
+    Whether C{data} can be the start of a request: its first bytes are
+    (a prefix of) the magic.
+
+    @param data: the bytes received so far.
+    @return: C{False} when no request starts this way.
+    """
+    return MAGIC_BYTES.startswith(bytes(data[:4]))
+
+
+def requestSize(data: bytes) -> int:
+    """
+    The fewest bytes a request that starts with C{data} has: 122 for v3,
+    124 for the legacy v1 layout (known once the field at offset 4 is).  A
+    control connection holding fewer has a partial request.
+
+    @param data: the bytes received so far (any length).
+    @return: the minimum request length.
+    """
+    if len(data) >= 8:
+        (version,) = struct.unpack_from("<I", data, 4)
+        if version in (0, 1):
+            return V1_DESCRIPTION_OFFSET
+    return V3_DESCRIPTION_OFFSET
 
 
 def parseRequest(data: bytes) -> ControlRequest:
