@@ -25,6 +25,16 @@ Run it on two checkouts (before and after a change) back to back, e.g.
 C{git archive HEAD~1 vdetwist | tar -x -C /tmp/before} and C{--tree
 /tmp/before}; the machine is shared, so compare runs made within the same
 minute.
+
+Measured (shared 2-core machine, Python 3.11.7, C{--number 50000 --repeat
+15}, two alternating runs each), ns per frame, before -> after the bounds
+and LRU eviction:
+
+  known        612, 621 -> 613, 599   (one comparison replaced a store)
+  known-tick   631, 1040 -> 667, 660
+  new-learn    1142, 1243 -> 1755, 2163   (two OrderedDict inserts more)
+  new          808, 999 -> 2022, 2042   (before: not learned, only counted;
+                                          after: learned, and one evicted)
 """
 
 import argparse
