@@ -114,6 +114,8 @@ hash/setexpire     N               change hash entries expire time
 hash/setminper     N               minimum persistence time
 hash/print                         print the hash table
 hash/find          MAC [VLAN]      MAC lookup
+hash/setmax        N               maximum number of hash entries (0=learn nothing)
+hash/setportmax    N               maximum hash entries learned per port (0=no limit)
 fstp               ============    FAST SPANNING TREE MENU
 fstp/showinfo                      show fstp info
 fstp/setfstp       0/1             Fast spanning tree protocol 1=ON 0=OFF
@@ -157,7 +159,11 @@ vlan/allprint      [N]             print the list of defined vlan (including ina
             b"hash/setsize       N               change hash size",
             b"hash/setgcint      N               change garbage collector interval",
             b"hash/setexpire     N               change hash entries expire time",
-            b"hash/setminper     N               minimum persistence time"))
+            b"hash/setminper     N               minimum persistence time",
+            b"hash/setmax        N               maximum number of hash entries "
+            b"(0=learn nothing)",
+            b"hash/setportmax    N               maximum hash entries learned per port "
+            b"(0=no limit)"))
 
     def test_noControlServer(self) -> None:
         """
@@ -647,6 +653,12 @@ class VLANTests(ConsoleTestCase):
         self.assertEqual(self.command(b"vlan/addport 5"), result(b"1022 Invalid argument"))
 
 
+#: vdetwist's C{hash/showinfo} lines after r586's, for an empty table with
+#: the default bounds.
+EMPTY_TABLE = (b"Entries 0", b"Max entries 16384", b"Max entries per port 4096",
+               b"Evicted (table full) 0", b"Evicted (port full) 0", b"Not learned 0")
+
+
 class HashTests(ConsoleTestCase):
     """
     The C{hash/*} commands.
@@ -667,7 +679,7 @@ class HashTests(ConsoleTestCase):
         """
         self.assertEqual(self.command(b"hash/showinfo"), data(
             b"Hash size 128", b"GC interval 2 secs", b"GC expire 100 secs",
-            b"Min persistence 3 secs"))
+            b"Min persistence 3 secs", *EMPTY_TABLE))
 
     def test_settings(self) -> None:
         """
@@ -681,7 +693,33 @@ class HashTests(ConsoleTestCase):
             self.assertEqual(self.command(line), SUCCESS)
         self.assertEqual(self.command(b"hash/showinfo"), data(
             b"Hash size 128", b"GC interval 3 secs", b"GC expire -1 secs",
-            b"Min persistence 5 secs"))
+            b"Min persistence 5 secs", *EMPTY_TABLE))
+
+    def test_bounds(self) -> None:
+        """
+        C{hash/setmax} and C{hash/setportmax} set the bounds (negative is
+        1022); C{hash/showinfo} shows them after r586's four lines, with the
+        entry count, the evictions and the sources not learned.
+        """
+        self.learn()
+        self.assertEqual(self.command(b"hash/setmax -1"), result(b"1022 Invalid argument"))
+        self.assertEqual(self.command(b"hash/setportmax -1"), result(b"1022 Invalid argument"))
+        self.assertEqual(self.command(b"hash/setportmax 2"), SUCCESS)
+        port = self.switch.getPort(1)
+        for i in range(5):
+            self.switch.frameFromPort(port, frame(b"\xff" * 6, bytes([2, 0, 0, 0, 1, i])))
+        self.assertEqual(self.command(b"hash/setmax 2"), SUCCESS)
+        self.assertEqual(self.command(b"hash/find 02:00:00:00:00:02"),
+                         data(result=b"1019 No such device"))
+        self.assertEqual(self.command(b"hash/showinfo"), data(
+            b"Hash size 128", b"GC interval 2 secs", b"GC expire 100 secs",
+            b"Min persistence 3 secs", b"Entries 2", b"Max entries 2",
+            b"Max entries per port 2", b"Evicted (table full) 1", b"Evicted (port full) 4",
+            b"Not learned 0"))
+        self.assertEqual(self.command(b"hash/setmax 0"), SUCCESS)
+        self.switch.frameFromPort(port, frame(b"\xff" * 6, bytes([2, 0, 0, 0, 2, 0])))
+        self.assertIn(b"\nEntries 0\nMax entries 0\n", self.command(b"hash/showinfo"))
+        self.assertIn(b"\nNot learned 1\n", self.command(b"hash/showinfo"))
 
     def test_setsizeFlushes(self) -> None:
         """

@@ -6,6 +6,7 @@ mode, counters and the in-process attachment API.
 """
 
 import errno
+import random
 from typing import List
 
 from hypothesis import given, settings
@@ -158,15 +159,74 @@ class SwitchTests(SynchronousTestCase):
 
     def test_fdbBound(self) -> None:
         """
-        Learning stops at the bound; frames from unlearned sources still
-        flood and the refusals are counted.
+        At the bound the least recently seen MAC is evicted so the new
+        source is learned; every frame still floods; evictions are counted.
         """
         self.switch.fdb.maxEntries = 2
         for i in range(5):
             self.send(0, frame(BROADCAST, bytes([2, 0, 0, 0, 1, i])))
         self.assertEqual(self.switch.fdb.count, 2)
-        self.assertEqual(self.switch.fdb.dropped, 3)
+        self.assertEqual((self.switch.fdb.evicted, self.switch.fdb.dropped), (3, 0))
+        self.assertIsNotNone(self.switch.fdb.find(bytes([2, 0, 0, 0, 1, 4]), 0))
         self.assertEqual(len(self.hosts[1].frames), 5)
+
+    def test_exhaustionFromOnePort(self) -> None:
+        """
+        After one port sends from 20,000 random source MACs, a host that
+        joins later on another port is learned, and unicast to it goes to
+        its port only: the third host sees none of it.
+        """
+        rnd = random.Random(10)
+        for _ in range(20000):
+            self.send(0, frame(BROADCAST, bytes([2]) + rnd.randbytes(5)))
+        self.switch.tick()
+        self.send(1, frame(BROADCAST, MAC2))
+        entry = self.switch.fdb.find(MAC2, 0)
+        self.assertEqual(entry[0].number, 2)
+        before = len(self.hosts[2].frames)
+        data = [frame(MAC2, MAC3, payload=bytes([i]) * 46) for i in range(100)]
+        for f in data:
+            self.send(2, f)
+        self.assertEqual(self.hosts[1].frames[-100:], data)
+        self.assertEqual(self.hosts[0].frames[-1:], [frame(BROADCAST, MAC2)])
+        self.assertEqual(len(self.hosts[2].frames), before)
+        self.assertLessEqual(self.switch.fdb.portCount(self.switch.getPort(1)),
+                             self.switch.fdb.maxPortEntries)
+        self.assertGreater(self.switch.fdb.portEvicted, 0)
+
+    def test_exhaustionOfTheTable(self) -> None:
+        """
+        With no per-port bound, the same flood fills the table, and the new
+        host is still learned (the table's least recently seen goes).
+        """
+        self.switch.fdb.setMaxPortEntries(0)
+        self.switch.fdb.setMaxEntries(1000)
+        rnd = random.Random(10)
+        for _ in range(20000):
+            self.send(0, frame(BROADCAST, bytes([2]) + rnd.randbytes(5)))
+        self.send(1, frame(BROADCAST, MAC2))
+        self.assertEqual(self.switch.fdb.find(MAC2, 0)[0].number, 2)
+        self.assertEqual(self.switch.fdb.count, 1000)
+        self.assertGreaterEqual(self.switch.fdb.evicted, 19000)
+        self.send(2, frame(MAC2, MAC3))
+        self.assertEqual(self.hosts[0].frames[-1], frame(BROADCAST, MAC2))
+
+    def test_knownSourceRefreshedOncePerSecond(self) -> None:
+        """
+        A known source is moved to the back of the eviction order when its
+        second changes, so a host that keeps talking survives a flood from
+        another port that fills the table.
+        """
+        self.switch.fdb.setMaxPortEntries(0)
+        self.switch.fdb.setMaxEntries(50)
+        self.send(1, frame(BROADCAST, MAC2))
+        for second in range(10):
+            self.switch.tick()
+            self.send(1, frame(BROADCAST, MAC2))
+            for i in range(10):
+                self.send(0, frame(BROADCAST, bytes([2, 0, 0, 1, second, i])))
+        self.assertEqual(self.switch.fdb.find(MAC2, 0)[0].number, 2)
+        self.assertEqual(self.switch.fdb.count, 50)
 
     def test_runtsAndOversizeDropped(self) -> None:
         """

@@ -19,6 +19,11 @@ L{vdetwist.console.scripts}):
     looked up separately (r586 prints the same name twice, from
     C{getpwuid}'s static buffer).
   - C{hash/find} prints the entry's port (r586 prints the port plus one).
+  - The table is bounded, in total and per port, with eviction of the
+    least recently seen: C{hash/setmax} and C{hash/setportmax} (listed
+    after r586's C{hash} commands) set the bounds, and C{hash/showinfo}
+    appends the entry count, the bounds, the evictions and the sources not
+    learned after r586's four lines.
   - VLAN 4094 is valid: C{vlan/create}, C{vlan/print}, C{vlan/allprint},
     C{vlan/addport}, C{vlan/delport} and C{fstp/print} accept it (r586
     answers 1022).
@@ -87,6 +92,9 @@ COMMANDS: List[Entry] = [
     ("hash/setminper", "N", "minimum persistence time", INTARG),
     ("hash/print", "", "print the hash table", NOARG | WITHFILE),
     ("hash/find", "MAC [VLAN]", "MAC lookup", STRARG | WITHFILE),
+    # vdetwist's own: the bounds of the table (vdetwist.switch.fdb).
+    ("hash/setmax", "N", "maximum number of hash entries (0=learn nothing)", INTARG),
+    ("hash/setportmax", "N", "maximum hash entries learned per port (0=no limit)", INTARG),
     ("fstp", MENU, "FAST SPANNING TREE MENU", None),
     ("fstp/showinfo", "", "show fstp info", NOARG | WITHFILE),
     ("fstp/setfstp", "0/1", "Fast spanning tree protocol 1=ON 0=OFF", INTARG | WITHFILE),
@@ -257,13 +265,21 @@ class SwitchCommands(CommandTable):
 
     def cmd_hash_showinfo(self, session: Any, out: List[str], arg: None) -> int:
         """
-        C{hash/showinfo}: the MAC table's settings.
+        C{hash/showinfo}: the MAC table's settings (r586's four lines),
+        then vdetwist's: the entry count, the bounds, the evictions and the
+        sources not learned.
         """
         fdb = self.switch.fdb
         out.append("Hash size %d" % (fdb.size,))
         out.append("GC interval %d secs" % (fdb.gcInterval,))
         out.append("GC expire %d secs" % (fdb.expire,))
         out.append("Min persistence %d secs" % (fdb.minPersistence,))
+        out.append("Entries %d" % (fdb.count,))
+        out.append("Max entries %d" % (fdb.maxEntries,))
+        out.append("Max entries per port %d" % (fdb.maxPortEntries,))
+        out.append("Evicted (table full) %d" % (fdb.evicted,))
+        out.append("Evicted (port full) %d" % (fdb.portEvicted,))
+        out.append("Not learned %d" % (fdb.dropped,))
         return 0
 
     def cmd_hash_setsize(self, session: Any, out: List[str], arg: int) -> int:
@@ -298,6 +314,26 @@ class SwitchCommands(CommandTable):
         C{hash/setminper N}: the minimum persistence before a MAC moves.
         """
         self.switch.fdb.minPersistence = arg
+        return 0
+
+    def cmd_hash_setmax(self, session: Any, out: List[str], arg: int) -> int:
+        """
+        C{hash/setmax N}: the most entries the table holds; lowering it
+        evicts the least recently seen at once.
+        """
+        if arg < 0:
+            return errno.EINVAL
+        self.switch.fdb.setMaxEntries(arg)
+        return 0
+
+    def cmd_hash_setportmax(self, session: Any, out: List[str], arg: int) -> int:
+        """
+        C{hash/setportmax N}: the most entries one port learns (0: no
+        limit); lowering it evicts each port's least recently seen at once.
+        """
+        if arg < 0:
+            return errno.EINVAL
+        self.switch.fdb.setMaxPortEntries(arg)
         return 0
 
     def _hashLine(self, bucket: int, mac: bytes, vlan: int, entry: List[Any]) -> str:

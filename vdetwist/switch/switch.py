@@ -23,7 +23,8 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import (
     AttachError, IFrameProtocol, IFrameReceiver, IPortAttachment, IPortProvider, ISwitchPort)
-from vdetwist.switch.fdb import LAST_SEEN, PORT, ForwardingDatabase
+from vdetwist.switch.fdb import (
+    DEFAULT_MAX_ENTRIES, DEFAULT_MAX_PORT_ENTRIES, LAST_SEEN, PORT, ForwardingDatabase)
 from vdetwist.switch.fstp import FSTP
 from vdetwist.switch.port import NOBODY, NOVLAN, VLAN, Port
 from vdetwist.wire.addr import formatMAC
@@ -216,13 +217,17 @@ class Switch:
 
     def __init__(self, numports: int = DEFAULT_NUMPORTS, hub: bool = False,
                  mac: Optional[bytes] = None, hashSize: int = 128,
-                 maxFDBEntries: int = 16384) -> None:
+                 maxFDBEntries: int = DEFAULT_MAX_ENTRIES,
+                 maxPortFDBEntries: int = DEFAULT_MAX_PORT_ENTRIES) -> None:
         """
         @param numports: the number of ports (0 .. numports - 1).
         @param hub: start in hub mode.
         @param mac: the switch MAC, random C{00:ff:...} by default.
         @param hashSize: the hash bucket count.
-        @param maxFDBEntries: the bound on learned MACs.
+        @param maxFDBEntries: the bound on learned MACs (past it the least
+            recently seen is evicted).
+        @param maxPortFDBEntries: the bound on the MACs one port learns (past
+            it the port's least recently seen is evicted), 0 for none.
         """
         if numports < 1:
             raise SwitchError(errno.EINVAL, "numports must be positive")
@@ -230,7 +235,7 @@ class Switch:
         self.vlans: Dict[int, VLAN] = {0: VLAN(0)}
         self.hub = hub
         self.mac = mac if mac is not None else randomSwitchMAC()
-        self.fdb = ForwardingDatabase(hashSize, maxFDBEntries)
+        self.fdb = ForwardingDatabase(hashSize, maxFDBEntries, maxPortFDBEntries)
         self.fdb.onAdd = self._hashAdded
         self.fdb.onRemove = self._hashRemoved
         self.now = 0
@@ -350,7 +355,8 @@ class Switch:
             src = frame[6:12]
             entry = table.get(src)
             if entry is not None and entry[PORT] is port:
-                entry[LAST_SEEN] = self.now
+                if entry[LAST_SEEN] != self.now:
+                    self.fdb.touch(entry, self.now)
             else:
                 moved = self.fdb.learn(table, vid, src, port, self.now)
                 if moved is not None:
