@@ -16,7 +16,8 @@ from vdetwist.stack.interface import NetworkInterface
 from vdetwist.stack.ipv4 import IPv4Layer
 from vdetwist.stack.tcp.demux import TCPLayer
 from vdetwist.stack.udp import UDPLayer
-from vdetwist.switch.switch import InProcessEndpoint, PortAttachment, Switch, SwitchError
+from vdetwist.switch.attachment import InProcessEndpoint, PortAttachment
+from vdetwist.switch.switch import Switch, SwitchError
 from vdetwist.vde.plug import VDEPlug
 from vdetwist.vde.stream import StreamFrameProtocol
 
