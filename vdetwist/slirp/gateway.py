@@ -109,7 +109,8 @@ class _Attachment:
 
     def connectionLost(self, reason: object) -> None:
         """
-        The switch closed the port.
+        The switch closed the port for good (not a restart: the
+        L{SwitchAttachment} reattaches then, unseen here).
 
         @param reason: why.
         """
@@ -291,7 +292,8 @@ class Gateway:
 
     def _detached(self, reason: object) -> None:
         """
-        The switch went away.
+        The port was closed for good (the operator's C{port/epclose}, or
+        L{stop}); a switch that restarts is reattached instead.
 
         @param reason: why.
         """
