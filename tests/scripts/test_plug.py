@@ -339,6 +339,30 @@ class PlugTests(SynchronousTestCase):
         self.assertEqual(self.stdio.value(), STREAM_FRAME)
         self.assertNoResult(d)
 
+    def test_switchRestarts(self) -> None:
+        """
+        A switch attachment that reattaches by itself (a
+        L{vdetwist.vde.attach.SwitchAttachment}) keeps the plug running
+        while the switch is away; standard error says when it went and
+        when it is back.
+        """
+        d = self.start("vde:///tmp/sw")
+        switch = self.switches.accept()
+        wentAway: List[Any] = []
+        back: List[Any] = []
+        switch.name = "/tmp/sw"  # type: ignore[attr-defined]
+        switch.addWentAwayObserver = wentAway.append  # type: ignore[attr-defined]
+        switch.addReattachObserver = back.append  # type: ignore[attr-defined]
+        self.plug._sayOutages(switch)
+        [say] = wentAway
+        say()
+        [say] = back
+        say()
+        self.assertEqual(self.err.getvalue(),
+                         "vdetwist plug: switch /tmp/sw went away; reconnecting\n"
+                         "vdetwist plug: switch /tmp/sw is back; reattached\n")
+        self.assertNoResult(d)
+
     def test_endOfInput(self) -> None:
         """
         The end of standard input closes the switch's plug (after

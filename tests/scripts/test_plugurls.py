@@ -13,6 +13,7 @@ from contextlib import redirect_stderr
 from typing import Any, List
 
 from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
@@ -21,6 +22,9 @@ from vdetwist.interfaces import IFrameProtocol, IFrameTransport
 from vdetwist.scripts import main as dispatcher
 from vdetwist.scripts import plug, plugurls
 from tests.util import shortTempDir
+from tests.vde.test_attach import FakeProvider
+from vdetwist.vde import local
+from vdetwist.vde.attach import SwitchAttachment
 
 FRAME = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + b"0" * 46
 
@@ -104,6 +108,31 @@ class SchemeTests(SynchronousTestCase):
         for url in ("ptp://", "cmd://", "cmd://no-such-command-vdetwist", "tap://",
                     "tap://" + "x" * 16):
             self.failureResultOf(plugurls.connectURL(FakeReactor(), url, Frames()), OSError)
+
+
+class SwitchURLTests(SynchronousTestCase):
+    """
+    A C{vde://} URL is attached persistently: the plug survives the
+    switch's restarts.
+    """
+
+    def test_persistent(self) -> None:
+        """
+        L{plugurls.connectURL} gives a L{SwitchAttachment} for a switch,
+        named after its directory, which the protocol got as its
+        transport; C{-m} applies.
+        """
+        directory = "/nonexistent/vdetwist-plugurls"
+        provider = FakeProvider()
+        local.register(directory, provider)
+        self.addCleanup(local.unregister, directory)
+        protocol = Frames()
+        attachment = self.successResultOf(plugurls.connectURL(
+            Clock(), "vde://" + directory, protocol, mode=0o770))
+        self.assertIsInstance(attachment, SwitchAttachment)
+        self.assertEqual((attachment.name, attachment.url.mode), (directory, 0o770))
+        self.assertIs(protocol.transport, attachment)
+        self.assertEqual(len(provider.attached), 1)
 
 
 class PTPTests(SynchronousTestCase):

@@ -366,16 +366,48 @@ class SlirpInteropMixin:
         self.assertRegex(slirp.console("fwd/print"),
                          r"udp +0\.0\.0\.0:%d +192\.168\.77\.100:5353 +2 +2 " % (port,))
 
-    def test_exitsWhenSwitchGoes(self) -> None:
+    def test_exitsWhenPortClosed(self) -> None:
         """
-        slirp exits when the switch closes its connection, as slirpvde
-        does.
+        slirp exits when the operator closes its port (C{port/epclose})
+        while the switch runs on, as slirpvde does.
         """
         slirp = self.startSlirp()
-        self.switch.stop()
+        [(port, endpointID)] = [(p, e) for (p, e, description) in self.switch.endpoints()
+                                if "slirp" in description]
+        self.switch.console("port/epclose %d %d" % (port, endpointID))
         assert slirp.process is not None
         self.assertEqual(slirp.process.wait(15), 0)
         self.assertIn("the switch closed the connection", slirp.log())
+
+    def test_reattachesWhenSwitchRestarts(self) -> None:
+        """
+        When the switch goes away slirp says so and keeps running; when
+        the switch is back, slirp attaches to it again.  (Unlike slirpvde,
+        which exits.)
+        """
+        slirp = self.startSlirp()
+        self.switch.stop()
+        self._waitForLog(slirp, "went away; reconnecting")
+        assert slirp.process is not None
+        self.assertIsNone(slirp.process.poll())
+        self.switch.start()
+        self._waitForLog(slirp, "reattached to switch")
+        self.assertIsNone(slirp.process.poll())
+        self.assertTrue([d for (p, e, d) in self.switch.endpoints() if "slirp" in d])
+
+    def _waitForLog(self, slirp: SlirpProcess, text: str, timeout: float = 15.0) -> None:
+        """
+        Wait until C{text} is in slirp's log.
+
+        @param slirp: the process.
+        @param text: what to look for.
+        @param timeout: seconds before failing.
+        """
+        deadline = time.monotonic() + timeout
+        while text not in slirp.log():
+            if time.monotonic() > deadline:
+                self.fail("%r not logged: %s" % (text, slirp.log()))
+            time.sleep(0.05)
 
     def test_tutorialWithVirtualHosts(self) -> None:
         """

@@ -158,6 +158,45 @@ class InProcessTests(SynchronousTestCase):
         self.assertEqual(active, [1, 2])
         self.assertEqual(proto.transport.getPeer().host, "10.1.0.1")
 
+    def test_connectionSurvivesSwitchRestart(self) -> None:
+        """
+        When the in-process switch goes away and a new one serves the same
+        directory, both hosts reattach with their MACs (the new switch
+        learns the same addresses) and a TCP connection that was open
+        carries on: what was written during the outage arrives by
+        retransmission.  Frames sent while detached are counted drops.
+        """
+        sock = "/nonexistent/vde-inprocess"
+        server = VDEServerEndpoint(self.clock, sock, "10.1.0.1/24", 7, hosts=self.hosts)
+        self.successResultOf(server.listen(protocol.Factory.forProtocol(Echo)))
+        client = VDEClientEndpoint(self.clock, sock, "10.1.0.2/24", "10.1.0.1", 7,
+                                   hosts=self.hosts)
+        d = client.connect(protocol.Factory.forProtocol(Collect))
+        self.advance()
+        proto = self.successResultOf(d)
+        hosts = self.hosts.attached()
+        macs = sorted(h.host.mac for h in hosts)
+        proto.transport.write(b"before ")
+        self.advance()
+        # The switch exits: it no longer serves the directory, its ports end.
+        local.unregister(sock)
+        self.switch.closeAll()
+        proto.transport.write(b"during ")
+        self.advance(0.05, 5)
+        self.assertTrue(all(not h.attachment.attached for h in hosts))
+        self.assertGreater(sum(h.attachment.detachedDrops for h in hosts), 0)
+        newSwitch = Switch()
+        local.register(sock, newSwitch)
+        self.advance(5)
+        self.assertTrue(all(h.attachment.attached for h in hosts))
+        self.assertEqual(sorted(h.host.mac for h in hosts), macs)
+        learned = sorted(mac for table in newSwitch.fdb.tables.values() for mac in table)
+        self.assertEqual(learned, macs)
+        proto.transport.write(b"after")
+        self.advance(5)
+        self.assertEqual(proto.data, b"before during after")
+        self.assertEqual([h.attachment.reattachments for h in hosts], [1, 1])
+
     def test_attached(self) -> None:
         """
         The registry lists the hosts it attached, once each.

@@ -487,6 +487,7 @@ class Cat:
         except Exception as e:
             self.console.err.write("vdetwist cat: cannot attach to %s: %s\n" % (o["sock"], e))
             return 1
+        self._sayOutages(getattr(stackHost, "attachment", None))
         if o["pcap"]:
             import os
             fd = os.open(o["pcap"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -513,6 +514,26 @@ class Cat:
         code = yield self.done
         return code
 
+
+    def _sayOutages(self, attachment: Any) -> None:
+        """
+        Say on standard error when the switch goes away and when the host
+        is attached again (it reattaches by itself, keeping its MAC and
+        address, so open connections carry on).
+
+        @param attachment: the host's L{vdetwist.vde.attach.SwitchAttachment}.
+        """
+        if not hasattr(attachment, "addWentAwayObserver"):
+            return
+
+        def say(text: str) -> None:
+            try:
+                self.console.err.write("vdetwist cat: switch %s %s\n" % (attachment.name, text))
+                self.console.err.flush()
+            except (OSError, ValueError):
+                pass
+        attachment.addWentAwayObserver(lambda: say("went away; reconnecting"))
+        attachment.addReattachObserver(lambda: say("is back; reattached"))
 
     def _runUDP(self, stackHost: Any) -> "defer.Deferred[int]":
         """

@@ -32,9 +32,12 @@ first word), as it shows Debian's vde_plug.
 
 Ending, as vde_plug: exit status 0 when the input ends (end of standard
 input, or the child closed its standard output or exited) and when the
-switch closes the connection (C{port/epclose}, switch exit; a message says
-so on standard error); 1, with C{vde_open URL: reason}, when the switch
-cannot be reached; 2 for bad usage.  A child gets the end of its standard
+switch closes our port (C{port/epclose}; a message says so on standard
+error); 1, with C{vde_open URL: reason}, when the switch cannot be reached
+at start; 2 for bad usage.  Unlike vde_plug, a switch that goes away (it
+exits or is restarted) does not end the plug: it says so on standard error,
+drops the frames meanwhile, and attaches again, with backoff, when the
+switch is back (L{vdetwist.vde.attach.SwitchAttachment}).  A child gets the end of its standard
 input when the plug ends, and SIGTERM if it has not exited 2 seconds later.
 
 Flow control: frames from the switch stop being read while standard output
@@ -373,8 +376,27 @@ class Plug:
             child = getattr(plug, "child", None)
             if isinstance(child, ChildProcess):
                 self.children.append(child)
+            if hasattr(plug, "addWentAwayObserver"):
+                self._sayOutages(plug)
             return plug
         return d.addCallback(opened)
+
+    def _sayOutages(self, attachment: Any) -> None:
+        """
+        Say on standard error when a switch goes away and when it is
+        attached again (a L{vdetwist.vde.attach.SwitchAttachment}
+        reattaches by itself).
+
+        @param attachment: the switch's attachment.
+        """
+        def say(text: str) -> None:
+            try:
+                self.err.write("vdetwist plug: switch %s %s\n" % (attachment.name, text))
+                self.err.flush()
+            except OSError:
+                pass
+        attachment.addWentAwayObserver(lambda: say("went away; reconnecting"))
+        attachment.addReattachObserver(lambda: say("is back; reattached"))
 
     def _failed(self, url: str, reason: Failure, prefix: str = "vde_open") -> None:
         """

@@ -147,12 +147,13 @@ def connectURL(reactor: Any, url: str, protocol: Any, description: str = "vdeplu
 def _connectVDE(reactor: Any, url: str, protocol: Any, description: str, timeout: float,
                 mode: Optional[int], group: Optional[str]) -> "Deferred[Any]":
     """
-    A switch: L{vdetwist.vde.plug.connectPlug}, with C{-m}/C{-g} applied
-    when the URL does not set them.
+    A switch: L{vdetwist.vde.attach.attachPersistently} (a plug that
+    reattaches when the switch restarts), with C{-m}/C{-g} applied when the
+    URL does not set them.
     """
     import dataclasses
 
-    from vdetwist.vde.plug import connectPlug
+    from vdetwist.vde.attach import attachPersistently
     from vdetwist.vde.url import DEFAULT_MODE, parseVDEURL
     try:
         parsed = parseVDEURL(url)
@@ -162,12 +163,8 @@ def _connectVDE(reactor: Any, url: str, protocol: Any, description: str, timeout
         parsed = dataclasses.replace(parsed, mode=mode)
     if group is not None and parsed.group is None:
         parsed = dataclasses.replace(parsed, group=group)
-    d = connectPlug(reactor, parsed, protocol, description=description, timeout=timeout)
-
-    def named(plug: Any) -> Any:
-        plug.name = plug.url.path or "default switch"
-        return plug
-    return d.addCallback(named)
+    return attachPersistently(reactor, parsed, protocol, description=description,
+                              timeout=timeout)
 
 
 @implementer(IReadDescriptor, IFrameTransport, IPushProducer)

@@ -31,7 +31,7 @@ from vdetwist.slirp.dns import DNSProxy, DNSStreamFactory, makeHostResolver
 from vdetwist.slirp.forward import ForwardSpec, TCPForward, UDPForward
 from vdetwist.slirp.nat import NAT
 from vdetwist.stack.host import VirtualHost
-from vdetwist.vde.attach import attachToSwitch
+from vdetwist.vde.attach import SwitchAttachment, attachPersistently
 from vdetwist.wire.addr import formatIPv4, networkAddress, parseIPv4, sameNetwork
 from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.icmp import ICMPRepr
@@ -109,7 +109,8 @@ class _Attachment:
 
     def connectionLost(self, reason: object) -> None:
         """
-        The switch closed the port.
+        The switch closed the port for good (not a restart: the
+        L{SwitchAttachment} reattaches then, unseen here).
 
         @param reason: why.
         """
@@ -168,6 +169,9 @@ class Gateway:
     @ivar forwards: the forwards by (protocol, host address, host port).
     @ivar localAddresses: the gateway's own addresses (.2 and .3).
     @ivar attachment: the switch attachment while attached.
+    @ivar switchAttachment: the L{SwitchAttachment} under it: it reattaches
+        when the switch restarts (its C{counters()} include the frames
+        dropped meanwhile).
     @ivar switch: the switch as given to L{attach}.
     """
 
@@ -234,6 +238,7 @@ class Gateway:
             self.tcp.listen(53, DNSStreamFactory(self.dns, reactor), interface=self.dnsAddress)
         self.forwards: Dict[Tuple[str, str, int], Union[TCPForward, UDPForward]] = {}
         self.attachment: Optional[_Attachment] = None
+        self.switchAttachment: Optional[SwitchAttachment] = None
         self.switch: Optional[str] = None
         self.counters: Counter[str] = Counter()
         self._detachObservers: List[Any] = []
@@ -244,12 +249,16 @@ class Gateway:
         """
         Join the switch at C{sock} (a directory or C{vde://} URL): in
         process when this process serves it, else through the VDE control
-        protocol.
+        protocol; and join it again, announcing the gateway's addresses,
+        whenever it restarts (L{attachPersistently}).  The detach observers
+        are told only when the port is closed for good (the operator's
+        C{port/epclose}, or L{stop}).
 
         @param sock: the switch.
         @param description: what port/print shows; slirpvde's style by
             default (C{vdetwist-slirp: user=U pid=P}).
-        @return: a Deferred firing with the switch-side transport.
+        @return: a Deferred firing with the switch-side transport (the
+            L{SwitchAttachment}).
         """
         self.switch = sock
         attachment = _Attachment(self)
@@ -261,18 +270,21 @@ class Gateway:
                 user = str(os.getuid())
             inProcess = f"vdetwist-slirp: user={user} pid={os.getpid()}"
         # The plug adds " user=... pid=...", as vdeplug does.
-        d = attachToSwitch(self.reactor, sock, attachment,
-                           description=description or "vdetwist-slirp:",
-                           inProcessDescription=inProcess)
+        d = attachPersistently(self.reactor, sock, attachment,
+                               description=description or "vdetwist-slirp:",
+                               inProcessDescription=inProcess)
 
-        def attached(transport: IFrameTransport) -> IFrameTransport:
+        def attached(transport: SwitchAttachment) -> SwitchAttachment:
             self.attachment = attachment
+            self.switchAttachment = transport
+            transport.addReattachObserver(self.host.arp.announce)
             return transport
         return d.addCallback(attached)
 
     def addDetachObserver(self, observer: Any) -> None:
         """
-        Call C{observer(reason)} when the switch closes our port.
+        Call C{observer(reason)} when the switch closes our port for good
+        (not when the switch restarts: the gateway reattaches then).
 
         @param observer: a callable.
         """
@@ -280,7 +292,8 @@ class Gateway:
 
     def _detached(self, reason: object) -> None:
         """
-        The switch went away.
+        The port was closed for good (the operator's C{port/epclose}, or
+        L{stop}); a switch that restarts is reattached instead.
 
         @param reason: why.
         """

@@ -26,9 +26,8 @@ from twisted.internet.interfaces import (
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
-from vdetwist.interfaces import IFrameTransport
 from vdetwist.stack.host import VirtualHost
-from vdetwist.vde.attach import attachToSwitch
+from vdetwist.vde.attach import SwitchAttachment, attachPersistently
 from vdetwist.wire.addr import parseIPv4, parseInterface
 
 
@@ -39,7 +38,9 @@ class StackHost:
     @ivar host: the L{VirtualHost}.
     @ivar tcp: its L{vdetwist.stack.tcp.demux.TCPLayer}.
     @ivar address: its IPv4 address, 4 bytes.
-    @ivar attachment: the L{IFrameTransport} it sends into.
+    @ivar attachment: the L{SwitchAttachment} it sends into: it reattaches
+        when the switch restarts, keeping the host's MAC and addresses (its
+        C{counters()} include the frames dropped while detached).
     """
 
     def __init__(self, reactor: Any, address: str, gateway: Optional[str] = None,
@@ -55,7 +56,7 @@ class StackHost:
         self.host = VirtualHost(reactor, address=address, gateway=gateway, mac=mac, mtu=mtu)
         self.tcp = self.host.tcp
         self.address = parseInterface(address)[0]
-        self.attachment: Optional[IFrameTransport] = None
+        self.attachment: Optional[SwitchAttachment] = None
 
     def stop(self) -> None:
         """
@@ -70,16 +71,20 @@ class StackHost:
     def attach(self, sock: str, description: str = "vdetwist") -> "defer.Deferred[StackHost]":
         """
         Join the switch at C{sock} (a directory or C{vde://} URL): in
-        process when this process serves it, else over a VDE plug.
+        process when this process serves it, else over a VDE plug; and
+        join it again when it restarts (L{attachPersistently}), announcing
+        the host with a gratuitous ARP each time.
 
         @param sock: the switch.
         @param description: what the switch's port/print shows.
-        @return: a Deferred firing with this host once attached.
+        @return: a Deferred firing with this host once attached (or failing
+            as L{vdetwist.vde.attach.attachToSwitch}'s does).
         """
-        d = attachToSwitch(self.reactor, sock, self.host.interface, description)
+        d = attachPersistently(self.reactor, sock, self.host.interface, description)
 
-        def attached(transport: IFrameTransport) -> "StackHost":
-            self.attachment = transport
+        def attached(attachment: SwitchAttachment) -> "StackHost":
+            self.attachment = attachment
+            attachment.addReattachObserver(self.host.arp.announce)
             return self
         return d.addCallback(attached)
 
