@@ -542,6 +542,8 @@ class ControlServer(protocol.ServerFactory, Service):
             control.abandon()
         for endpoint in list(self.endpoints.values()):
             endpoint.close()
+        # What is attached in process (hosts, slirp, cables) goes too.
+        self.switch.closeAll()
         self._flushRefusalLog()
         listening, self._listening = self._listening, None
         if listening is None:

@@ -605,6 +605,15 @@ class Switch:
 
     # -- configuration (the console's verbs) ---------------------------
 
+    def closeAll(self) -> None:
+        """
+        Close every endpoint: the switch is going away (its server stops).
+        In-process receivers are told with C{connectionLost}, as clients
+        over a plug see their control stream end.
+        """
+        for port, endpoint in list(self.endpoints()):
+            endpoint.close()
+
     def _port(self, number: int) -> Port:
         if not 0 <= number < len(self.ports):
             raise SwitchError(errno.EINVAL)
