@@ -43,15 +43,18 @@ class Host:
     """
 
     def __init__(self, static: Optional[bytes] = US, dad: int = 0, attach: bool = True,
+                 clock: Optional[Clock] = None, hardware: bytes = MAC,
                  **ndArgs: Any) -> None:
         """
         @param static: a static /64 address, or C{None}.
         @param dad: DAD probes per address.
         @param attach: attach the interface.
+        @param clock: the clock (a new one when C{None}).
+        @param hardware: the MAC.
         @param ndArgs: more arguments for L{NDLayer}.
         """
-        self.clock = Clock()
-        self.interface = NetworkInterface(MAC)
+        self.clock = clock if clock is not None else Clock()
+        self.interface = NetworkInterface(hardware)
         ndArgs.setdefault("solicitRouters", False)
         self.nd = NDLayer(self.clock, self.interface, dadTransmits=dad, **ndArgs)
         self.ip = IPv6Layer(self.clock, self.nd)
