@@ -59,6 +59,23 @@ class NetworkInterfaceTests(SynchronousTestCase):
         self.assertEqual(self.arp, [(OTHER, b"arp")])
         self.assertEqual(self.ip, [(OTHER, b"ip")])
 
+    def test_demuxIPv6(self) -> None:
+        """
+        IPv6 payloads (EtherType 0x86dd) reach the IPv6 handler once one
+        is set, including those sent to a 33:33 multicast MAC; without
+        one they are counted as an unknown EtherType.
+        """
+        ipv6: List[Tuple[bytes, bytes]] = []
+        frame = ethernetFrame(MAC, OTHER, 0x86DD, b"six")
+        self.interface.frameReceived(frame)
+        self.assertEqual(self.interface.counters["unknownEtherType"], 1)
+        self.interface.ipv6Handler = lambda s, p: ipv6.append((s, p))
+        self.interface.frameReceived(frame)
+        self.interface.frameReceived(ethernetFrame(bytes.fromhex("333300000001"), OTHER,
+                                                   0x86DD, b"all-nodes"))
+        self.assertEqual(ipv6, [(OTHER, b"six"), (OTHER, b"all-nodes")])
+        self.assertEqual(self.ip + self.arp, [])
+
     def test_broadcastAndMulticast(self) -> None:
         """
         Broadcast and multicast destinations are accepted.

@@ -4,7 +4,7 @@
 The network interface of a user-space host: the L{IFrameProtocol} that
 attaches to a switch port (a VDE plug, an in-process port, a test wire),
 filters frames by destination MAC and demultiplexes them by EtherType to
-the ARP and IPv4 layers.
+the ARP, IPv4 and IPv6 layers.
 
 The receive path reads the Ethernet header with one C{struct.unpack_from}
 and passes C{bytes} payloads up; nothing raises into the reactor: bad or
@@ -24,6 +24,7 @@ from vdetwist.wire.addr import randomMAC
 from vdetwist.wire.ethernet import (
     ETHERTYPE_ARP,
     ETHERTYPE_IPV4,
+    ETHERTYPE_IPV6,
     ETHERTYPE_VLAN,
     HEADER,
     HEADER_LENGTH,
@@ -46,6 +47,7 @@ class NetworkInterface:
     @ivar transport: where frames go, while attached; else C{None}.
     @ivar arpHandler: receives ARP payloads (set by the ARP layer).
     @ivar ipv4Handler: receives IPv4 payloads (set by the IPv4 layer).
+    @ivar ipv6Handler: receives IPv6 payloads (set by the IPv6 layer).
     @ivar capture: if set, called with every frame received and sent
         (before any filtering), for a packet capture.
     @ivar counters: event counts: C{framesReceived}, C{framesSent},
@@ -68,6 +70,7 @@ class NetworkInterface:
         self.transport: Optional[IFrameTransport] = None
         self.arpHandler: Optional[PayloadHandler] = None
         self.ipv4Handler: Optional[PayloadHandler] = None
+        self.ipv6Handler: Optional[PayloadHandler] = None
         self.counters: Counter[str] = Counter()
         self.capture: Optional[Callable[[bytes], None]] = None
         self._connectObservers: List[Callable[[], None]] = []
@@ -122,6 +125,8 @@ class NetworkInterface:
             handler = self.ipv4Handler
         elif etherType == ETHERTYPE_ARP:
             handler = self.arpHandler
+        elif etherType == ETHERTYPE_IPV6:
+            handler = self.ipv6Handler
         elif etherType == ETHERTYPE_VLAN:
             counters["tagged"] += 1
             return
