@@ -339,7 +339,7 @@ UNIMPLEMENTED: Tuple[str, ...] = ()
 
 
 #: vdetwist's own commands, dropped from our C{help} before comparing.
-EXTENSIONS = ("port/capture", "port/nocapture")
+EXTENSIONS = ("port/capture", "port/nocapture", "port/stream")
 
 
 def withoutUnimplemented(helpText: str) -> str:

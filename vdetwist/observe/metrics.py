@@ -129,6 +129,10 @@ class SwitchCollector(ReactorCollector):
             "vdetwist_port_endpoints", "Endpoints attached to a port.", labels=labels)
         captured = GaugeMetricFamily(
             "vdetwist_port_capturing", "1 while the port is captured.", labels=labels)
+        captureDrops = GaugeMetricFamily(
+            "vdetwist_port_capture_dropped_frames",
+            "Frames the running capture of a port could not write (a slow reader).",
+            labels=labels)
         for port in activePorts(switch):
             values = [str(port.number), str(port.untagged), portDescription(port)]
             recvFrames.add_metric(values, port.inPackets)
@@ -137,6 +141,8 @@ class SwitchCollector(ReactorCollector):
             sentBytes.add_metric(values, port.outBytes)
             endpoints.add_metric(values, len(port.endpoints))
             captured.add_metric(values, 1 if port.capture is not None else 0)
+            if port.capture is not None:
+                captureDrops.add_metric(values, getattr(port.capture, "dropped", 0))
             for attribute, reason in ENDPOINT_DROPS:
                 total = sum(int(getattr(e, attribute, 0) or 0) for e in port.endpoints)
                 portDrops.add_metric(values + [reason], total)
@@ -153,7 +159,8 @@ class SwitchCollector(ReactorCollector):
             "vdetwist_mac_table_max_entries", "The bound on learned MAC addresses.",
             value=fdb.maxEntries)
         families: List[Metric] = [recvFrames, recvBytes, sentFrames, sentBytes, portDrops,
-                                  endpoints, captured, drops, macEntries, macMax]
+                                  endpoints, captured, captureDrops, drops, macEntries,
+                                  macMax]
         evictions = getattr(fdb, "evictions", None)
         if evictions is None:
             evictions = getattr(fdb, "evicted", None)
