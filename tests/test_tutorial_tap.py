@@ -7,6 +7,7 @@ Ctrl-C leaves nothing behind.
 """
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -25,9 +26,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def freeBase(count: int = 3) -> int:
     """
-    A base port with C{count} free ports after it.
+    A base port with C{count} free ports after it, searched from a random
+    start so that test processes running side by side (trial -j) do not
+    pick the same ports.
     """
-    for base in range(34000, 60000, 17):
+    start = random.SystemRandom().randrange(34000, 60000 - count)
+    for base in [*range(start, 60000 - count, 17), *range(34000, start, 17)]:
         sockets = []
         try:
             for port in range(base, base + count):

@@ -339,7 +339,7 @@ UNIMPLEMENTED: Tuple[str, ...] = ()
 
 
 #: vdetwist's own commands, dropped from our C{help} before comparing.
-EXTENSIONS = ("port/capture", "port/nocapture", "hash/setmax", "hash/setportmax")
+EXTENSIONS = ("port/capture", "port/nocapture", "port/stream", "hash/setmax", "hash/setportmax")
 
 #: vdetwist's own lines, appended after r586's in C{hash/showinfo}: dropped
 #: from ours before comparing.

@@ -86,7 +86,7 @@ class HelpTests(ConsoleTestCase):
     def test_help(self) -> None:
         """
         The whole table, in r586's format and order, with vdetwist's own
-        port/capture and port/nocapture after port/allprint.
+        port/capture, port/nocapture and port/stream after port/allprint.
         """
         expected = b"""\
 COMMAND PATH       SYNTAX          HELP
@@ -139,6 +139,7 @@ port/print         [N]             print the port/endpoint table
 port/allprint      [N]             print the port/endpoint table (including inactive port)
 port/capture       N FILE          capture port N's traffic to a pcap file
 port/nocapture     N               stop capturing port N
+port/stream        N               this session becomes a live pcap stream of port N
 vlan               ============    VLAN MANAGEMENT MENU
 vlan/create        N               create the VLAN with tag N
 vlan/remove        N               remove the VLAN with tag N

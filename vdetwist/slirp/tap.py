@@ -24,6 +24,7 @@ from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.python import usage
 
+from vdetwist.observe.service import OBSERVE_PARAMETERS, checkObserveOptions
 from vdetwist.slirp.forward import parseForwardSpec
 from vdetwist.slirp.gateway import DEFAULT_NETWORK, Gateway, parseNetwork
 from vdetwist.wire.addr import parseIPv4, sameNetwork
@@ -68,7 +69,7 @@ class Options(usage.Options):
         ["manhole-keys", None, None, "Authorized keys file for the manhole."],
         ["manhole-passwd", None, None, "username:password file for the manhole."],
         ["pcap", None, None, "Write the gateway's frames (both ways) to this pcap file."],
-    ]
+    ] + OBSERVE_PARAMETERS
 
     compData = usage.Completions(optActions={
         "sock": usage.CompleteDirs(), "mgmt": usage.CompleteFiles()})
@@ -206,6 +207,7 @@ class Options(usage.Options):
                 specs.append((protocol, spec))
         self["forwards"] = specs
         checkManholeOptions(self)
+        checkObserveOptions(self)
 
 
 class SlirpService(service.Service):
@@ -369,4 +371,7 @@ def makeService(options: Any, reactor: Optional[Any] = None,
                             "host": gateway.host},
                            keys=options["manhole-keys"], passwd=options["manhole-passwd"],
                            reactor=reactor).setServiceParent(top)
+    from vdetwist.observe.service import Components, addObserveServices
+    top.observer = addObserveServices(  # type: ignore[attr-defined]
+        top, reactor, options, Components("slirp " + options["network"], gateway=gateway))
     return top

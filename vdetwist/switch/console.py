@@ -50,7 +50,7 @@ from twisted.logger import Logger
 from vdetwist.console.arguments import afterFirstWord, cAtoi, cScanf
 from vdetwist.console.builtin import HELP, LOAD, LOGOUT, SHUTDOWN_FLAGS
 from vdetwist.console.debug import DEBUG_MENU, DebugCommands
-from vdetwist.console.framing import INTARG, MENU, NOARG, STRARG, WITHFILE
+from vdetwist.console.framing import INTARG, MENU, NOARG, STRARG, WITHFD, WITHFILE
 from vdetwist.console.session import ConsoleFactory
 from vdetwist.console.table import CommandTable, Entry
 from vdetwist.switch import fstpcommands
@@ -121,6 +121,7 @@ COMMANDS: List[Entry] = [
     # vdetwist's own: pcap capture of a port (vdetwist.switch.capture).
     ("port/capture", "N FILE", "capture port N's traffic to a pcap file", STRARG | WITHFILE),
     ("port/nocapture", "N", "stop capturing port N", STRARG | WITHFILE),
+    ("port/stream", "N", "this session becomes a live pcap stream of port N", STRARG | WITHFD),
     ("vlan", MENU, "VLAN MANAGEMENT MENU", None),
     ("vlan/create", "N", "create the VLAN with tag N", INTARG),
     ("vlan/remove", "N", "remove the VLAN with tag N", INTARG),
@@ -605,6 +606,49 @@ class SwitchCommands(CommandTable):
             number, capture.path, capture.frames, capture.dropped))
         return 0
 
+    def cmd_port_stream(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{port/stream N}: after its reply (C{1000 Success}) and the prompt,
+        this session is a live pcap stream of every frame in and out of
+        port N (what C{vdetwist capture} reads); its input is ignored from
+        then on.  The stream ends when the session's connection closes or
+        with C{port/nocapture N} from another session.  A reader that stops
+        reading loses frames (counted), never the switch's memory
+        (L{vdetwist.switch.capture.StreamCapture}).  EBUSY when the port is
+        captured already; EBADF outside a connected session.
+        """
+        from vdetwist.switch.capture import StreamCapture
+        number = cAtoi(arg)
+        if not self._portInRange(number):
+            return errno.EINVAL
+        port = self.switch.ports[number]
+        if port is None:
+            return errno.ENXIO
+        transport = getattr(session, "transport", None)
+        if (transport is None or getattr(session, "stdio", False)
+                or not hasattr(transport, "registerProducer")):
+            return errno.EBADF
+        if port.capture is not None:
+            return errno.EBUSY
+
+        def stopped(stream: StreamCapture) -> None:
+            current = self.switch.ports[number]
+            if current is not None and current.capture is stream:
+                self.switch.stopCapture(number)
+        stream = StreamCapture(transport, stopped=stopped)
+        # The session's connection now carries the stream: its input is
+        # ignored, and the stream is the connection's producer (paused
+        # when the reader falls behind).
+        session.dataReceived = _ignoreInput
+        transport.unregisterProducer()
+        transport.registerProducer(stream, True)
+        self.switch.startCapture(number, stream)
+        reactor = getattr(getattr(session, "factory", None), "reactor", None)
+        if reactor is not None:
+            # After the reply and the prompt are written.
+            reactor.callLater(0, stream.start)
+        return 0
+
     def _printPort(self, out: List[str], port: Optional[Port], inactiveToo: bool) -> int:
         """
         C{port/print}'s lines for one port.
@@ -768,6 +812,14 @@ class SwitchCommands(CommandTable):
         C{vlan/allprint [N]}: VLANs and all their member ports.
         """
         return self._printVLANs(out, arg, True)
+
+
+def _ignoreInput(data: bytes) -> None:
+    """
+    The input of a session that became a capture stream: ignored.
+
+    @param data: what the reader sent.
+    """
 
 
 class SwitchConsoleFactory(ConsoleFactory):

@@ -20,6 +20,7 @@ from twisted.python import usage
 
 from vdetwist.console.arguments import parseOctalMode
 from vdetwist.links.options import CableOptions, checkCableOptions, makeCableManager
+from vdetwist.observe.service import OBSERVE_PARAMETERS, checkObserveOptions
 from vdetwist.vde.url import defaultSocketDirectory
 from vdetwist.wire.addr import parseMAC
 
@@ -74,7 +75,7 @@ class Options(CableOptions, usage.Options):
          "endpoint, e.g. ssh:2222:interface=127.0.0.1."],
         ["manhole-keys", None, None, "Authorized keys file for the manhole."],
         ["manhole-passwd", None, None, "username:password file for the manhole."],
-    ]
+    ] + OBSERVE_PARAMETERS
 
     compData = usage.Completions(optActions={
         "sock": usage.CompleteDirs(), "mgmt": usage.CompleteFiles(),
@@ -119,6 +120,7 @@ class Options(CableOptions, usage.Options):
         from vdetwist.manhole import checkManholeOptions
         checkManholeOptions(self)
         checkCableOptions(self)
+        checkObserveOptions(self)
 
 
 def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiService:
@@ -172,6 +174,9 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
         makeManholeService(options["manhole"], {"switch": switch, "control": control},
                            keys=options["manhole-keys"], passwd=options["manhole-passwd"]
                            ).setServiceParent(top)
+    from vdetwist.observe.service import Components, addObserveServices
+    top.observer = addObserveServices(top, reactor, options, Components(
+        "vdeswitch " + options["sock"], switch=switch, cables=top.cables, control=control))
     return top
 
 

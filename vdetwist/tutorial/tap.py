@@ -22,6 +22,7 @@ from twisted.application import service
 from twisted.internet import defer
 from twisted.python import usage
 
+from vdetwist.observe.service import OBSERVE_PARAMETERS, checkObserveOptions
 from vdetwist.wire.addr import formatIPv4, parseIPv4
 
 
@@ -37,7 +38,7 @@ class Options(usage.Options):
         ["base-port", "b", 30000, "The first forwarded host port.", int],
         ["hosts", None, 3, "How many virtual hosts (at .100, .101, ...).", int],
         ["guest-port", None, 10000, "The port the virtual hosts listen on.", int],
-    ]
+    ] + OBSERVE_PARAMETERS
 
     def postOptions(self) -> None:
         """
@@ -70,6 +71,7 @@ class Options(usage.Options):
                 raise usage.UsageError(
                     "%s is in use by a running switch: stop it, or pick other paths "
                     "with --sock and --mgmt" % (path,))
+        checkObserveOptions(self)
 
 
 def _portTaken(port: int) -> Optional[str]:
@@ -208,4 +210,10 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
             hosts.write("vdetwist tutorial: the virtual hosts could not start: %s" % (
                 result.getErrorMessage(),))
     hosts.ready.addBoth(announce)
+    from vdetwist.observe.service import Components, addObserveServices
+    top.observer = addObserveServices(  # type: ignore[attr-defined]
+        top, reactor, options, Components(
+            "vdetutorial " + options["sock"], switch=switchService.switch,
+            cables=switchService.cables, gateway=slirpService.gateway,
+            control=switchService.control))
     return top
