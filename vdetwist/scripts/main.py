@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "cat": ("vdetwist.scripts.cat", "netcat on its own virtual TCP/IP stack"),
     "term": ("vdetwist.scripts.term", "a client for the switch's management console"),
     "plug": ("vdetwist.scripts.plug", "vde_plug: a switch on stdin/stdout or a command"),
+    "ns": ("vdetwist.scripts.ns", "any program in its own network view on the switch"),
 }
 
 
