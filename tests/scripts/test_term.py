@@ -33,6 +33,7 @@ from vdetwist.scripts.term import (
     ConsoleParser,
     InteractiveTerm,
     Options,
+    commandsFrom,
     runOneShot,
     runPipe,
 )
@@ -197,6 +198,63 @@ class OneShotTests(SynchronousTestCase):
         path = os.path.join(shortTempDir(self), "none")
         self.assertEqual(runOneShot(path, ["x"], 1.0, out, err), 255)
         self.assertIn(b"No such file or directory", err.data)
+
+
+class StdinCommandsTests(SynchronousTestCase):
+    """
+    C{-i}: the commands from standard input, one per line, each answered
+    as in one-shot mode (the seed's C{echo port/print | unixterm -i -s
+    MGMT}).
+    """
+
+    def test_commandsFrom(self) -> None:
+        """
+        One command per line, line ends removed, empty lines skipped.
+        """
+        self.assertEqual(list(commandsFrom([b"port/print\n", b"\n", b"  \n", b"a b\r\n", b"c"])),
+                         ["port/print", "a b", "c"])
+
+    def test_lazy(self) -> None:
+        """
+        Each line is read only once the previous command was answered.
+        """
+        console = ScriptedConsole(self, {b"a": PORT_PRINT_EMPTY, b"b": HASH_SHOWINFO})
+        seen: List[List[bytes]] = []
+
+        def lines():
+            """
+            Record what the console had received when each line is read.
+            """
+            for line in [b"a\n", b"b\n"]:
+                seen.append(list(console.received))
+                yield line
+        out, err = _Output(), _Output()
+        self.assertEqual(runOneShot(console.path, commandsFrom(lines()), 5.0, out, err), 0)
+        self.assertEqual(seen, [[], [b"a"]])
+        self.assertIn(b"Min persistence 3 secs\n", out.data)
+
+    def test_seedLine(self) -> None:
+        """
+        C{echo port/print | vdetwist term -i -s MGMT} prints the data of
+        the reply and exits 0; a failing command's result line goes to
+        standard error with its errno as the status.
+        """
+        console = ScriptedConsole(self, {b"hash/showinfo": HASH_SHOWINFO})
+        result = subprocess.run(
+            [sys.executable, "-m", "vdetwist", "term", "-i", "-s", console.path],
+            input=b"hash/showinfo\n", capture_output=True, timeout=30,
+            env=dict(os.environ, PYTHONPATH=ROOT))
+        self.assertEqual((result.returncode, result.stdout, result.stderr), (
+            0, b"Hash size 128\nGC interval 2 secs\nGC expire 100 secs\n"
+               b"Min persistence 3 secs\n", b""))
+        console = ScriptedConsole(self, {b"port/print 99": PORT_PRINT_99})
+        result = subprocess.run(
+            [sys.executable, "-m", "vdetwist", "term", "-i", "-s", console.path],
+            input=b"port/print 99\nhash/showinfo\n", capture_output=True, timeout=30,
+            env=dict(os.environ, PYTHONPATH=ROOT))
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (22, b"", b"1022 Invalid argument\n"))
+        self.assertEqual(console.received, [b"port/print 99"])
 
 
 class PipeTests(SynchronousTestCase):
@@ -459,6 +517,24 @@ class OptionsTests(SynchronousTestCase):
         SOCK is required.
         """
         self.assertRaises(Exception, self.parse)
+
+    def test_sockOption(self) -> None:
+        """
+        C{-s SOCK} names the socket; then every argument is command words.
+        """
+        o = self.parse("-i", "-s", "/tmp/m")
+        self.assertEqual((o["sock"], o["stdin"], o["commands"]), ("/tmp/m", True, []))
+        o = self.parse("-s", "/tmp/m", "port/print", "3")
+        self.assertEqual((o["sock"], o["stdin"], o["commands"]),
+                         ("/tmp/m", False, ["port/print 3"]))
+
+    def test_stdinWithCommands(self) -> None:
+        """
+        C{-i} with commands on the command line is a usage error.
+        """
+        from twisted.python.usage import UsageError
+        self.assertRaises(UsageError, self.parse, "-i", "-s", "/tmp/m", "port/print")
+        self.assertRaises(UsageError, self.parse, "-i", "-c", "a", "/tmp/m")
 
     def test_dispatcher(self) -> None:
         """

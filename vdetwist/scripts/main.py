@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "term": ("vdetwist.scripts.term", "a client for the switch's management console"),
     "plug": ("vdetwist.scripts.plug", "vde_plug: a switch on stdin/stdout or a command"),
     "capture": ("vdetwist.scripts.capture", "a live pcap stream of a switch port on stdout"),
+    "ns": ("vdetwist.scripts.ns", "any program in its own network view on the switch"),
 }
 
 

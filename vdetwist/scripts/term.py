@@ -9,6 +9,7 @@ protocol as L{vdetwist.console.framing} describes it).
     vdetwist term SOCK port/print           one command
     vdetwist term -c port/print -c hash/print SOCK
     (echo port/print; sleep 0.3) | vdetwist term SOCK
+    echo port/print | vdetwist term -i -s SOCK   the seed's unixterm form
 
 Three modes:
 
@@ -22,6 +23,13 @@ Three modes:
     capped to 255).  A session ended by the console (C{logout},
     C{shutdown}: C{9999 END OF SESSION}) counts as success.  Asynchronous
     debug lines (C{3NNN ...}) go to standard error prefixed with C{** }.
+    With C{-i} the commands are read from standard input instead, one per
+    line (empty lines skipped), each sent as soon as it is read and the
+    previous one answered, with the same output and exit status: the
+    seed's C{echo port/print | unixterm -i -s MGMT} (a form Debian's
+    C{unixterm} no longer accepts) works with C{vdetwist term} in its
+    place.  C{-s SOCK} names the socket as an option instead of the first
+    argument.
   - B{Pipe}, when standard input is not a terminal and no command is given:
     what C{unixterm} does, byte for byte on standard output (the banner,
     every reply and prompt, asynchronous lines, C{9999 END OF SESSION}),
@@ -51,7 +59,7 @@ import select
 import socket
 import sys
 from collections import deque
-from typing import Any, Callable, Deque, List, Optional, Tuple
+from typing import Any, Callable, Deque, Iterable, Iterator, List, Optional, Tuple
 
 from twisted.conch.recvline import HistoricRecvLine
 from twisted.internet.protocol import Protocol, connectionDone
@@ -74,7 +82,7 @@ from vdetwist.console.client import (
 
 __all__ = ["ConsoleParser", "Reply", "ReplyBuilder", "isAsyncLine", "LINE", "PROMPT", "END",
            "PARTIAL", "ConsoleError", "BlockingConsole", "InteractiveTerm", "Options",
-           "runOneShot", "runPipe"]
+           "runOneShot", "runPipe", "commandsFrom"]
 
 #: Exit status when the console cannot be used at all.
 EXIT_NO_CONSOLE = NO_RESULT
@@ -190,12 +198,14 @@ class BlockingConsole:
         self.sock.close()
 
 
-def runOneShot(path: str, commands: List[str], timeout: float, out: Any, err: Any) -> int:
+def runOneShot(path: str, commands: Iterable[str], timeout: float, out: Any, err: Any) -> int:
     """
     Run commands and print their data blocks.
 
     @param path: the console socket.
-    @param commands: the command lines.
+    @param commands: the command lines, taken one at a time (each only
+        once the previous one was answered, so a lazy iterable such as
+        L{commandsFrom} streams).
     @param timeout: seconds to wait for each answer.
     @param out: binary standard output.
     @param err: binary standard error.
@@ -232,6 +242,20 @@ def runOneShot(path: str, commands: List[str], timeout: float, out: Any, err: An
     finally:
         err.flush()
         console.close()
+
+
+def commandsFrom(lines: Iterable[bytes]) -> Iterator[str]:
+    """
+    The commands of C{-i}: one per line, without the line end, empty lines
+    skipped.
+
+    @param lines: the lines read (standard input's binary buffer).
+    @return: the commands, read lazily.
+    """
+    for line in lines:
+        command = line.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+        if command.strip():
+            yield command
 
 
 def runPipe(path: str, timeout: float, stdinFD: int, out: Any, err: Any) -> int:
@@ -683,10 +707,17 @@ class Options(usage.Options):
     C{vdetwist term}'s options.
     """
 
-    synopsis = "[-c CMD]... [-t SECONDS] SOCK [COMMAND...]"
+    synopsis = ("[-c CMD]... [-t SECONDS] SOCK [COMMAND...]\n"
+                "       vdetwist term [-i] [-t SECONDS] -s SOCK [COMMAND...]")
 
     optParameters = [
         ["timeout", "t", 10.0, "Seconds to wait for the console to answer.", float],
+        ["sock", "s", None, "The console socket (instead of the first argument)."],
+    ]
+
+    optFlags = [
+        ["stdin", "i", "Read the commands from standard input, one per line, "
+                       "and print each reply's data."],
     ]
 
     def __init__(self) -> None:
@@ -704,22 +735,33 @@ class Options(usage.Options):
 
     opt_c = opt_command
 
-    def parseArgs(self, sock: str, *command: str) -> None:  # type: ignore[override]
+    def parseArgs(self, *args: str) -> None:  # type: ignore[override]
         """
-        The console socket, then optionally one command as words.
+        The console socket unless C{-s} gave it, then optionally one
+        command as words.
+
+        @raise usage.UsageError: when no socket is named.
         """
-        self["sock"] = sock
+        command = list(args)
+        if self["sock"] is None:
+            if not command:
+                raise usage.UsageError("the console socket is missing (SOCK or -s SOCK)")
+            self["sock"] = command.pop(0)
         if command:
             self["commands"].append(" ".join(command))
 
     def postOptions(self) -> None:
         """
-        Check the timeout.
+        Check the timeout and that C{-i} comes without commands.
 
-        @raise usage.UsageError: for a non-positive timeout.
+        @raise usage.UsageError: for a non-positive timeout, or C{-i}
+            with commands on the command line.
         """
         if self["timeout"] <= 0:
             raise usage.UsageError("--timeout must be positive")
+        if self["stdin"] and self["commands"]:
+            raise usage.UsageError("-i reads the commands from standard input: "
+                                   "give none on the command line")
 
 
 def main(argv: List[str]) -> int:
@@ -737,6 +779,9 @@ def main(argv: List[str]) -> int:
         return EXIT_USAGE
     out, err = sys.stdout.buffer, sys.stderr.buffer
     try:
+        if options["stdin"]:
+            return runOneShot(options["sock"], commandsFrom(sys.stdin.buffer),
+                              options["timeout"], out, err)
         if options["commands"]:
             return runOneShot(options["sock"], options["commands"], options["timeout"],
                               out, err)

@@ -1,0 +1,3 @@
+"""
+Tests for vdetwist (tests/ns).
+"""
