@@ -15,11 +15,13 @@ import grp
 import os
 from typing import Any, Optional
 
-from twisted.application import internet, service
+from twisted.application import internet
 from twisted.python import usage
 
 from vdetwist.console.arguments import parseOctalMode
 from vdetwist.links.options import CableOptions, checkCableOptions, makeCableManager
+from vdetwist.scripts.options import VersionOption
+from vdetwist.service import FaceService
 from vdetwist.vde.url import defaultSocketDirectory
 from vdetwist.wire.addr import parseMAC
 
@@ -40,11 +42,13 @@ def lookupGroup(name: str) -> int:
         raise usage.UsageError("no such group: %r" % (name,))
 
 
-class Options(CableOptions, usage.Options):
+class Options(VersionOption, CableOptions, usage.Options):
     """
-    vde_switch's options, for C{twistd vdeswitch}.
+    vde_switch's options, for C{twistd vdeswitch}; C{-h} is C{--help} and
+    C{--version} prints vdetwist's version, as vde_switch's do.
     """
 
+    command = "twistd vdeswitch"
     synopsis = "[options]"
     longdesc = ("A Virtual Distributed Ethernet switch. Debian's vde_plug, "
                 "vde_plug2tap, slirpvde, wirefilter and QEMU plug into it; "
@@ -77,6 +81,12 @@ class Options(CableOptions, usage.Options):
     compData = usage.Completions(optActions={
         "sock": usage.CompleteDirs(), "mgmt": usage.CompleteFiles(),
         "rcfile": usage.CompleteFiles()})
+
+    def opt_h(self) -> None:
+        """
+        Display this help and exit.
+        """
+        self.opt_help()
 
     def postOptions(self) -> None:
         """
@@ -117,22 +127,28 @@ class Options(CableOptions, usage.Options):
         checkCableOptions(self)
 
 
-def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiService:
+def makeService(options: Any, reactor: Optional[Any] = None,
+                command: str = "vdeswitch") -> FaceService:
     """
     Build the switch: the control server, the console, the 1-second tick,
-    and optionally a tap and a manhole.
+    and optionally a tap and a manhole, under a L{FaceService}: a start-up
+    failure is one line on standard error, a non-zero exit status, and
+    nothing left behind.
 
     @param options: parsed L{Options}.
-    @param reactor: the reactor (the global one by default).
+    @param reactor: the reactor; without one (twistd), the global one,
+        and a failed start ends the process with status 1.
+    @param command: the name the failure line starts with.
     @return: the service; its C{switch} attribute is the running switch.
     """
+    exitProcess = reactor is None
     if reactor is None:
         from twisted.internet import reactor as _reactor
         reactor = _reactor
     from vdetwist.switch.server import ControlServer
     from vdetwist.switch.switch import Switch
 
-    top = service.MultiService()
+    top = FaceService(command, reactor, exitProcess=exitProcess)
     switch = Switch(numports=options["numports"], hub=options["hub"],
                     mac=options["macaddr"], hashSize=options["hashsize"])
     top.switch = switch
@@ -140,6 +156,7 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
                             dirMode=options["dirmode"], group=options["group"])
     control.setName("control")
     control.setServiceParent(top)
+    top.setStartupContext(control, "cannot start the switch")
     top.control = control
     ticker = internet.TimerService(1, switch.tick)
     ticker.clock = reactor
@@ -148,24 +165,29 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
 
     if options["tap"]:
         from vdetwist.switch.tuntap import TapService
-        TapService(reactor, switch, options["tap"]).setServiceParent(top)
+        tap = TapService(reactor, switch, options["tap"])
+        tap.setServiceParent(top)
+        top.setStartupContext(tap, "cannot open the tap %s" % (options["tap"],))
 
     top.cables = makeCableManager(reactor, switch, options, top)
     consoleFactory = _consoleFactory(reactor, switch, control, top.cables, options)
     top.console = consoleFactory
     if options["mgmt"]:
         from vdetwist.console.mgmt import ManagementService
-        ManagementService(reactor, consoleFactory, options["mgmt"],
-                          mode=options["mgmtmode"], group=options["mgmtgroup"]
-                          ).setServiceParent(top)
+        mgmt = ManagementService(reactor, consoleFactory, options["mgmt"],
+                                 mode=options["mgmtmode"], group=options["mgmtgroup"])
+        mgmt.setServiceParent(top)
+        top.setStartupContext(mgmt, "cannot open the management console")
     if options["rcfile"]:
         consoleFactory.runRCFile(options["rcfile"])
 
     if options["manhole"]:
         from vdetwist.manhole import makeManholeService
-        makeManholeService(options["manhole"], {"switch": switch, "control": control},
-                           keys=options["manhole-keys"], passwd=options["manhole-passwd"]
-                           ).setServiceParent(top)
+        manhole = makeManholeService(options["manhole"], {"switch": switch, "control": control},
+                                     keys=options["manhole-keys"],
+                                     passwd=options["manhole-passwd"])
+        manhole.setServiceParent(top)
+        top.setStartupContext(manhole, "cannot start the manhole")
     return top
 
 
