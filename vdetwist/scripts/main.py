@@ -4,6 +4,8 @@
 The C{vdetwist} command: one subcommand per tool.
 
     vdetwist cat -s /tmp/vde --ip 192.168.77.100/24 -l -p 10000
+    vdetwist switch -d -s /tmp/vde -M /tmp/mgmt -p /tmp/vde.pid
+    vdetwist slirp -d -p /tmp/slirp.pid -s /tmp/vde -n 192.168.77.0 -L30000:192.168.77.100:10000
 
 C{vdetwist --version} and C{vdetwist COMMAND --version} print vdetwist's
 version (L{vdetwist.scripts.options.version}).
@@ -16,6 +18,8 @@ SUBCOMMANDS = {
     "cat": ("vdetwist.scripts.cat", "netcat on its own virtual TCP/IP stack"),
     "term": ("vdetwist.scripts.term", "a client for the switch's management console"),
     "plug": ("vdetwist.scripts.plug", "vde_plug: a switch on stdin/stdout or a command"),
+    "switch": ("vdetwist.scripts.switch", "vde_switch: a switch, with vde_switch's options"),
+    "slirp": ("vdetwist.scripts.slirp", "slirpvde: a NAT gateway, with slirpvde's options"),
 }
 
 
