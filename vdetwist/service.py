@@ -34,7 +34,7 @@ This module imports nothing from vdetwist's roles, so every face may use it.
 import atexit
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Tuple, Type
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 from twisted.application import service
 from twisted.internet import defer
@@ -112,7 +112,8 @@ class FaceService(service.MultiService):
         self.exitProcess = exitProcess
         self._started: List[service.IService] = []
         self._contexts: Dict[int, str] = {}
-        self._steps: List["defer.Deferred[Any]"] = []
+        self._pendingSteps = 0
+        self._stepFailed = False
         self._readyWaiters: List["defer.Deferred[None]"] = []
         self._ready = False
 
@@ -223,12 +224,18 @@ class FaceService(service.MultiService):
         if top is not self:
             top.addStartupStep(d)
             return
-        self._steps.append(d)
+        self._pendingSteps += 1
 
-        def done(result: Any) -> Any:
+        def succeeded(result: Any) -> Any:
+            self._pendingSteps -= 1
             self._checkReady()
             return result
-        d.addBoth(done)
+
+        def failed(reason: Any) -> Any:
+            # Never ready: the step's owner reports why.
+            self._stepFailed = True
+            return reason
+        d.addCallbacks(succeeded, failed)
 
     def _checkReady(self) -> None:
         """
@@ -236,7 +243,7 @@ class FaceService(service.MultiService):
         """
         if self._ready or self.failure is not None or not self.running:
             return
-        if not all(d.called for d in self._steps):
+        if self._pendingSteps or self._stepFailed:
             return
         self._ready = True
         waiters, self._readyWaiters = self._readyWaiters, []
@@ -302,7 +309,7 @@ class FaceService(service.MultiService):
             self.reactor.callWhenRunning(lambda: stopped.addBoth(stopReactor))
 
 
-def _exitAtEnd(status: int, register: Callable[..., Any] = atexit.register) -> None:
+def _exitAtEnd(status: int) -> None:
     """
     Make the process exit with C{status} when the interpreter ends (after
     twistd has stopped the reactor and removed its pid file).
@@ -315,7 +322,7 @@ def _exitAtEnd(status: int, register: Callable[..., Any] = atexit.register) -> N
             except Exception:
                 pass
         os._exit(status)
-    register(exit)
+    atexit.register(exit)
 
 
 def _face(child: Any) -> Optional[FaceService]:
