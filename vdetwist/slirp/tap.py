@@ -12,7 +12,14 @@ guests reach the host's loopback only with C{--allow-host-loopback},
 C{-L}/C{-U} accept a host address (C{[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT}),
 C{-D} takes no argument (C{--dhcp-start ADDR} gives the pool's start),
 stream mode (C{-s -}), C{-X}, C{-x} and C{-t} are not supported, and
-twistd does the daemonizing and pidfile (C{-d}/C{-p} are twistd's).
+twistd does the daemonizing and pidfile (C{-d}/C{-p} are twistd's;
+C{vdetwist slirp} takes them as slirpvde does, L{vdetwist.scripts.slirp}).
+Long options take one dash too, as slirpvde's C{getopt_long_only}
+(C{-socket DIR}, C{-dhcp}; L{longOnly}).
+
+A failed start (no switch at C{-s}, a forward's host port taken, a busy
+C{-M} socket) is one line on standard error and exit status 1, with
+nothing left listening (L{vdetwist.service.FaceService}).
 """
 
 import os

@@ -9,6 +9,12 @@ Differences from vde_switch r586, all deliberate: refused control requests
 close the control stream (r586 leaves the client hanging), frames up to 9234
 bytes pass (r586 truncates at 1518), access control uses the kernel's peer
 credentials, and a management socket held by a live process is an error.
+
+A failed start (C{-s} under a directory that does not exist, or where a
+live switch serves; C{-M} on a live console) is one line on standard error
+and exit status 1, with nothing left behind (L{vdetwist.service}).
+C{vdetwist switch} (L{vdetwist.scripts.switch}) runs the same services with
+vde_switch's whole command line, C{-d} and C{-p} included.
 """
 
 import grp
