@@ -89,6 +89,13 @@ class DescribeErrorTests(SynchronousTestCase):
         self.assertEqual(describeError(error),
                          "cannot listen on 0.0.0.0 port 30000: Address already in use")
 
+    def test_cannotListenUNIX(self) -> None:
+        """
+        CannotListenError for a UNIX socket: its path and why.
+        """
+        error = CannotListenError(None, b"/f/ctl", OSError(errno.ENOTDIR, "Not a directory"))
+        self.assertEqual(describeError(error), "cannot listen on /f/ctl: Not a directory")
+
     def test_startupError(self) -> None:
         """
         StartupError: its text.

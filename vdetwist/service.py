@@ -67,6 +67,10 @@ def describeError(error: BaseException) -> str:
     if isinstance(error, CannotListenError):
         cause = error.socketError
         reason = getattr(cause, "strerror", None) or str(cause)
+        if isinstance(error.port, (bytes, str)):
+            path = error.port.decode("utf-8", "replace") if isinstance(
+                error.port, bytes) else error.port
+            return "cannot listen on %s: %s" % (path, reason)
         return "cannot listen on %s port %s: %s" % (
             error.interface or "0.0.0.0", error.port, reason)
     if isinstance(error, OSError) and error.strerror:

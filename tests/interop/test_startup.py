@@ -181,6 +181,18 @@ class StartupFailureTests(SynchronousTestCase):
             self.assertFails(args, "cannot open the management console", [new])
             self.assertTrue(os.path.exists(self.path("busy.mgmt")))
 
+    def test_switchSockIsAFile(self) -> None:
+        """
+        C{-s} naming a regular file: refused, the file's mode untouched.
+        """
+        path = self.path("file")
+        with open(path, "w"):
+            pass
+        os.chmod(path, 0o644)
+        self.assertFails(VDETWIST + ["switch", "-d", "-s", path, "-p", self.pidfile],
+                         "not a directory")
+        self.assertEqual(os.stat(path).st_mode & 0o7777, 0o644)
+
     def test_pidfileUnwritable(self) -> None:
         """
         A pid file that cannot be written: one line, nothing started.

@@ -49,6 +49,20 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("--numports", out.getvalue())
 
 
+    def test_sockNotADirectory(self) -> None:
+        """
+        -s naming a file that is not a directory is refused (its mode is
+        left alone).
+        """
+        path = os.path.join(shortTempDir(self), "file")
+        with open(path, "w"):
+            pass
+        os.chmod(path, 0o644)
+        from twisted.python import usage
+        self.assertRaises(usage.UsageError, parse, "-s", path)
+        self.assertEqual(os.stat(path).st_mode & 0o7777, 0o644)
+
+
 class StartFailureTests(SynchronousTestCase):
     """
     L{tap.makeService}'s face on a start that fails.

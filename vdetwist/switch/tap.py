@@ -124,6 +124,8 @@ class Options(VersionOption, CableOptions, usage.Options):
         if self["sock"] is None:
             self["sock"] = defaultSocketDirectory()
         self["sock"] = os.path.abspath(self["sock"])
+        if os.path.exists(self["sock"]) and not os.path.isdir(self["sock"]):
+            raise usage.UsageError("--sock: not a directory: %s" % (self["sock"],))
         if len(os.path.join(self["sock"], "000.65535")) > 107:
             raise usage.UsageError("--sock: path too long for a UNIX socket: %r" % (self["sock"],))
         if self["rcfile"] is not None and not os.path.isfile(self["rcfile"]):
