@@ -28,10 +28,11 @@ def freeBase(count: int = 3) -> int:
     """
     A base port with C{count} free ports after it, searched from a random
     start so that test processes running side by side (trial -j) do not
-    pick the same ports.
+    pick the same ports, below the kernel's ephemeral range (32768 up), so
+    that no outgoing connection takes one before the tutorial binds it.
     """
-    start = random.SystemRandom().randrange(34000, 60000 - count)
-    for base in [*range(start, 60000 - count, 17), *range(34000, start, 17)]:
+    start = random.SystemRandom().randrange(20000, 32000 - count)
+    for base in [*range(start, 32000 - count, 17), *range(20000, start, 17)]:
         sockets = []
         try:
             for port in range(base, base + count):
@@ -72,7 +73,10 @@ class OptionsTests(SynchronousTestCase):
         """
         o = Options()
         base = freeBase(2)
-        o.parseOptions(["-n", "10.5.6.0", "--hosts", "2", "-b", str(base)])
+        directory = shortTempDir(self)
+        o.parseOptions(["-n", "10.5.6.0", "--hosts", "2", "-b", str(base),
+                        "--sock", os.path.join(directory, "vde"),
+                        "--mgmt", os.path.join(directory, "mgmt")])
         self.assertEqual((o["addresses"], o["gateway"], o["ports"]),
                          (["10.5.6.100", "10.5.6.101"], "10.5.6.2", [base, base + 1]))
 

@@ -341,7 +341,7 @@ class MoreOptionsTests(SynchronousTestCase):
         vdetwist's version, not Twisted's; so does the options' own
         C{--version}.
         """
-        from vdetwist.scripts.options import version
+        from vdetwist.version import version
         expected = version()
         self.assertTrue(expected)
         for argv, line in [(["--version"], "vdetwist %s\n"),
@@ -363,5 +363,5 @@ class MoreOptionsTests(SynchronousTestCase):
         C{__version__} agrees with it.
         """
         import vdetwist
-        from vdetwist.scripts.options import version
+        from vdetwist.version import version
         self.assertEqual(version(), vdetwist.__version__)

@@ -179,3 +179,72 @@ class ManholeOptionTests(SynchronousTestCase):
         for name in ("gateway", "nat", "dhcp", "forwards", "tcp", "host"):
             self.assertIn(name, manhole.namespace)
         self.assertIs(manhole.namespace["nat"], top.gateway.nat)
+
+
+class LongOnlyTests(SynchronousTestCase):
+    """
+    Tests for L{tap.longOnly}: slirpvde's getopt_long_only parsing.
+    """
+
+    def test_rewrite(self) -> None:
+        """
+        One-dash long names (exact or a unique start) get two dashes;
+        short options, with or without attached values, stay.
+        """
+        names = ["socket", "sock", "dhcp", "dhcp-start", "daemon", "network", "dns"]
+        self.assertEqual(
+            tap.longOnly(["-socket", "/x", "-dhcp", "-netw", "10.0.0.0", "-s/y", "-d",
+                          "-n10.0.0.0", "-L1:10.0.0.5:2", "-dhcp=10.0.0.9", "--", "-dns"],
+                         names, "sdnL"),
+            ["--socket", "/x", "--dhcp", "--network", "10.0.0.0", "-s/y", "-d",
+             "-n10.0.0.0", "-L1:10.0.0.5:2", "--dhcp-start=10.0.0.9", "--", "-dns"])
+
+    def test_options(self) -> None:
+        """
+        twistd slirp takes them too.
+        """
+        options = parse(["-socket", "/tmp/vde", "-dhcp", "-network", "10.3.0.0"])
+        self.assertEqual((options["sock"], options["dhcp"], options["network"]),
+                         ("/tmp/vde", True, "10.3.0.0"))
+
+
+class _TakenPortReactor(MemoryReactorClock):
+    """
+    Every TCP port is taken.
+    """
+
+    def listenTCP(self, port: int, *args: object, **kwargs: object) -> None:
+        from twisted.internet.error import CannotListenError
+        raise CannotListenError(kwargs.get("interface", ""), port,
+                                OSError(98, "Address already in use"))
+
+
+class StartFailureTests(SynchronousTestCase):
+    """
+    A failed start: one line, status 1, nothing listening or attached.
+    """
+
+    def test_forwardPortTaken(self) -> None:
+        """
+        A forward's host port taken.
+        """
+        top = tap.makeService(parse(["-s", "/nonexistent", "-L30000:10.0.2.15:80"]),
+                              _TakenPortReactor(), resolver=FakeResolver())
+        top.err = io.StringIO()
+        top.startService()
+        self.assertEqual(top.err.getvalue(), "slirp: cannot listen for a forward on "
+                         "0.0.0.0 port 30000: Address already in use\n")
+        self.assertEqual(top.exitStatus, 1)
+
+    def test_noSwitch(self) -> None:
+        """
+        No switch at the path: one line before the reactor runs.
+        """
+        top = tap.makeService(parse(["-s", "/nonexistent/sw"]), MemoryReactorClock(),
+                              resolver=FakeResolver())
+        top.err = io.StringIO()
+        top.startService()
+        self.assertIn("slirp: cannot attach to the switch /nonexistent/sw: ",
+                      top.err.getvalue())
+        self.assertEqual(len(top.err.getvalue().splitlines()), 1)
+        self.assertEqual(top.exitStatus, 1)

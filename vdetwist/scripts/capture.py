@@ -23,7 +23,7 @@ from typing import BinaryIO, List, Optional
 
 from twisted.python import usage
 
-from vdetwist.scripts.options import VersionOption
+from vdetwist.version import VersionOption
 
 #: The console's prompt.
 PROMPT = b"\nvde$ "

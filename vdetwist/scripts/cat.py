@@ -41,7 +41,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.python import usage
 from zope.interface import implementer
 
-from vdetwist.scripts.options import VersionOption
+from vdetwist.version import VersionOption
 from vdetwist.wire.addr import parseIPv4, parseInterface, parseMAC
 
 #: Seconds a UDP probe (C{-z -u}) waits for an ICMP port unreachable.
@@ -122,6 +122,8 @@ class Options(VersionOption, usage.Options):
             raise usage.UsageError(str(e))
         args = self["args"]
         self["ports"] = []
+        if self["port"] is not None and not 0 <= self["port"] <= 65535:
+            raise usage.UsageError("port out of range: %d" % (self["port"],))
         if self["zero"] and self["listen"]:
             raise usage.UsageError("-z and -l cannot be used together")
         if self["listen"]:
@@ -490,7 +492,12 @@ class Cat:
         self._sayOutages(getattr(stackHost, "attachment", None))
         if o["pcap"]:
             import os
-            fd = os.open(o["pcap"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                fd = os.open(o["pcap"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            except OSError as e:
+                self.console.err.write("vdetwist cat: cannot write the capture file %s: %s\n"
+                                       % (o["pcap"], e.strerror))
+                return 1
             self.pcapFile = os.fdopen(fd, "wb")
             stackHost.host.startCapture(self.pcapFile)
             self.done.addBoth(self._closePcap)
@@ -660,7 +667,8 @@ def main(argv: List[str]) -> int:
     try:
         options.parseOptions(argv)
     except usage.UsageError as e:
-        print("vdetwist cat: %s\n%s" % (e, options), file=sys.stderr)
+        print("vdetwist cat: %s (vdetwist cat --help lists the options)" % (e,),
+              file=sys.stderr)
         return 1
     from twisted.internet import reactor
     result: List[int] = [1]

@@ -15,11 +15,16 @@ once and removed at exit.
     pidfile.remove()
 
 L{detach} must run before the reactor starts (it forks).
+
+L{runService} does all of it for a L{vdetwist.service.FaceService}
+(C{vdetwist switch}, C{vdetwist slirp}): a failed start is one line on
+standard error and status 1, in the background too (the waiting parent
+prints it).
 """
 
 import os
 import sys
-from typing import Optional
+from typing import Any, Callable, Dict, Optional
 
 
 class ReadyNotifier:
@@ -124,3 +129,102 @@ class PidFile:
                 os.unlink(self.path)
             except OSError:
                 pass
+
+
+def runService(command: str, options: Any,
+               build: Callable[[Any, Any], Any]) -> int:
+    """
+    Run a face's services as the C tools run: in the foreground, or with
+    C{options["daemon"]} in the background once started (the command
+    returns 0 then, or 1 with the one line of a failed start), with
+    C{options["pidfile"]} written before and removed at exit.
+
+    Logging: warnings and errors as C{COMMAND: text} lines on standard
+    error in the foreground; everything to syslog as a daemon (as
+    vde_switch and slirpvde log).
+
+    @param command: the command's name (C{"vdetwist switch"}).
+    @param options: the parsed options, with C{daemon} and C{pidfile};
+        paths in them absolute (the daemon changes directory to C{/}).
+    @param build: C{build(options, reactor)} returns the
+        L{vdetwist.service.FaceService}.
+    @return: the exit status.
+    """
+    pidfile = PidFile(options["pidfile"]) if options["pidfile"] else None
+    notifier = detach() if options["daemon"] else ReadyNotifier(None)
+    if pidfile is not None:
+        try:
+            pidfile.write()
+        except OSError as e:
+            sys.stderr.write("%s: cannot write the pid file %s: %s\n" % (
+                command, pidfile.path, e.strerror))
+            sys.stderr.flush()
+            return 1
+    try:
+        return _runFace(command, options, build, notifier)
+    finally:
+        if pidfile is not None:
+            pidfile.remove()
+
+
+def _runFace(command: str, options: Any, build: Callable[[Any, Any], Any],
+             notifier: ReadyNotifier) -> int:
+    """
+    Start the face before the reactor runs (as twistd does), tell the
+    waiting parent once it is ready, run the reactor, stop the services at
+    shutdown.
+
+    @return: the exit status: the face's when its start failed, else 0.
+    """
+    from twisted.internet import reactor
+    from twisted.logger import globalLogBeginner
+
+    globalLogBeginner.beginLoggingTo(
+        [_logObserver(command, options["daemon"])], redirectStandardIO=False)
+    face = build(options, reactor)
+    face.privilegedStartService()
+    face.startService()
+    reactor.addSystemEventTrigger("before", "shutdown", face.stopService)
+    face.whenReady().addCallback(lambda _: notifier.ready())
+    reactor.run()
+    return face.exitStatus or 0
+
+
+def _logObserver(command: str, daemon: bool) -> Any:
+    """
+    Where log events go: syslog for a daemon, else warnings and errors on
+    standard error as C{COMMAND: text}.
+    """
+    from twisted.logger import LogLevel, formatEvent
+
+    if daemon:
+        import syslog
+        syslog.openlog(command.replace(" ", "_"), syslog.LOG_PID, syslog.LOG_DAEMON)
+        priorities = {LogLevel.debug: syslog.LOG_DEBUG, LogLevel.info: syslog.LOG_INFO,
+                      LogLevel.warn: syslog.LOG_WARNING, LogLevel.error: syslog.LOG_ERR,
+                      LogLevel.critical: syslog.LOG_CRIT}
+
+        def toSyslog(event: Dict[str, Any]) -> None:
+            level = event.get("log_level", LogLevel.info)
+            if level is LogLevel.debug:
+                return
+            text = formatEvent(event)
+            if "log_failure" in event:
+                text += "\n" + event["log_failure"].getTraceback()
+            syslog.syslog(priorities.get(level, syslog.LOG_INFO), text)
+        return toSyslog
+
+    loud = (LogLevel.warn, LogLevel.error, LogLevel.critical)
+
+    def toStderr(event: Dict[str, Any]) -> None:
+        if event.get("log_level", LogLevel.info) not in loud:
+            return
+        text = formatEvent(event)
+        if "log_failure" in event:
+            text += "\n" + event["log_failure"].getTraceback()
+        try:
+            sys.__stderr__.write("%s: %s\n" % (command, text))
+            sys.__stderr__.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    return toStderr

@@ -4,9 +4,11 @@
 The C{vdetwist} command: one subcommand per tool.
 
     vdetwist cat -s /tmp/vde --ip 192.168.77.100/24 -l -p 10000
+    vdetwist switch -d -s /tmp/vde -M /tmp/mgmt -p /tmp/vde.pid
+    vdetwist slirp -d -p /tmp/slirp.pid -s /tmp/vde -n 192.168.77.0 -L30000:192.168.77.100:10000
 
 C{vdetwist --version} and C{vdetwist COMMAND --version} print vdetwist's
-version (L{vdetwist.scripts.options.version}).
+version (L{vdetwist.version.version}).
 """
 
 import sys
@@ -18,6 +20,8 @@ SUBCOMMANDS = {
     "plug": ("vdetwist.scripts.plug", "vde_plug: a switch on stdin/stdout or a command"),
     "capture": ("vdetwist.scripts.capture", "a live pcap stream of a switch port on stdout"),
     "ns": ("vdetwist.scripts.ns", "any program in its own network view on the switch"),
+    "switch": ("vdetwist.scripts.switch", "vde_switch: a switch, with vde_switch's options"),
+    "slirp": ("vdetwist.scripts.slirp", "slirpvde: a NAT gateway, with slirpvde's options"),
 }
 
 
@@ -43,7 +47,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     @param argv: the arguments after the program name (C{sys.argv[1:]}).
     @return: the exit status.
     """
-    from vdetwist.scripts.options import versionLine
+    from vdetwist.version import versionLine
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())

@@ -32,7 +32,7 @@ from typing import Any, List
 from twisted.python import usage
 
 from vdetwist.ns.prepare import ViewConfig, ViewError, checkName, execCommand, joinView
-from vdetwist.scripts.options import VersionOption
+from vdetwist.version import VersionOption
 from vdetwist.wire.frames import MAX_FRAME
 
 __all__ = ["Options", "main", "defaultCommand", "FORWARDED_SIGNALS"]

@@ -61,7 +61,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vdetwist.interfaces import IFrameProtocol, IFrameTransport
-from vdetwist.scripts.options import VersionOption
+from vdetwist.version import VersionOption
 from vdetwist.scripts.plugurls import (
     ChildProcess,
     ChildStreamFrameProtocol,

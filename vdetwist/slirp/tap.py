@@ -12,7 +12,14 @@ guests reach the host's loopback only with C{--allow-host-loopback},
 C{-L}/C{-U} accept a host address (C{[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT}),
 C{-D} takes no argument (C{--dhcp-start ADDR} gives the pool's start),
 stream mode (C{-s -}), C{-X}, C{-x} and C{-t} are not supported, and
-twistd does the daemonizing and pidfile (C{-d}/C{-p} are twistd's).
+twistd does the daemonizing and pidfile (C{-d}/C{-p} are twistd's;
+C{vdetwist slirp} takes them as slirpvde does, L{vdetwist.scripts.slirp}).
+Long options take one dash too, as slirpvde's C{getopt_long_only}
+(C{-socket DIR}, C{-dhcp}; L{longOnly}).
+
+A failed start (no switch at C{-s}, a forward's host port taken, a busy
+C{-M} socket) is one line on standard error and exit status 1, with
+nothing left listening (L{vdetwist.service.FaceService}).
 """
 
 import os
@@ -23,8 +30,11 @@ from twisted.application import service
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.python import usage
+from twisted.python.failure import Failure
 
 from vdetwist.observe.service import OBSERVE_PARAMETERS, checkObserveOptions
+from vdetwist.version import VersionOption
+from vdetwist.service import FaceService, StartupError, addStartupStep, reportStartupFailure
 from vdetwist.slirp.forward import parseForwardSpec
 from vdetwist.slirp.gateway import DEFAULT_NETWORK, Gateway, parseNetwork
 from vdetwist.wire.addr import parseIPv4, sameNetwork
@@ -34,10 +44,48 @@ __all__ = ["Options", "makeService", "SlirpService"]
 _log = Logger()
 
 
-class Options(usage.Options):
+def longOnly(argv: List[str], longNames: List[str], shortNames: str) -> List[str]:
     """
-    slirpvde's options, for C{twistd slirp}.
+    slirpvde parses its options as C{getopt_long_only} does: C{-socket
+    DIR}, C{-dhcp}, C{-daemon} are long options.  Rewrite them with two
+    dashes for L{usage.Options}.
+
+    An argument C{-WORD[=VALUE]} is long when WORD is a long option's name
+    or the start of exactly one; otherwise, and always when it is a single
+    letter that is a short option, it is left as short options.
+    C{--dhcp=START} (slirpvde's DHCP start) becomes C{--dhcp-start=START}.
+
+    @param argv: the arguments.
+    @param longNames: the long options' names.
+    @param shortNames: the short options' letters.
+    @return: the rewritten arguments.
     """
+    out: List[str] = []
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            out.extend(argv[index:])
+            break
+        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 1:
+            word, sep, value = arg[1:].partition("=")
+            if not (len(word) == 1 and word in shortNames):
+                matches = [name for name in longNames if name == word] or [
+                    name for name in longNames if name.startswith(word)]
+                if len(matches) == 1:
+                    arg = "--" + matches[0] + sep + value
+        if arg.startswith("--dhcp="):
+            arg = "--dhcp-start=" + arg[len("--dhcp="):]
+        out.append(arg)
+    return out
+
+
+class Options(VersionOption, usage.Options):
+    """
+    slirpvde's options, for C{twistd slirp}: long options take one dash
+    too (C{-socket}, C{-dhcp}), C{-h} is C{--help} and C{--version}
+    prints vdetwist's version.
+    """
+
+    command = "twistd slirp"
 
     synopsis = "[options] [SWITCH]"
     longdesc = ("A NAT gateway for a Virtual Distributed Ethernet LAN (slirpvde "
@@ -129,6 +177,23 @@ class Options(usage.Options):
         The same as --dns.
         """
         self["dns"] = value
+
+    def opt_h(self) -> None:
+        """
+        Display this help and exit.
+        """
+        self.opt_help()
+
+    def parseOptions(self, options: Optional[List[str]] = None) -> None:
+        """
+        Parse as slirpvde does: one-dash long options (L{longOnly}).
+
+        @param options: the arguments (C{sys.argv[1:]} by default).
+        """
+        if options is None:
+            options = sys.argv[1:]
+        longNames = [name.rstrip("=") for name in self.longOpt]
+        super().parseOptions(longOnly(list(options), longNames, self.shortOpt.replace(":", "")))
 
     def parseArgs(self, *args: str) -> None:
         """
@@ -240,17 +305,46 @@ class SlirpService(service.Service):
     def startService(self) -> None:
         """
         Listen, attach, announce.
+
+        @raise StartupError: a forward's host port cannot be listened on,
+            or the switch cannot be opened (checked before the reactor
+            runs); what had started is stopped first.
         """
         service.Service.startService(self)
         try:
             self.gateway.startForwards()
         except CannotListenError as e:
-            _log.error("slirp: cannot listen for a forward: {error}", error=str(e))
-            self.reactor.callWhenRunning(self._stopReactor)
-            return
+            self._abort()
+            reason = getattr(e.socketError, "strerror", None) or str(e.socketError)
+            raise StartupError("cannot listen for a forward on %s port %s: %s" % (
+                e.interface or "0.0.0.0", e.port, reason))
         self.gateway.addDetachObserver(self._detached)
         d = self.gateway.attach(self.sock)
+        outcome: List[Any] = []
+
+        def record(result: Any) -> Any:
+            outcome.append(result)
+            return result
+        d.addBoth(record)
+        if outcome and isinstance(outcome[0], Failure):
+            d.addErrback(lambda _: None)
+            self._abort()
+            raise StartupError(self._attachError(outcome[0]))
+        addStartupStep(self, d)
         d.addCallbacks(self._attached, self._attachFailed)
+
+    def _abort(self) -> None:
+        """
+        The start failed: undo it.
+        """
+        service.Service.stopService(self)
+        self.gateway.stop()
+
+    def _attachError(self, reason: Any) -> str:
+        """
+        The line for an attach failure.
+        """
+        return "cannot attach to the switch %s: %s" % (self.sock, reason.getErrorMessage())
 
     def _attached(self, transport: Any) -> None:
         """
@@ -267,12 +361,14 @@ class SlirpService(service.Service):
 
     def _attachFailed(self, reason: Any) -> None:
         """
-        The switch could not be joined: say why and stop.
+        The switch could not be joined: say why and stop (through the
+        face, with status 1, when there is one).
 
         @param reason: the failure.
         """
-        _log.error("slirp: cannot attach to the switch {sock}: {error}", sock=self.sock,
-                   error=reason.getErrorMessage())
+        if reportStartupFailure(self, self._attachError(reason)):
+            return
+        _log.error("slirp: {error}", error=self._attachError(reason))
         self._stopReactor()
 
     def _detached(self, reason: Any) -> None:
@@ -323,20 +419,25 @@ class _PcapService(service.Service):
 
 
 def makeService(options: Any, reactor: Optional[Any] = None,
-                resolver: Any = None) -> service.MultiService:
+                resolver: Any = None, command: str = "slirp") -> FaceService:
     """
     Build slirp: the gateway service, and optionally the console and a
-    manhole.
+    manhole, under a L{FaceService}: a start-up failure (a forward's port
+    taken, no switch) is one line on standard error, a non-zero exit
+    status, and nothing left behind.
 
     @param options: parsed L{Options}.
-    @param reactor: the reactor (the global one by default).
+    @param reactor: the reactor; without one (twistd), the global one,
+        and a failed start ends the process with status 1.
     @param resolver: the DNS resolver (the host's by default).
+    @param command: the name the failure line starts with.
     @return: the service; its C{gateway} attribute is the L{Gateway}.
     """
+    exitProcess = reactor is None
     if reactor is None:
         from twisted.internet import reactor as _reactor
         reactor = _reactor
-    top = service.MultiService()
+    top = FaceService(command, reactor, exitProcess=exitProcess)
     gateway = Gateway(
         reactor, options["network"], dnsAddress=options["dns"], dhcp=options["dhcp"],
         dhcpStart=options["dhcp-start"], dns=not options["no-dns"], resolver=resolver,
@@ -347,7 +448,9 @@ def makeService(options: Any, reactor: Optional[Any] = None,
         gateway.addForward(protocol, spec, listen=False)
     top.gateway = gateway  # type: ignore[attr-defined]
     if options["pcap"]:
-        top.addService(_PcapService(gateway, options["pcap"]))
+        pcap = _PcapService(gateway, options["pcap"])
+        top.addService(pcap)
+        top.setStartupContext(pcap, "cannot write the capture file")
     slirp = SlirpService(reactor, gateway, options["sock"], quiet=options["quiet"])
     slirp.setName("slirp")
     slirp.setServiceParent(top)
@@ -361,16 +464,18 @@ def makeService(options: Any, reactor: Optional[Any] = None,
         factory = SlirpConsoleFactory(gateway, options["mgmt"], options["mgmtmode"],
                                       shutdown=shutdown, reactor=reactor)
         top.console = factory  # type: ignore[attr-defined]
-        ManagementService(reactor, factory, options["mgmt"], mode=options["mgmtmode"]
-                          ).setServiceParent(top)
+        mgmt = ManagementService(reactor, factory, options["mgmt"], mode=options["mgmtmode"])
+        mgmt.setServiceParent(top)
+        top.setStartupContext(mgmt, "cannot open the management console")
     if options["manhole"]:
         from vdetwist.manhole import makeManholeService
-        makeManholeService(options["manhole"],
-                           {"gateway": gateway, "nat": gateway.nat, "dhcp": gateway.dhcp,
-                            "forwards": gateway.forwards, "tcp": gateway.tcp,
-                            "host": gateway.host},
-                           keys=options["manhole-keys"], passwd=options["manhole-passwd"],
-                           reactor=reactor).setServiceParent(top)
+        manhole = makeManholeService(
+            options["manhole"],
+            {"gateway": gateway, "nat": gateway.nat, "dhcp": gateway.dhcp,
+             "forwards": gateway.forwards, "tcp": gateway.tcp, "host": gateway.host},
+            keys=options["manhole-keys"], passwd=options["manhole-passwd"], reactor=reactor)
+        manhole.setServiceParent(top)
+        top.setStartupContext(manhole, "cannot start the manhole")
     from vdetwist.observe.service import Components, addObserveServices
     top.observer = addObserveServices(  # type: ignore[attr-defined]
         top, reactor, options, Components("slirp " + options["network"], gateway=gateway))

@@ -9,18 +9,26 @@ Differences from vde_switch r586, all deliberate: refused control requests
 close the control stream (r586 leaves the client hanging), frames up to 9234
 bytes pass (r586 truncates at 1518), access control uses the kernel's peer
 credentials, and a management socket held by a live process is an error.
+
+A failed start (C{-s} under a directory that does not exist, or where a
+live switch serves; C{-M} on a live console) is one line on standard error
+and exit status 1, with nothing left behind (L{vdetwist.service}).
+C{vdetwist switch} (L{vdetwist.scripts.switch}) runs the same services with
+vde_switch's whole command line, C{-d} and C{-p} included.
 """
 
 import grp
 import os
 from typing import Any, Optional
 
-from twisted.application import internet, service
+from twisted.application import internet
 from twisted.python import usage
 
 from vdetwist.console.arguments import parseOctalMode
 from vdetwist.links.options import CableOptions, checkCableOptions, makeCableManager
 from vdetwist.observe.service import OBSERVE_PARAMETERS, checkObserveOptions
+from vdetwist.version import VersionOption
+from vdetwist.service import FaceService
 from vdetwist.vde.url import defaultSocketDirectory
 from vdetwist.wire.addr import parseMAC
 
@@ -41,11 +49,13 @@ def lookupGroup(name: str) -> int:
         raise usage.UsageError("no such group: %r" % (name,))
 
 
-class Options(CableOptions, usage.Options):
+class Options(VersionOption, CableOptions, usage.Options):
     """
-    vde_switch's options, for C{twistd vdeswitch}.
+    vde_switch's options, for C{twistd vdeswitch}; C{-h} is C{--help} and
+    C{--version} prints vdetwist's version, as vde_switch's do.
     """
 
+    command = "twistd vdeswitch"
     synopsis = "[options]"
     longdesc = ("A Virtual Distributed Ethernet switch. Debian's vde_plug, "
                 "vde_plug2tap, slirpvde, wirefilter and QEMU plug into it; "
@@ -81,6 +91,12 @@ class Options(CableOptions, usage.Options):
         "sock": usage.CompleteDirs(), "mgmt": usage.CompleteFiles(),
         "rcfile": usage.CompleteFiles()})
 
+    def opt_h(self) -> None:
+        """
+        Display this help and exit.
+        """
+        self.opt_help()
+
     def postOptions(self) -> None:
         """
         Validate and convert the options.
@@ -113,6 +129,8 @@ class Options(CableOptions, usage.Options):
         if self["sock"] is None:
             self["sock"] = defaultSocketDirectory()
         self["sock"] = os.path.abspath(self["sock"])
+        if os.path.exists(self["sock"]) and not os.path.isdir(self["sock"]):
+            raise usage.UsageError("--sock: not a directory: %s" % (self["sock"],))
         if len(os.path.join(self["sock"], "000.65535")) > 107:
             raise usage.UsageError("--sock: path too long for a UNIX socket: %r" % (self["sock"],))
         if self["rcfile"] is not None and not os.path.isfile(self["rcfile"]):
@@ -123,22 +141,28 @@ class Options(CableOptions, usage.Options):
         checkObserveOptions(self)
 
 
-def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiService:
+def makeService(options: Any, reactor: Optional[Any] = None,
+                command: str = "vdeswitch") -> FaceService:
     """
     Build the switch: the control server, the console, the 1-second tick,
-    and optionally a tap and a manhole.
+    and optionally a tap and a manhole, under a L{FaceService}: a start-up
+    failure is one line on standard error, a non-zero exit status, and
+    nothing left behind.
 
     @param options: parsed L{Options}.
-    @param reactor: the reactor (the global one by default).
+    @param reactor: the reactor; without one (twistd), the global one,
+        and a failed start ends the process with status 1.
+    @param command: the name the failure line starts with.
     @return: the service; its C{switch} attribute is the running switch.
     """
+    exitProcess = reactor is None
     if reactor is None:
         from twisted.internet import reactor as _reactor
         reactor = _reactor
     from vdetwist.switch.server import ControlServer
     from vdetwist.switch.switch import Switch
 
-    top = service.MultiService()
+    top = FaceService(command, reactor, exitProcess=exitProcess)
     switch = Switch(numports=options["numports"], hub=options["hub"],
                     mac=options["macaddr"], hashSize=options["hashsize"])
     top.switch = switch
@@ -148,6 +172,7 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
                             dirMode=options["dirmode"], group=options["group"])
     control.setName("control")
     control.setServiceParent(top)
+    top.setStartupContext(control, "cannot start the switch")
     top.control = control
     ticker = internet.TimerService(1, switch.tick)
     ticker.clock = reactor
@@ -156,24 +181,29 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
 
     if options["tap"]:
         from vdetwist.switch.tuntap import TapService
-        TapService(reactor, switch, options["tap"]).setServiceParent(top)
+        tap = TapService(reactor, switch, options["tap"])
+        tap.setServiceParent(top)
+        top.setStartupContext(tap, "cannot open the tap %s" % (options["tap"],))
 
     top.cables = makeCableManager(reactor, switch, options, top)
     consoleFactory = _consoleFactory(reactor, switch, control, top.cables, options)
     top.console = consoleFactory
     if options["mgmt"]:
         from vdetwist.console.mgmt import ManagementService
-        ManagementService(reactor, consoleFactory, options["mgmt"],
-                          mode=options["mgmtmode"], group=options["mgmtgroup"]
-                          ).setServiceParent(top)
+        mgmt = ManagementService(reactor, consoleFactory, options["mgmt"],
+                                 mode=options["mgmtmode"], group=options["mgmtgroup"])
+        mgmt.setServiceParent(top)
+        top.setStartupContext(mgmt, "cannot open the management console")
     if options["rcfile"]:
         consoleFactory.runRCFile(options["rcfile"])
 
     if options["manhole"]:
         from vdetwist.manhole import makeManholeService
-        makeManholeService(options["manhole"], {"switch": switch, "control": control},
-                           keys=options["manhole-keys"], passwd=options["manhole-passwd"]
-                           ).setServiceParent(top)
+        manhole = makeManholeService(options["manhole"], {"switch": switch, "control": control},
+                                     keys=options["manhole-keys"],
+                                     passwd=options["manhole-passwd"])
+        manhole.setServiceParent(top)
+        top.setStartupContext(manhole, "cannot start the manhole")
     from vdetwist.observe.service import Components, addObserveServices
     top.observer = addObserveServices(top, reactor, options, Components(
         "vdeswitch " + options["sock"], switch=switch, cables=top.cables, control=control))

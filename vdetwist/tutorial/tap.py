@@ -23,10 +23,12 @@ from twisted.internet import defer
 from twisted.python import usage
 
 from vdetwist.observe.service import OBSERVE_PARAMETERS, checkObserveOptions
+from vdetwist.version import VersionOption
+from vdetwist.service import FaceService, addStartupStep, reportStartupFailure
 from vdetwist.wire.addr import formatIPv4, parseIPv4
 
 
-class Options(usage.Options):
+class Options(VersionOption, usage.Options):
     """
     Where the tutorial's network lives.
     """
@@ -145,6 +147,7 @@ class HostsService(service.Service):
             return ports
         d.addCallback(listening)
         d.addBoth(self.ready.callback)
+        addStartupStep(self, self.ready)
 
     def stopService(self) -> Any:
         service.Service.stopService(self)
@@ -168,21 +171,25 @@ def banner(options: Any) -> str:
     return "\n".join(lines)
 
 
-def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiService:
+def makeService(options: Any, reactor: Optional[Any] = None) -> FaceService:
     """
-    The switch, then slirp, then the hosts, all in this process.
+    The switch, then slirp, then the hosts, all in this process, under
+    one L{FaceService}: a part that cannot start ends the whole with one
+    line and status 1, leaving nothing behind.
 
     @param options: parsed L{Options}.
-    @param reactor: the reactor (the global one by default).
+    @param reactor: the reactor; without one (twistd), the global one,
+        and a failed start ends the process with status 1.
     @return: the service.
     """
+    exitProcess = reactor is None
     if reactor is None:
         from twisted.internet import reactor as _reactor
         reactor = _reactor
     from vdetwist.slirp import tap as slirpTap
     from vdetwist.switch import tap as switchTap
 
-    top = service.MultiService()
+    top = FaceService("vdetutorial", reactor, exitProcess=exitProcess)
     switchOptions = switchTap.Options()
     switchOptions.parseOptions(["-s", options["sock"], "-M", options["mgmt"]])
     switchService = switchTap.makeService(switchOptions, reactor)
@@ -206,9 +213,10 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> service.MultiSer
     def announce(result: Any) -> None:
         if isinstance(result, list):
             hosts.write(banner(options))
-        else:
-            hosts.write("vdetwist tutorial: the virtual hosts could not start: %s" % (
-                result.getErrorMessage(),))
+            return
+        cause = "the virtual hosts could not start: %s" % (result.getErrorMessage(),)
+        if not reportStartupFailure(hosts, cause):
+            hosts.write("vdetwist tutorial: " + cause)
     hosts.ready.addBoth(announce)
     from vdetwist.observe.service import Components, addObserveServices
     top.observer = addObserveServices(  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+vdetwist switch and vdetwist slirp take vde_switch's and slirpvde's command lines (-d, -p, -F, -v, -socket, -dhcp ...), so scripts written for the C tools run with vdetwist in front; --version prints vdetwist's version.
