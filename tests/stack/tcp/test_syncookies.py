@@ -321,3 +321,37 @@ class CookieTimestampTests(SynchronousTestCase):
         self.assertEqual((machine.wsEnabled, machine.sackEnabled, machine.tsEnabled),
                          (False, False, False))
         self.assertEqual(machine.sndWnd, 100)
+
+
+class FloodTests(LayerTestsMixin, SynchronousTestCase):
+    """
+    A flood of 20,000 SYNs at a listener with the default settings.
+    """
+
+    def test_tablesBounded(self) -> None:
+        """
+        The SYN queue and the connection table hold at most the layer's
+        bound (1,024); every other SYN gets a cookie; a peer connecting
+        in the middle of the flood gets through; when the half-open
+        connections time out the tables are empty but for it.
+        """
+        factory = RecorderFactory()
+        self.layer.listen(80, factory)
+        rng = __import__("random").Random(7)
+        for i in range(20000):
+            self.inject(TCPSegment(1024 + i, 80, rng.getrandbits(32), 0, SYN,
+                                   8000), source=bytes([10, 0, 1 + i % 200, 9]))
+            if i == 10000:
+                self.ip.segments()
+                self.inject(TCPSegment(40000, 80, 7000, 0, SYN, 8000))
+                [synAck] = [s for s in self.sent() if s.dstPort == 40000]
+                self.inject(TCPSegment(40000, 80, 7001, synAck.seq + 1, ACK, 8000))
+        self.assertEqual(self.layer.synQueue, 1024)
+        self.assertEqual(len(self.layer.connections), 1025)
+        self.assertEqual(self.layer.stats.synCookiesSent, 20001 - 1024)
+        self.assertEqual(self.layer.stats.synCookiesValidated, 1)
+        self.assertEqual(len(factory.built), 1)
+        self.clock.pump([10] * 30)
+        self.ip.segments()
+        self.assertEqual(self.layer.synQueue, 0)
+        self.assertEqual(list(self.layer.connections), [(US, 80, THEM, 40000)])
