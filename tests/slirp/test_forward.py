@@ -2,17 +2,21 @@
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 Tests for L{vdetwist.slirp.forward}: forward specs, the relay's idle
-timeout and backpressure, and UDP forwards with flow aging.
+timeout and backpressure, a guest slow to accept, and UDP forwards with
+flow aging.
 """
 
 from typing import Any, List, Tuple
 
+from twisted.internet import error
 from twisted.internet.address import IPv4Address
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.slirp.helpers import HostTransport, Network
 from tests.slirp.test_nat import HostReactor
-from vdetwist.slirp.forward import ForwardSpec, parseForwardSpec
+from vdetwist.slirp.forward import EARLY_DATA_LIMIT, ForwardSpec, parseForwardSpec
+from vdetwist.stack.tcp.machine import SYN_SENT
 from vdetwist.wire.addr import parseIPv4
 
 
@@ -107,6 +111,118 @@ class RelayTests(SynchronousTestCase):
         self.connect()
         self.assertIsNone(self.forward._accepted(IPv4Address("TCP", "127.0.0.1", 5001)))
         self.assertEqual(self.forward.counters.failed, 1)
+
+
+class SlowGuestTests(SynchronousTestCase):
+    """
+    A guest that does not answer SYNs for a while (its SYN queue full, say):
+    the forward's connect retransmits for as long as the host client
+    waits.
+    """
+
+    def setUp(self) -> None:
+        """
+        A guest listening on 10000 that drops every segment until
+        L{deafUntil} (fake time), and a forward to it.
+        """
+        self.net = Network()
+        self.guest = self.net.guest("10.0.2.15/24")
+        self.guest.listen(10000, b"g")
+        self.deafUntil = 30.0
+        segmentIn = self.guest.tcp._segmentIn
+        clock = self.net.clock
+
+        def deaf(source: bytes, destination: bytes, payload: bytes) -> None:
+            if clock.seconds() >= self.deafUntil:
+                segmentIn(source, destination, payload)
+        self.guest.tcp._segmentIn = deaf
+        self.forward = self.net.gateway.addForward(
+            "tcp", parseForwardSpec("2222:10.0.2.15:10000"), listen=False)
+
+    def connect(self) -> Tuple[Any, HostTransport]:
+        """
+        A host client connects.
+        """
+        end = self.forward._accepted(IPv4Address("TCP", "127.0.0.1", 5000))
+        transport = HostTransport()
+        end.makeConnection(transport)
+        return end, transport
+
+    def pendingConnects(self) -> int:
+        """
+        @return: the gateway's connections still in SYN_SENT.
+        """
+        return sum(c.machine.state == SYN_SENT
+                   for c in self.net.gateway.tcp.connections.values())
+
+    def test_connectsLate(self) -> None:
+        """
+        The guest answers after 30 s (past the 10 s after which the forward
+        used to give up): the relay is made, what the host client sent
+        meanwhile and its half-close reach the guest, the guest's greeting
+        the client; nothing failed.
+        """
+        end, transport = self.connect()
+        end.dataReceived(b"sent early")
+        end.readConnectionLost()
+        self.net.run(29.0)
+        self.assertEqual(self.guest.servers, [])
+        self.assertEqual(self.pendingConnects(), 1)
+        self.net.run(40.0)
+        [server] = self.guest.servers
+        self.assertEqual(server.received, b"sent early")
+        self.assertTrue(server.eof)
+        self.assertEqual(transport.value(), b"hello from g\n")
+        self.assertEqual(self.forward.counters.failed, 0)
+
+    def test_hostClientLeaves(self) -> None:
+        """
+        A host client that goes away while the guest is being connected
+        ends the attempt at once (its reads are not paused, so its close is
+        seen).
+        """
+        end, transport = self.connect()
+        self.assertFalse(transport.paused)
+        self.net.run(5.0)
+        self.assertEqual(self.pendingConnects(), 1)
+        end.connectionLost(Failure(error.ConnectionDone()))
+        self.net.run(0.1)
+        self.assertEqual(self.pendingConnects(), 0)
+        self.assertEqual(self.forward.relays, {})
+        self.assertEqual(self.forward.counters.active, 0)
+
+    def test_earlyDataBounded(self) -> None:
+        """
+        While the guest is being connected the host side reads at most
+        L{EARLY_DATA_LIMIT} bytes, then pauses; all of it reaches the guest
+        once connected.
+        """
+        end, transport = self.connect()
+        chunk = b"x" * 16384
+        sent = 0
+        while not transport.paused:
+            end.dataReceived(chunk)
+            sent += len(chunk)
+        self.assertEqual(sent, EARLY_DATA_LIMIT)
+        self.net.run(40.0)
+        self.assertFalse(transport.paused)
+        [server] = self.guest.servers
+        self.assertEqual(len(server.received), EARLY_DATA_LIMIT)
+
+    def test_givesUpEventually(self) -> None:
+        """
+        A guest that never answers: the attempt ends when the SYN retries
+        are exhausted (about two minutes, as a Linux connect), and the host
+        client is closed.
+        """
+        self.deafUntil = float("inf")
+        end, transport = self.connect()
+        self.net.run(100.0, step=0.5)
+        self.assertEqual(self.pendingConnects(), 1)
+        self.net.run(60.0, step=0.5)
+        self.assertEqual(self.pendingConnects(), 0)
+        self.assertEqual(self.forward.counters.failed, 1)
+        self.assertTrue(transport.disconnecting)
 
 
 class UDPForwardTests(SynchronousTestCase):

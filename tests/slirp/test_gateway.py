@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from tests.slirp.helpers import HostTransport, Network
-from vdetwist.slirp.forward import parseForwardSpec
+from vdetwist.slirp.forward import EARLY_DATA_LIMIT, parseForwardSpec
 from vdetwist.interfaces import IFrameProtocol, IIPv4Protocol
 from vdetwist.slirp.forward import ProxyEnd
 from vdetwist.slirp.gateway import Gateway, _Attachment, _GatewayICMP, parseNetwork, slirpMAC
@@ -166,10 +166,13 @@ class InboundForwardTests(SynchronousTestCase):
 
     def test_hostPausedUntilGuestConnected(self) -> None:
         """
-        The host side is paused until the guest connection is up, then
-        each transport is the other's producer.
+        Until the guest connection is up the host side reads at most
+        L{EARLY_DATA_LIMIT} bytes (so that a client that leaves is noticed)
+        and is then paused; once it is up each transport is the other's
+        producer.
         """
         end, transport = self.connect(self.forwards[0])
+        end.dataReceived(b"x" * EARLY_DATA_LIMIT)
         self.assertTrue(transport.paused)
         self.net.run()
         self.assertFalse(transport.paused)

@@ -62,6 +62,14 @@ class ParserTests(SynchronousTestCase):
         endpoint = serverFromString(MemoryReactor(), "vde:8080:sock=/tmp/vde:ip=10.0.0.5")
         self.assertEqual((endpoint.port, endpoint.address), (8080, "10.0.0.5/24"))
 
+    def test_serverDefaultBacklog(self) -> None:
+        """
+        The backlog defaults to Linux's somaxconn, 4096 (SYN cookies answer
+        SYNs beyond it).
+        """
+        endpoint = serverFromString(MemoryReactor(), "vde:8080:sock=/tmp/vde:ip=10.0.0.5")
+        self.assertEqual(endpoint.backlog, 4096)
+
     def test_client(self) -> None:
         """
         A client string gives a L{VDEClientEndpoint}.

@@ -6,7 +6,9 @@ slirp's inbound port forwards (C{-L}, C{-U}).
 
 Every proxied TCP connection is a L{Relay} of two L{ProxyEnd}s, built as
 C{twisted/protocols/portforward.py} builds its proxies: the side that
-exists first is paused until the other is connected, then each transport
+exists first is paused until the other is connected (a forward's host
+side reads ahead a little instead, see L{ProxyEnd.earlyLimit}), then each
+transport
 is the other's streaming producer (so a slow reader stops the fast
 writer, with no unbounded buffering), bytes go both ways, a half-close
 (FIN) on one side becomes a half-close on the other, and a reset or a
@@ -15,7 +17,10 @@ aborted.
 
 A L{TCPForward} is one C{-L [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT}: a
 host listening socket whose connections are each relayed to a new TCP
-connection over the virtual LAN, from the gateway's address.  A
+connection over the virtual LAN, from the gateway's address; the guest
+connect retransmits its SYN for as long as a kernel's connect would (about
+two minutes) while the host client is still there, so a guest that is
+slow to accept (a burst that overflows its SYN queue) loses nothing.  A
 L{UDPForward} is one C{-U}: a host UDP socket whose clients each get a
 flow (a virtual UDP socket on the gateway) that ages out when idle.
 """
@@ -50,6 +55,11 @@ LISTEN_BACKLOG = 1024
 #: flood of host connections the guest side refuses must not cost a log
 #: line each, nor rotate the log away.
 FAILURE_LOG_INTERVAL = 1.0
+
+#: Bytes a forward's host side reads while the guest connection is being
+#: made (so that a host client that goes away is noticed, and the attempt
+#: given up); beyond it reading pauses until the guest is connected.
+EARLY_DATA_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -181,9 +191,14 @@ class ProxyEnd(Protocol):
     @ivar writeClosed: our FIN was sent (the write side is shut).
     @ivar lost: the connection is over.
     @ivar bytesRead: bytes this end read (and relayed).
+    @ivar earlyLimit: bytes to read and hold before the other side is
+        linked (0: read nothing until then); they are relayed first when
+        it is.
+    @ivar early: the bytes held so far.
     """
 
     transport: Any
+    earlyLimit = 0
 
     def __init__(self, relay: "Relay", toGuest: bool) -> None:
         """
@@ -197,13 +212,15 @@ class ProxyEnd(Protocol):
         self.writeClosed = False
         self.lost = False
         self.bytesRead = 0
+        self.early = bytearray()
         self.connectedCallback: Optional[Callable[["ProxyEnd"], None]] = None
 
     def connectionMade(self) -> None:
         """
-        Read nothing until linked; tell whoever waits for this end.
+        Read nothing (or at most L{earlyLimit}) until linked; tell whoever
+        waits for this end.
         """
-        if self.peer is None:
+        if self.peer is None and not self.earlyLimit:
             self.transport.pauseProducing()
         callback, self.connectedCallback = self.connectedCallback, None
         if callback is not None:
@@ -224,8 +241,27 @@ class ProxyEnd(Protocol):
         relay.bytes += len(data)
         self.bytesRead += len(data)
         peer = self.peer
-        if peer is not None and not peer.lost:
+        if peer is not None:
+            if not peer.lost:
+                peer.transport.write(data)
+        else:
+            self.early += data
+            if len(self.early) >= self.earlyLimit:
+                self.transport.pauseProducing()
+
+    def flushEarly(self) -> None:
+        """
+        Linked: relay what was read before, and the half-close if it came
+        too.
+        """
+        peer = self.peer
+        assert peer is not None
+        if self.early:
+            data, self.early = bytes(self.early), bytearray()
             peer.transport.write(data)
+        if self.readClosed:
+            _unregister(peer.transport)
+            peer.transport.loseWriteConnection()
 
     def readConnectionLost(self) -> None:
         """
@@ -347,8 +383,11 @@ class Relay:
             return
         host.peer, guest.peer = guest, host
         host.transport.registerProducer(guest.transport, True)
-        guest.transport.registerProducer(host.transport, True)
-        host.transport.resumeProducing()
+        if not host.readClosed:
+            guest.transport.registerProducer(host.transport, True)
+        host.flushEarly()
+        if not host.readClosed:
+            host.transport.resumeProducing()
         guest.transport.resumeProducing()
 
     def _cancelHandshakeTimer(self) -> None:
@@ -489,14 +528,18 @@ class TCPForward:
     """
 
     def __init__(self, reactor: Any, tcp: Any, gatewayAddress: bytes, spec: ForwardSpec,
-                 connectTimeout: float = 10.0, idleTimeout: Optional[float] = 7200.0,
+                 connectTimeout: Optional[float] = None,
+                 idleTimeout: Optional[float] = 7200.0,
                  maxConnections: int = 4096, preserveSource: bool = False) -> None:
         """
         @param reactor: the reactor (C{listenTCP}, time).
         @param tcp: the gateway's L{vdetwist.stack.tcp.demux.TCPLayer}.
         @param gatewayAddress: the source address of guest connections.
         @param spec: the forward.
-        @param connectTimeout: seconds to wait for the guest's handshake.
+        @param connectTimeout: seconds to wait for the guest's handshake;
+            by default as long as the TCP layer's SYN retries last (about
+            two minutes, as a Linux connect), unless the host client goes
+            away first.
         @param idleTimeout: idle seconds before a relay is aborted.
         @param maxConnections: the most live relays.
         @param preserveSource: connect to the guest from the host client's
@@ -576,6 +619,7 @@ class TCPForward:
                       f"{addr.host}:{addr.port} -> {formatIPv4(self.spec.guestAddress)}:"
                       f"{self.spec.guestPort}", self._relayFinished)
         self.relays[relay] = None
+        relay.hostEnd.earlyLimit = EARLY_DATA_LIMIT
         relay.hostEnd.connectedCallback = lambda end: self._connectGuest(relay, addr)
         return relay.hostEnd
 

@@ -27,6 +27,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from vdetwist.stack.host import VirtualHost
+from vdetwist.stack.tcp.demux import SOMAXCONN
 from vdetwist.vde.attach import SwitchAttachment, attachPersistently
 from vdetwist.wire.addr import parseIPv4, parseInterface
 
@@ -186,7 +187,7 @@ class VDEServerEndpoint:
 
     def __init__(self, reactor: Any, sock: str, address: str, port: int,
                  gateway: Optional[str] = None, mac: Optional[bytes] = None,
-                 mtu: int = 1500, backlog: int = 50,
+                 mtu: int = 1500, backlog: int = SOMAXCONN,
                  hosts: Optional[StackRegistry] = None) -> None:
         """
         @param reactor: the reactor.
@@ -196,7 +197,9 @@ class VDEServerEndpoint:
         @param gateway: the host's default gateway.
         @param mac: the host's MAC.
         @param mtu: the link MTU.
-        @param backlog: the listen backlog.
+        @param backlog: the listen backlog (the most half-open
+            connections; SYN cookies answer SYNs beyond it), Linux's
+            somaxconn by default.
         @param hosts: the registry, the process-wide one by default.
         """
         self.reactor, self.sock, self.address = reactor, sock, address
@@ -323,7 +326,7 @@ class VDEServerParser:
         """
         port = _port(args, kwargs)
         common = _common(kwargs)
-        backlog = int(kwargs.pop("backlog", 50))
+        backlog = int(kwargs.pop("backlog", SOMAXCONN))
         if kwargs:
             raise ValueError("vde: unknown keywords %s" % (", ".join(sorted(kwargs)),))
         return VDEServerEndpoint(reactor, port=port, backlog=backlog, **common)

@@ -112,6 +112,7 @@ class TCPStatistics:
         "forwarderDrops", "connectionsOpened", "connectionsAccepted",
         "outOfWindowAcksLimited", "timeWaitRecycled",
         "reassemblyDrops", "noConnection", "icmpErrors", "sackRetransmissions",
+        "synCookiesSent", "synCookiesValidated", "synCookiesFailed",
     )
 
     def __init__(self) -> None:
@@ -144,6 +145,9 @@ class TCPStatistics:
         self.icmpErrors = 0
         self.sackRetransmissions = 0
         self.outOfWindowAcksLimited = 0
+        self.synCookiesSent = 0
+        self.synCookiesValidated = 0
+        self.synCookiesFailed = 0
 
     def asDict(self) -> Dict[str, int]:
         """

@@ -3,8 +3,9 @@
 """
 L{TCPLayer}: TCP over an IPv4 layer.  It verifies checksums, parses
 segments, finds their connection by 4-tuple (one dict lookup), accepts
-connections for listeners (with a SYN queue bounded by the backlog), opens
-outgoing connections, answers segments for no connection with RST (RFC
+connections for listeners (with a SYN queue bounded by the backlog and by
+a bound of the whole layer, and SYN cookies when it is full: see
+L{vdetwist.stack.tcp.syncookies}), opens outgoing connections, answers segments for no connection with RST (RFC
 9293 section 3.10.7.1), and offers a forwarding hook for SYNs to
 addresses nobody listens on (the slirp gateway's NAT).
 
@@ -20,7 +21,8 @@ Usage, once registered with the IPv4 layer for protocol 6::
 
 Transports are L{TCPConnection}s (C{ITCPTransport}, C{IPushProducer},
 C{IConsumer}); tunables are a L{TCPConfig} (C{TCPLayer(..., config=)}),
-counters L{TCPLayer.stats} (also as the C{counters} dict).
+counters L{TCPLayer.stats} (also as the C{counters} dict), among them
+C{synCookiesSent}, C{synCookiesValidated} and C{synCookiesFailed}.
 """
 
 import os
@@ -45,7 +47,9 @@ from vdetwist.stack.tcp.machine import (
     TCPMachine,
     TCPStatistics,
 )
+from vdetwist.stack.tcp.config import windowShiftFor
 from vdetwist.stack.tcp.seq import SEQ_MASK, initialSequenceNumber, seqGT
+from vdetwist.stack.tcp.syncookies import PERIOD, SYNCookies, cookieTimestamp, decodeTimestamp
 from vdetwist.wire.tcp import (
     ACK,
     PROTOCOL_TCP,
@@ -57,7 +61,7 @@ from vdetwist.wire.tcp import (
     tcpChecksumValid,
 )
 
-__all__ = ["TCPLayer", "TCPListeningPort", "ANY_ADDRESS"]
+__all__ = ["TCPLayer", "TCPListeningPort", "ANY_ADDRESS", "SOMAXCONN"]
 
 #: The wildcard address for listeners.
 ANY_ADDRESS = b"\x00\x00\x00\x00"
@@ -68,6 +72,15 @@ EPHEMERAL_HIGH = 65535
 ConnectionKey = Tuple[bytes, int, bytes, int]
 Forwarder = Callable[[bytes, int, bytes, int], Optional["defer.Deferred[Any]"]]
 
+
+#: The default listen backlog, as generous as Linux's (C{net.core.somaxconn}
+#: is 4096 since Linux 5.4).
+SOMAXCONN = 4096
+
+#: The default bound of the half-open connections of a whole layer (Linux's
+#: C{tcp_max_syn_backlog} on a small machine): a SYN flood holds at most
+#: this many; SYN cookies answer the rest.
+MAX_SYN_QUEUE = 1024
 
 #: How many of the oldest connections L{TCPLayer._makeRoom} looks at for one
 #: in TIME_WAIT when the table is full.
@@ -148,6 +161,13 @@ class TCPLayer:
     @ivar listeners: listeners by C{(address, port)}.
     @ivar maxConnections: the bound of L{connections}.
     @ivar maxPendingForwards: the bound of SYNs waiting for the forwarder.
+    @ivar maxSynQueue: the bound of half-open connections of all the
+        listeners together (each listener's backlog bounds its own).
+    @ivar synQueue: half-open connections of listeners now.
+    @ivar synCookies: answer SYNs with SYN cookies when the SYN queue is
+        full (as Linux's C{tcp_syncookies=1}); when C{False} they are
+        dropped (counted in C{synFloodDrops}).
+    @ivar cookies: the L{SYNCookies} with this layer's secret.
     """
 
     def __init__(
@@ -158,6 +178,8 @@ class TCPLayer:
         maxConnections: int = 4096,
         maxPendingForwards: int = 256,
         seed: Optional[int] = None,
+        maxSynQueue: int = MAX_SYN_QUEUE,
+        synCookies: bool = True,
     ) -> None:
         """
         @param reactor: an C{IReactorTime}.
@@ -166,8 +188,10 @@ class TCPLayer:
             the MTU.
         @param maxConnections: see L{maxConnections}.
         @param maxPendingForwards: see L{maxPendingForwards}.
-        @param seed: seed the port/ISN randomness (tests); by default
-            from C{os.urandom}.
+        @param seed: seed the port/ISN randomness and the cookie secret
+            (tests); by default from C{os.urandom}.
+        @param maxSynQueue: see L{maxSynQueue}.
+        @param synCookies: see L{synCookies}.
         """
         self.reactor = reactor
         self.ip = ip
@@ -181,12 +205,21 @@ class TCPLayer:
         self.maxPendingForwards = maxPendingForwards
         self._forwarder: Optional[Forwarder] = None
         self._pendingForwards: Dict[ConnectionKey, TCPSegment] = {}
+        self.maxSynQueue = maxSynQueue
+        self.synQueue = 0
+        self.synCookies = synCookies
+        #: When the last cookie was sent: ACKs for no connection are checked
+        #: as cookies only for two periods after (as Linux does).
+        self._cookieSentAt = float("-inf")
         if seed is None:
             self._isnKey = os.urandom(16)
             self._random = random.Random(os.urandom(16))
+            cookieSecret = os.urandom(32)
         else:
             self._random = random.Random(seed)
             self._isnKey = self._random.randbytes(16)
+            cookieSecret = self._random.randbytes(32)
+        self.cookies = SYNCookies(cookieSecret)
 
     # -- IIPv4Protocol ------------------------------------------------------
 
@@ -259,6 +292,13 @@ class TCPLayer:
             if self._forwarder is not None:
                 self._forward(key, segment)
                 return
+        elif (flags & (SYN | ACK | RST) == ACK
+              and self.reactor.seconds() - self._cookieSentAt < 2 * PERIOD):
+            listener = self.listeners.get((destination, segment.dstPort))
+            if listener is None:
+                listener = self.listeners.get((ANY_ADDRESS, segment.dstPort))
+            if listener is not None and self._cookieAck(listener, key, segment):
+                return
         stats.noConnection += 1
         self._resetFor(destination, source, segment)
 
@@ -305,6 +345,7 @@ class TCPLayer:
             connection.shutdown()
         self.connections.clear()
         self._pendingForwards.clear()
+        self.synQueue = 0
 
     @property
     def counters(self) -> Dict[str, int]:
@@ -356,6 +397,8 @@ class TCPLayer:
         buildProtocol: Callable[[TCPConnection], Optional[IProtocol]],
         onFailure: Optional[Callable[[failure.Failure], None]] = None,
         onConnected: Optional[Callable[[IProtocol], None]] = None,
+        iss: Optional[int] = None,
+        timestampOffset: Optional[int] = None,
     ) -> TCPConnection:
         """
         Create and register a connection with a fresh machine.
@@ -364,34 +407,31 @@ class TCPLayer:
         @param buildProtocol: see L{TCPConnection}.
         @param onFailure: see L{TCPConnection}.
         @param onConnected: see L{TCPConnection}.
+        @param iss: our ISN; by default RFC 6528's.
+        @param timestampOffset: our timestamp clock's offset; by default
+            random.
         @return: the connection.
         """
         local, localPort, remote, remotePort = key
-        now = self.reactor.seconds()
-        machine = TCPMachine(
-            localPort, remotePort,
-            initialSequenceNumber(self._isnKey, local, localPort, remote, remotePort, now),
-            self.config, self.stats, self._random.getrandbits(32),
-        )
+        if iss is None:
+            iss = initialSequenceNumber(self._isnKey, local, localPort, remote, remotePort,
+                                        self.reactor.seconds())
+        if timestampOffset is None:
+            timestampOffset = self._random.getrandbits(32)
+        machine = TCPMachine(localPort, remotePort, iss, self.config, self.stats,
+                             timestampOffset)
         connection = TCPConnection(self.reactor, self, machine, local, remote,
                                    buildProtocol, onFailure, onConnected)
         self.connections[key] = connection
         return connection
 
-    def _accept(self, listener: TCPListeningPort, key: ConnectionKey,
-                segment: TCPSegment) -> None:
+    def _listenerProtocol(self, factory: IProtocolFactory,
+                          ) -> Callable[[TCPConnection], Optional[IProtocol]]:
         """
-        A SYN for a listener: start a passive open, unless the listener's
-        SYN queue (its backlog) or the connection table is full.
-
-        @param listener: the listener.
-        @param key: the new connection's 4-tuple.
-        @param segment: the SYN.
+        @param factory: a listener's factory.
+        @return: the C{buildProtocol} of a connection it accepts: leave the
+            SYN queue, count, build the protocol.
         """
-        if listener.embryonic >= listener.backlog or not self._makeRoom():
-            self.stats.synFloodDrops += 1
-            return
-        factory = listener.factory
 
         def buildProtocol(connection: TCPConnection) -> Optional[IProtocol]:
             """
@@ -400,17 +440,127 @@ class TCPLayer:
             @param connection: the new connection.
             @return: the listener factory's protocol.
             """
-            if connection.listener is not None:
-                connection.listener.embryonic -= 1
-                connection.listener = None
+            self._leaveSynQueue(connection)
             self.stats.connectionsAccepted += 1
             return factory.buildProtocol(connection.getPeer())
 
-        connection = self._newConnection(key, buildProtocol)
+        return buildProtocol
+
+    def _leaveSynQueue(self, connection: TCPConnection) -> None:
+        """
+        A connection of a listener is no longer half-open.
+
+        @param connection: the connection.
+        """
+        if connection.listener is not None:
+            connection.listener.embryonic -= 1
+            connection.listener = None
+            self.synQueue -= 1
+
+    def _accept(self, listener: TCPListeningPort, key: ConnectionKey,
+                segment: TCPSegment) -> None:
+        """
+        A SYN for a listener: start a passive open, unless the SYN queue
+        (the listener's backlog, the layer's L{maxSynQueue}) or the
+        connection table is full: then answer with a SYN cookie (or drop
+        the SYN when L{synCookies} is off).
+
+        @param listener: the listener.
+        @param key: the new connection's 4-tuple.
+        @param segment: the SYN.
+        """
+        if (listener.embryonic >= listener.backlog or self.synQueue >= self.maxSynQueue
+                or not self._makeRoom()):
+            if self.synCookies:
+                self._sendCookie(key, segment)
+            else:
+                self.stats.synFloodDrops += 1
+            return
+        connection = self._newConnection(key, self._listenerProtocol(listener.factory))
         connection.listener = listener
         listener.embryonic += 1
+        self.synQueue += 1
         connection.machine.listen()
         connection.segmentReceived(segment)
+
+    def _sendCookie(self, key: ConnectionKey, syn: TCPSegment) -> None:
+        """
+        Answer a SYN with a SYN cookie, keeping no state: the ISN encodes
+        the peer's MSS and, with timestamps, our TSval its window scale
+        and SACK-permitted (see L{vdetwist.stack.tcp.syncookies}).
+
+        @param key: the would-be connection's 4-tuple.
+        @param syn: the SYN.
+        """
+        local, localPort, remote, remotePort = key
+        config = self.config
+        now = self.reactor.seconds()
+        cookie, _ = self.cookies.make(remote, local, remotePort, localPort, syn.seq,
+                                      syn.mss or 536, now)
+        timestamp = None
+        windowScale = None
+        sackPermitted = False
+        if config.timestamps and syn.timestamp is not None:
+            if config.windowScaling and syn.windowScale is not None:
+                windowScale = min(syn.windowScale, 14)
+            sackPermitted = bool(config.sack and syn.sackPermitted)
+            offset = self.cookies.timestampOffset(remote, local, remotePort, localPort)
+            tsNow = (int(now * 1000) + offset) & SEQ_MASK
+            timestamp = (cookieTimestamp(tsNow, windowScale, sackPermitted), syn.timestamp[0])
+        synAck = TCPSegment(
+            localPort, remotePort, cookie, (syn.seq + 1) & SEQ_MASK, SYN | ACK,
+            min(config.receiveBufferSize, 65535), b"", config.mss,
+            windowShiftFor(config.receiveBufferSize) if windowScale is not None else None,
+            sackPermitted, (), timestamp)
+        self._cookieSentAt = now
+        self.stats.synCookiesSent += 1
+        self.stats.segmentsSent += 1
+        self.ip.sendPacket(PROTOCOL_TCP, local, remote, synAck.encode(local, remote))
+
+    def _cookieAck(self, listener: TCPListeningPort, key: ConnectionKey,
+                   segment: TCPSegment) -> bool:
+        """
+        An ACK for no connection, on a listener's port, while cookies are
+        in use: if it acknowledges a valid cookie, create the connection
+        (in ESTABLISHED once the ACK is processed) and accept it as the
+        listener accepts any other.
+
+        @param listener: the listener.
+        @param key: the 4-tuple.
+        @param segment: the ACK.
+        @return: whether the ACK was taken (a valid cookie); C{False}
+            means it is answered as any segment for no connection.
+        """
+        local, localPort, remote, remotePort = key
+        now = self.reactor.seconds()
+        theirISN = (segment.seq - 1) & SEQ_MASK
+        iss = (segment.ack - 1) & SEQ_MASK
+        mss = self.cookies.check(remote, local, remotePort, localPort, theirISN, iss, now)
+        windowScale: Optional[int] = None
+        sackPermitted = False
+        timestamp = None
+        if mss is not None and segment.timestamp is not None:
+            if not self.config.timestamps:
+                mss = None
+            else:
+                windowScale, sackPermitted, _ = decodeTimestamp(segment.timestamp[1])
+                timestamp = (segment.timestamp[0], 0)
+        if mss is None:
+            self.stats.synCookiesFailed += 1
+            return False
+        if not self._makeRoom():
+            self.stats.synFloodDrops += 1
+            return True
+        self.stats.synCookiesValidated += 1
+        connection = self._newConnection(
+            key, self._listenerProtocol(listener.factory), iss=iss,
+            timestampOffset=self.cookies.timestampOffset(remote, local, remotePort, localPort)
+            if timestamp is not None else None)
+        connection.machine.openFromCookie(TCPSegment(
+            remotePort, localPort, theirISN, 0, SYN, segment.window, b"", mss,
+            windowScale, sackPermitted, (), timestamp), now)
+        connection.segmentReceived(segment)
+        return True
 
     def _forward(self, key: ConnectionKey, segment: TCPSegment) -> None:
         """
@@ -512,9 +662,7 @@ class TCPLayer:
                connection.remoteAddress, connection.remotePort)
         if self.connections.get(key) is connection:
             del self.connections[key]
-        if connection.listener is not None:
-            connection.listener.embryonic -= 1
-            connection.listener = None
+        self._leaveSynQueue(connection)
 
     def _ephemeralPort(self, local: bytes, remote: bytes, remotePort: int) -> int:
         """
@@ -555,7 +703,7 @@ class TCPLayer:
         """
         self._forwarder = forwarder
 
-    def listen(self, port: int, factory: IProtocolFactory, backlog: int = 50,
+    def listen(self, port: int, factory: IProtocolFactory, backlog: int = SOMAXCONN,
                interface: bytes = ANY_ADDRESS) -> TCPListeningPort:
         """
         Accept connections on a port.
@@ -564,8 +712,10 @@ class TCPLayer:
         @param factory: builds a protocol per accepted connection, called
             with the peer's C{IPv4Address} when the handshake completes
             (returning C{None} resets the connection).
-        @param backlog: the most connections in the handshake at once;
-            further SYNs are dropped (SYN flood protection).
+        @param backlog: the most connections in the handshake at once
+            (also bounded by L{maxSynQueue} for the whole layer); further
+            SYNs are answered with SYN cookies (or dropped when
+            L{synCookies} is off).
         @param interface: the local address, 4 bytes; all zeros for any.
         @return: the listening port (C{stopListening}, C{getHost}).
         @raise error.CannotListenError: the address and port are taken.

@@ -274,6 +274,23 @@ class TCPMachine(OutputMixin, TimersMixin):
         """
         self.state = LISTEN
 
+    def openFromCookie(self, syn: TCPSegment, now: float) -> None:
+        """
+        Recreate the half-open connection a SYN cookie stood for (see
+        L{vdetwist.stack.tcp.syncookies}): as if C{syn} had been received
+        in LISTEN and our SYN-ACK, with our ISS as the cookie, sent.  The
+        peer's ACK, given next to L{segmentReceived}, completes the
+        handshake.
+
+        @param syn: the peer's SYN as the cookie describes it: its
+            sequence number, and the MSS, window scale, SACK-permitted and
+            timestamp options the cookie (and the ACK's timestamp) carried.
+        @param now: the current time.
+        """
+        self.state = LISTEN
+        self._inListen(syn, now)
+        self.sndNxt = self.sndMax = (self.iss + 1) & SEQ_MASK
+
     def connect(self, now: float, timeout: Optional[float] = None) -> None:
         """
         Start an active open: the next L{dispatch} sends the SYN.
