@@ -15,11 +15,11 @@ import importlib
 import platform
 from typing import Optional
 
-#: The extras of setup.cfg with what they enable and what they pull in.
+#: The extras of setup.cfg: what needs them, and what they pull in.
 EXTRAS = {
-    "manhole": ("the manhole", "Twisted Conch, cryptography"),
-    "ssh": ("SSH cables", "Twisted Conch, cryptography"),
-    "tls": ("TLS cables", "pyOpenSSL, cryptography"),
+    "manhole": ("the manhole needs", "Twisted Conch, cryptography"),
+    "ssh": ("SSH cables need", "Twisted Conch, cryptography"),
+    "tls": ("TLS cables need", "pyOpenSSL, cryptography"),
 }
 
 
@@ -59,7 +59,7 @@ def missingExtra(extra: str, error: Optional[BaseException] = None) -> MissingEx
         cryptography)"}.
     """
     what, packages = EXTRAS[extra]
-    message = "%s needs the %r extra: %s (%s)" % (what, extra, installHint(extra), packages)
+    message = "%s the %r extra: %s (%s)" % (what, extra, installHint(extra), packages)
     if error is not None:
         message += "; %s" % (error,)
     return MissingExtra(message)
