@@ -718,7 +718,7 @@ def report(options: argparse.Namespace, kinds: List[str],
           % (getattr(options, "loadBefore", float("nan")), os.getloadavg()[0]))
     print("rounds %d x %g s, switches alternating; medians [min-max]:"
           % (options.rounds, options.seconds))
-    print("%-38s" % ("",) + "".join("%28s" % (names[k],) for k in kinds)
+    print("%-38s" % ("",) + "".join("%32s" % (names[k],) for k in kinds)
           + "".join("%12s" % (names[k].split()[1] + "/C",) for k in ratios))
     for key, label, fmt, unit in METRICS:
         medians = {k: statistics.median(results[k][key]) for k in kinds if results[k][key]}
@@ -730,7 +730,7 @@ def report(options: argparse.Namespace, kinds: List[str],
             cell = ("%s [%s-%s]" % tuple(
                 (fmt % (v,)).strip() for v in (medians[k], min(values), max(values)))
                 if values else "-")
-            line += "%28s" % (cell,)
+            line += "%32s" % (cell,)
         for k in ratios:
             line += ("%12.2f" % (medians[k] / medians["c"],)
                      if medians.get("c") and k in medians else "%12s" % ("-",))
