@@ -54,11 +54,11 @@ class ExtrasTests(SynchronousTestCase):
     def test_installHint(self) -> None:
         """
         On CPython the hint is plain pip; on PyPy it asks for
-        cryptography's wheel (pip would try to build the newest source).
+        cryptography's and bcrypt's wheels (pip would build the newest source).
         """
         self.assertEqual(installHint("tls", "CPython"), "pip install 'vdetwist[tls]'")
         self.assertEqual(installHint("tls", "PyPy"),
-                         "pip install --only-binary=cryptography 'vdetwist[tls]'")
+                         "pip install --only-binary=cryptography,bcrypt 'vdetwist[tls]'")
 
     def test_requireExtra(self) -> None:
         """

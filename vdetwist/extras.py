@@ -37,14 +37,14 @@ def installHint(extra: str, implementation: Optional[str] = None) -> str:
     @param extra: the extra's name (a key of L{EXTRAS}).
     @param implementation: L{platform.python_implementation}'s answer (the
         running interpreter's by default).  On PyPy the hint asks for
-        cryptography's binary wheel: pip would otherwise take the newest
-        source release, which needs a Rust toolchain and the network.
+        the binary wheels of cryptography and bcrypt: pip would otherwise
+        take their newest source releases, which need Rust and the network.
     @return: the command.
     """
     if implementation is None:
         implementation = platform.python_implementation()
     if implementation == "PyPy":
-        return "pip install --only-binary=cryptography 'vdetwist[%s]'" % (extra,)
+        return "pip install --only-binary=cryptography,bcrypt 'vdetwist[%s]'" % (extra,)
     return "pip install 'vdetwist[%s]'" % (extra,)
 
 
