@@ -39,7 +39,10 @@ from typing import Any, Callable, Dict, List, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from bench.common import freePort
+from bench.common import addPythonOption, freePort, implementation
+
+#: The interpreter running our side (C{--python PATH}; this one by default).
+PYTHON = sys.executable
 
 SETUPS = ["c-direct", "c-stream", "direct", "tcp", "tls"]
 
@@ -98,6 +101,7 @@ def build(setup: str, directory: str, cleanup: Cleanup) -> "tuple[str, str]":
         Start a switch of C{kind}, stopped at cleanup.
         """
         switch = kind(os.path.join(directory, name))
+        switch.python = PYTHON
         switch.start(list(args))
         cleanup(switch.stop)
         return switch
@@ -173,7 +177,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--only", default=",".join(SETUPS),
                         help="comma-separated setups (%s)" % (", ".join(SETUPS),))
+    addPythonOption(parser, many=False)
     options = parser.parse_args(argv)
+    global PYTHON
+    PYTHON = options.python or sys.executable
     setups = [s for s in options.only.split(",") if s]
     for s in setups:
         if s not in SETUPS:
@@ -199,6 +206,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         platform.platform(), os.cpu_count() or 0, platform.python_version(),
         " ".join("%.2f" % x for x in os.getloadavg())))
     print("command: %s" % (" ".join([sys.executable] + sys.argv),))
+    print("our switches run on: %s (%s)" % (implementation(PYTHON), PYTHON))
     return 0
 
 

@@ -1,13 +1,22 @@
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 What every benchmark in bench/ reports about its run: the machine, its
-load, a process's CPU time, and a free port.
+load, a process's CPU time, and a free port; and which interpreters run
+our side (C{--python PATH}, repeatable: CPython and PyPy side by side).
 """
 
+import argparse
 import os
 import platform
 import socket
-from typing import Optional
+import subprocess
+import sys
+from typing import List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: The PyPy virtualenv bin/setup-pypy makes; a PyPy column is added when it
+#: exists and no C{--python} is given.
+PYPY = os.path.join(ROOT, ".venv-pypy", "bin", "pypy3")
 
 
 def machine() -> str:
@@ -69,3 +78,53 @@ def freePort() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def addPythonOption(parser: argparse.ArgumentParser, many: bool = True) -> None:
+    """
+    Add C{--python PATH}: the interpreter that runs our side.
+
+    @param parser: the benchmark's parser.
+    @param many: whether it may be repeated (one column per interpreter).
+    """
+    if many:
+        parser.add_argument(
+            "--python", action="append", metavar="PATH",
+            help="an interpreter to run our side with, one column each (repeat it); "
+                 "default: this one, plus .venv-pypy/bin/pypy3 when bin/setup-pypy made it")
+    else:
+        parser.add_argument(
+            "--python", metavar="PATH", default=None,
+            help="the interpreter to run our side with (default: this one; "
+                 "e.g. .venv-pypy/bin/pypy3)")
+
+
+def implementation(python: str) -> str:
+    """
+    An interpreter's implementation and version, e.g. C{PyPy 3.9.16}.
+
+    @param python: its path.
+    @return: the label.
+    @raise SystemExit: when it does not run.
+    """
+    try:
+        out = subprocess.run(
+            [python, "-c", "import platform; print(platform.python_implementation(), "
+                           "platform.python_version())"],
+            capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as e:
+        raise SystemExit("--python %s: cannot run it: %s" % (python, e))
+    return out
+
+
+def interpreters(given: Optional[List[str]]) -> List[Tuple[str, str]]:
+    """
+    The interpreters to run our side with.
+
+    @param given: the C{--python} values, or L{None}.
+    @return: C{(label, path)} pairs, e.g. C{("CPython 3.11.2", ".venv/bin/python")}.
+    """
+    paths = list(given or [])
+    if not paths:
+        paths = [sys.executable] + ([PYPY] if os.access(PYPY, os.X_OK) else [])
+    return [(implementation(path), path) for path in paths]

@@ -65,7 +65,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from bench.common import loadAverage, cpuSeconds, freePort
+from bench.common import addPythonOption, implementation, loadAverage, cpuSeconds, freePort
+
+#: The interpreter running our side (C{--python PATH}; this one by default).
+PYTHON = sys.executable
 
 #: The virtual network, the guest and the gateway.
 NETWORK = "192.168.77.0"
@@ -345,7 +348,7 @@ class Slirp:
         iperf = "%d:%s:%d" % (self.iperfPort, GUEST, IPERF_PORT)
         echo = "%d:%s:%d" % (self.echoPort, GUEST, ECHO_PORT)
         if self.kind == "ours":
-            return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+            return [PYTHON, "-c", "from twisted.scripts.twistd import run; run()",
                     "-n", "--pidfile", "", "--logfile",
                     os.path.join(self.directory, "slirp.log"),
                     "slirp", "-q", "-s", self.switchDir, "-n", NETWORK,
@@ -623,6 +626,7 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
     print("machine: %s, %d CPUs, Python %s, load average at end %s" % (
         platform.platform(), os.cpu_count() or 0, platform.python_version(), loadAverage()))
     print("command: %s" % (" ".join([sys.executable] + sys.argv),))
+    print("our slirp runs on: %s (%s)" % (implementation(PYTHON), PYTHON))
     if options.profile:
         for test in TESTS:
             path = os.path.join(options.profile, "%s.txt" % (test,))
@@ -662,7 +666,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--profile", metavar="DIR",
                         help="py-spy our slirp in round 1's tests into DIR")
     parser.add_argument("--echo", nargs=2, metavar=("ADDR", "PORT"), help=argparse.SUPPRESS)
+    addPythonOption(parser, many=False)
     options = parser.parse_args(argv)
+    global PYTHON
+    PYTHON = options.python or sys.executable
     if options.echo:
         echoMain(options.echo[0], int(options.echo[1]))
         return 0

@@ -73,7 +73,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from bench.common import machine, loadAverage, cpuSeconds
+from bench.common import addPythonOption, implementation, machine, loadAverage, cpuSeconds
+
+#: The interpreter running our side (C{--python PATH}; this one by default).
+PYTHON = sys.executable
 
 #: The virtual host's service ports.
 SINK_PORT, SOURCE_PORT, ECHO_PORT = 5001, 5002, 5003
@@ -578,7 +581,7 @@ class VirtualHostProcess:
         @raise Failed: when it does not come up.
         """
         self.process = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--vhost", switchDir, address,
+            [PYTHON, os.path.abspath(__file__), "--vhost", switchDir, address,
              "--mtu", str(mtu)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             env=dict(os.environ, PYTHONPATH=ROOT))
@@ -1054,6 +1057,7 @@ def report(options: argparse.Namespace, summary: Dict[int, Dict[str, List[float]
         else sys.executable] + [os.path.relpath(os.path.abspath(__file__), ROOT)]
         + sys.argv[1:]))
     print("machine: " + machine())
+    print("our side runs on: %s (%s)" % (implementation(PYTHON), PYTHON))
     print("load average (1 min) at start %s, at end %s" % (options.loadBefore, loadAverage()))
     print("rounds %d x %g s, directions alternating; medians:" % (
         options.rounds, options.seconds))
@@ -1110,7 +1114,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--micro", action="store_true",
                         help="only print the in-process CPU cost per packet "
                         "(no root needed; at --mtu)")
+    addPythonOption(parser, many=False)
     options = parser.parse_args(argv)
+    global PYTHON
+    PYTHON = options.python or sys.executable
     if options.micro:
         microMain(options.mtu)
         return 0

@@ -22,6 +22,10 @@ odd ones) and measures, on that switch:
      from C{/proc} too, giving frames per switch CPU-second: the capacity
      measure least disturbed by other load on the machine.
 
+Ours runs once per interpreter given with C{--python PATH} (repeatable),
+each in a column of its own beside the C switch's; without C{--python},
+with this interpreter and, when bin/setup-pypy made C{.venv-pypy}, PyPy.
+
 Both tests also report the cores the switch used.  It prints every
 measurement, the medians per switch, the ratios ours/C, the machine and the
 command line.  Everything it makes (namespaces, taps,
@@ -58,7 +62,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from bench.common import machine, cpuSeconds
+from bench.common import addPythonOption, cpuSeconds, interpreters, machine
 
 #: The frame size of the small-frame test (bytes per datagram).
 SMALL_FRAME = 64
@@ -373,11 +377,14 @@ class DirectSwitch:
     @ivar ctlDir: the switch directory.
     """
 
-    def __init__(self, directory: str, profile: Optional[str] = None) -> None:
+    def __init__(self, directory: str, profile: Optional[str] = None,
+                 python: str = sys.executable) -> None:
         """
         @param directory: a private directory for its files.
         @param profile: a cProfile output file, if profiling.
+        @param python: the interpreter to run it with.
         """
+        self.python = python
         self.directory = directory
         self.ctlDir = os.path.join(directory, "sw")
         self.profile = profile
@@ -393,7 +400,7 @@ class DirectSwitch:
         """
         from tests.vde.realswitch import RealVDESwitch
         os.makedirs(self.directory, exist_ok=True)
-        command = [sys.executable, os.path.abspath(__file__), "--serve", self.ctlDir]
+        command = [self.python, os.path.abspath(__file__), "--serve", self.ctlDir]
         if self.profile:
             command += ["--profile", self.profile]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
@@ -429,7 +436,8 @@ class DirectSwitch:
 # -- the benchmark ---------------------------------------------------
 
 
-def makeSwitch(kind: str, directory: str, launcher: str, profile: Optional[str]) -> Any:
+def makeSwitch(kind: str, directory: str, launcher: str, profile: Optional[str],
+               python: str = sys.executable) -> Any:
     """
     Start one switch.
 
@@ -437,6 +445,7 @@ def makeSwitch(kind: str, directory: str, launcher: str, profile: Optional[str])
     @param directory: a fresh private directory.
     @param launcher: C{twistd} or C{direct}, for ours.
     @param profile: cProfile output for the direct launcher.
+    @param python: the interpreter running ours.
     @return: the started switch (has C{ctlDir} and C{stop()}).
     """
     if kind == "c":
@@ -447,9 +456,10 @@ def makeSwitch(kind: str, directory: str, launcher: str, profile: Optional[str])
     if launcher == "twistd":
         from tests.interop.netns import VdetwistSwitch
         switch = VdetwistSwitch(directory)
+        switch.python = python
         switch.start()
         return switch
-    switch = DirectSwitch(directory, profile)
+    switch = DirectSwitch(directory, profile, python)
     switch.start()
     return switch
 
@@ -615,7 +625,9 @@ def benchmark(options: argparse.Namespace) -> int:
     if reason:
         print("cannot run: " + reason, file=sys.stderr)
         return 2
-    kinds = ["c", "ours"] if options.only is None else [options.only]
+    # One column for Debian's switch, one for ours per interpreter.
+    pythons = dict(("ours%d" % (i,), p) for i, p in enumerate(options.pythons))
+    kinds = ["c"] * (options.only != "ours") + list(pythons) * (options.only != "c")
     launcher = options.launcher
     options.loadBefore = os.getloadavg()[0]
     signal.signal(signal.SIGTERM, _terminated)
@@ -629,16 +641,19 @@ def benchmark(options: argparse.Namespace) -> int:
                 directory = os.path.join(top, "%s%d" % (kind, rnd))
                 cleanups: List[Callable[[], None]] = []
                 got: Dict[str, float] = {}
+                python = pythons.get(kind, ("", sys.executable))[1]
                 try:
                     try:
-                        switch = makeSwitch(kind, directory, launcher, options.profile)
+                        switch = makeSwitch(kind[:4], directory, launcher, options.profile,
+                                            python)
                     except RuntimeError as e:
-                        if kind != "ours" or launcher != "twistd":
+                        if kind == "c" or launcher != "twistd":
                             raise
                         print("twistd vdeswitch did not start (%s); using --launcher direct"
                               % (str(e).strip().splitlines()[-1],), flush=True)
                         launcher = "direct"
-                        switch = makeSwitch(kind, directory, launcher, options.profile)
+                        switch = makeSwitch(kind[:4], directory, launcher, options.profile,
+                                            python)
                     cleanups.append(switch.stop)
                     if not options.no_iperf:
                         got["gbps"], got["cpuI"] = iperfRun(switch, options.seconds, cleanups)
@@ -648,7 +663,8 @@ def benchmark(options: argparse.Namespace) -> int:
                         got["fpc"] = got["fps"] / got["cpuS"] if got["cpuS"] else float("nan")
                     for key, value in got.items():
                         results[kind][key].append(value)
-                    print("round %d %-4s " % (rnd + 1, kind) + "  ".join(
+                    print("round %d %-30s " % (rnd + 1, columnName(kind, pythons, launcher))
+                          + "  ".join(
                         "%s %s" % (label, fmt % (got[key],)) for key, label, fmt, unit
                         in METRICS if key in got), flush=True)
                 finally:
@@ -663,6 +679,21 @@ def benchmark(options: argparse.Namespace) -> int:
     return 0
 
 
+def columnName(kind: str, pythons: Dict[str, Tuple[str, str]], launcher: str) -> str:
+    """
+    A switch's column heading.
+
+    @param kind: C{c} or C{oursN}.
+    @param pythons: per C{oursN}, the interpreter's label and path.
+    @param launcher: how ours ran.
+    @return: e.g. C{"vdetwist PyPy 3.9 (twistd)"}.
+    """
+    if kind == "c":
+        return "vde_switch (C)"
+    implementation, version = (pythons[kind][0].split() + ["", ""])[:2]
+    return "vdetwist %s %s (%s)" % (implementation, ".".join(version.split(".")[:2]), launcher)
+
+
 def report(options: argparse.Namespace, kinds: List[str],
            results: Dict[str, Dict[str, List[float]]], launcher: str) -> None:
     """
@@ -673,7 +704,10 @@ def report(options: argparse.Namespace, kinds: List[str],
     @param results: per switch, per metric key, the values of each round.
     @param launcher: how ours ran.
     """
-    names = {"c": "vde_switch (C)", "ours": "vdetwist (%s)" % (launcher,)}
+    pythons = dict(("ours%d" % (i,), p) for i, p in enumerate(options.pythons))
+    names = {k: columnName(k, pythons, launcher) for k in kinds}
+    ours = [k for k in kinds if k != "c"]
+    ratios = ours if "c" in kinds else []
     print()
     print("command: " + " ".join(shlex.quote(a) for a in [
         os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(ROOT)
@@ -684,8 +718,8 @@ def report(options: argparse.Namespace, kinds: List[str],
           % (getattr(options, "loadBefore", float("nan")), os.getloadavg()[0]))
     print("rounds %d x %g s, switches alternating; medians [min-max]:"
           % (options.rounds, options.seconds))
-    print("%-38s" % ("",) + "".join("%26s" % (names[k],) for k in kinds)
-          + ("%8s" % ("ours/C",) if len(kinds) == 2 else ""))
+    print("%-38s" % ("",) + "".join("%32s" % (names[k],) for k in kinds)
+          + "".join("%12s" % (names[k].split()[1] + "/C",) for k in ratios))
     for key, label, fmt, unit in METRICS:
         medians = {k: statistics.median(results[k][key]) for k in kinds if results[k][key]}
         if not medians:
@@ -696,9 +730,10 @@ def report(options: argparse.Namespace, kinds: List[str],
             cell = ("%s [%s-%s]" % tuple(
                 (fmt % (v,)).strip() for v in (medians[k], min(values), max(values)))
                 if values else "-")
-            line += "%26s" % (cell,)
-        if len(kinds) == 2 and len(medians) == 2 and medians["c"]:
-            line += "%8.2f" % (medians["ours"] / medians["c"],)
+            line += "%32s" % (cell,)
+        for k in ratios:
+            line += ("%12.2f" % (medians[k] / medians["c"],)
+                     if medians.get("c") and k in medians else "%12s" % ("-",))
         print(line)
 
 
@@ -713,7 +748,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--seconds", type=float, default=5.0,
                         help="seconds per measurement (default 5)")
-    parser.add_argument("--only", choices=["c", "ours"], help="measure one switch only")
+    parser.add_argument("--only", choices=["c", "ours"],
+                        help="measure Debian's switch only, or ours only")
+    addPythonOption(parser)
     parser.add_argument("--launcher", choices=["twistd", "direct"], default="twistd",
                         help="how to run our switch (default twistd vdeswitch)")
     parser.add_argument("--profile", help="direct launcher: write cProfile stats here")
@@ -730,6 +767,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if options.client:
         clientMain(options.client, options.ctl, options.seconds, options.switch_pid)
         return 0
+    options.pythons = interpreters(options.python)
     return benchmark(options)
 
 

@@ -8,14 +8,14 @@ client (transport, user authentication, a session channel with a pty and a
 shell), so the server is exercised exactly as C{ssh} would.
 """
 
+from __future__ import annotations
+
 import os
 import stat
-from typing import Any, List, Optional
+import sys
+from typing import TYPE_CHECKING, Any, List, Optional
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from twisted.application.service import IService
-from twisted.conch.ssh import channel, connection, session, transport, userauth
-from twisted.conch.ssh.keys import Key
 from twisted.internet import defer, protocol, reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.testing import MemoryReactor
@@ -24,10 +24,24 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from vdetwist import manhole
+from vdetwist.extras import MissingExtra, hasExtra, missingExtra
 from vdetwist.manhole import (
-    AuthorizedKeysFile, ManholeService, _matchStoredPassword, hashPassword,
-    loadHostKey, makeManholeService, normalizeEndpoint)
+    ManholeService, _matchStoredPassword, hashPassword, makeManholeService,
+    normalizeEndpoint)
 from vdetwist.switch.switch import Switch
+
+#: Why the tests that log in or make keys are skipped: the manhole extra
+#: (Conch, cryptography) is missing, as it may be on PyPy.
+needsExtra: Optional[str] = None
+if hasExtra("manhole"):
+    from twisted.conch.ssh import transport
+
+    from tests.manholeclient import ClientTransport, newKey
+    from vdetwist.manholessh import AuthorizedKeysFile, loadHostKey
+else:
+    needsExtra = str(missingExtra("manhole"))
+if TYPE_CHECKING:
+    from twisted.conch.ssh.keys import Key
 
 #: A hash made by passlib 1.7.4 (C{pbkdf2_sha256.using(rounds=1000).hash(
 #: "correct horse")}), an independent oracle for the hash format:
@@ -35,15 +49,6 @@ from vdetwist.switch.switch import Switch
 #: adapted base64.
 PASSLIB_HASH = (b"$pbkdf2-sha256$1000$03oPAaC01przXkspBcDYGw"
                 b"$K/GXrGU4xq6SCgPLwFUPEcNIollkoLtTCk4caZInv.U")
-
-
-def newKey() -> Key:
-    """
-    A fresh ed25519 key pair.
-
-    @return: the private key.
-    """
-    return Key(Ed25519PrivateKey.generate())
 
 
 def writeFile(path: str, data: bytes, mode: int = 0o600) -> str:
@@ -61,178 +66,12 @@ def writeFile(path: str, data: bytes, mode: int = 0o600) -> str:
     return path
 
 
-class _ShellChannel(channel.SSHChannel):
-    """
-    A session channel with a pty and a shell that types C{command} and
-    collects the output until C{expected} shows up.
-    """
-
-    name = b"session"
-
-    def __init__(self, client: "_ClientTransport", **kw: Any) -> None:
-        channel.SSHChannel.__init__(self, **kw)
-        self.client = client
-        self.received = b""
-        self.sentEOF = False
-
-    def channelOpen(self, specificData: bytes) -> None:
-        """
-        Ask for a pty and a shell, then type the command.
-        """
-        self.conn.sendRequest(self, b"pty-req", session.packRequest_pty_req(
-            b"xterm", (25, 80, 0, 0), b""), wantReply=True)
-        d = self.conn.sendRequest(self, b"shell", b"", wantReply=True)
-        d.addCallback(lambda _: self.write(self.client.command))
-        d.addErrback(self.client.done)
-
-    def dataReceived(self, data: bytes) -> None:
-        """
-        Collect output; finish when the expected text arrived, or, with
-        C{hangUp}, resize the window and send EOF then, finishing when the
-        server closes the channel.
-        """
-        self.received += data
-        if self.client.expected in self.received:
-            if not self.client.hangUp:
-                self.client.done(self.received)
-            elif not self.sentEOF:
-                self.sentEOF = True
-                self.conn.sendRequest(self, b"window-change",
-                                      session.packRequest_window_change((30, 100, 0, 0)))
-                self.conn.sendEOF(self)
-
-    def closed(self) -> None:
-        """
-        The server closed the channel.
-        """
-        self.client.channelClosed = True
-        self.client.done(self.received)
-
-
-class _ClientConnection(connection.SSHConnection):
-    """
-    The connection service: it starts only after a successful login.
-    """
-
-    def __init__(self, client: "_ClientTransport") -> None:
-        connection.SSHConnection.__init__(self)
-        self.client = client
-
-    def serviceStarted(self) -> None:
-        """
-        Logged in: open the shell.
-        """
-        connection.SSHConnection.serviceStarted(self)
-        self.client.loggedIn = True
-        self.openChannel(_ShellChannel(self.client, conn=self))
-
-
-class _ClientAuth(userauth.SSHUserAuthClient):
-    """
-    Offers one key and/or one password, each once.
-    """
-
-    def __init__(self, user: bytes, instance: Any, key: Optional[Key],
-                 password: Optional[bytes]) -> None:
-        userauth.SSHUserAuthClient.__init__(self, user, instance)
-        self.key = key
-        self.password = password
-
-    def getPublicKey(self) -> Optional[Key]:
-        """
-        The key, the first time only.
-        """
-        key, self.key = self.key, None
-        if key is not None:
-            self._private = key
-            return key.public()
-        return None
-
-    def getPrivateKey(self) -> "Deferred[Key]":
-        """
-        The private half of the key offered.
-        """
-        return defer.succeed(self._private)
-
-    def getPassword(self, prompt: Optional[bytes] = None) -> Optional["Deferred[bytes]"]:
-        """
-        The password, the first time only.
-        """
-        password, self.password = self.password, None
-        if password is None:
-            return None
-        return defer.succeed(password)
-
-
-class _ClientTransport(transport.SSHClientTransport):
-    """
-    Conch's SSH client, checking the host key and recording the outcome.
-
-    @ivar result: fires with the shell output, or with the disconnect
-        reason code when the connection ends first.
-    """
-
-    def __init__(self, hostKey: Key, user: bytes, key: Optional[Key],
-                 password: Optional[bytes], command: bytes, expected: bytes) -> None:
-        self.hostKey = hostKey
-        self.user = user
-        self.key = key
-        self.password = password
-        self.command = command
-        self.expected = expected
-        self.loggedIn = False
-        self.hangUp = False
-        self.channelClosed = False
-        self.disconnectCode: Optional[int] = None
-        self.hostKeyOK = False
-        self.result: "Deferred[Any]" = Deferred()
-        self.lost: "Deferred[None]" = Deferred()
-
-    def verifyHostKey(self, pubKey: bytes, fingerprint: bytes) -> "Deferred[bool]":
-        """
-        Accept only the key in the server's host key file.
-        """
-        if Key.fromString(pubKey) == self.hostKey.public():
-            self.hostKeyOK = True
-            return defer.succeed(True)
-        return defer.fail(Exception("unexpected host key"))
-
-    def connectionSecure(self) -> None:
-        """
-        Start the login.
-        """
-        self.requestService(_ClientAuth(self.user, _ClientConnection(self),
-                                        self.key, self.password))
-
-    def sendDisconnect(self, reason: int, desc: bytes) -> None:
-        """
-        Record why we hang up.
-        """
-        self.disconnectCode = reason
-        transport.SSHClientTransport.sendDisconnect(self, reason, desc)
-
-    def done(self, result: Any) -> None:
-        """
-        Fire L{result} once, then hang up.
-        """
-        if not self.result.called:
-            self.result.callback(result)
-        self.transport.loseConnection()
-
-    def connectionLost(self, reason: Failure) -> None:
-        """
-        Fire L{result} with the disconnect code when nothing else did.
-        """
-        transport.SSHClientTransport.connectionLost(self, reason)
-        if not self.result.called:
-            self.result.callback(self.disconnectCode)
-        self.lost.callback(None)
-
-
 class ManholeLoginTests(TestCase):
     """
     Logging in to a running manhole over real TCP with Conch's client.
     """
+
+    skip = needsExtra
 
     def setUp(self) -> None:
         """
@@ -298,7 +137,7 @@ class ManholeLoginTests(TestCase):
         """
         port = yield self.startManhole(**kw)
         hostKey = loadHostKey(self.hostKeyPath)
-        client = _ClientTransport(hostKey, user, key, password, b"switch\r",
+        client = ClientTransport(hostKey, user, key, password, b"switch\r",
                                   repr(self.switch).encode())
         client.hangUp = hangUp
         factory = protocol.ClientFactory()
@@ -413,6 +252,8 @@ class MakeManholeServiceTests(SynchronousTestCase):
     """
     Building the manhole service, without starting it.
     """
+
+    skip = needsExtra
 
     def setUp(self) -> None:
         """
@@ -615,6 +456,8 @@ class HostKeyTests(SynchronousTestCase):
     L{loadHostKey}.
     """
 
+    skip = needsExtra
+
     def test_generatedOnceThenReused(self) -> None:
         """
         The key is generated on first use and the same key is loaded after.
@@ -648,6 +491,8 @@ class AuthorizedKeysFileTests(SynchronousTestCase):
     """
     L{AuthorizedKeysFile}.
     """
+
+    skip = needsExtra
 
     def test_anyUserReadEachTime(self) -> None:
         """
@@ -702,3 +547,73 @@ class CheckManholeOptionsTests(SynchronousTestCase):
         from twisted.python.usage import UsageError
         self.assertRaises(UsageError, manhole.checkManholeOptions,
                           self.options(manhole="tcp:0", manhole_passwd="/nonexistent/passwd"))
+
+
+class MissingExtraTests(SynchronousTestCase):
+    """
+    Without the C{manhole} extra (Conch, cryptography: PyPy may lack them)
+    the module imports, everything but the SSH half works, and building a
+    manhole fails with one line saying what to install.
+    """
+
+    def setUp(self) -> None:
+        """
+        Hide L{vdetwist.manholessh} as if its imports failed, and make a
+        password file.
+        """
+        import vdetwist
+        name = "vdetwist.manholessh"
+        saved = sys.modules.get(name)
+        sys.modules[name] = None  # type: ignore[assignment]
+        attribute = vdetwist.__dict__.pop("manholessh", None)
+
+        def restore() -> None:
+            if saved is None:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = saved
+            if attribute is not None:
+                vdetwist.manholessh = attribute  # type: ignore[attr-defined]
+        self.addCleanup(restore)
+        d = self.mktemp()
+        os.makedirs(d)
+        self.passwdPath = writeFile(os.path.join(d, "passwd"), b"admin:secret\n")
+
+    def assertSaysWhatToInstall(self, message: str) -> None:
+        """
+        The message names the extra and the pip command installing it.
+        """
+        self.assertIn("the manhole needs the 'manhole' extra: pip install ", message)
+        self.assertIn("'vdetwist[manhole]'", message)
+        self.assertNotIn("\n", message)
+
+    def test_makeManholeService(self) -> None:
+        """
+        L{makeManholeService} raises L{MissingExtra} once the options are
+        checked.
+        """
+        error = self.assertRaises(MissingExtra, makeManholeService, "tcp:0", {},
+                                  passwd=self.passwdPath)
+        self.assertSaysWhatToInstall(str(error))
+        self.assertRaises(ValueError, makeManholeService, "tcp:0", {})
+
+    def test_checkManholeOptions(self) -> None:
+        """
+        The twistd plugins' check turns it into a usage error; without
+        C{--manhole} nothing is needed.
+        """
+        from twisted.python.usage import UsageError
+        options = {"manhole": "tcp:0", "manhole-keys": None, "manhole-passwd": self.passwdPath}
+        error = self.assertRaises(UsageError, manhole.checkManholeOptions, options)
+        self.assertSaysWhatToInstall(str(error))
+        manhole.checkManholeOptions(dict(options, manhole=None))
+
+    def test_lazyNames(self) -> None:
+        """
+        The SSH half's names raise L{MissingExtra}; unknown names are still
+        L{AttributeError}s; the rest of the module works.
+        """
+        error = self.assertRaises(MissingExtra, getattr, manhole, "loadHostKey")
+        self.assertSaysWhatToInstall(str(error))
+        self.assertRaises(AttributeError, getattr, manhole, "noSuchName")
+        self.assertEqual(normalizeEndpoint("ssh:2222"), "tcp:2222:interface=127.0.0.1")

@@ -50,9 +50,18 @@ these differences:
     starts (in C{privilegedStartService}, before C{twistd --uid} drops
     root), not when it is built, so building a service touches no files.
 
-  - Logins are limited: at most L{MAX_AUTH_ATTEMPTS} failed attempts per
-    connection and L{LOGIN_TIMEOUT} seconds to log in; sessions offer only
-    a shell (no exec, no port forwarding).
+  - Logins are limited: at most
+    L{MAX_AUTH_ATTEMPTS<vdetwist.manholessh.MAX_AUTH_ATTEMPTS>} failed
+    attempts per connection and
+    L{LOGIN_TIMEOUT<vdetwist.manholessh.LOGIN_TIMEOUT>} seconds to log in;
+    sessions offer only a shell (no exec, no port forwarding).
+
+  - B{The SSH half} (L{vdetwist.manholessh}: Conch's factory, sessions,
+    checkers and the host key) needs Twisted Conch and cryptography, the
+    C{manhole} extra (in the default install on CPython).  This module
+    imports without them and serves that half's names on first use;
+    building a manhole without the extra raises
+    L{vdetwist.extras.MissingExtra}, one line saying what to install.
 
 The namespace is the given dictionary (the live objects, e.g. C{switch}) plus
 C{__name__ = "__manhole__"}; it is shared by all sessions.
@@ -63,29 +72,23 @@ import hashlib
 import hmac
 import os
 import stat
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 from twisted.application.service import IService, Service
-from twisted.conch import manhole, manhole_ssh
-from twisted.conch.checkers import IAuthorizedKeysDB, SSHPublicKeyChecker, readAuthorizedKeyFile
-from twisted.conch.insults import insults
-from twisted.conch.interfaces import IConchUser
-from twisted.conch.ssh import userauth
-from twisted.conch.ssh.keys import BadKeyError, Key
-from twisted.conch.ssh.factory import SSHFactory
-from twisted.cred import checkers, portal
+from twisted.cred import checkers
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
+
+from vdetwist.extras import missingExtra
+
+if TYPE_CHECKING:
+    from vdetwist.manholessh import ManholeFactory
 
 log = Logger(namespace="vdetwist.manhole")
 
-#: Failed authentication attempts allowed on one connection.
-MAX_AUTH_ATTEMPTS = 6
-#: Seconds an SSH client has to log in.
-LOGIN_TIMEOUT = 120
 #: Where the host key lives unless C{hostKey} says otherwise.
 DEFAULT_HOST_KEY = os.path.join("~", ".vdetwist", "manhole_host_key")
 #: The prefix of hashed passwords in the password file (passlib's format).
@@ -164,144 +167,43 @@ def _matchStoredPassword(username: bytes, password: bytes, stored: bytes) -> byt
     return stored if hmac.compare_digest(password, stored) else mismatch
 
 
-@implementer(IAuthorizedKeysDB)
-class AuthorizedKeysFile:
+#: What L{vdetwist.manhole} serves from L{vdetwist.manholessh}, imported on
+#: first use (see L{__getattr__}).
+_SSH_NAMES = frozenset([
+    "AuthorizedKeysFile", "ManholeFactory", "loadHostKey", "MAX_AUTH_ATTEMPTS",
+    "LOGIN_TIMEOUT", "_UserAuthServer", "_TerminalSession", "_ChainedProtocolFactory"])
+
+
+def _sshModule() -> ModuleType:
     """
-    The keys of one C{authorized_keys} file, for any username; the file is
-    read again at every lookup.
+    The SSH half of the manhole, which needs the C{manhole} extra.
 
-    @ivar path: the file.
+    @return: L{vdetwist.manholessh}.
+    @raise vdetwist.extras.MissingExtra: when Twisted Conch or cryptography
+        cannot be imported.
     """
-
-    def __init__(self, path: str) -> None:
-        """
-        @param path: the C{authorized_keys} file.
-        """
-        self.path = path
-
-    def getAuthorizedKeys(self, username: bytes) -> Iterable[Key]:
-        """
-        The keys allowed to log in; the same for every username.
-
-        @param username: the SSH username (only logged).
-        @return: the keys; none when the file cannot be read.
-        """
-        try:
-            with open(self.path, "rb") as f:
-                return list(readAuthorizedKeyFile(f))
-        except OSError as e:
-            log.error("cannot read manhole keys {path}: {error}", path=self.path, error=e)
-            return []
+    try:
+        from vdetwist import manholessh
+    except ImportError as e:
+        raise missingExtra("manhole", e) from None
+    return manholessh
 
 
-class _UserAuthServer(userauth.SSHUserAuthServer):
+def __getattr__(name: str) -> Any:
     """
-    Conch's user authentication with tighter limits.
+    The SSH half's names (L{ManholeFactory}, L{loadHostKey},
+    L{AuthorizedKeysFile}, L{MAX_AUTH_ATTEMPTS}, ...), imported when first
+    asked for, so this module imports without cryptography.
+
+    @param name: the attribute.
+    @return: its value.
+    @raise AttributeError: for other names.
+    @raise vdetwist.extras.MissingExtra: when the C{manhole} extra is
+        missing.
     """
-
-    attemptsBeforeDisconnect = MAX_AUTH_ATTEMPTS
-    loginTimeout = LOGIN_TIMEOUT
-
-
-class ManholeFactory(manhole_ssh.ConchFactory):
-    """
-    Conch's manhole SSH factory with per-instance host keys (the base class
-    keeps them in class attributes shared by every instance) and
-    L{_UserAuthServer}.
-    """
-
-    def __init__(self, portal: portal.Portal) -> None:
-        """
-        @param portal: the portal with the manhole realm and checkers.
-        """
-        manhole_ssh.ConchFactory.__init__(self, portal)
-        self.publicKeys: Dict[bytes, Key] = {}
-        self.privateKeys: Dict[bytes, Key] = {}
-        self.services = dict(SSHFactory.services)
-        self.services[b"ssh-userauth"] = _UserAuthServer
-
-    def setHostKey(self, key: Key) -> None:
-        """
-        Serve with this host key.
-
-        @param key: a private key.
-        """
-        name = key.sshType()
-        self.publicKeys = {name: key.public()}
-        self.privateKeys = {name: key}
-
-
-class _TerminalSession(manhole_ssh.TerminalSession):
-    """
-    Conch's manhole session, made to survive what clients do: Conch's own
-    raises L{NotImplementedError} into the reactor when a client sends EOF
-    (C{ssh} with a closed stdin) or resizes its window.
-
-    @ivar height: the terminal rows (25 until the client sends a pty).
-    @ivar width: the terminal columns (80 until the client sends a pty).
-    """
-
-    height = 25
-    width = 80
-    _processProtocol: Any = None
-    _chained: Any = None
-
-    def openShell(self, proto: Any) -> None:
-        """
-        Run the manhole on the session, remembering both protocols.
-
-        @param proto: the session's process protocol.
-        """
-        self._processProtocol = proto
-        self._chained = self.chainedProtocolFactory()
-        self.transportFactory(proto, self._chained, IConchUser(self.original),
-                              self.width, self.height)
-
-    def windowChanged(self, newWindowSize: Any) -> None:
-        """
-        Tell the manhole its new size.
-
-        @param newWindowSize: C{(rows, columns, xpixels, ypixels)}.
-        """
-        self.height, self.width = newWindowSize[:2]
-        terminal = getattr(self._chained, "terminalProtocol", None)
-        if terminal is not None:
-            terminal.terminalSize(self.width, self.height)
-
-    def eofReceived(self) -> None:
-        """
-        The client has no more input: end the session, as a shell would.
-        """
-        if self._processProtocol is not None:
-            self._processProtocol.loseConnection()
-
-    def closed(self) -> None:
-        """
-        The channel closed: tell the manhole, so the session's objects go.
-        """
-        chained, self._chained = self._chained, None
-        if chained is not None:
-            from twisted.internet.error import ConnectionDone
-            chained.connectionLost(Failure(ConnectionDone("session closed")))
-
-
-class _ChainedProtocolFactory:
-    """
-    What each manhole session runs: a terminal running L{ColoredManhole}
-    on the shared namespace.
-    """
-
-    def __init__(self, namespace: Dict[str, Any]) -> None:
-        """
-        @param namespace: the shared namespace.
-        """
-        self.namespace = namespace
-
-    def __call__(self) -> insults.ServerProtocol:
-        """
-        @return: a new terminal protocol.
-        """
-        return insults.ServerProtocol(manhole.ColoredManhole, self.namespace)
+    if name in _SSH_NAMES:
+        return getattr(_sshModule(), name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 def _checkNotWritableByOthers(path: str, what: str) -> None:
@@ -322,56 +224,6 @@ def _checkNotWritableByOthers(path: str, what: str) -> None:
     if st.st_mode & 0o022:
         raise ValueError("manhole %s file %r is writable by group or others (mode %o); "
                          "chmod go-w it" % (what, path, stat.S_IMODE(st.st_mode)))
-
-
-def loadHostKey(path: str) -> Key:
-    """
-    Load the host key, generating an ed25519 key into a new file of mode
-    0600 (in a directory made with mode 0700) when there is none.
-
-    @param path: the key file (C{~} is expanded).
-    @return: the private key.
-    @raise ValueError: when the file is readable by group or others, or is
-        not a private key.
-    """
-    path = os.path.expanduser(path)
-    if not os.path.lexists(path):
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-        data = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        log.info("generated manhole host key {path}", path=path)
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    try:
-        st = os.fstat(fd)
-        if st.st_mode & 0o077:
-            raise ValueError("manhole host key %r is accessible by group or others "
-                             "(mode %o); chmod 600 it" % (path, stat.S_IMODE(st.st_mode)))
-        chunks: List[bytes] = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    try:
-        key = Key.fromString(b"".join(chunks))
-    except (BadKeyError, ValueError) as e:
-        raise ValueError("manhole host key %r: %s" % (path, e))
-    if key.isPublic():
-        raise ValueError("manhole host key %r is a public key" % (path,))
-    return key
 
 
 def _fields(description: str) -> Iterator[str]:
@@ -437,7 +289,7 @@ class ManholeService(Service):
         listening port (or L{None} when listening failed, which is logged).
     """
 
-    def __init__(self, reactor: Any, endpointDescription: str, factory: ManholeFactory,
+    def __init__(self, reactor: Any, endpointDescription: str, factory: "ManholeFactory",
                  hostKeyPath: str, namespace: Dict[str, Any]) -> None:
         """
         @param reactor: the reactor.
@@ -488,7 +340,7 @@ class ManholeService(Service):
         @raise ValueError: when the host key is refused.
         """
         from twisted.internet.endpoints import serverFromString
-        self.factory.setHostKey(loadHostKey(self.hostKeyPath))
+        self.factory.setHostKey(_sshModule().loadHostKey(self.hostKeyPath))
         endpoint = serverFromString(self.reactor, self.endpointDescription)
         self._stopped = False
         d = endpoint.listen(self.factory)
@@ -553,6 +405,8 @@ def makeManholeService(endpointDescription: str, namespace: Dict[str, Any],
     @return: a L{ManholeService}, not yet started.
     @raise ValueError: without C{keys} or C{passwd}, for a missing or
         group/world-writable credentials file, or a bad endpoint.
+    @raise vdetwist.extras.MissingExtra: when the C{manhole} extra (Twisted
+        Conch, cryptography) is not installed.
     """
     if not keys and not passwd:
         raise ValueError("the manhole needs an authorized keys file or a password file: "
@@ -560,19 +414,15 @@ def makeManholeService(endpointDescription: str, namespace: Dict[str, Any],
     if reactor is None:
         from twisted.internet import reactor as globalReactor
         reactor = globalReactor
-    checkerList: List[checkers.ICredentialsChecker] = []
     if keys:
         _checkNotWritableByOthers(keys, "keys")
-        checkerList.append(SSHPublicKeyChecker(AuthorizedKeysFile(keys)))
+    passwordChecker = None
     if passwd:
         _checkNotWritableByOthers(passwd, "password")
-        checkerList.append(checkers.FilePasswordDB(passwd, hash=_matchStoredPassword))
+        passwordChecker = checkers.FilePasswordDB(passwd, hash=_matchStoredPassword)
     ns = dict(namespace)
     ns["__name__"] = "__manhole__"
-    realm = manhole_ssh.TerminalRealm()
-    realm.sessionFactory = _TerminalSession
-    realm.chainedProtocolFactory = _ChainedProtocolFactory(ns)
-    factory = ManholeFactory(portal.Portal(realm, checkerList))
+    factory = _sshModule().makeFactory(keys, passwordChecker, ns)
     return ManholeService(reactor, normalizeEndpoint(endpointDescription), factory,
                           hostKey if hostKey else DEFAULT_HOST_KEY, ns)
 
@@ -586,7 +436,8 @@ def checkManholeOptions(options: Any) -> None:
     @param options: options with C{manhole}, C{manhole-keys} and
         C{manhole-passwd}.
     @raise twisted.python.usage.UsageError: when the manhole would run
-        without authentication, or a file is missing or unsafe.
+        without authentication, a file is missing or unsafe, or the
+        C{manhole} extra is not installed.
     """
     from twisted.python import usage
     if not options["manhole"]:
@@ -598,5 +449,5 @@ def checkManholeOptions(options: Any) -> None:
     try:
         makeManholeService(options["manhole"], {}, keys=options["manhole-keys"],
                            passwd=options["manhole-passwd"])
-    except ValueError as e:
+    except (ValueError, ImportError) as e:
         raise usage.UsageError(str(e))

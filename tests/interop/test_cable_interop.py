@@ -26,6 +26,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from tests.interop.netns import (
     ROOT, Namespace, VdetwistSwitch, missingTools, run, transfer, uniqueName)
 from tests.util import shortTempDir
+from vdetwist.extras import hasExtra, missingExtra
 from tests.vde.realswitch import SKIP_REASON, RealVDESwitch
 
 SKIP = missingTools("vde_plug2tap", "vde_plug", "ip")
@@ -246,6 +247,9 @@ class CableInteropTests(SynchronousTestCase):
                         "traffic did not resume after the restart")
         sent, received = transfer(nsA, nsB, 2 * MB, port=5002)
         self.assertEqual(sent, received)
+
+    if not hasExtra("tls"):
+        test_tlsCableCarriesAndReconnects.skip = str(missingExtra("tls"))  # type: ignore[attr-defined]
 
     def test_badInputDropsOnlyThatCable(self) -> None:
         """

@@ -12,6 +12,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
+from vdetwist.extras import hasExtra
 from vdetwist.switch.tap import Options, makeService
 
 
@@ -93,7 +94,8 @@ class CableOptionsTests(SynchronousTestCase):
         for args, text in [
                 (["--cable", "tcp:host"], "--cable tcp:host"),
                 (["--cable-listen", "nosuch:1"], "--cable-listen nosuch:1"),
-                (["--cable-listen", "tls:7000:privateKey=/nonexistent"], "trustRoots"),
+                (["--cable-listen", "tls:7000:privateKey=/nonexistent"],
+                 "trustRoots" if hasExtra("tls") else "the 'tls' extra: pip install"),
                 (["--vxlan", "1.2.3.4"], "--vxlan"),
                 (["--cable", "tcp:h:1", "--link", "delay=x"], "bad value"),
                 (["--link", "delay=5"], "--link applies to")]:

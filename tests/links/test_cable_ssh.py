@@ -11,114 +11,26 @@ import shutil
 import tempfile
 from typing import Any
 
-from twisted.conch.avatar import ConchUser
-from twisted.conch.checkers import InMemorySSHKeyDB, SSHPublicKeyChecker
-from twisted.conch.interfaces import IConchUser, ISession
-from twisted.conch.ssh.factory import SSHFactory
-from twisted.conch.ssh.keys import Key
-from twisted.conch.ssh.session import SSHSession
 from twisted.cred.portal import Portal
 from twisted.internet import defer, reactor, task
-from twisted.python import components
 from twisted.trial.unittest import SkipTest, TestCase
-from zope.interface import implementer
 
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
+from vdetwist.extras import hasExtra, missingExtra
 from vdetwist.links.cable import CableError, CableManager, clientEndpoint
 from vdetwist.switch.server import ControlServer
 from vdetwist.switch.switch import Switch
 
+#: Why these tests are skipped: the ssh extra (Conch, cryptography) is
+#: missing, as it may be on PyPy.
+skip = None
+if hasExtra("ssh"):
+    from twisted.conch.checkers import InMemorySSHKeyDB, SSHPublicKeyChecker
+    from twisted.conch.ssh.factory import SSHFactory
 
-def _newKey() -> Key:
-    """
-    A fresh Ed25519 key.
-    """
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-    return Key(ed25519.Ed25519PrivateKey.generate())
-
-
-class _Avatar(ConchUser):
-    """
-    A user of the test SSH server: may open sessions.
-    """
-
-    def __init__(self, username: bytes) -> None:
-        """
-        Set up the state.
-        """
-        ConchUser.__init__(self)
-        self.username = username
-        self.channelLookup[b"session"] = SSHSession
-
-
-@implementer(ISession)
-class _CommandSession:
-    """
-    Runs the requested command with C{/bin/sh -c}.
-    """
-
-    def __init__(self, avatar: _Avatar) -> None:
-        """
-        Set up the state.
-        """
-        self.process: Any = None
-
-    def execCommand(self, proto: Any, command: bytes) -> None:
-        """
-        Run the command with /bin/sh -c.
-        """
-        self.process = reactor.spawnProcess(
-            proto, "/bin/sh", ["/bin/sh", "-c", command.decode()], env=dict(os.environ))
-
-    def getPty(self, *args: Any) -> None:
-        """
-        No terminals.
-        """
-        raise NotImplementedError()
-
-    def openShell(self, proto: Any) -> None:
-        """
-        No shells.
-        """
-        raise NotImplementedError()
-
-    def eofReceived(self) -> None:
-        """
-        The client's end of input: close the command's.
-        """
-        if self.process is not None:
-            self.process.closeStdin()
-
-    def closed(self) -> None:
-        """
-        The session ended: stop the command.
-        """
-        if self.process is not None and self.process.pid is not None:
-            try:
-                self.process.signalProcess("TERM")
-            except Exception:
-                pass
-
-    def windowChanged(self, size: Any) -> None:
-        """
-        Ignored.
-        """
-        pass
-
-
-components.registerAdapter(_CommandSession, _Avatar, ISession)
-
-
-class _Realm:
-    """
-    Gives every authenticated user an L{_Avatar}.
-    """
-
-    def requestAvatar(self, avatarId: bytes, mind: Any, *interfaces: Any) -> Any:
-        """
-        An avatar for any authenticated user.
-        """
-        return IConchUser, _Avatar(avatarId), lambda: None
+    from tests.links.sshserver import Realm, newKey
+else:
+    skip = str(missingExtra("ssh"))
 
 
 class SSHCableTests(TestCase):
@@ -134,14 +46,14 @@ class SSHCableTests(TestCase):
             raise SkipTest("vde_plug is not installed (apt-get install vdeplug)")
         self.directory = tempfile.mkdtemp(prefix="vtssh", dir="/tmp")
         self.addCleanup(shutil.rmtree, self.directory, True)
-        hostKey, self.userKey = _newKey(), _newKey()
+        hostKey, self.userKey = newKey(), newKey()
         self.identity = os.path.join(self.directory, "id")
         with open(self.identity, "wb") as f:
             f.write(self.userKey.toString("OPENSSH"))
         factory = SSHFactory()
         factory.publicKeys = {b"ssh-ed25519": hostKey.public()}
         factory.privateKeys = {b"ssh-ed25519": hostKey}
-        factory.portal = Portal(_Realm(), [SSHPublicKeyChecker(
+        factory.portal = Portal(Realm(), [SSHPublicKeyChecker(
             InMemorySSHKeyDB({b"cable": [self.userKey.public()]}))])
         self.server = reactor.listenTCP(0, factory, interface="127.0.0.1")
         self.addCleanup(self.server.stopListening)

@@ -19,8 +19,13 @@ from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from tests.switch.test_switch import BROADCAST, MAC1, MAC2, Recorder, frame
+from vdetwist.extras import hasExtra, missingExtra
 from vdetwist.links.cable import CableError, CableManager, serverEndpoint
 from vdetwist.switch.switch import Switch
+
+#: Why these tests are skipped: the tls extra (pyOpenSSL, cryptography) is
+#: missing, as it may be on PyPy.
+skip = None if hasExtra("tls") else str(missingExtra("tls"))
 
 
 def _name(common: str) -> Any:

@@ -8,6 +8,7 @@ aborting a transport.
 
 import os
 import shutil
+import sys
 import tempfile
 from importlib.util import find_spec
 from typing import List
@@ -16,6 +17,7 @@ from twisted.internet import endpoints
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
+from vdetwist.extras import hasExtra, missingExtra
 from vdetwist.links.cableendpoints import (
     CableError, _splitDescription, abortTransport, clientEndpoint, loadCertificates,
     serverEndpoint)
@@ -73,6 +75,12 @@ class DescriptionTests(SynchronousTestCase):
             self.assertIn("bad listen endpoint", str(e))
         e = self.assertRaises(CableError, clientEndpoint, self.reactor, "tcp:host")
         self.assertIn("bad dial endpoint", str(e))
+
+    def test_badTLSDescriptions(self) -> None:
+        """
+        TLS listening without trust roots (cables are mutual TLS), with
+        extra arguments or without a key is a L{CableError} with a message.
+        """
         e = self.assertRaises(CableError, serverEndpoint, self.reactor,
                               "tls:7000:privateKey=k.pem")
         self.assertIn("trustRoots", str(e))
@@ -90,6 +98,66 @@ class DescriptionTests(SynchronousTestCase):
         """
         for text in ["ssh:", "ssh:host:port", "ssh:host:nosuch=1", "ssh:a:1:2"]:
             self.assertRaises(CableError, clientEndpoint, self.reactor, text)
+
+    if not hasExtra("tls"):
+        test_badTLSDescriptions.skip = str(missingExtra("tls"))  # type: ignore[attr-defined]
+    if not hasExtra("ssh"):
+        test_badSSH.skip = str(missingExtra("ssh"))  # type: ignore[attr-defined]
+
+
+class MissingExtraTests(SynchronousTestCase):
+    """
+    Without the C{tls} or C{ssh} extra (cryptography: PyPy may lack it)
+    such cables are refused with one line saying what to install, and the
+    other endpoints still work.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = MemoryReactorClock()
+
+    def hide(self, name: str) -> None:
+        """
+        Make C{name} fail to import for this test.
+
+        @param name: a module name.
+        """
+        absent = name not in sys.modules
+        saved = sys.modules.get(name)
+
+        def restore() -> None:
+            if absent:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = saved  # type: ignore[assignment]
+        self.addCleanup(restore)
+        sys.modules[name] = None  # type: ignore[assignment]
+
+    def test_tls(self) -> None:
+        """
+        Without pyOpenSSL, TLS (and SSL) cables, listening or dialled, are
+        refused naming the C{tls} extra; TCP still works.
+        """
+        self.hide("OpenSSL")
+        for make, description in [
+                (serverEndpoint, "tls:7000:privateKey=k:trustRoots=ca"),
+                (serverEndpoint, "ssl:7000:privateKey=k"),
+                (clientEndpoint, "tls:example.com:7000"),
+                (clientEndpoint, "ssl:example.com:7000")]:
+            e = self.assertRaises(CableError, make, self.reactor, description)
+            self.assertIn("TLS cables need the 'tls' extra: pip install ", str(e))
+            self.assertIn("'vdetwist[tls]'", str(e))
+        self.assertIsInstance(serverEndpoint(self.reactor, "tcp:7000:interface=127.0.0.1"),
+                              endpoints.TCP4ServerEndpoint)
+
+    def test_ssh(self) -> None:
+        """
+        Without Conch's keys (cryptography), SSH cables are refused naming
+        the C{ssh} extra.
+        """
+        self.hide("twisted.conch.ssh.keys")
+        e = self.assertRaises(CableError, clientEndpoint, self.reactor, "ssh:host")
+        self.assertIn("SSH cables need the 'ssh' extra: pip install ", str(e))
+        self.assertIn("'vdetwist[ssh]'", str(e))
 
 
 class TrustRootTests(SynchronousTestCase):

@@ -15,6 +15,7 @@ from twisted.python import usage
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
+from vdetwist.extras import hasExtra, missingExtra
 from vdetwist.manhole import ManholeService
 from vdetwist.slirp import tap
 from vdetwist.slirp.forward import TCPForward, UDPForward
@@ -163,6 +164,8 @@ class ManholeOptionTests(SynchronousTestCase):
     """
     C{--manhole} with credentials puts the gateway's tables in the shell.
     """
+
+    skip = None if hasExtra("manhole") else str(missingExtra("manhole"))
 
     def test_namespace(self) -> None:
         """

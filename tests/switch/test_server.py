@@ -538,7 +538,7 @@ class _FakeHandle:
         self.fd, self.credentials = fd, struct.pack("3i", pid, uid, gid)
 
     def getsockopt(self, level: int, option: int, size: int) -> bytes:
-        assert (level, option, size) == (socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        assert (level, option, size) == (socket.SOL_SOCKET, server.SO_PEERCRED, 12)
         return self.credentials
 
     def fileno(self) -> int:

@@ -6,6 +6,11 @@ endpoint strings, plus mutual-TLS listening (Twisted's C{ssl:} server
 endpoint does not ask for client certificates), UNIX listening with mode
 0600, and SSH cables through Conch running a command (C{vde_plug}) on the
 far machine.
+
+TLS needs pyOpenSSL and SSH needs Conch (both need cryptography): the
+C{tls} and C{ssh} extras, in the default install on CPython.  Without them
+such a cable is refused with a L{CableError} saying what to install
+(L{vdetwist.extras.missingExtra}); the other endpoints need neither.
 """
 
 import os
@@ -21,6 +26,20 @@ class CableError(ValueError):
     """
     A cable description that cannot be used.
     """
+
+
+def _requireExtra(extra: str) -> None:
+    """
+    Refuse a TLS or SSH cable when its extra is not installed.
+
+    @param extra: C{"tls"} or C{"ssh"}.
+    @raise CableError: saying what to install.
+    """
+    from vdetwist.extras import MissingExtra, requireExtra
+    try:
+        requireExtra(extra)
+    except MissingExtra as e:
+        raise CableError(str(e))
 
 
 def _splitDescription(description: str) -> "tuple[List[str], Dict[str, str]]":
@@ -123,6 +142,8 @@ def serverEndpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
     args, kwargs = _splitDescription(description)
     prefix = args[0].lower()
     try:
+        if prefix in ("tls", "ssl"):
+            _requireExtra("tls")
         if prefix == "tls" or (prefix == "ssl" and "trustRoots" in kwargs):
             if "trustRoots" not in kwargs:
                 raise CableError("tls listen needs trustRoots=CAFILE|CADIR "
@@ -161,7 +182,10 @@ def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
     from twisted.internet import endpoints
     args, kwargs = _splitDescription(description)
     if args[0].lower() == "ssh":
+        _requireExtra("ssh")
         return sshClientEndpoint(reactor, args, kwargs)
+    if args[0].lower() in ("tls", "ssl"):
+        _requireExtra("tls")
     try:
         return endpoints.clientFromString(reactor, description)  # type: ignore[no-untyped-call,no-any-return]
     except Exception as e:

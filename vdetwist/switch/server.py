@@ -55,7 +55,10 @@ LOG_BURST = 10
 #: Seconds of the refusal log's rate limit.
 LOG_INTERVAL = 10.0
 
+#: The kernel's C{struct ucred}: pid, uid, gid.
 _PEERCRED = struct.Struct("3i")
+#: C{SO_PEERCRED}; PyPy's socket module lacks the name, Linux's value is 17.
+SO_PEERCRED: int = getattr(socket, "SO_PEERCRED", 17)
 
 
 def dirModeFor(mode: int) -> int:
@@ -81,7 +84,7 @@ def peerCredentials(sock: socket.socket) -> Tuple[int, int, int]:
     @param sock: a connected AF_UNIX socket.
     @return: C{(pid, uid, gid)}.
     """
-    data = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
+    data = sock.getsockopt(socket.SOL_SOCKET, SO_PEERCRED, _PEERCRED.size)
     pid, uid, gid = _PEERCRED.unpack(data)
     return pid, uid, gid
 

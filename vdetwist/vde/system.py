@@ -20,6 +20,7 @@ import grp
 import os
 import pwd
 import socket
+import sys
 from typing import Any, Optional
 
 from zope.interface import Attribute, Interface, implementer
@@ -195,7 +196,10 @@ class RealSystem:
         @return: the absolute canonical path.
         @raise OSError: when some component does not exist.
         """
-        return os.path.realpath(path, strict=True)
+        if sys.version_info >= (3, 10):
+            return os.path.realpath(path, strict=True)
+        os.stat(path)  # Python 3.9 (PyPy) has no strict=: missing components raise here
+        return os.path.realpath(path)
 
     @staticmethod
     def getLogin() -> str:
