@@ -470,6 +470,8 @@ class StopTests(SynchronousTestCase):
         """
         net = Net()
         net.bind()
+        net.host.icmp.ping(GATEWAY)
+        net.run(1)
         net.client.stop()
         net.run(1)
         [(_, source, destination, _, release)] = net.messages(dhcp.DHCPRELEASE)
@@ -481,6 +483,22 @@ class StopTests(SynchronousTestCase):
         self.assertEqual(net.client.state, "stopped")
         self.assertNotIn((ANY_IPV4, 68), net.host.udp.sockets())
         self.assertEqual(net.clock.getDelayedCalls(), [])
+
+    def test_releaseBroadcastWhenServerUnknown(self) -> None:
+        """
+        When the server's MAC is not in the ARP cache, the RELEASE is
+        broadcast, so that it leaves before the host stops.
+        """
+        net = Net()
+        net.bind()
+        net.client.stop()
+        net.host.stop()
+        net.run(1)
+        [(_, source, destination, mac, release)] = net.messages(dhcp.DHCPRELEASE)
+        self.assertEqual((source, destination, mac, release.serverIdentifier),
+                         (FIRST, b"\xff" * 4, BROADCAST_MAC, GATEWAY))
+        assert net.gateway is not None and net.gateway.dhcp is not None
+        self.assertEqual(net.gateway.dhcp.leases(net.clock.seconds()), [])
 
     def test_stopWhileSelecting(self) -> None:
         """

@@ -261,7 +261,8 @@ class DHCPClient:
 
     def stop(self) -> None:
         """
-        Stop: release the lease (a DHCPRELEASE unicast to the server),
+        Stop: release the lease (a DHCPRELEASE unicast to the server, or
+        broadcast when its MAC is not known),
         remove the address, close the socket and cancel every timer.
         Callers still waiting in L{whenBound} get a
         L{defer.CancelledError}.
@@ -271,11 +272,17 @@ class DHCPClient:
         lease = self.lease
         if lease is not None and self.state in _HOLDING:
             self._xid = self._newXID()
+            # Unicast when the server's MAC is known; else broadcast, as
+            # the host may stop (and drop what waits for ARP) right after.
+            server = lease.serverIdentifier
+            lookup = getattr(getattr(self.host, "arp", None), "lookup", None)
+            if lookup is not None and lookup(server) is None:
+                server = BROADCAST_IPV4
             self._send(DHCPRepr(
                 op=OP_REQUEST, transactionID=self._xid,
                 clientHardwareAddress=self.host.mac, messageType=DHCPRELEASE,
                 clientAddress=lease.address, serverIdentifier=lease.serverIdentifier,
-                clientIdentifier=self._clientIdentifier()), lease.serverIdentifier)
+                clientIdentifier=self._clientIdentifier()), server)
             self.counters["releasesSent"] += 1
         self._cancelRetransmit()
         self._cancelLeaseTimers()
