@@ -14,8 +14,11 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from vdetwist.scripts import cat, main
-from vdetwist.stack.endpoints import StackHost
+from vdetwist.slirp.gateway import Gateway
+from vdetwist.stack.endpoints import StackHost, StackRegistry
+from vdetwist.switch.switch import Switch
 from vdetwist.testing import MemoryWire
+from vdetwist.vde import local
 
 
 class OptionsTests(SynchronousTestCase):
@@ -62,6 +65,23 @@ class OptionsTests(SynchronousTestCase):
                 ("-s", "x", "--ip", "10.0.0.1", "--mac", "zz", "-l", "-p", "1"),
         ]:
             self.assertRaises(usage.UsageError, self.parse, *argv)
+
+    def test_dhcp(self) -> None:
+        """
+        C{--dhcp} replaces C{--ip}; C{--dhcp-wait} sets the wait.
+        """
+        o = self.parse("-s", "/tmp/vde", "--dhcp", "-l", "-p", "10000")
+        self.assertEqual((o["dhcp"], o["ip"], o["dhcp-wait"]), (True, "dhcp", 30.0))
+        o = self.parse("-s", "/tmp/vde", "--dhcp", "--dhcp-wait", "5", "10.0.2.2", "80")
+        self.assertEqual(o["dhcp-wait"], 5.0)
+        for argv, message in [
+                (("--dhcp", "--ip", "10.0.0.1"), "cannot be used together"),
+                (("--dhcp", "--gw", "10.0.0.1"), "--gw"),
+                (("--dhcp", "--dhcp-wait", "0"), "positive"),
+                ((), "--dhcp"),
+        ]:
+            e = self.assertRaises(usage.UsageError, self.parse, "-s", "x", *argv, "-l", "1")
+            self.assertIn(message, str(e))
 
     def test_mainUsageError(self) -> None:
         """
@@ -297,6 +317,60 @@ class NetworkTests(SynchronousTestCase):
         self.advance(2)
         self.assertEqual((self.successResultOf(d), self.err.getvalue()), (1, ""))
         self.assertEqual(self.ours.host.udp.sockets(), {})
+
+
+class DHCPTests(SynchronousTestCase):
+    """
+    C{--dhcp} on an in-process switch, with slirp's DHCP server on it or
+    without one, driven by a clock.
+    """
+
+    sock = "/nonexistent/vde-cat-dhcp"
+
+    def setUp(self) -> None:
+        self.clock = task.Clock()
+        self.switch = Switch()
+        local.register(self.sock, self.switch)
+        self.addCleanup(local.unregister, self.sock)
+        self.hosts = StackRegistry()
+        self.addCleanup(lambda: [h.stop() for h in self.hosts.attached()])
+
+    def run_(self, *argv: str) -> Tuple[cat.Cat, "defer.Deferred[int]", io.StringIO]:
+        options = cat.Options()
+        options.parseOptions(["-s", self.sock, "--dhcp", *argv])
+        err = io.StringIO()
+        c = cat.Cat(self.clock, options, _Output(), err)
+        d = c.run(hosts=self.hosts)
+        for _ in range(100):
+            self.clock.advance(0.1)
+        return c, d, err
+
+    def test_lease(self) -> None:
+        """
+        Behind slirp's DHCP server the cat gets a lease, says so with
+        C{-v}, and listens on the leased address.
+        """
+        gateway = Gateway(self.clock, "10.0.2.0/24", dhcp=True, dns=False)
+        self.successResultOf(gateway.attach(self.sock))
+        self.addCleanup(gateway.stop)
+        c, d, err = self.run_("-v", "-u", "-l", "-p", "5000")
+        self.assertNoResult(d)
+        self.assertEqual(err.getvalue().splitlines(), [
+            "vdetwist cat: DHCP: 10.0.2.15/24 router 10.0.2.2 dns 10.0.2.3",
+            "listening on [any] 5000 ..."])
+        self.assertEqual(c.udp.getHost().host, "10.0.2.15")
+        c.finish(0)
+        self.assertEqual(self.successResultOf(d), 0)
+
+    def test_noAnswer(self) -> None:
+        """
+        Without a DHCP server the cat exits 1 after C{--dhcp-wait}
+        seconds with one clear line.
+        """
+        c, d, err = self.run_("-v", "--dhcp-wait", "3", "10.0.2.2", "80")
+        self.assertEqual(self.successResultOf(d), 1)
+        self.assertEqual(err.getvalue(),
+                         "vdetwist cat: no DHCP answer from the switch within 3 s\n")
 
 
 class MoreOptionsTests(SynchronousTestCase):

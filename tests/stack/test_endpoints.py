@@ -15,8 +15,11 @@ from twisted.plugin import getPlugins
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from vdetwist.slirp.gateway import Gateway
+from vdetwist.stack.dhcpclient import DHCPTimeout
 from vdetwist.stack.endpoints import (
-    StackRegistry, VDEClientEndpoint, VDEClientParser, VDEServerEndpoint, VDEServerParser)
+    DEFAULT_DHCP_WAIT, StackRegistry, VDEClientEndpoint, VDEClientParser, VDEServerEndpoint,
+    VDEServerParser)
 from vdetwist.switch.switch import Switch
 from vdetwist.vde import local
 
@@ -102,6 +105,25 @@ class ParserTests(SynchronousTestCase):
         e = self.assertRaises(ValueError, clientFromString, reactor,
                               "vde:sock=/x:ip=10.0.0.1/24:port=1")
         self.assertIn("host=", str(e))
+
+    def test_dhcp(self) -> None:
+        """
+        C{ip=dhcp} asks for a DHCP lease, on server and client endpoints;
+        C{dhcpwait=} sets how long to wait for it.
+        """
+        reactor = MemoryReactor()
+        server = serverFromString(reactor, "vde:sock=/tmp/vde:ip=dhcp:port=8080")
+        self.assertEqual((server.address, server.gateway, server.dhcpWait),
+                         ("dhcp", None, DEFAULT_DHCP_WAIT))
+        client = clientFromString(
+            reactor, "vde:sock=/tmp/vde:ip=DHCP:dhcpwait=5:host=10.0.2.2:port=80")
+        self.assertEqual((client.address, client.dhcpWait), ("dhcp", 5.0))
+        for text, message in [
+                ("vde:sock=/x:ip=10.0.0.1/24:dhcpwait=5:port=1", "dhcpwait"),
+                ("vde:sock=/x:ip=dhcp:dhcpwait=0:port=1", "dhcpwait"),
+        ]:
+            e = self.assertRaises(ValueError, serverFromString, reactor, text)
+            self.assertIn(message, str(e))
 
 
 class Echo(protocol.Protocol):
@@ -216,3 +238,51 @@ class InProcessTests(SynchronousTestCase):
                     protocol.Factory.forProtocol(Echo)))
         [host] = self.hosts.attached()
         self.assertEqual(host.address, bytes([10, 1, 0, 1]))
+
+    def test_dhcpHosts(self) -> None:
+        """
+        An C{ip=dhcp} server endpoint listens once slirp's DHCP server
+        (in process, on the same switch) has leased its host an address; a
+        client with a fixed address reaches it there, and endpoints naming
+        C{ip=dhcp} share that host.
+        """
+        sock = "/nonexistent/vde-inprocess"
+        gateway = Gateway(self.clock, "10.0.2.0/24", dhcp=True, dns=False)
+        self.successResultOf(gateway.attach(sock))
+        self.addCleanup(gateway.stop)
+        server = VDEServerEndpoint(self.clock, sock, "dhcp", 7, hosts=self.hosts)
+        d = server.listen(protocol.Factory.forProtocol(Echo))
+        self.advance()
+        self.successResultOf(d)
+        [host] = self.hosts.attached()
+        self.assertEqual(host.address, bytes([10, 0, 2, 15]))
+        assert host.lease is not None
+        self.assertEqual(host.lease.describe(), "10.0.2.15/24 router 10.0.2.2 dns 10.0.2.3")
+        self.assertEqual(host.host.gateway, bytes([10, 0, 2, 2]))
+        self.successResultOf(VDEServerEndpoint(self.clock, sock, "dhcp", 8, hosts=self.hosts)
+                             .listen(protocol.Factory.forProtocol(Echo)))
+        self.assertEqual(len(self.hosts.attached()), 1)
+        client = VDEClientEndpoint(self.clock, sock, "10.0.2.50/24", "10.0.2.15", 7,
+                                   hosts=self.hosts)
+        d = client.connect(protocol.Factory.forProtocol(Collect))
+        self.advance()
+        proto = self.successResultOf(d)
+        proto.transport.write(b"leased")
+        self.advance()
+        self.assertEqual(proto.data, b"leased")
+
+    def test_noDHCPAnswer(self) -> None:
+        """
+        Without a DHCP server, an C{ip=dhcp} endpoint fails after
+        C{dhcpWait} seconds with a clear L{DHCPTimeout}, and its host
+        leaves the switch.
+        """
+        sock = "/nonexistent/vde-inprocess"
+        client = VDEClientEndpoint(self.clock, sock, "dhcp", "10.0.2.2", 7,
+                                   hosts=self.hosts, dhcpWait=5)
+        d = client.connect(protocol.Factory.forProtocol(Collect))
+        self.advance(5.5)
+        failure = self.failureResultOf(d, DHCPTimeout)
+        self.assertEqual(str(failure.value), "no DHCP answer from the switch within 5 s")
+        self.assertEqual(self.hosts.attached(), [])
+        self.assertEqual([p for p in self.switch.ports if p is not None and p.active], [])

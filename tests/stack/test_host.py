@@ -372,6 +372,84 @@ class VirtualHostTests(TwoHostsMixin, SynchronousTestCase):
         self.assertTrue(all(c.func.__name__ == "expired" for c in self.clock.getDelayedCalls()))
 
 
+class ConfigureTests(SynchronousTestCase):
+    """
+    An unconfigured host (C{address=None}), L{VirtualHost.configure} and
+    L{VirtualHost.unconfigure}: the hooks of a DHCP client.
+    """
+
+    def setUp(self) -> None:
+        """
+        An unconfigured host C on a wire with B (192.168.77.1).
+        """
+        self.clock = Clock()
+        self.wire = MemoryWire()
+        self.b = VirtualHost(self.clock, "192.168.77.1/24", mac="02:00:00:00:00:0b")
+        self.c = VirtualHost(self.clock, None, mac="02:00:00:00:00:0c")
+        self.wire.attach(self.b.interface)
+        self.wire.attach(self.c.interface)
+        self.wire.pump()
+
+    def test_unconfigured(self) -> None:
+        """
+        An unconfigured host announces nothing, has address 0.0.0.0,
+        receives broadcasts on a wildcard socket but not datagrams for
+        0.0.0.0, sends from 0.0.0.0 to the limited broadcast, and has no
+        route to unicast destinations.
+        """
+        self.assertEqual(self.wire.sentBy(self.c.interface), [])
+        self.assertEqual((self.c.address, self.c.gateway, self.c.configured),
+                         (b"\0\0\0\0", None, False))
+        recorder = Recorder()
+        port = self.c.udp.listenUDP(68, recorder)
+        port.setBroadcastAllowed(True)
+        for destination in ["255.255.255.255", "0.0.0.0", "192.168.77.255"]:
+            self.c.interface.frameReceived(udpFrame(
+                "ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0b", "192.168.77.1", 67,
+                destination, 68, destination.encode()))
+        self.assertEqual(recorder.received, [(b"255.255.255.255", ("192.168.77.1", 67))])
+        port.write(b"discover", ("255.255.255.255", 67))
+        [frame] = self.wire.sentBy(self.c.interface)
+        checkFrame(frame, ethernet(), ipv4())
+        self.assertEqual((frame[0:6], frame[26:30], frame[30:34]),
+                         (b"\xff" * 6, b"\0" * 4, b"\xff" * 4))
+        self.c.ip.sendPacket(17, b"\0" * 4, B, b"\0" * 8)
+        self.assertEqual(self.c.ip.counters["noRoute"], 1)
+        self.assertEqual(len(self.wire.sentBy(self.c.interface)), 1)
+
+    def test_configure(self) -> None:
+        """
+        Configuring gives the host its address (announced with a
+        gratuitous ARP), prefix and gateway: it then pings and is pinged.
+        """
+        self.c.configure("192.168.77.50", 24, "192.168.77.1")
+        self.assertEqual((self.c.address, self.c.prefixLength, self.c.gateway,
+                          self.c.configured),
+                         (parseIPv4("192.168.77.50"), 24, B, True))
+        [announcement] = self.wire.sentBy(self.c.interface)
+        checkFrame(announcement, ethernet(), arp(arpOperation(1)))
+        results: List[object] = []
+        self.c.icmp.ping(B).addCallback(results.append)
+        self.b.icmp.ping(parseIPv4("192.168.77.50")).addCallback(results.append)
+        self.wire.pump()
+        self.assertEqual(results, [0.0, 0.0])
+        self.assertEqual(self.c.arp.addresses, {parseIPv4("192.168.77.50")})
+
+    def test_reconfigureAndUnconfigure(self) -> None:
+        """
+        A new address replaces the old one (ARP answers only for the new
+        one); unconfiguring removes it and the gateway.
+        """
+        self.c.configure(parseIPv4("192.168.77.50"), 24)
+        self.c.configure(parseIPv4("10.0.0.5"), 8, parseIPv4("10.0.0.1"))
+        self.assertEqual(self.c.arp.addresses, {parseIPv4("10.0.0.5")})
+        self.assertEqual(self.c.ip.broadcast, parseIPv4("10.255.255.255"))
+        self.c.unconfigure()
+        self.assertEqual((self.c.address, self.c.gateway, self.c.arp.addresses),
+                         (b"\0\0\0\0", None, set()))
+        self.assertRaises(ValueError, self.c.configure, "10.0.0.5", 33)
+
+
 class RouterHostTests(TwoHostsMixin, SynchronousTestCase):
     """
     B in router (NAT) mode answers as any outside address.

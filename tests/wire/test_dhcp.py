@@ -51,6 +51,41 @@ DISCOVER_REPR = dict(
 )
 
 
+#: A DHCPACK with T1 and T2, options in dnsmasq's order (53, 54, 51, 58,
+#: 59, 1, 3, 6).
+ACK = (
+    bytes.fromhex(
+        "02"        # op: BOOTREPLY
+        "01"        # htype: Ethernet
+        "06"        # hlen
+        "00"        # hops
+        "0badcafe"  # xid
+        "0000"      # secs
+        "0000"      # flags
+        "00000000"  # ciaddr
+        "0a00020f"  # yiaddr: 10.0.2.15
+        "0a000202"  # siaddr: 10.0.2.2
+        "00000000"  # giaddr
+        "525400123456" + "00" * 10  # chaddr (16 bytes)
+    )
+    + b"\0" * 64     # sname
+    + b"\0" * 128    # file
+    + bytes.fromhex(
+        "63825363"      # magic cookie
+        "350105"        # option 53: DHCPACK
+        "36040a000202"  # option 54: server 10.0.2.2
+        "330400000e10"  # option 51: lease 3600 s
+        "3a0400000708"  # option 58: T1 1800 s
+        "3b0400000c4e"  # option 59: T2 3150 s
+        "0104ffffff00"  # option 1: 255.255.255.0
+        "03040a000202"  # option 3: router 10.0.2.2
+        "06040a000203"  # option 6: DNS 10.0.2.3
+        "ff"            # end
+    )
+)
+ACK = ACK + b"\0" * (300 - len(ACK))
+
+
 class DHCPTests(SynchronousTestCase):
     """
     Tests for L{DHCPRepr}.
@@ -69,6 +104,31 @@ class DHCPTests(SynchronousTestCase):
         buffer = bytearray(b"\xa5" * 300)
         DHCPRepr(**DISCOVER_REPR).emitInto(buffer)
         self.assertEqual(bytes(buffer), DISCOVER)
+
+    def test_renewalAndRebindingTimes(self) -> None:
+        """
+        Options 58 (T1) and 59 (T2) parse to C{renewalTime} and
+        C{rebindingTime}.
+        """
+        ack = DHCPRepr.fromBytes(ACK)
+        self.assertEqual(
+            (ack.messageType, ack.yourAddress, ack.serverIdentifier, ack.leaseTime,
+             ack.renewalTime, ack.rebindingTime, ack.subnetMask, ack.routers,
+             ack.dnsServers, ack.otherOptions),
+            (dhcp.DHCPACK, b"\x0a\x00\x02\x0f", b"\x0a\x00\x02\x02", 3600, 1800, 3150,
+             b"\xff\xff\xff\x00", (b"\x0a\x00\x02\x02",), (b"\x0a\x00\x02\x03",), ()))
+
+    def test_renewalAndRebindingTimesEmitted(self) -> None:
+        """
+        T1 and T2 are emitted right after the lease time.
+        """
+        message = DHCPRepr(
+            op=dhcp.OP_REPLY, transactionID=1, clientHardwareAddress=MAC,
+            leaseTime=3600, renewalTime=1800, rebindingTime=3150).emit()
+        self.assertEqual(message[240:259], bytes.fromhex(
+            "330400000e10" "3a0400000708" "3b0400000c4e" "ff"))
+        self.assertRaises(MalformedPacket, DHCPRepr.fromBytes,
+                          DISCOVER[:240] + b"\x3a\x02\x00\x00\xff")
 
     def test_offerRoundTrip(self) -> None:
         """

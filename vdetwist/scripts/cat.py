@@ -5,6 +5,7 @@ C{vdetwist cat}: netcat whose socket lives on its own virtual TCP/IP stack.
 
     vdetwist cat -s /tmp/vde --ip 192.168.77.100/24 --gw 192.168.77.2 -v -l -p 10000
     vdetwist cat -s /tmp/vde --ip 192.168.77.101/24 192.168.77.100 10000
+    vdetwist cat -s /tmp/vde --dhcp -v 10.0.2.2 80
 
 Standard input goes to the connection and the connection to standard
 output.  The messages of C{-v} are traditional netcat's (the seed tutorial's
@@ -14,6 +15,13 @@ down the sending side at the end of input, as OpenBSD netcat does; without
 it the connection stays open until the peer closes.  A listener exits when
 its connection ends, unless C{-k}.  Exit status: 0 when a connection was
 made and ended, 1 on failure (refused, timed out, bad usage).
+
+C{--dhcp} instead of C{--ip} takes the address, prefix, default gateway
+and DNS servers from a DHCP server on the switch (slirp's, Debian's
+slirpvde); C{-v} prints the lease (C{vdetwist cat: DHCP: 10.0.2.15/24
+router 10.0.2.2 dns 10.0.2.3}).  The cat listens or connects once the
+lease is bound, or exits 1 with C{no DHCP answer from the switch within N
+s} after C{--dhcp-wait} seconds.
 
 C{-u} is UDP as netcat-openbsd does it: C{-u -l -p PORT} binds the virtual
 host's UDP port, prints the datagrams that arrive and sends what is read
@@ -56,7 +64,7 @@ class Options(VersionOption, usage.Options):
     netcat's options plus the virtual host's.
     """
 
-    synopsis = ("-s SWITCH --ip ADDR/PREFIX [--gw GW] [-u] "
+    synopsis = ("-s SWITCH (--ip ADDR/PREFIX [--gw GW] | --dhcp) [-u] "
                 "[-l -p PORT [-k] | HOST PORT | -z HOST PORT[-PORT]]")
     command = "vdetwist cat"
 
@@ -67,6 +75,7 @@ class Options(VersionOption, usage.Options):
         ["shutdown", "N", "Shut down the sending side at the end of input."],
         ["numeric", "n", "Numeric addresses only (always the case here)."],
         ["zero", "z", "Zero-I/O mode: report whether the port is open, then exit."],
+        ["dhcp", None, "Take the address, gateway and DNS from a DHCP server (not --ip)."],
     ]
     optParameters = [
         ["sock", "s", None, "The switch: a directory or vde:// URL."],
@@ -80,6 +89,7 @@ class Options(VersionOption, usage.Options):
          "Quit this many seconds after the end of standard input (negative: never).",
          float],
         ["pcap", None, None, "Write the virtual host's frames to this pcap file."],
+        ["dhcp-wait", None, 30.0, "With --dhcp, seconds to wait for a lease.", float],
     ]
 
     def __init__(self) -> None:
@@ -108,12 +118,21 @@ class Options(VersionOption, usage.Options):
         """
         if not self["sock"]:
             raise usage.UsageError("-s SWITCH is required (a switch directory or vde:// URL)")
-        if not self["ip"]:
-            raise usage.UsageError("--ip ADDR/PREFIX is required")
-        if "/" not in self["ip"]:
+        if self["dhcp"]:
+            if self["ip"]:
+                raise usage.UsageError("--dhcp and --ip cannot be used together")
+            if self["gw"]:
+                raise usage.UsageError("--gw goes with --ip (with --dhcp the lease names it)")
+            if not self["dhcp-wait"] > 0:
+                raise usage.UsageError("--dhcp-wait must be positive")
+            self["ip"] = "dhcp"
+        elif not self["ip"]:
+            raise usage.UsageError("--ip ADDR/PREFIX (or --dhcp) is required")
+        elif "/" not in self["ip"]:
             self["ip"] += "/24"
         try:
-            parseInterface(self["ip"])
+            if not self["dhcp"]:
+                parseInterface(self["ip"])
             if self["gw"]:
                 parseIPv4(self["gw"])
             if self["mac"]:
@@ -483,13 +502,21 @@ class Cat:
         hosts = hosts if hosts is not None else registry
         o = self.options
         factory = protocol.Factory.forProtocol(lambda: CatProtocol(self))
+        from vdetwist.stack.dhcpclient import DHCPTimeout
+        extra = {"dhcpWait": o["dhcp-wait"]} if o["dhcp"] else {}
         try:
             stackHost = yield hosts.hostFor(self.reactor, o["sock"], o["ip"], o["gw"],
-                                            o["mac"], o["mtu"], description="vdetwist-cat:")
+                                            o["mac"], o["mtu"], description="vdetwist-cat:",
+                                            **extra)
+        except DHCPTimeout as e:
+            self.console.err.write("vdetwist cat: %s\n" % (e,))
+            return 1
         except Exception as e:
             self.console.err.write("vdetwist cat: cannot attach to %s: %s\n" % (o["sock"], e))
             return 1
         self._sayOutages(getattr(stackHost, "attachment", None))
+        if o["dhcp"]:
+            self._sayLeases(stackHost)
         if o["pcap"]:
             import os
             try:
@@ -541,6 +568,26 @@ class Cat:
                 pass
         attachment.addWentAwayObserver(lambda: say("went away; reconnecting"))
         attachment.addReattachObserver(lambda: say("is back; reattached"))
+
+    def _sayLeases(self, stackHost: Any) -> None:
+        """
+        With C{-v}, print the DHCP lease, and each later change (a new
+        lease, or the address lost).
+
+        @param stackHost: the attached, bound
+            L{vdetwist.stack.endpoints.StackHost}.
+        """
+        if stackHost.lease is not None:
+            self.console.say("vdetwist cat: DHCP: %s" % (stackHost.lease.describe(),))
+
+        def changed(lease: Any) -> None:
+            try:
+                self.console.say("vdetwist cat: DHCP: %s" % (
+                    lease.describe() if lease is not None else "lease lost",))
+            except (OSError, ValueError):
+                pass
+        if stackHost.dhcp is not None:
+            stackHost.dhcp.addObserver(changed)
 
     def _runUDP(self, stackHost: Any) -> "defer.Deferred[int]":
         """

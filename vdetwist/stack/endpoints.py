@@ -5,11 +5,17 @@ Twisted endpoints on virtual hosts, and their C{vde:} string parsers.
 
     vde:sock=/tmp/vde:ip=192.168.77.100/24:gw=192.168.77.2:port=8080
     vde:sock=/tmp/vde:ip=192.168.77.100/24:host=192.168.77.101:port=10000
+    vde:sock=/tmp/vde:ip=dhcp:port=8080
 
 The first is a server endpoint (C{twistd web --listen "vde:..."} serves HTTP
 on the virtual address), the second a client endpoint.  Endpoints in one
 process that name the same switch and address share one virtual host (one
-stack, one switch port), found through L{StackRegistry}.
+stack, one switch port), found through L{StackRegistry}.  C{ip=dhcp} takes
+the address, prefix and gateway from a DHCP server on the switch (slirp's,
+Debian's slirpvde): the endpoint listens or connects once the lease is
+bound, and fails with L{DHCPTimeout} ("no DHCP answer from the switch
+within N s") when no server answers within C{dhcpwait=} seconds
+(L{DEFAULT_DHCP_WAIT} by default).
 
 The host is attached to the switch by L{vdetwist.vde.attach.attachToSwitch}:
 in-process when a vdetwist switch in this process serves that directory
@@ -26,10 +32,17 @@ from twisted.internet.interfaces import (
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
+from vdetwist.stack.dhcpclient import DHCPClient, DHCPLease, DHCPTimeout
 from vdetwist.stack.host import VirtualHost
 from vdetwist.stack.tcp.demux import SOMAXCONN
 from vdetwist.vde.attach import SwitchAttachment, attachPersistently
-from vdetwist.wire.addr import parseIPv4, parseInterface
+from vdetwist.wire.addr import ANY_IPV4, parseIPv4, parseInterface
+
+#: The C{ip=} value that asks for a DHCP lease.
+DHCP = "dhcp"
+
+#: Seconds an C{ip=dhcp} host waits for its lease by default.
+DEFAULT_DHCP_WAIT = 30.0
 
 
 class StackHost:
@@ -38,32 +51,67 @@ class StackHost:
 
     @ivar host: the L{VirtualHost}.
     @ivar tcp: its L{vdetwist.stack.tcp.demux.TCPLayer}.
-    @ivar address: its IPv4 address, 4 bytes.
+    @ivar dhcp: its L{DHCPClient} when its address comes from DHCP, else
+        C{None}.
+    @ivar dhcpWait: seconds L{attach} waits for the first lease.
     @ivar attachment: the L{SwitchAttachment} it sends into: it reattaches
         when the switch restarts, keeping the host's MAC and addresses (its
         C{counters()} include the frames dropped while detached).
     """
 
     def __init__(self, reactor: Any, address: str, gateway: Optional[str] = None,
-                 mac: Optional[bytes] = None, mtu: int = 1500) -> None:
+                 mac: Optional[bytes] = None, mtu: int = 1500,
+                 dhcpWait: float = DEFAULT_DHCP_WAIT) -> None:
         """
         @param reactor: the reactor.
-        @param address: C{ADDR/PREFIX}.
-        @param gateway: the default gateway, dotted, or L{None}.
+        @param address: C{ADDR/PREFIX}, or C{"dhcp"} for a DHCP lease.
+        @param gateway: the default gateway, dotted, or L{None} (ignored
+            with DHCP: the lease's router is the gateway).
         @param mac: the MAC, random locally administered when L{None}.
         @param mtu: the link MTU.
+        @param dhcpWait: seconds to wait for the first DHCP lease.
         """
         self.reactor = reactor
-        self.host = VirtualHost(reactor, address=address, gateway=gateway, mac=mac, mtu=mtu)
+        self.dhcp: Optional[DHCPClient] = None
+        self.dhcpWait = dhcpWait
+        if address == DHCP:
+            self.host = VirtualHost(reactor, address=None, mac=mac, mtu=mtu)
+            self.dhcp = DHCPClient(reactor, self.host)
+        else:
+            self.host = VirtualHost(reactor, address=address, gateway=gateway, mac=mac, mtu=mtu)
         self.tcp = self.host.tcp
-        self.address = parseInterface(address)[0]
         self.attachment: Optional[SwitchAttachment] = None
+
+    @property
+    def address(self) -> bytes:
+        """
+        The host's IPv4 address, 4 bytes (all zeros while a DHCP host has
+        no lease).
+        """
+        return self.host.address
+
+    @property
+    def lease(self) -> Optional[DHCPLease]:
+        """
+        The current DHCP lease, or C{None}.
+        """
+        return self.dhcp.lease if self.dhcp is not None else None
+
+    @property
+    def listenAddress(self) -> bytes:
+        """
+        The address servers bind: the host's own, or every address for a
+        DHCP host (so that a new lease does not orphan its listeners).
+        """
+        return ANY_IPV4 if self.dhcp is not None else self.host.address
 
     def stop(self) -> None:
         """
         Reset every connection, stop listening, cancel the stack's timers
-        and leave the switch.
+        and leave the switch (a DHCP host releases its lease first).
         """
+        if self.dhcp is not None:
+            self.dhcp.stop()
         self.host.stop()
         if self.attachment is not None:
             attachment, self.attachment = self.attachment, None
@@ -74,19 +122,33 @@ class StackHost:
         Join the switch at C{sock} (a directory or C{vde://} URL): in
         process when this process serves it, else over a VDE plug; and
         join it again when it restarts (L{attachPersistently}), announcing
-        the host with a gratuitous ARP each time.
+        the host with a gratuitous ARP each time.  A DHCP host then runs
+        its client and waits for the lease.
 
         @param sock: the switch.
         @param description: what the switch's port/print shows.
-        @return: a Deferred firing with this host once attached (or failing
-            as L{vdetwist.vde.attach.attachToSwitch}'s does).
+        @return: a Deferred firing with this host once attached (and, with
+            DHCP, bound), or failing as
+            L{vdetwist.vde.attach.attachToSwitch}'s does, or with
+            L{DHCPTimeout} (the host leaves the switch then).
         """
         d = attachPersistently(self.reactor, sock, self.host.interface, description)
 
-        def attached(attachment: SwitchAttachment) -> "StackHost":
+        def attached(attachment: SwitchAttachment) -> Any:
             self.attachment = attachment
             attachment.addReattachObserver(self.host.arp.announce)
-            return self
+            if self.dhcp is None:
+                return self
+            self.dhcp.start()
+            return self.dhcp.whenBound(self.dhcpWait).addCallbacks(
+                lambda lease: self, noLease)
+
+        def noLease(failure: Any) -> Any:
+            self.stop()
+            if failure.check(DHCPTimeout):
+                raise DHCPTimeout(
+                    f"no DHCP answer from the switch within {self.dhcpWait:g} s")
+            return failure
         return d.addCallback(attached)
 
 
@@ -97,27 +159,32 @@ class StackRegistry:
     """
 
     def __init__(self) -> None:
-        self._hosts: Dict[Tuple[str, bytes], "defer.Deferred[StackHost]"] = {}
+        self._hosts: Dict[Tuple[str, Any], "defer.Deferred[StackHost]"] = {}
 
     def hostFor(self, reactor: Any, sock: str, address: str, gateway: Optional[str] = None,
                 mac: Optional[bytes] = None, mtu: int = 1500,
-                description: str = "vdetwist") -> "defer.Deferred[StackHost]":
+                description: str = "vdetwist",
+                dhcpWait: float = DEFAULT_DHCP_WAIT) -> "defer.Deferred[StackHost]":
         """
-        The host for (switch, address), made and attached on first use.
+        The host for (switch, address), made and attached on first use;
+        every C{ip=dhcp} endpoint on one switch shares one DHCP host.
 
         @param reactor: the reactor.
         @param sock: the switch directory or URL.
-        @param address: C{ADDR/PREFIX}.
+        @param address: C{ADDR/PREFIX}, or C{"dhcp"}.
         @param gateway: the default gateway.
         @param mac: the MAC.
         @param mtu: the MTU.
         @param description: the port description.
-        @return: a Deferred firing with the L{StackHost}.
+        @param dhcpWait: with DHCP, seconds to wait for the lease.
+        @return: a Deferred firing with the L{StackHost} (with DHCP, once
+            bound).
         """
-        key = (sock, parseInterface(address)[0])
+        key = (sock, DHCP if address == DHCP else parseInterface(address)[0])
         existing = self._hosts.get(key)
         if existing is None:
-            attaching = StackHost(reactor, address, gateway, mac, mtu).attach(sock, description)
+            attaching = StackHost(reactor, address, gateway, mac, mtu,
+                                  dhcpWait).attach(sock, description)
             existing = self._hosts[key] = _Shared(attaching)
 
             def forget(failure: Any) -> Any:
@@ -188,11 +255,12 @@ class VDEServerEndpoint:
     def __init__(self, reactor: Any, sock: str, address: str, port: int,
                  gateway: Optional[str] = None, mac: Optional[bytes] = None,
                  mtu: int = 1500, backlog: int = SOMAXCONN,
-                 hosts: Optional[StackRegistry] = None) -> None:
+                 hosts: Optional[StackRegistry] = None,
+                 dhcpWait: float = DEFAULT_DHCP_WAIT) -> None:
         """
         @param reactor: the reactor.
         @param sock: the switch directory or C{vde://} URL.
-        @param address: C{ADDR/PREFIX} of the virtual host.
+        @param address: C{ADDR/PREFIX} of the virtual host, or C{"dhcp"}.
         @param port: the TCP port.
         @param gateway: the host's default gateway.
         @param mac: the host's MAC.
@@ -201,11 +269,13 @@ class VDEServerEndpoint:
             connections; SYN cookies answer SYNs beyond it), Linux's
             somaxconn by default.
         @param hosts: the registry, the process-wide one by default.
+        @param dhcpWait: with DHCP, seconds to wait for the lease.
         """
         self.reactor, self.sock, self.address = reactor, sock, address
         self.port, self.gateway, self.mac, self.mtu = port, gateway, mac, mtu
         self.backlog = backlog
         self.hosts = hosts if hosts is not None else registry
+        self.dhcpWait = dhcpWait
 
     def listen(self, factory: Any) -> "defer.Deferred[Any]":
         """
@@ -215,9 +285,9 @@ class VDEServerEndpoint:
         @return: a Deferred firing with an C{IListeningPort}.
         """
         d = self.hosts.hostFor(self.reactor, self.sock, self.address, self.gateway,
-                               self.mac, self.mtu)
+                               self.mac, self.mtu, dhcpWait=self.dhcpWait)
         return d.addCallback(lambda host: host.tcp.listen(
-            self.port, factory, backlog=self.backlog, interface=host.address))
+            self.port, factory, backlog=self.backlog, interface=host.listenAddress))
 
 
 @implementer(IStreamClientEndpoint)
@@ -230,11 +300,13 @@ class VDEClientEndpoint:
     def __init__(self, reactor: Any, sock: str, address: str, host: str, port: int,
                  gateway: Optional[str] = None, mac: Optional[bytes] = None,
                  mtu: int = 1500, timeout: float = 30,
-                 hosts: Optional[StackRegistry] = None) -> None:
+                 hosts: Optional[StackRegistry] = None,
+                 dhcpWait: float = DEFAULT_DHCP_WAIT) -> None:
         """
         @param reactor: the reactor.
         @param sock: the switch directory or C{vde://} URL.
-        @param address: C{ADDR/PREFIX} of the virtual host we connect from.
+        @param address: C{ADDR/PREFIX} of the virtual host we connect from,
+            or C{"dhcp"}.
         @param host: the server's IPv4 address, dotted.
         @param port: the server's port.
         @param gateway: our default gateway.
@@ -242,11 +314,13 @@ class VDEClientEndpoint:
         @param mtu: the link MTU.
         @param timeout: seconds to wait for the connection.
         @param hosts: the registry, the process-wide one by default.
+        @param dhcpWait: with DHCP, seconds to wait for the lease.
         """
         self.reactor, self.sock, self.address = reactor, sock, address
         self.host, self.port = host, port
         self.gateway, self.mac, self.mtu, self.timeout = gateway, mac, mtu, timeout
         self.hosts = hosts if hosts is not None else registry
+        self.dhcpWait = dhcpWait
 
     def connect(self, factory: Any) -> "defer.Deferred[Any]":
         """
@@ -256,7 +330,7 @@ class VDEClientEndpoint:
         @return: a Deferred firing with the connected protocol.
         """
         d = self.hosts.hostFor(self.reactor, self.sock, self.address, self.gateway,
-                               self.mac, self.mtu)
+                               self.mac, self.mtu, dhcpWait=self.dhcpWait)
         return d.addCallback(lambda h: h.tcp.connect(
             parseIPv4(self.host), self.port, factory, timeout=self.timeout))
 
@@ -273,12 +347,21 @@ def _common(kwargs: Dict[str, str]) -> Dict[str, Any]:
     if "sock" not in kwargs:
         raise ValueError("vde: endpoints need sock=SWITCH (a directory or vde:// URL)")
     if "ip" not in kwargs:
-        raise ValueError("vde: endpoints need ip=ADDRESS/PREFIX")
+        raise ValueError("vde: endpoints need ip=ADDRESS/PREFIX or ip=dhcp")
     ip = kwargs.pop("ip")
-    if "/" not in ip:
-        ip += "/24"
-    parseInterface(ip)
+    if ip.lower() == DHCP:
+        ip = DHCP
+    else:
+        if "/" not in ip:
+            ip += "/24"
+        parseInterface(ip)
     result: Dict[str, Any] = {"sock": kwargs.pop("sock"), "address": ip}
+    if "dhcpwait" in kwargs:
+        if ip != DHCP:
+            raise ValueError("vde: dhcpwait= goes with ip=dhcp")
+        result["dhcpWait"] = float(kwargs.pop("dhcpwait"))
+        if not result["dhcpWait"] > 0:
+            raise ValueError("vde: dhcpwait must be positive")
     if "gw" in kwargs:
         gw = kwargs.pop("gw")
         parseIPv4(gw)
@@ -319,7 +402,8 @@ class VDEServerParser:
 
     def parseStreamServer(self, reactor: Any, *args: str, **kwargs: str) -> VDEServerEndpoint:
         """
-        Parse C{vde:sock=S:ip=A/P[:gw=G][:mac=M][:mtu=N][:backlog=B]:port=N}.
+        Parse C{vde:sock=S:ip=A/P[:gw=G][:mac=M][:mtu=N][:backlog=B]:port=N};
+        C{ip=dhcp[:dhcpwait=SECS]} takes the address from DHCP.
 
         @return: the endpoint.
         @raise ValueError: for bad or conflicting keywords.
@@ -342,7 +426,8 @@ class VDEClientParser:
 
     def parseStreamClient(self, reactor: Any, *args: str, **kwargs: str) -> VDEClientEndpoint:
         """
-        Parse C{vde:sock=S:ip=A/P[:gw=G][:mac=M][:mtu=N][:timeout=T]:host=H:port=N}.
+        Parse C{vde:sock=S:ip=A/P[:gw=G][:mac=M][:mtu=N][:timeout=T]:host=H:port=N};
+        C{ip=dhcp[:dhcpwait=SECS]} takes the address from DHCP.
 
         @return: the endpoint.
         @raise ValueError: for bad or conflicting keywords.

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from vdetwist.stack.tcp.machine import TCPConfig
 
 
+#: The address of an unconfigured host.
+_UNCONFIGURED = b"\0\0\0\0"
+
+
 def _address(value: Union[str, bytes]) -> bytes:
     """
     An IPv4 address given as a dotted quad or as 4 bytes.
@@ -51,14 +55,15 @@ class VirtualHost:
     @ivar udp: the L{UDPLayer}; C{host.udp.listenUDP(port, protocol)}.
     @ivar tcp: the L{TCPLayer}; C{host.tcp.listen(port, factory)},
         C{host.tcp.connect(address, port, factory)}.
-    @ivar address: our address, 4 bytes.
+    @ivar address: our address, 4 bytes (all zeros while unconfigured).
     @ivar prefixLength: the subnet prefix length.
+    @ivar gateway: the default gateway, 4 bytes, or C{None}.
     """
 
     def __init__(
         self,
         reactor: Any = None,
-        address: str = "192.168.77.100/24",
+        address: Optional[str] = "192.168.77.100/24",
         gateway: Union[str, bytes, None] = None,
         mac: Union[str, bytes, None] = None,
         mtu: int = 1500,
@@ -71,7 +76,9 @@ class VirtualHost:
         """
         @param reactor: an L{IReactorTime} provider; the global reactor
             when C{None}.
-        @param address: our address and prefix, C{"a.b.c.d/n"}.
+        @param address: our address and prefix, C{"a.b.c.d/n"}; C{None}
+            starts the host unconfigured (for a DHCP client: see
+            L{configure}).
         @param gateway: the default gateway, or C{None}.
         @param mac: our MAC (text or 6 bytes); random when C{None}.
         @param mtu: the link MTU.
@@ -91,14 +98,17 @@ class VirtualHost:
             from twisted.internet import reactor as globalReactor
             reactor = globalReactor
         self.reactor = reactor
-        self.address, self.prefixLength = parseInterface(address)
+        if address is None:
+            ownAddress, prefixLength = _UNCONFIGURED, 32
+        else:
+            ownAddress, prefixLength = parseInterface(address)
         proxies = [_address(a) for a in proxyAddresses]
         if isinstance(mac, str):
             mac = parseMAC(mac)
         self.interface = NetworkInterface(mac, promiscuous=promiscuous)
-        self.arp = ARPLayer(reactor, self.interface, [self.address], proxies)
+        self.arp = ARPLayer(reactor, self.interface, [], proxies)
         self.ip = IPv4Layer(
-            reactor, self.arp, self.address, self.prefixLength,
+            reactor, self.arp, ownAddress, prefixLength,
             None if gateway is None else _address(gateway), mtu=mtu, router=router)
         self.icmp = ICMPLayer(reactor, self.ip)
         self.udp = UDPLayer(reactor, self.ip, self.icmp.sendUnreachable, proxies)
@@ -147,6 +157,63 @@ class VirtualHost:
         if self.pcap is not None:
             self.pcap.flush()
             self.pcap = None
+
+    @property
+    def address(self) -> bytes:
+        """
+        Our address, 4 bytes; all zeros while unconfigured.
+        """
+        return self.ip.address
+
+    @property
+    def prefixLength(self) -> int:
+        """
+        The on-link prefix length.
+        """
+        return self.ip.prefixLength
+
+    @property
+    def gateway(self) -> Optional[bytes]:
+        """
+        The default gateway, 4 bytes, or C{None}.
+        """
+        return self.ip.gateway
+
+    @property
+    def configured(self) -> bool:
+        """
+        Whether the host has an address.
+        """
+        return self.ip.configured
+
+    def configure(self, address: Union[str, bytes], prefixLength: int,
+                  gateway: Union[str, bytes, None] = None) -> None:
+        """
+        Set or replace the host's address, prefix and default gateway at
+        run time (a DHCP client does), announcing the address with a
+        gratuitous ARP when it is new and the host is attached.
+        Connections bound to an old address are left to fail.
+
+        @param address: the address (dotted or 4 bytes).
+        @param prefixLength: the on-link prefix length.
+        @param gateway: the default gateway (dotted or 4 bytes), or
+            C{None}.
+        @raise ValueError: a bad address or prefix length.
+        """
+        address = _address(address)
+        changed = address != self.ip.address
+        self.ip.configure(address, prefixLength,
+                          None if gateway is None else _address(gateway))
+        if changed and self.interface.transport is not None:
+            self.arp.announce()
+
+    def unconfigure(self) -> None:
+        """
+        Remove the host's address and gateway (a DHCP lease expired or was
+        released): it then receives only broadcasts and sends only from
+        0.0.0.0 to the limited broadcast.
+        """
+        self.ip.unconfigure()
 
     @property
     def mac(self) -> bytes:

@@ -294,9 +294,6 @@ class IPv4Layer:
             raise ValueError("the IPv4 MTU is at least 68")
         self.reactor = reactor
         self.arp = arp
-        self.address = address
-        self.prefixLength = prefixLength
-        self.gateway = gateway
         self.mtu = mtu
         self.router = router
         self.ttl = ttl
@@ -307,12 +304,58 @@ class IPv4Layer:
         self.counters: Counter[str] = Counter()
         self._identification = 0
         self._reassemblyTimer: Any = None
+        arp.interface.ipv4Handler = self.frameReceived
+        self.address = _ANY
+        self._receiveAddress: Optional[bytes] = None
+        self.configure(address, prefixLength, gateway)
+
+    @property
+    def configured(self) -> bool:
+        """
+        Whether the layer has an address (else it sends only from
+        0.0.0.0 to broadcasts and receives only broadcasts, as a DHCP
+        client needs).
+        """
+        return self._receiveAddress is not None
+
+    def configure(self, address: bytes, prefixLength: int,
+                  gateway: Optional[bytes] = None) -> None:
+        """
+        Set (or replace) our address, on-link prefix and default gateway
+        at run time (a DHCP lease).  The ARP layer answers for the new
+        address instead of the old one.  All zeros unconfigures (see
+        L{unconfigure}).
+
+        @param address: our address, 4 bytes.
+        @param prefixLength: the on-link prefix length (0 to 32).
+        @param gateway: the default gateway, or C{None}.
+        @raise ValueError: a bad address or prefix length.
+        """
+        if len(address) != 4 or not 0 <= prefixLength <= 32:
+            raise ValueError("an IPv4 address is 4 bytes and a prefix 0 to 32 bits")
+        addresses = self.arp.addresses
+        if self.address != _ANY:
+            addresses.discard(self.address)
+        if address == _ANY:
+            # Unconfigured: nothing is on link, nothing is ours.
+            prefixLength, gateway = 32, None
+            self._receiveAddress = None
+        else:
+            self._receiveAddress = address
+            addresses.add(address)
+        self.address = address
+        self.prefixLength = prefixLength
+        self.gateway = gateway
         self._shift = 32 - prefixLength
         self._network = int.from_bytes(address, "big") >> self._shift if prefixLength else 0
         self.broadcast = broadcastAddress(address, prefixLength)
-        arp.interface.ipv4Handler = self.frameReceived
-        if address not in arp.addresses:
-            arp.addresses.add(address)
+
+    def unconfigure(self) -> None:
+        """
+        Remove our address and gateway: datagrams go out only from
+        0.0.0.0 to the limited broadcast, and only broadcasts come in.
+        """
+        self.configure(_ANY, 32, None)
 
     def setErrorReporter(self, unreachable: Callable[[int, bytes], None],
                          timeExceeded: Callable[[bytes], None]) -> None:
@@ -397,7 +440,7 @@ class IPv4Layer:
             return
         if size > total:
             datagram = datagram[:total]
-        if destination == self.address:
+        if destination == self._receiveAddress:
             pass
         elif self.isBroadcast(destination):
             pass

@@ -2,9 +2,10 @@
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 DHCP messages (RFC 2131) in BOOTP packets (RFC 951), with the options
-(RFC 2132) a small DHCP server such as slirp's needs: 53 message type, 54
-server identifier, 1 subnet mask, 3 router, 6 DNS servers, 51 lease time,
-50 requested address, 12 host name, 55 parameter request list, 61 client
+(RFC 2132) a small DHCP server such as slirp's and a client need: 53
+message type, 54 server identifier, 1 subnet mask, 3 router, 6 DNS
+servers, 51 lease time, 58 renewal (T1) and 59 rebinding (T2) times, 50
+requested address, 12 host name, 55 parameter request list, 61 client
 identifier, and 255 end.  Other options are kept, raw, in
 L{DHCPRepr.otherOptions}.
 """
@@ -59,11 +60,20 @@ OPTION_DNS = 6
 OPTION_HOST_NAME = 12
 OPTION_REQUESTED_ADDRESS = 50
 OPTION_LEASE_TIME = 51
+OPTION_RENEWAL_TIME = 58
+OPTION_REBINDING_TIME = 59
 OPTION_MESSAGE_TYPE = 53
 OPTION_SERVER_IDENTIFIER = 54
 OPTION_PARAMETER_REQUEST_LIST = 55
 OPTION_CLIENT_IDENTIFIER = 61
 OPTION_END = 255
+
+#: The options holding a time in seconds, and their L{DHCPRepr} fields.
+_TIMES = {
+    OPTION_LEASE_TIME: "leaseTime",
+    OPTION_RENEWAL_TIME: "renewalTime",
+    OPTION_REBINDING_TIME: "rebindingTime",
+}
 
 #: BOOTP field offsets.
 OP_OFFSET = 0
@@ -175,6 +185,8 @@ class DHCPRepr:
     @ivar routers: option 3.
     @ivar dnsServers: option 6.
     @ivar leaseTime: option 51, seconds.
+    @ivar renewalTime: option 58, T1, seconds.
+    @ivar rebindingTime: option 59, T2, seconds.
     @ivar requestedAddress: option 50.
     @ivar hostName: option 12.
     @ivar parameterRequestList: option 55, the option codes asked for.
@@ -197,6 +209,8 @@ class DHCPRepr:
     routers: Tuple[bytes, ...] = ()
     dnsServers: Tuple[bytes, ...] = ()
     leaseTime: Optional[int] = None
+    renewalTime: Optional[int] = None
+    rebindingTime: Optional[int] = None
     requestedAddress: Optional[bytes] = None
     hostName: Optional[bytes] = None
     parameterRequestList: Tuple[int, ...] = ()
@@ -241,10 +255,10 @@ class DHCPRepr:
                 values["routers"] = _addresses(value, code)
             elif code == OPTION_DNS:
                 values["dnsServers"] = _addresses(value, code)
-            elif code == OPTION_LEASE_TIME:
+            elif code in _TIMES:
                 if len(value) != 4:
-                    raise MalformedPacket("DHCP lease time option length")
-                values["leaseTime"] = int.from_bytes(value, "big")
+                    raise MalformedPacket(f"DHCP option {code} length")
+                values[_TIMES[code]] = int.from_bytes(value, "big")
             elif code == OPTION_HOST_NAME:
                 values["hostName"] = value
             elif code == OPTION_PARAMETER_REQUEST_LIST:
@@ -286,6 +300,10 @@ class DHCPRepr:
             put(OPTION_DNS, b"".join(self.dnsServers))
         if self.leaseTime is not None:
             put(OPTION_LEASE_TIME, self.leaseTime.to_bytes(4, "big"))
+        if self.renewalTime is not None:
+            put(OPTION_RENEWAL_TIME, self.renewalTime.to_bytes(4, "big"))
+        if self.rebindingTime is not None:
+            put(OPTION_REBINDING_TIME, self.rebindingTime.to_bytes(4, "big"))
         if self.requestedAddress is not None:
             put(OPTION_REQUESTED_ADDRESS, self.requestedAddress)
         if self.hostName is not None:
