@@ -400,7 +400,8 @@ class FaultTests(_ViewMixin, SynchronousTestCase):
 
     def test_switchGoesAway(self) -> None:
         """
-        The switch going away is reported; the view keeps vd0 and runs on.
+        The switch going away is reported; the view keeps vd0 and runs on,
+        and attaches again when the switch is back.
         """
         view, name = self.named("sleep", "600")
         self.switch.stop()
@@ -411,6 +412,10 @@ class FaultTests(_ViewMixin, SynchronousTestCase):
         inside = subprocess.run(["ip", "netns", "exec", name, "ip", "-o", "link", "show", "vd0"],
                                 capture_output=True, timeout=DEADLINE)
         self.assertEqual(inside.returncode, 0, inside.stderr)
+        self.switch.start()
+        readUntil(view.stderr, re.compile(b"attached again"), err)
+        self.assertIn(b"attached again to the switch", err)
+        self.assertTrue(waitFor(lambda: self.views() == 1), self.switch.endpoints())
         view.send_signal(signal.SIGTERM)
         self.assertEqual(view.wait(DEADLINE), 128 + signal.SIGTERM)
         self.assertNotIn(name, netnsNames())
