@@ -5,8 +5,8 @@ The parent of C{vdetwist ns}: L{NamespaceView} attaches a L{TapRelay} to
 the switch, starts the child (L{vdetwist.ns.child}) with a socket on which
 the child sends the tap descriptor it opened inside the new namespace,
 relays the tap while COMMAND runs, passes signals on to it, and when it
-ends gives the port back, closes the tap and removes the view's name, so
-that nothing is left behind.  Its exit status is COMMAND's (128 + N when
+ends gives the port back, closes the tap and removes the view's name (and
+a named view's lease files), so that nothing is left behind.  Its exit status is COMMAND's (128 + N when
 COMMAND died of signal N).
 
 The relay is attached through L{vdetwist.vde.attach.attachPersistently}:
@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vdetwist.ns.child import CHANNEL_FD, ERR, OK
+from vdetwist.ns.dhcp import removeLeaseFiles
 from vdetwist.ns.prepare import ViewConfig, removeName
 from vdetwist.ns.relay import TapRelay
 from vdetwist.vde.attach import SwitchAttachment, attachPersistently
@@ -368,6 +369,7 @@ class NamespaceView:
         self.relay.stopTap()
         if self.ready and self.config.name is not None:
             removeName(self.config.name, self.nsSystem)
+            removeLeaseFiles(self.config, self.nsSystem)
         if self.relay.transport is None:
             self._finish(status)
             return
