@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Callable, List
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.interop.netns import ROOT, VdetwistSwitch, missingTools, uniqueName
 from tests.util import shortTempDir
@@ -297,6 +297,114 @@ class VdensInteropTests(_ViewMixin, SynchronousTestCase):
         self.assertNothingLeft()
 
 
+def _hasUDHCPC() -> bool:
+    """
+    @return: whether busybox's udhcpc can be run.
+    """
+    import shutil
+
+    from vdetwist.ns.dhcp import udhcpcCommand
+    return shutil.which(udhcpcCommand()[0]) is not None
+
+
+class ConfigureTests(_ViewMixin, SynchronousTestCase):
+    """
+    C{--dhcp} behind our slirp's DHCP server, and C{--ip6/--gw6}, on
+    vdetwist's switch.
+    """
+
+    skip = SKIP
+    switchClass = VdetwistSwitch
+
+    def slirp(self, *argv: str) -> subprocess.Popen:
+        """
+        Start C{twistd -n slirp -s SW -n 192.168.77.0 ARGV...} and wait
+        for its port on the switch.
+        """
+        slirp = self.start(*TWISTD, "-n", "--pidfile", os.path.join(self.dir, "slirp.pid"),
+                           "--logfile", os.path.join(self.dir, "slirp.log"), "slirp",
+                           "-s", self.switch.ctlDir, "-n", "192.168.77.0", *argv)
+        self.assertTrue(waitFor(lambda: len(self.switch.endpoints()) == 1),
+                        self.switch.endpoints())
+        return slirp
+
+    def test_dhcp(self) -> None:
+        """
+        C{vdetwist ns -s SW --dhcp -- ...} behind C{twistd slirp -D}: the
+        command inside sees the address slirp leases (its pool starts at
+        .15), the default route via slirp (.2) and slirp's DNS (.3) in
+        its /etc/resolv.conf; the host's resolv.conf is untouched.
+        """
+        if not _hasUDHCPC():
+            raise SkipTest("busybox (udhcpc) is not installed")
+        with open("/etc/resolv.conf", "rb") as f:
+            hostResolv = f.read()
+        self.slirp("-D")
+        view = self.ns("--dhcp", "--", "sh", "-c",
+                       "ip -4 addr show vd0; ip route; cat /etc/resolv.conf")
+        out, err = view.communicate(timeout=DEADLINE)
+        self.assertEqual(view.returncode, 0, err)
+        self.assertIn(b"inet 192.168.77.15/24 ", out)
+        self.assertIn(b"default via 192.168.77.2 dev vd0", out)
+        self.assertIn(b"nameserver 192.168.77.3\n", out)
+        with open("/etc/resolv.conf", "rb") as f:
+            self.assertEqual(f.read(), hostResolv)
+        self.assertNothingLeft()
+
+    def test_dhcpNamed(self) -> None:
+        """
+        A named view's lease DNS goes where C{ip netns exec} looks
+        (/etc/netns/NAME/resolv.conf), and is removed with the name.
+        """
+        if not _hasUDHCPC():
+            raise SkipTest("busybox (udhcpc) is not installed")
+        self.slirp("-D")
+        name = uniqueName("vns")
+        self.addCleanup(lambda: name in netnsNames() and subprocess.run(
+            ["ip", "netns", "delete", name]))
+        view = self.ns("--dhcp", "--name", name, "--", "sh", "-c",
+                       "cat /etc/resolv.conf; ip netns exec %s cat /etc/resolv.conf" % (name,))
+        out, err = view.communicate(timeout=DEADLINE)
+        self.assertEqual(view.returncode, 0, err)
+        self.assertEqual(out, b"nameserver 192.168.77.3\n" * 2)
+        self.assertFalse(os.path.exists("/etc/netns/" + name))
+        self.assertNotIn(name, netnsNames())
+
+    def test_dhcpNoServer(self) -> None:
+        """
+        No DHCP server: one line, status 1, nothing left.
+        """
+        if not _hasUDHCPC():
+            raise SkipTest("busybox (udhcpc) is not installed")
+        view = self.ns("--dhcp", "--", "true")
+        out, err = view.communicate(timeout=DEADLINE)
+        self.assertEqual(view.returncode, 1, err)
+        self.assertTrue(err.startswith(b"vdetwist ns: no DHCP lease for vd0"), err)
+        self.assertEqual(err.count(b"\n"), 1, err)
+        self.assertNothingLeft()
+
+    def test_ip6(self) -> None:
+        """
+        C{--ip6 ADDR/PREFIX --gw6 GW}: the address (usable at once: no
+        duplicate address detection) and the default route; two views so
+        configured reach each other over IPv6.
+        """
+        listener = self.ns("--ip6", "fd00:77::1/64", "--", "nc", "-6", "-v", "-l", "-n",
+                           "-p", "10000")
+        self.assertIn(b"Listening", readUntil(listener.stderr, re.compile(b"Listening"),
+                                              bytearray()))
+        talker = self.ns("--ip6", "fd00:77::2/64", "--gw6", "fd00:77::1", "--", "sh", "-c",
+                         "ip -6 addr show vd0; ip -6 route; "
+                         "echo over ipv6 | nc -6 -N -w 10 fd00:77::1 10000")
+        out, err = talker.communicate(timeout=DEADLINE)
+        self.assertEqual(talker.returncode, 0, err)
+        self.assertIn(b"inet6 fd00:77::2/64 scope global nodad", out)
+        self.assertIn(b"default via fd00:77::1 dev vd0", out)
+        received, _ = listener.communicate(timeout=DEADLINE)
+        self.assertEqual(received, b"over ipv6\n")
+        self.assertNothingLeft()
+
+
 class FaultTests(_ViewMixin, SynchronousTestCase):
     """
     Faults and lifetime, on vdetwist's switch.
@@ -400,7 +508,8 @@ class FaultTests(_ViewMixin, SynchronousTestCase):
 
     def test_switchGoesAway(self) -> None:
         """
-        The switch going away is reported; the view keeps vd0 and runs on.
+        The switch going away is reported; the view keeps vd0 and runs on,
+        and attaches again when the switch is back.
         """
         view, name = self.named("sleep", "600")
         self.switch.stop()
@@ -411,6 +520,10 @@ class FaultTests(_ViewMixin, SynchronousTestCase):
         inside = subprocess.run(["ip", "netns", "exec", name, "ip", "-o", "link", "show", "vd0"],
                                 capture_output=True, timeout=DEADLINE)
         self.assertEqual(inside.returncode, 0, inside.stderr)
+        self.switch.start()
+        readUntil(view.stderr, re.compile(b"attached again"), err)
+        self.assertIn(b"attached again to the switch", err)
+        self.assertTrue(waitFor(lambda: self.views() == 1), self.switch.endpoints())
         view.send_signal(signal.SIGTERM)
         self.assertEqual(view.wait(DEADLINE), 128 + signal.SIGTERM)
         self.assertNotIn(name, netnsNames())

@@ -36,6 +36,8 @@ class FakeNamespaceSystem:
         self.written: Dict[str, str] = {}
         self.runs: List[List[str]] = []
         self.runStatus = (0, "")
+        #: Called with each argv run (before C{runStatus} is returned).
+        self.onRun: Any = None
         self.closed: List[int] = []
         self.sent: List[Tuple[bytes, Optional[int]]] = []
         self.nextFD = 10
@@ -103,10 +105,22 @@ class FakeNamespaceSystem:
 
     def unlink(self, path: str) -> None:
         self._call("unlink", path)
+        self.files.pop(path, None)
+
+    def removeDirectory(self, path: str) -> None:
+        self._call("removeDirectory", path)
+
+    def temporaryFile(self, prefix: str, text: str, mode: int) -> str:
+        self._call("temporaryFile", prefix, text, mode)
+        path = "/tmp/%s%d" % (prefix, len(self.calls))
+        self.files[path] = text
+        return path
 
     def run(self, argv: Sequence[str]) -> Tuple[int, str]:
         self._call("run", list(argv))
         self.runs.append(list(argv))
+        if self.onRun is not None:
+            self.onRun(list(argv))
         return self.runStatus
 
     def sendDescriptor(self, sock: Any, message: bytes, fd: Optional[int]) -> None:

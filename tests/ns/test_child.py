@@ -64,3 +64,25 @@ class ChildTests(SynchronousTestCase):
         system.failures["execvp"] = errno.ENOENT
         self.assertEqual(main([ViewConfig().toJSON(), "nosuch"], system, err, FakeChannel()), 127)
         self.assertEqual(err.getvalue(), b"vdetwist ns: nosuch: No such file or directory\n")
+
+    def test_dhcp(self) -> None:
+        """
+        --dhcp: the client runs after the tap was handed over, then COMMAND.
+        """
+        system = FakeNamespaceSystem()
+        main([ViewConfig(dhcp=True).toJSON(), "true"], system, io.BytesIO(), FakeChannel())
+        self.assertEqual(system.sent, [(OK, system.nextFD)])
+        self.assertIn("udhcpc", system.runs[0])
+        self.assertEqual(system.calls[-1], ("execvp", "true", ["true"]))
+
+    def test_dhcpFails(self) -> None:
+        """
+        No lease: one line, status 1, no COMMAND.
+        """
+        system, err = FakeNamespaceSystem(), io.BytesIO()
+        system.runStatus = (1, "udhcpc: no lease, failing")
+        status = main([ViewConfig(dhcp=True).toJSON(), "true"], system, err, FakeChannel())
+        self.assertEqual(status, 1)
+        self.assertEqual(err.getvalue(),
+                         b"vdetwist ns: no DHCP lease for vd0 (udhcpc: no lease, failing)\n")
+        self.assertNotIn("execvp", system.names())

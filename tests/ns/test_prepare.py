@@ -87,6 +87,30 @@ class PrepareAsRootTests(SynchronousTestCase):
             ["ip", "addr", "add", "10.0.0.2/24", "dev", "vd0"],
             ["ip", "route", "add", "default", "via", "10.0.0.1", "dev", "vd0"]])
 
+    def test_configuredIPv6(self) -> None:
+        """
+        --ip6 and --gw6: vd0 up, the address without duplicate address
+        detection and the IPv6 default route by ip inside.
+        """
+        system = FakeNamespaceSystem()
+        prepareView(ViewConfig(ip6="fd00::2/64", gw6="fd00::1"), system)
+        self.assertEqual([struct.unpack("16sh22x", a)[0].rstrip(b"\0")
+                          for a in ioctls(system, SIOCSIFFLAGS)], [b"lo", b"vd0"])
+        self.assertEqual(system.runs, [
+            ["ip", "-6", "addr", "add", "fd00::2/64", "dev", "vd0", "nodad"],
+            ["ip", "-6", "route", "add", "default", "via", "fd00::1", "dev", "vd0"]])
+
+    def test_dhcpUp(self) -> None:
+        """
+        --dhcp: vd0 is brought up for the client; nothing is run yet (the
+        client runs once the tap is handed over).
+        """
+        system = FakeNamespaceSystem()
+        prepareView(ViewConfig(dhcp=True), system)
+        self.assertEqual([struct.unpack("16sh22x", a)[0].rstrip(b"\0")
+                          for a in ioctls(system, SIOCSIFFLAGS)], [b"lo", b"vd0"])
+        self.assertEqual(system.runs, [])
+
     def test_ipFails(self) -> None:
         """
         A failing ip command: its output in the error; the tap is closed.
@@ -300,7 +324,8 @@ class JoinAndNameTests(SynchronousTestCase):
         The configuration survives the child's command line.
         """
         config = ViewConfig(ifname="eth0", mac="02:00:00:00:00:01", ip="10.0.0.2/24",
-                            gw="10.0.0.1", mtu=9000, name="v", userNamespace=False)
+                            gw="10.0.0.1", mtu=9000, name="v", userNamespace=False,
+                            ip6="fd00::2/64", gw6="fd00::1", dhcp=True)
         self.assertEqual(ViewConfig.fromJSON(config.toJSON()), config)
 
 

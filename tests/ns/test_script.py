@@ -43,6 +43,13 @@ class OptionsTests(SynchronousTestCase):
                                                     ip="10.0.0.2/24", gw="10.0.0.1",
                                                     mtu=9000, name="v1"))
 
+    def test_configuredIPv6AndDHCP(self) -> None:
+        """
+        --ip6, --gw6 and --dhcp reach the configuration.
+        """
+        o = self.parse("--ip6", "fd00::2/64", "--gw6", "fd00::1", "--dhcp", "--", "true")
+        self.assertEqual(o.viewConfig(), ViewConfig(ip6="fd00::2/64", gw6="fd00::1", dhcp=True))
+
     def test_defaultShell(self) -> None:
         """
         COMMAND defaults to $SHELL, else /bin/sh.
@@ -57,7 +64,10 @@ class OptionsTests(SynchronousTestCase):
         for argv in (["--gw", "10.0.0.1"], ["--ip", "10.0.0.2"], ["--ip", "nonsense/24"],
                      ["--name", "a", "--join", "b"], ["--name", "a/b"], ["--mtu", "67"],
                      ["--mtu", "9300"], ["--mac", "01:00:00:00:00:00"], ["--mac", "zz"],
-                     ["--ip", "10.0.0.2/24", "--gw", "x"]):
+                     ["--ip", "10.0.0.2/24", "--gw", "x"], ["--gw6", "fd00::1"],
+                     ["--ip6", "10.0.0.2/24"], ["--ip6", "fd00::2"],
+                     ["--ip6", "fd00::2/64", "--gw6", "10.0.0.1"],
+                     ["--dhcp", "--ip", "10.0.0.2/24"]):
             self.assertRaises((UsageError, ValueError), self.parse, *argv)
 
     def test_dispatcher(self) -> None:

@@ -44,9 +44,10 @@ class FakeAttachment:
 
     def sendFrame(self, frame: bytes) -> None:
         self.provider.frames.append(frame)
-        for waiter in self.provider.waiters:
-            waiter.callback(frame)
-        self.provider.waiters = []
+        # Fired from the reactor, not from within the relay's read loop.
+        waiters, self.provider.waiters = self.provider.waiters, []
+        for waiter in waiters:
+            reactor.callLater(0, waiter.callback, frame)
 
     def loseConnection(self) -> None:
         self.provider.detached += 1
@@ -185,7 +186,8 @@ class NamespaceViewTests(TestCase):
     async def test_switchLostAndBack(self) -> None:
         """
         The switch going away is reported, the view keeps running with its
-        frames dropped, and the relay attaches again when it is back.
+        frames dropped and counted, and the relay attaches again when it
+        is back.
         """
         code = ("import os, select\n"
                 "os.write(4, %r)\n"
@@ -197,15 +199,66 @@ class NamespaceViewTests(TestCase):
                 "    if data == b'quit':\n"
                 "        os._exit(5)\n" % (FRAME, FRAME))
         view = self.view(self.python(code))
-        view.reattachDelay = 0.05
         done = view.start()
         await self.provider.nextFrame()
+        local.unregister(self.directory)
         self.provider.kick()
         self.assertIn(b"vdetwist ns: lost the switch", self.err.getvalue())
         self.assertIn(b"vd0 stays", self.err.getvalue())
-        await self.provider.nextAttach()
+        # While away, a frame COMMAND sends is dropped and counted.
+        view.relay.frameReceived(b"send")
+        await self.until(lambda: view.attachment.detachedDrops == 1)
+        self.assertEqual(self.provider.frames, [FRAME])
+        back = self.provider.nextAttach()
+        local.register(self.directory, self.provider)
+        await back
+        self.assertIn(b"attached again to the switch %s (1 frames dropped meanwhile)"
+                      % (self.directory.encode(),), self.err.getvalue())
         self.provider.attachments[0].receiver.frameReceived(b"send")
         self.assertEqual(await self.provider.nextFrame(), FRAME)
-        self.assertIn(b"attached again", self.err.getvalue())
         self.provider.attachments[0].receiver.frameReceived(b"quit")
         self.assertEqual(await done, 5)
+        self.assertEqual(self.provider.attachments, [])
+
+    async def test_portClosed(self) -> None:
+        """
+        The switch closing the port (it is still there): reported in one
+        line; COMMAND runs on, its frames dropped; no reattachment.
+        """
+        code = ("import os, select\n"
+                "os.write(4, %r)\n"
+                "while True:\n"
+                "    select.select([4], [], [])\n"
+                "    data = os.read(4, 9999)\n"
+                "    if data == b'send':\n"
+                "        os.write(4, %r)\n"
+                "    if data == b'quit':\n"
+                "        os._exit(6)\n" % (FRAME, FRAME))
+        view = self.view(self.python(code))
+        done = view.start()
+        await self.provider.nextFrame()
+        self.provider.kick()
+        self.assertIn(b"vdetwist ns: the switch %s closed the port" % (self.directory.encode(),),
+                      self.err.getvalue())
+        view.relay.frameReceived(b"send")
+        await self.until(lambda: view.relay.drops == 1)
+        self.assertEqual(self.provider.attachments, [])
+        self.assertEqual(self.err.getvalue().count(b"\n"), 1, self.err.getvalue())
+        view.relay.frameReceived(b"quit")
+        self.assertEqual(await done, 6)
+
+    def until(self, condition: Any) -> Deferred:
+        """
+        @param condition: a check.
+        @return: a Deferred firing once C{condition()} holds (checked
+            each reactor turn; the test's timeout bounds it).
+        """
+        d: Deferred = Deferred()
+
+        def check() -> None:
+            if condition():
+                d.callback(None)
+            else:
+                reactor.callLater(0.01, check)
+        check()
+        return d

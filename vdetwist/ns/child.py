@@ -6,8 +6,9 @@ The child of C{vdetwist ns}: C{python -m vdetwist.ns.child CONFIG COMMAND
 socket on descriptor L{CHANNEL_FD}.  It makes the view
 (L{vdetwist.ns.prepare.prepareView}), sends the tap descriptor to the
 parent over the socket (C{OK}, SCM_RIGHTS) or says why it could not
-(C{ERR message}), then becomes COMMAND.  Imports nothing of Twisted, to
-start fast.
+(C{ERR message}), runs the DHCP client when asked (L{vdetwist.ns.dhcp};
+after the handover, since the parent relays its frames), then becomes
+COMMAND.  Imports nothing of Twisted, to start fast.
 """
 
 import os
@@ -37,8 +38,8 @@ def main(argv: List[str], system: Optional[Any] = None, err: Optional[Any] = Non
         by default.
     @param err: binary standard error.
     @param channel: the socket to the parent; descriptor L{CHANNEL_FD} by default.
-    @return: the exit status when COMMAND could not be run (1: no view,
-        126/127: COMMAND cannot be run / does not exist).
+    @return: the exit status when COMMAND could not be run (1: no view or
+        no DHCP lease, 126/127: COMMAND cannot be run / does not exist).
     """
     if system is None:
         from vdetwist.ns.system import RealNamespaceSystem
@@ -61,6 +62,14 @@ def main(argv: List[str], system: Optional[Any] = None, err: Optional[Any] = Non
             system.close(fd)
     finally:
         channel.close()
+    if config.dhcp:
+        from vdetwist.ns.dhcp import runDHCP
+        try:
+            runDHCP(config, system)
+        except ViewError as e:
+            err.write(("vdetwist ns: %s\n" % (e,)).encode("utf-8", "replace"))
+            err.flush()
+            return 1
     return execCommand(command, system, err)
 
 

@@ -70,6 +70,11 @@ class ViewConfig:
     @ivar mac: its MAC address (C{aa:bb:...}), or L{None} for the kernel's.
     @ivar ip: C{ADDR/PREFIX} to configure (and bring the interface up), or L{None}.
     @ivar gw: the default gateway, or L{None}.
+    @ivar ip6: an IPv6 C{ADDR/PREFIX} to configure (without duplicate
+        address detection; the interface is brought up), or L{None}.
+    @ivar gw6: the IPv6 default gateway, or L{None}.
+    @ivar dhcp: run a DHCP client for the interface once the view is made
+        (L{vdetwist.ns.dhcp}).
     @ivar mtu: the interface MTU, or L{None} for 1500.
     @ivar name: the name to give the view in L{NETNS_DIR}, or L{None}.
     @ivar userNamespace: make a user namespace too; L{None}: when not root.
@@ -78,12 +83,14 @@ class ViewConfig:
     def __init__(self, ifname: str = "vd0", mac: Optional[str] = None,
                  ip: Optional[str] = None, gw: Optional[str] = None,
                  mtu: Optional[int] = None, name: Optional[str] = None,
-                 userNamespace: Optional[bool] = None) -> None:
+                 userNamespace: Optional[bool] = None, ip6: Optional[str] = None,
+                 gw6: Optional[str] = None, dhcp: bool = False) -> None:
         """
         @see: the instance variables.
         """
         self.ifname, self.mac, self.ip, self.gw = ifname, mac, ip, gw
         self.mtu, self.name, self.userNamespace = mtu, name, userNamespace
+        self.ip6, self.gw6, self.dhcp = ip6, gw6, dhcp
 
     def toJSON(self) -> str:
         """
@@ -246,7 +253,8 @@ def _openTap(system: Any, name: bytes, ifname: str) -> int:
 
 def _configure(system: Any, ctl: int, config: ViewConfig, name: bytes) -> None:
     """
-    Set the MAC and MTU, the address and the default route, as asked.
+    Set the MAC and MTU, the addresses and the default routes, as asked;
+    bring the interface up when an address is given or DHCP will run.
 
     @param system: the L{INamespaceSystem}.
     @param ctl: a control socket.
@@ -263,7 +271,7 @@ def _configure(system: Any, ctl: int, config: ViewConfig, name: bytes) -> None:
         if config.mtu is not None:
             step = "set the MTU %d" % (config.mtu,)
             system.ioctl(ctl, SIOCSIFMTU, _IFR_MTU.pack(name, config.mtu))
-        if config.ip is not None:
+        if config.ip is not None or config.ip6 is not None or config.dhcp:
             step = "bring %s up" % (config.ifname,)
             _setUp(system, ctl, name)
     except OSError as e:
@@ -274,6 +282,11 @@ def _configure(system: Any, ctl: int, config: ViewConfig, name: bytes) -> None:
         commands.append(["ip", "addr", "add", config.ip, "dev", config.ifname])
     if config.gw is not None:
         commands.append(["ip", "route", "add", "default", "via", config.gw, "dev", config.ifname])
+    if config.ip6 is not None:
+        commands.append(["ip", "-6", "addr", "add", config.ip6, "dev", config.ifname, "nodad"])
+    if config.gw6 is not None:
+        commands.append(["ip", "-6", "route", "add", "default", "via", config.gw6,
+                         "dev", config.ifname])
     for argv in commands:
         status, output = system.run(argv)
         if status:

@@ -6,14 +6,17 @@ descriptor and a switch attachment.
 
 Frames the kernel sends out of the view's interface are read from the
 tap in batches (until EAGAIN, at most L{READ_BATCH} per reactor wakeup)
-and sent into the switch by its bound C{sendFrame}; frames from the
-switch are written to the tap, one C{write()} each (a tap takes one frame
-per call).  While no switch is attached (before the attachment, or after
-the switch went away) the relay keeps draining the tap and counts what it
-drops, so the interface stays up and the programs inside keep running.
+and sent into the switch by its C{sendFrame}, looked up once per wakeup
+(a L{vdetwist.vde.attach.SwitchAttachment} swaps it when the switch goes
+away and comes back); frames from the switch are written to the tap, one
+C{write()} each (a tap takes one frame per call).  While no switch is
+attached (before the attachment, or after it ended for good) the relay
+keeps draining the tap and counts what it drops, so the interface stays
+up and the programs inside keep running; while a persistent attachment
+waits for its switch to return, it counts the drops (C{detachedDrops}).
 
     relay = TapRelay(reactor)
-    attachToSwitch(reactor, switch, relay, "vdetwist ns")
+    attachPersistently(reactor, switch, relay, "vdetwist ns")
     relay.startTap(fd)
 """
 
@@ -118,7 +121,6 @@ class TapRelay:
         self._reader: Optional[_TapReader] = None
         self._read = self.system.read
         self._write = self.system.write
-        self._send: Callable[[bytes], None] = self._dropFrame
         self._detaching = False
 
     # The switch side (IFrameProtocol)
@@ -131,7 +133,6 @@ class TapRelay:
         """
         self.transport = transport
         self._detaching = False
-        self._send = transport.sendFrame
 
     def frameReceived(self, frame: bytes) -> None:
         """
@@ -161,7 +162,6 @@ class TapRelay:
         @param reason: why.
         """
         self.transport = None
-        self._send = self._dropFrame
         detaching, self._detaching = self._detaching, False
         if detaching:
             if self.onDetached is not None:
@@ -204,8 +204,13 @@ class TapRelay:
         """
         read = self._read
         fd = self._fd
-        send = self._send
-        attached = self.transport is not None
+        transport = self.transport
+        if transport is None:
+            send = self._dropFrame
+            attached = False
+        else:
+            send = transport.sendFrame
+            attached = getattr(transport, "attached", True)
         frames = 0
         try:
             for _ in range(READ_BATCH):

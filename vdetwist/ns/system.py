@@ -18,19 +18,26 @@ import fcntl
 import os
 import socket
 import subprocess
+import tempfile
 from typing import Any, List, Optional, Sequence, Tuple
 
 from zope.interface import Interface, implementer
 
 __all__ = ["INamespaceSystem", "RealNamespaceSystem", "CLONE_NEWNET", "CLONE_NEWUSER",
-           "MS_BIND", "MNT_DETACH"]
+           "CLONE_NEWNS", "MS_BIND", "MS_REC", "MS_SLAVE", "MNT_DETACH"]
 
 #: C{unshare}/C{setns} flag: a new network namespace.
 CLONE_NEWNET = 0x40000000
 #: C{unshare} flag: a new user namespace.
 CLONE_NEWUSER = 0x10000000
+#: C{unshare} flag: a new mount namespace.
+CLONE_NEWNS = 0x00020000
 #: C{mount} flag: a bind mount.
 MS_BIND = 4096
+#: C{mount} flag: recursively.
+MS_REC = 16384
+#: C{mount} propagation flag: receive the parent's mounts, send none back.
+MS_SLAVE = 1 << 19
 #: C{umount2} flag: detach lazily.
 MNT_DETACH = 2
 
@@ -105,6 +112,19 @@ class INamespaceSystem(Interface):
     def unlink(path: str) -> None:
         """
         Remove a file.
+        """
+
+    def removeDirectory(path: str) -> None:
+        """
+        Remove an empty directory.
+        """
+
+    def temporaryFile(prefix: str, text: str, mode: int) -> str:
+        """
+        Create a new file in the temporary directory holding C{text},
+        with permissions C{mode}.
+
+        @return: its path.
         """
 
     def run(argv: Sequence[str]) -> Tuple[int, str]:
@@ -208,6 +228,7 @@ class RealNamespaceSystem:
     open = staticmethod(os.open)
     close = staticmethod(os.close)
     unlink = staticmethod(os.unlink)
+    removeDirectory = staticmethod(os.rmdir)
     getuid = staticmethod(os.getuid)
     getgid = staticmethod(os.getgid)
     geteuid = staticmethod(os.geteuid)
@@ -248,6 +269,19 @@ class RealNamespaceSystem:
             os.write(fd, text.encode())
         finally:
             os.close(fd)
+
+    @staticmethod
+    def temporaryFile(prefix: str, text: str, mode: int) -> str:
+        """
+        @see: L{INamespaceSystem.temporaryFile}
+        """
+        fd, path = tempfile.mkstemp(prefix=prefix)
+        try:
+            os.write(fd, text.encode())
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        return path
 
     @staticmethod
     def makeDirectory(path: str, mode: int) -> None:

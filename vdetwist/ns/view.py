@@ -5,13 +5,16 @@ The parent of C{vdetwist ns}: L{NamespaceView} attaches a L{TapRelay} to
 the switch, starts the child (L{vdetwist.ns.child}) with a socket on which
 the child sends the tap descriptor it opened inside the new namespace,
 relays the tap while COMMAND runs, passes signals on to it, and when it
-ends gives the port back, closes the tap and removes the view's name, so
-that nothing is left behind.  Its exit status is COMMAND's (128 + N when
+ends gives the port back, closes the tap and removes the view's name (and
+a named view's lease files), so that nothing is left behind.  Its exit status is COMMAND's (128 + N when
 COMMAND died of signal N).
 
-If the switch goes away while COMMAND runs, the view keeps its interface
-(frames are dropped and counted) and the relay attaches again when the
-switch comes back, trying with a growing delay.
+The relay is attached through L{vdetwist.vde.attach.attachPersistently}:
+if the switch goes away while COMMAND runs, the view says so in one line
+and keeps its interface (the attachment drops and counts its frames), and
+the attachment joins the switch again, with backoff, when it comes back.
+If the switch itself closes the port (C{port/remove}), the view says so
+and COMMAND runs on without a switch.
 
     view = NamespaceView(reactor, "/tmp/sw", ViewConfig(), ["sh"])
     view.start().addCallback(lambda status: ...)
@@ -30,9 +33,10 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vdetwist.ns.child import CHANNEL_FD, ERR, OK
+from vdetwist.ns.dhcp import removeLeaseFiles
 from vdetwist.ns.prepare import ViewConfig, removeName
 from vdetwist.ns.relay import TapRelay
-from vdetwist.vde.attach import attachToSwitch
+from vdetwist.vde.attach import SwitchAttachment, attachPersistently
 
 __all__ = ["NamespaceView", "exitStatus"]
 
@@ -120,12 +124,9 @@ class NamespaceView:
     @ivar process: the child's process transport once spawned.
     @ivar ready: whether the view was made (the tap arrived).
     @ivar startError: the child's message when the view could not be made.
-    @ivar reattachDelay: seconds before the first try to attach again.
-    @ivar maxReattachDelay: the longest wait between tries.
+    @ivar attachment: the L{SwitchAttachment} once attached.
     """
 
-    reattachDelay = 0.5
-    maxReattachDelay = 5.0
     #: Seconds to wait for the switch to acknowledge the port's release.
     detachTimeout = 5.0
 
@@ -137,7 +138,7 @@ class NamespaceView:
         """
         @param reactor: the reactor (processes, descriptors, time).
         @param switch: the switch to attach to (anything
-            L{vdetwist.vde.attach.attachToSwitch} takes).
+            L{vdetwist.vde.attach.attachPersistently} takes).
         @param config: the view's L{ViewConfig}.
         @param command: COMMAND and its arguments.
         @param description: what the switch shows for the port.
@@ -169,9 +170,8 @@ class NamespaceView:
         self.ready = False
         self.startError: Optional[str] = None
         self._done: Deferred[int] = Deferred()
+        self.attachment: Optional[SwitchAttachment] = None
         self._attaching: Optional[Deferred[Any]] = None
-        self._retry: Any = None
-        self._delay = self.reattachDelay
         self._channel: Optional[_Channel] = None
         self._signalled: Optional[int] = None
         self._ended = False
@@ -205,8 +205,8 @@ class NamespaceView:
         @return: a Deferred firing with the exit status once COMMAND ended
             and everything is cleaned up (1 when the view could not be made).
         """
-        self._attaching = attachToSwitch(self.reactor, self.switch, self.relay,
-                                         self.description, system=self.system)
+        self._attaching = attachPersistently(self.reactor, self.switch, self.relay,
+                                             self.description, system=self.system)
         self._attaching.addCallbacks(self._attached, self._attachFailed)
         return self._done
 
@@ -223,13 +223,16 @@ class NamespaceView:
         self._report("cannot attach to the switch %s: %s" % (self.switch, reason.getErrorMessage()))
         self._finish(1)
 
-    def _attached(self, transport: Any) -> None:
+    def _attached(self, attachment: SwitchAttachment) -> None:
         """
-        The port is ours: start the child.
+        The port is ours: watch the switch come and go, start the child.
 
-        @param transport: the attachment.
+        @param attachment: the lasting attachment.
         """
         self._attaching = None
+        self.attachment = attachment
+        attachment.addWentAwayObserver(self._switchWentAway)
+        attachment.addReattachObserver(self._switchBack)
         parentEnd, childEnd = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         parentEnd.setblocking(False)
         argv = [self.executable, "-m", self.childModule, self.config.toJSON()] + self.command
@@ -295,47 +298,37 @@ class NamespaceView:
         if self._attaching is not None:
             self._attaching.cancel()
 
+    def _switchWentAway(self) -> None:
+        """
+        The switch went away: say so; the interface stays, the attachment
+        drops and counts its frames and tries to join the switch again.
+        """
+        if self._ended or self.attachment is None:
+            return
+        self._dropsAtLoss = self.attachment.detachedDrops
+        self._report("lost the switch %s; %s stays, its frames are dropped until "
+                     "the switch is back" % (self.switch, self.config.ifname))
+
+    def _switchBack(self) -> None:
+        """
+        The switch is back: say so, with the frames dropped meanwhile.
+        """
+        if self._ended or self.attachment is None:
+            return
+        self._report("attached again to the switch %s (%d frames dropped meanwhile)"
+                     % (self.switch, self.attachment.detachedDrops - self._dropsAtLoss))
+
     def _switchLost(self, reason: Failure) -> None:
         """
-        The switch went away: say so, keep the interface, try again later.
+        The switch closed our port (an operator's C{port/remove}): say
+        so; COMMAND runs on, the interface's frames are dropped.
 
         @param reason: why.
         """
         if self._ended:
             return
-        self._dropsAtLoss = self.relay.drops
-        self._report("lost the switch %s (%s); %s stays, its frames are dropped until "
-                     "the switch is back" % (self.switch, reason.getErrorMessage(),
-                                             self.config.ifname))
-        self._delay = self.reattachDelay
-        self._scheduleReattach()
-
-    def _scheduleReattach(self) -> None:
-        """
-        Try attaching again after the current delay.
-        """
-        self._retry = self.reactor.callLater(self._delay, self._reattach)
-        self._delay = min(self._delay * 2, self.maxReattachDelay)
-
-    def _reattach(self) -> None:
-        """
-        One try at attaching again.
-        """
-        self._retry = None
-
-        def attached(transport: Any) -> None:
-            self._attaching = None
-            self._report("attached again to the switch %s (%d frames dropped meanwhile)"
-                         % (self.switch, self.relay.drops - self._dropsAtLoss))
-
-        def failed(reason: Failure) -> None:
-            self._attaching = None
-            if not self._ended:
-                self._scheduleReattach()
-
-        self._attaching = attachToSwitch(self.reactor, self.switch, self.relay,
-                                         self.description, system=self.system)
-        self._attaching.addCallbacks(attached, failed)
+        self._report("the switch %s closed the port (%s); %s stays, its frames are dropped"
+                     % (self.switch, reason.getErrorMessage(), self.config.ifname))
 
     def _tapLost(self, error: OSError) -> None:
         """
@@ -370,15 +363,13 @@ class NamespaceView:
         """
         self._ended = True
         self.process = None
-        if self._retry is not None and self._retry.active():
-            self._retry.cancel()
-        self._retry = None
         if self._attaching is not None:
             attaching, self._attaching = self._attaching, None
             attaching.cancel()
         self.relay.stopTap()
         if self.ready and self.config.name is not None:
             removeName(self.config.name, self.nsSystem)
+            removeLeaseFiles(self.config, self.nsSystem)
         if self.relay.transport is None:
             self._finish(status)
             return

@@ -8,12 +8,18 @@ virtual LAN (the seed's C{umview bash}; Debian's C{vdens}).
         192.168.77.100/24 dev vd0; exec nc -vv -l -n -p 10000'
     vdetwist ns -s /tmp/vde --ip 10.0.0.2/24 --gw 10.0.0.1 --name v1 -- sleep 1d &
     vdetwist ns --join v1 -- ping 10.0.0.1
+    vdetwist ns -s /tmp/vde --dhcp -- sh -c 'ip addr; cat /etc/resolv.conf'
 
 COMMAND (the user's shell by default) runs in a new network namespace (and
 a user namespace when not root) with the loopback up and one tap
 interface, C{vd0}, whose frames this process relays to and from SWITCH
 (a vdetwist switch or Debian's vde_switch: a directory or C{vde://} URL).
-Nothing is configured unless asked: C{ip} works inside as usual.  The
+Nothing is configured unless asked: C{ip} works inside as usual.
+C{--ip/--gw} and C{--ip6/--gw6} configure the interface in advance;
+C{--dhcp} runs busybox's C{udhcpc} for it inside the view (address, router
+and DNS servers from a DHCP server such as slirp's; the servers in a
+C{/etc/resolv.conf} bind-mounted for COMMAND only, see
+L{vdetwist.ns.dhcp}).  The
 exit status is COMMAND's (127 when it does not exist, 128 + N when it died
 of signal N; 1 when the view could not be made); SIGINT, SIGTERM and
 SIGHUP are passed on to it.  When it ends, the port, the tap, the name and
@@ -27,7 +33,7 @@ C{/sys} and C{/etc/netns} remounts).
 import os
 import signal
 import sys
-from typing import Any, List
+from typing import Any, List, Optional
 
 from twisted.python import usage
 
@@ -88,13 +94,45 @@ def _mtu(text: str) -> int:
     return value
 
 
+def _checkAddress(option: str, value: Any, version: Optional[int], prefix: bool) -> None:
+    """
+    Check an address option.
+
+    @param option: the option's name.
+    @param value: its value, or L{None} when not given.
+    @param version: 4 or 6, or L{None} for either.
+    @param prefix: whether C{ADDR/PREFIX} is wanted (else an address).
+    @raise usage.UsageError: when it is not one.
+    """
+    if value is None:
+        return
+    import ipaddress
+    example = "fd00::100/64" if version == 6 else "192.168.77.100/24"
+    try:
+        parsed: Any = (ipaddress.ip_interface(value) if prefix
+                       else ipaddress.ip_address(value))
+    except ValueError:
+        raise usage.UsageError("--%s wants %s, not %r" % (
+            option, "ADDR/PREFIX" if prefix else "an address", value))
+    if version is not None and parsed.version != version:
+        raise usage.UsageError("--%s wants an IPv%d address, not %r" % (option, version, value))
+    if prefix and "/" not in value:
+        raise usage.UsageError("--%s wants ADDR/PREFIX (e.g. %s)" % (option, example))
+
+
 class Options(VersionOption, usage.Options):
     """
     C{vdetwist ns}'s options and arguments.
     """
 
     synopsis = ("[-s SWITCH] [--ifname vd0] [--mac MAC] [--ip ADDR/PREFIX] [--gw GW] "
-                "[--mtu N] [--pidfile F] [--name N | --join N] [-- COMMAND [ARGS...]]")
+                "[--ip6 ADDR/PREFIX] [--gw6 GW] [--dhcp] [--mtu N] [--pidfile F] "
+                "[--name N | --join N] [-- COMMAND [ARGS...]]")
+
+    optFlags = [
+        ["dhcp", None, "Get the interface's address, router and DNS servers by DHCP "
+                       "(busybox udhcpc, inside the view)."],
+    ]
     command = "vdetwist ns"
 
     optParameters = [
@@ -104,6 +142,9 @@ class Options(VersionOption, usage.Options):
         ["mac", None, None, "The interface's MAC address (default: a random one).", _mac],
         ["ip", None, None, "Configure ADDR/PREFIX on the interface and bring it up."],
         ["gw", None, None, "Add a default route via GW (needs --ip)."],
+        ["ip6", None, None, "Configure the IPv6 ADDR/PREFIX on the interface (no duplicate "
+                            "address detection) and bring it up."],
+        ["gw6", None, None, "Add an IPv6 default route via GW (needs --ip6)."],
         ["mtu", None, None, "The interface's MTU (up to %d: jumbo frames between vdetwist's "
                             "switch and stacks)." % (MAX_MTU,), _mtu],
         ["pidfile", "p", None, "Write our process id to this file (removed at exit)."],
@@ -136,27 +177,22 @@ class Options(VersionOption, usage.Options):
                     raise usage.UsageError(str(e))
         if self["gw"] is not None and self["ip"] is None:
             raise usage.UsageError("--gw needs --ip")
-        if self["ip"] is not None:
-            import ipaddress
-            try:
-                ipaddress.ip_interface(self["ip"])
-            except ValueError:
-                raise usage.UsageError("--ip wants ADDR/PREFIX, not %r" % (self["ip"],))
-            if "/" not in self["ip"]:
-                raise usage.UsageError("--ip wants ADDR/PREFIX (e.g. 192.168.77.100/24)")
-        if self["gw"] is not None:
-            import ipaddress
-            try:
-                ipaddress.ip_address(self["gw"])
-            except ValueError:
-                raise usage.UsageError("--gw wants an address, not %r" % (self["gw"],))
+        if self["gw6"] is not None and self["ip6"] is None:
+            raise usage.UsageError("--gw6 needs --ip6")
+        if self["dhcp"] and self["ip"] is not None:
+            raise usage.UsageError("--dhcp and --ip exclude each other")
+        _checkAddress("ip", self["ip"], None, True)
+        _checkAddress("gw", self["gw"], None, False)
+        _checkAddress("ip6", self["ip6"], 6, True)
+        _checkAddress("gw6", self["gw6"], 6, False)
 
     def viewConfig(self) -> ViewConfig:
         """
         @return: the L{ViewConfig} the options ask for.
         """
         return ViewConfig(ifname=self["ifname"], mac=self["mac"], ip=self["ip"], gw=self["gw"],
-                          mtu=self["mtu"], name=self["name"])
+                          mtu=self["mtu"], name=self["name"], ip6=self["ip6"],
+                          gw6=self["gw6"], dhcp=bool(self["dhcp"]))
 
 
 def join(options: Options, system: Any = None, err: Any = None) -> int:
