@@ -220,3 +220,73 @@ class TutorialTests(SynchronousTestCase):
                            host_port=str(tutorial.base), direction="to_guest")
         self.assertEqual(forwarded[0][1], len(payload))
         self.assertEqual(httpGet("http://127.0.0.1:%d/other" % (port,))[0], 404)
+
+
+class NamespaceRelayTests(SynchronousTestCase):
+    """
+    C{vdetwist ns --metrics}: the tap relay's counters.
+    """
+
+    def test_options(self) -> None:
+        """
+        C{--metrics} takes a server endpoint (a bare port listens on
+        loopback); anything else is a usage error.
+        """
+        from vdetwist.scripts import ns
+        options = ns.Options()
+        options.parseOptions(["--metrics", "9103", "--", "true"])
+        self.assertEqual(options["metrics"], "tcp:9103:interface=127.0.0.1")
+        e = self.assertRaises(usage.UsageError, ns.Options().parseOptions,
+                              ["--metrics", "nope:1", "--", "true"])
+        self.assertIn("--metrics", str(e))
+
+    def test_relay(self) -> None:
+        """
+        The relay's frames, its attachment's bytes and its drops are
+        served in the attachment families, with the directions seen from
+        the switch side (frames read from the tap are sent to the switch);
+        without an attachment the bytes are left out and C{attached} is 0.
+        """
+        from twisted.internet.testing import MemoryReactorClock
+
+        from vdetwist.ns.relay import TapRelay
+        from vdetwist.observe.components import relayCounters
+        from vdetwist.observe.service import listenMetrics
+
+        class System:
+            def read(self, fd, size):
+                raise BlockingIOError()
+
+            def write(self, fd, data):
+                return len(data)
+
+            def close(self, fd):
+                pass
+
+        class Transport:
+            bytesIn = 3000
+            bytesOut = 1234
+        reactor = MemoryReactorClock()
+        relay = TapRelay(reactor, System())
+        relay.framesIn, relay.framesOut, relay.drops, relay.errors = 7, 5, 2, 1
+        relay.transport = Transport()
+        port = self.successResultOf(listenMetrics(reactor, "tcp:9103:interface=127.0.0.1",
+                                                  Components("vdetwist ns", hosts=lambda: [],
+                                                             attachments=lambda: [(
+                                                                 "ns", relayCounters(relay))])))
+        self.assertEqual(reactor.tcpServers[0][0], 9103)
+        parsed = samples(textExposition(port.registry))
+        self.assertEqual(byName(parsed, "vdetwist_attachment_sent_frames_total")[0][1], 7)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_received_frames_total")[0][1], 5)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_sent_bytes_total")[0][1], 1234)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_received_bytes_total")[0][1], 3000)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_dropped_frames_total",
+                                reason="dropped"),
+                         [({"attachment": "ns", "reason": "dropped"}, 2)])
+        self.assertEqual(byName(parsed, "vdetwist_attachment_dropped_frames_total",
+                                reason="error")[0][1], 1)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_attached")[0][1], 1)
+        relay.transport = None
+        parsed = samples(textExposition(port.registry))
+        self.assertEqual(byName(parsed, "vdetwist_attachment_sent_bytes_total"), [])
+        self.assertEqual(byName(parsed, "vdetwist_attachment_attached")[0][1], 0)
