@@ -178,11 +178,23 @@ class SwitchCollector(ReactorCollector):
         members = GaugeMetricFamily(
             "vdetwist_vlan_active_ports", "Active ports carrying a VLAN.",
             labels=["vlan", "mode"])
+        vlanCapturing = GaugeMetricFamily(
+            "vdetwist_vlan_capturing", "1 while the VLAN is streamed (vlan/stream).",
+            labels=["vlan"])
+        vlanCaptureDrops = GaugeMetricFamily(
+            "vdetwist_vlan_capture_dropped_frames",
+            "Frames the running stream of a VLAN could not write (a slow reader).",
+            labels=["vlan"])
+        vlanCaptures = getattr(switch, "vlanCaptures", {})
         for vid in sorted(switch.vlans):
             vlan = switch.vlans[vid]
             members.add_metric([str(vid), "untagged"], len(vlan.untaggedActive))
             members.add_metric([str(vid), "tagged"], len(vlan.taggedActive))
-        families += [vlans, members,
+            capture = vlanCaptures.get(vid)
+            vlanCapturing.add_metric([str(vid)], 0 if capture is None else 1)
+            if capture is not None:
+                vlanCaptureDrops.add_metric([str(vid)], getattr(capture, "dropped", 0))
+        families += [vlans, members, vlanCapturing, vlanCaptureDrops,
                      GaugeMetricFamily("vdetwist_switch_ports", "Ports the switch has.",
                                        value=len(switch.ports)),
                      GaugeMetricFamily("vdetwist_switch_hub", "1 in hub mode.",
