@@ -16,6 +16,10 @@ Debian's C{vde_plug2tap}, C{iperf3 -c -t S -J}, Gbit/s received.  The
 observed run also reports how many scrapes and event-stream bytes it got,
 so a run where the observers did not work does not pass for a fast one.
 
+C{--idle S} measures instead the switch's own CPU time over S seconds
+without traffic, plain and observed: what the observers cost the switch
+process, free of the throughput's noise.
+
 Results and the command: docs/performance.txt, section "Observe".
 """
 
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import shutil
 import threading
+import time
 from typing import Any, Callable, Dict, List, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -171,6 +176,41 @@ def oneRun(kind: str, directory: str, seconds: float, python: str) -> Dict[str, 
                 print("cleanup failed: %s" % (e,), file=sys.stderr)
 
 
+def idleRun(kind: str, directory: str, seconds: float, python: str) -> float:
+    """
+    The switch's CPU time per second without traffic.
+
+    @param kind: C{plain} or C{observed}.
+    @param directory: a fresh directory.
+    @param seconds: how long to measure.
+    @param python: the interpreter running twistd.
+    @return: CPU milliseconds per second.
+    """
+    from bench.common import cpuSeconds
+    from tests.interop.netns import VdetwistSwitch
+    switch = VdetwistSwitch(directory)
+    switch.python = python
+    extra: List[str] = []
+    if kind == "observed":
+        metricsPort, webPort = freePort(), freePort()
+        extra = ["--metrics", "tcp:%d:interface=127.0.0.1" % (metricsPort,),
+                 "--web", "tcp:%d:interface=127.0.0.1" % (webPort,)]
+    switch.start(extra)
+    observers = None
+    try:
+        time.sleep(1.0)
+        if kind == "observed":
+            observers = Observers(metricsPort, webPort)
+            observers.start()
+        cpu0, t0 = cpuSeconds(switch.pid), time.monotonic()
+        time.sleep(seconds)
+        return (cpuSeconds(switch.pid) - cpu0) / (time.monotonic() - t0) * 1000
+    finally:
+        if observers is not None:
+            observers.stop()
+        switch.stop()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """
     Run the rounds, print each measurement, the medians and the ratio.
@@ -184,7 +224,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="iperf3 seconds per run (default 5)")
     parser.add_argument("--python", default=sys.executable,
                         help="the interpreter running twistd (default this one)")
+    parser.add_argument("--idle", type=float, metavar="S",
+                        help="measure the switch's CPU without traffic for S seconds instead")
     options = parser.parse_args(argv)
+    if options.idle:
+        top = tempfile.mkdtemp(prefix="vobs", dir="/tmp")
+        try:
+            for rnd in range(options.rounds):
+                for kind in ("plain", "observed"):
+                    ms = idleRun(kind, os.path.join(top, "%s%d" % (kind, rnd)), options.idle,
+                                 options.python)
+                    print("round %d %-9s switch CPU %.1f ms per second" % (rnd + 1, kind, ms),
+                          flush=True)
+        finally:
+            shutil.rmtree(top, True)
+        return 0
     from tests.interop.netns import missingTools
     reason = missingTools("vde_plug2tap", "iperf3", "ip")
     if reason:
