@@ -339,7 +339,8 @@ UNIMPLEMENTED: Tuple[str, ...] = ()
 
 
 #: vdetwist's own commands, dropped from our C{help} before comparing.
-EXTENSIONS = ("port/capture", "port/nocapture", "port/stream", "hash/setmax", "hash/setportmax")
+EXTENSIONS = ("port/capture", "port/nocapture", "port/stream", "hash/setmax", "hash/setportmax",
+              "vlan/stream", "vlan/nocapture")
 
 #: vdetwist's own lines, appended after r586's in C{hash/showinfo}: dropped
 #: from ours before comparing.

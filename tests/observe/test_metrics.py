@@ -70,6 +70,46 @@ class InProcessTests(SynchronousTestCase):
         self.assertEqual(byName(parsed, "vdetwist_vlan_active_ports", vlan="0",
                                 mode="untagged")[0][1], 2)
 
+    def test_macTableAndControl(self) -> None:
+        """
+        MAC table evictions by reason, as the forwarding database counts
+        them, and the control server's refusals by kind (every kind shown,
+        0 until it happens).
+        """
+        from vdetwist.switch.switch import Switch
+        switch = Switch(numports=8)
+        switch.fdb.maxPortEntries = 2
+
+        class Receiver:
+            def frameReceived(self, frame):
+                pass
+        a = switch.attach(Receiver(), "host a")
+        switch.attach(Receiver(), "host b")
+        for last in range(5):
+            a.sendFrame(b"\xff" * 6 + b"\x02\x00\x00\x00\x00" + bytes([last + 1])
+                        + b"\x08\x00" + b"x" * 50)
+
+        class Control:
+            refusals = {"busy": 2, "request": 1}
+            pending = {object()}
+        parsed = samples(textExposition(makeRegistry(Clock(), Components(
+            switch=switch, control=Control(), hosts=lambda: []))))
+        self.assertEqual(switch.fdb.portEvicted, 3)
+        self.assertEqual(byName(parsed, "vdetwist_mac_table_evictions_total", reason="port"),
+                         [({"reason": "port"}, 3)])
+        self.assertEqual(byName(parsed, "vdetwist_mac_table_evictions_total",
+                                reason="table")[0][1], 0)
+        self.assertEqual(byName(parsed, "vdetwist_mac_table_entries")[0][1], 2)
+        self.assertEqual(byName(parsed, "vdetwist_mac_table_max_port_entries")[0][1], 2)
+        self.assertEqual(byName(parsed, "vdetwist_mac_table_unlearned_frames_total")[0][1], 0)
+        self.assertEqual(
+            {labels["kind"]: value for labels, value
+             in byName(parsed, "vdetwist_control_refused_connections_total")},
+            {"busy": 2, "request": 1, "partial": 0, "port": 0, "socket": 0, "timeout": 0})
+        self.assertEqual(byName(parsed, "vdetwist_control_pending_handshakes")[0][1], 1)
+        self.assertEqual(byName(parsed, "vdetwist_switch_dropped_frames_total",
+                                reason="fstp")[0][1], 0)
+
     def test_gatewayAndHosts(self) -> None:
         """
         A gateway's forwards, NAT flows and DHCP pool, and its host's TCP
@@ -89,6 +129,10 @@ class InProcessTests(SynchronousTestCase):
         self.assertEqual(byName(parsed, "vdetwist_slirp_dhcp_leases")[0][1], 0)
         self.assertEqual(byName(parsed, "vdetwist_host_tcp_retransmitted_segments_total",
                                 host="slirp 10.0.2.2")[0][1], 0)
+        self.assertEqual(
+            sorted(labels["result"] for labels, _ in byName(
+                parsed, "vdetwist_host_tcp_syn_cookies_total", host="slirp 10.0.2.2")),
+            ["failed", "sent", "validated"])
         for name in ("vdetwist_host_tcp_retransmission_timeouts_total",
                      "vdetwist_host_tcp_checksum_dropped_segments_total",
                      "vdetwist_host_tcp_syn_queue_dropped_segments_total"):
@@ -176,3 +220,73 @@ class TutorialTests(SynchronousTestCase):
                            host_port=str(tutorial.base), direction="to_guest")
         self.assertEqual(forwarded[0][1], len(payload))
         self.assertEqual(httpGet("http://127.0.0.1:%d/other" % (port,))[0], 404)
+
+
+class NamespaceRelayTests(SynchronousTestCase):
+    """
+    C{vdetwist ns --metrics}: the tap relay's counters.
+    """
+
+    def test_options(self) -> None:
+        """
+        C{--metrics} takes a server endpoint (a bare port listens on
+        loopback); anything else is a usage error.
+        """
+        from vdetwist.scripts import ns
+        options = ns.Options()
+        options.parseOptions(["--metrics", "9103", "--", "true"])
+        self.assertEqual(options["metrics"], "tcp:9103:interface=127.0.0.1")
+        e = self.assertRaises(usage.UsageError, ns.Options().parseOptions,
+                              ["--metrics", "nope:1", "--", "true"])
+        self.assertIn("--metrics", str(e))
+
+    def test_relay(self) -> None:
+        """
+        The relay's frames, its attachment's bytes and its drops are
+        served in the attachment families, with the directions seen from
+        the switch side (frames read from the tap are sent to the switch);
+        without an attachment the bytes are left out and C{attached} is 0.
+        """
+        from twisted.internet.testing import MemoryReactorClock
+
+        from vdetwist.ns.relay import TapRelay
+        from vdetwist.observe.components import relayCounters
+        from vdetwist.observe.service import listenMetrics
+
+        class System:
+            def read(self, fd, size):
+                raise BlockingIOError()
+
+            def write(self, fd, data):
+                return len(data)
+
+            def close(self, fd):
+                pass
+
+        class Transport:
+            bytesIn = 3000
+            bytesOut = 1234
+        reactor = MemoryReactorClock()
+        relay = TapRelay(reactor, System())
+        relay.framesIn, relay.framesOut, relay.drops, relay.errors = 7, 5, 2, 1
+        relay.transport = Transport()
+        port = self.successResultOf(listenMetrics(reactor, "tcp:9103:interface=127.0.0.1",
+                                                  Components("vdetwist ns", hosts=lambda: [],
+                                                             attachments=lambda: [(
+                                                                 "ns", relayCounters(relay))])))
+        self.assertEqual(reactor.tcpServers[0][0], 9103)
+        parsed = samples(textExposition(port.registry))
+        self.assertEqual(byName(parsed, "vdetwist_attachment_sent_frames_total")[0][1], 7)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_received_frames_total")[0][1], 5)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_sent_bytes_total")[0][1], 1234)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_received_bytes_total")[0][1], 3000)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_dropped_frames_total",
+                                reason="dropped"),
+                         [({"attachment": "ns", "reason": "dropped"}, 2)])
+        self.assertEqual(byName(parsed, "vdetwist_attachment_dropped_frames_total",
+                                reason="error")[0][1], 1)
+        self.assertEqual(byName(parsed, "vdetwist_attachment_attached")[0][1], 1)
+        relay.transport = None
+        parsed = samples(textExposition(port.registry))
+        self.assertEqual(byName(parsed, "vdetwist_attachment_sent_bytes_total"), [])
+        self.assertEqual(byName(parsed, "vdetwist_attachment_attached")[0][1], 0)

@@ -6,8 +6,10 @@ and C{vdetwist capture SOCK PORT} piped to tshark, against the tutorial's
 network run as a user runs it.
 """
 
+import errno
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -97,6 +99,223 @@ class StreamCaptureTests(SynchronousTestCase):
         self.assertEqual(stopped, [stream])
         stream(b"\x00" * 60)
         self.assertEqual(stream.dropped, 1)
+
+
+class _Receiver:
+    """
+    Records the frames a port sends.
+    """
+
+    def __init__(self) -> None:
+        self.frames = []
+
+    def frameReceived(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+
+class _Capture:
+    """
+    A capture recording its frames.
+    """
+
+    def __init__(self) -> None:
+        self.frames = []
+        self.closed = False
+
+    def __call__(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _frame(source: int, payload: bytes = b"x" * 46, tag: bytes = b"") -> bytes:
+    """
+    A broadcast frame from a locally administered MAC, tagged with C{tag}.
+    """
+    return b"\xff" * 6 + b"\x02\x00\x00\x00\x00" + bytes([source]) + tag + b"\x08\x00" + payload
+
+
+class VLANCaptureTests(SynchronousTestCase):
+    """
+    L{Switch.startVLANCapture}: every frame admitted into a VLAN, and
+    nothing on the forwarding path while no VLAN is captured.
+    """
+
+    def setUp(self) -> None:
+        from vdetwist.switch.switch import Switch
+        self.switch = Switch(numports=8)
+        self.receivers = [_Receiver() for _ in range(3)]
+        self.ports = [self.switch.attach(r, "host %d" % (i,))
+                      for i, r in enumerate(self.receivers)]
+        self.switch.createVLAN(20)
+        self.switch.addTaggedPort(20, 3)
+
+    def test_vlan(self) -> None:
+        """
+        Frames entering VLAN 0 (untagged on their port) go to VLAN 0's
+        capture, frames tagged 20 on a port carrying it to VLAN 20's, each
+        as it entered; frames are forwarded as before.
+        """
+        zero, twenty = _Capture(), _Capture()
+        self.switch.startVLANCapture(0, zero)
+        self.switch.startVLANCapture(20, twenty)
+        untagged = _frame(1)
+        tagged = _frame(3, tag=b"\x81\x00\x00\x14")
+        self.ports[0].sendFrame(untagged)
+        self.ports[2].sendFrame(tagged)
+        # Tagged with a VLAN its port does not carry: dropped, not captured.
+        self.ports[1].sendFrame(_frame(2, tag=b"\x81\x00\x00\x15"))
+        self.assertEqual((zero.frames, twenty.frames), ([untagged], [tagged]))
+        self.assertEqual(self.receivers[1].frames, [untagged])
+        self.assertEqual(self.switch.vlanDrops, 1)
+
+    def test_noCostWhenOff(self) -> None:
+        """
+        The capturing path is on the instance only while a VLAN is
+        captured; in-process attachments are given the path in force; the
+        capture is closed when stopped.
+        """
+        from vdetwist.switch.switch import Switch
+        self.assertNotIn("frameFromPort", self.switch.__dict__)
+        capture = _Capture()
+        self.switch.startVLANCapture(0, capture)
+        self.assertIn("frameFromPort", self.switch.__dict__)
+        self.assertIs(self.ports[0]._forward, self.switch.frameFromPort)
+        self.assertIs(self.switch.stopVLANCapture(0), capture)
+        self.assertTrue(capture.closed)
+        self.assertNotIn("frameFromPort", self.switch.__dict__)
+        self.assertEqual(self.ports[0]._forward, self.switch.frameFromPort)
+        self.assertEqual(self.switch.frameFromPort.__func__, Switch.frameFromPort)
+        self.assertIsNone(self.switch.stopVLANCapture(0))
+        self.ports[0].sendFrame(_frame(1))
+        self.assertEqual(capture.frames, [])
+
+    def test_withFSTP(self) -> None:
+        """
+        FSTP turned on or off while a VLAN is captured keeps the capture;
+        stopping the capture leaves FSTP's path in force.
+        """
+        capture = _Capture()
+        self.switch.startVLANCapture(0, capture)
+        self.switch.setFSTP(True)
+        self.ports[0].sendFrame(_frame(1))
+        self.assertEqual(len(capture.frames), 1)
+        self.switch.stopVLANCapture(0)
+        self.assertEqual(self.switch.frameFromPort, self.switch._frameFromPortFSTP)
+        self.switch.startVLANCapture(0, capture)
+        self.switch.setFSTP(False)
+        self.ports[0].sendFrame(_frame(1))
+        self.assertEqual(len(capture.frames), 2)
+
+    def test_unknownVLAN(self) -> None:
+        """
+        A VLAN that does not exist cannot be captured.
+        """
+        from vdetwist.switch.switch import SwitchError
+        e = self.assertRaises(SwitchError, self.switch.startVLANCapture, 30, _Capture())
+        self.assertEqual(e.errno, errno.ENXIO)
+
+
+class TargetTests(SynchronousTestCase):
+    """
+    C{vdetwist capture}'s PORT argument, and C{cable:ID} resolved through
+    C{cable/print} on a scripted console.
+    """
+
+    def test_parse(self) -> None:
+        """
+        C{N}, C{port:N}, C{vlan:N}, C{cable:ID}; anything else is a usage
+        error.
+        """
+        from twisted.python import usage
+
+        from vdetwist.scripts.capture import parseTarget
+        self.assertEqual([parseTarget(t) for t in ("3", "port:4", "vlan:20", "cable:1")],
+                         [("port", 3), ("port", 4), ("vlan", 20), ("cable", 1)])
+        for bad in ("x", "vlan:", "vlan:x", "hub:1", "-1"):
+            self.assertRaises(usage.UsageError, parseTarget, bad)
+
+    def scriptedConsole(self, replies: dict) -> tuple:
+        """
+        A console on a Unix socket that answers each command line from
+        C{replies} (C{command: (lines, result)}), then streams C{b"PCAP"}
+        after a C{*/stream} reply.
+
+        @return: the socket path and the list of commands it got.
+        """
+        path = os.path.join(self.mktemp() + ".sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(1)
+        self.addCleanup(server.close)
+        got = []
+
+        def serve() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.sendall(b"VDE switch V.2.3.3\n\nvde$ ")
+                data = b""
+                while True:
+                    while b"\n" not in data:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            return
+                        data += chunk
+                    line, data = data.split(b"\n", 1)
+                    command = line.decode()
+                    got.append(command)
+                    lines, result = replies.get(command, ([], "1022 Invalid argument"))
+                    text = ""
+                    if lines:
+                        text = "0000 DATA END WITH '.'\n" + "".join(
+                            l + "\n" for l in lines) + ".\n"
+                    conn.sendall((text + result + "\n\nvde$ ").encode())
+                    if command.split()[0].endswith("/stream") and result.startswith("1000"):
+                        conn.sendall(b"PCAP")
+                        return
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        return path, got
+
+    def test_cable(self) -> None:
+        """
+        C{cable:ID} asks C{cable/print ID} and streams the port of the
+        cable's connection.
+        """
+        from vdetwist.scripts.capture import startStream
+        path, got = self.scriptedConsole({
+            "cable/print 2": (["Cable 0002 dial     up unix:/tmp/x",
+                               " peer unix:/tmp/x port 0005",
+                               " IN:  pkts          1          bytes                   60",
+                               " OUT: pkts          1          bytes                   60 "
+                               "drops 0"], "1000 Success"),
+            "port/stream 5": ([], "1000 Success")})
+        sock, first = startStream(path, 2, "cable")
+        sock.close()
+        self.assertEqual((got, first), (["cable/print 2", "port/stream 5"], b"PCAP"))
+
+    def test_cableNotConnected(self) -> None:
+        """
+        A cable without a connected port: a clear error, no stream asked.
+        """
+        from vdetwist.scripts.capture import CaptureError, startStream
+        path, got = self.scriptedConsole({
+            "cable/print 1": (["Cable 0001 dial     connecting unix:/tmp/x",
+                               " last error: refused"], "1000 Success")})
+        e = self.assertRaises(CaptureError, startStream, path, 1, "cable")
+        self.assertIn("cable 1 is not connected", str(e))
+        self.assertEqual(got, ["cable/print 1"])
+
+    def test_vlan(self) -> None:
+        """
+        C{vlan:N} asks C{vlan/stream N}; a refusal is the switch's reason.
+        """
+        from vdetwist.scripts.capture import CaptureError, startStream
+        path, got = self.scriptedConsole({"vlan/stream 20": ([], "1006 No such device")})
+        e = self.assertRaises(CaptureError, startStream, path, 20, "vlan")
+        self.assertIn("No such device (vlan/stream 20)", str(e))
 
 
 class CaptureCommandTests(SynchronousTestCase):
@@ -221,6 +440,39 @@ class CaptureCommandTests(SynchronousTestCase):
         # The switch notices when it next writes to the stream.
         self.transfer(100000)
         self.waitFor(lambda: not self.capturing(2), "the capture's end")
+
+    def test_vlan(self) -> None:
+        """
+        C{vdetwist capture MGMT vlan:0} streams every frame entering VLAN
+        0 during a transfer: each TCP segment of the host on port 2 once;
+        C{vlan/nocapture 0} ends it and says how many frames it sent,
+        which is what the stream holds.
+        """
+        path = self.mktemp()
+        with open(path, "wb") as out:
+            capture = subprocess.Popen([VDETWIST, "capture", self.tutorial.mgmt, "vlan:0"],
+                                       stdout=out, stderr=subprocess.PIPE)
+        self.addCleanup(self.reap, capture)
+        self.waitFor(lambda: byName(self.metrics(), "vdetwist_vlan_capturing",
+                                    vlan="0")[0][1] == 1, "the capture's start")
+        before = self.hostSegments(self.metrics())
+        self.transfer(200000)
+        segments = self.hostSegments(self.metrics()) - before
+        reply = console(self.tutorial.mgmt, "vlan/nocapture 0")
+        self.assertIn("1000 Success", reply)
+        match = re.search(r"VLAN 0000 capture to \(live stream\): (\d+) frames, 0 not written",
+                          reply)
+        self.assertIsNotNone(match, reply)
+        self.assertEqual(capture.wait(30), 0, capture.stderr.read())
+        with open(path, "rb") as f:
+            records = readPcap(f.read())
+        self.assertEqual(len(records), int(match.group(1)))
+        host = bytes([192, 168, 77, 100])
+        tcp = [f for _, f in records
+               if bytes(f[12:14]) == b"\x08\x00" and f[23] == 6
+               and host in (bytes(f[26:30]), bytes(f[30:34]))]
+        self.assertGreater(segments, 100)
+        self.assertGreaterEqual(len(tcp), segments)
 
     def test_refused(self) -> None:
         """

@@ -439,3 +439,79 @@ class MoreOptionsTests(SynchronousTestCase):
         import vdetwist
         from vdetwist.version import version
         self.assertEqual(version(), vdetwist.__version__)
+
+
+class MetricsTests(SynchronousTestCase):
+    """
+    C{--metrics}: the virtual host's counters and its attachment's, on an
+    in-process switch, as Prometheus's parser reads them.
+    """
+
+    sock = "/nonexistent/vde-cat-metrics"
+
+    def setUp(self) -> None:
+        from twisted.internet.testing import MemoryReactorClock
+        self.clock = MemoryReactorClock()
+        self.switch = Switch()
+        local.register(self.sock, self.switch)
+        self.addCleanup(local.unregister, self.sock)
+        self.hosts = StackRegistry()
+        self.addCleanup(lambda: [h.stop() for h in self.hosts.attached()])
+
+    def advance(self) -> None:
+        for _ in range(20):
+            self.clock.advance(0.05)
+
+    def test_metrics(self) -> None:
+        """
+        C{--metrics PORT} listens on loopback; after three datagrams, the
+        exposition parses and counts them in the host's UDP counters, and
+        shows the attachment's counters; the listener stops with the cat.
+        """
+        from prometheus_client.parser import text_string_to_metric_families
+
+        from vdetwist.observe.metrics import textExposition
+        peer = self.successResultOf(self.hosts.hostFor(self.clock, self.sock, "10.9.0.2/24"))
+        collect = _Collect()
+        peer.host.udp.listenUDP(7000, collect)
+        options = cat.Options()
+        options.parseOptions(["-s", self.sock, "--ip", "10.9.0.1/24", "--metrics", "9102",
+                              "-u", "10.9.0.2", "7000"])
+        c = cat.Cat(self.clock, options, _Output(), io.StringIO())
+        d = c.run(hosts=self.hosts)
+        self.advance()
+        for _ in range(3):
+            c.fromStdin(b"x" * 100)
+        self.advance()
+        self.assertEqual(len(collect.received), 3)
+        [(port, site, _, interface)] = self.clock.tcpServers
+        self.assertEqual((port, interface), (9102, "127.0.0.1"))
+        samples = {}
+        for family in text_string_to_metric_families(textExposition(c.metricsRegistry)):
+            for sample in family.samples:
+                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        self.assertEqual(samples[("vdetwist_host_events_total", (
+            ("event", "sent"), ("host", "10.9.0.1"), ("layer", "udp")))], 3)
+        # An in-process attachment does not count bytes (its transport
+        # keeps no counters); the exposition shows what the attachment says.
+        attachment = [h for h in self.hosts.attached() if h is not peer][0].attachment
+        self.assertEqual(samples[("vdetwist_attachment_sent_bytes_total",
+                                  (("attachment", "10.9.0.1"),))],
+                         attachment.counters()["bytesOut"])
+        self.assertEqual(samples[("vdetwist_attachment_attached",
+                                  (("attachment", "10.9.0.1"),))], 1)
+        self.assertIn(("vdetwist_host_tcp_syn_cookies_total",
+                       (("host", "10.9.0.1"), ("result", "sent"))), samples)
+        stopped: List[bool] = []
+        c.metricsPort.stopListening = lambda: stopped.append(True)
+        c.finish(0)
+        self.assertEqual(self.successResultOf(d), 0)
+        self.assertEqual(stopped, [True])
+
+    def test_badEndpoint(self) -> None:
+        """
+        A C{--metrics} that is no server endpoint is a usage error.
+        """
+        e = self.assertRaises(usage.UsageError, cat.Options().parseOptions, [
+            "-s", self.sock, "--ip", "10.9.0.1/24", "--metrics", "nope:1", "10.9.0.2", "7"])
+        self.assertIn("--metrics", str(e))

@@ -86,7 +86,8 @@ class HelpTests(ConsoleTestCase):
     def test_help(self) -> None:
         """
         The whole table, in r586's format and order, with vdetwist's own
-        port/capture, port/nocapture and port/stream after port/allprint.
+        port/capture, port/nocapture and port/stream after port/allprint,
+        vlan/stream and vlan/nocapture after vlan/allprint.
         """
         expected = b"""\
 COMMAND PATH       SYNTAX          HELP
@@ -147,6 +148,8 @@ vlan/addport       N PORT          add port to the vlan N (tagged)
 vlan/delport       N PORT          add port to the vlan N (tagged)
 vlan/print         [N]             print the list of defined vlan
 vlan/allprint      [N]             print the list of defined vlan (including inactive port)
+vlan/stream        N               this session becomes a live pcap stream of vlan N
+vlan/nocapture     N               stop streaming vlan N
 """
         self.assertEqual(self.command(b"help"), data(*expected.splitlines()))
 

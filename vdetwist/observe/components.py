@@ -9,7 +9,7 @@ The metrics collectors (L{vdetwist.observe.metrics}) and the web view
 counters of its own.
 """
 
-from typing import Any, Callable, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from vdetwist.wire.addr import formatIPv4
 
@@ -34,12 +34,17 @@ class Components:
     @ivar gateway: the L{vdetwist.slirp.gateway.Gateway}, or L{None}.
     @ivar hostsFn: returns the C{(name, VirtualHost)} pairs to show.
     @ivar control: the switch's control server, or L{None}.
+    @ivar attachments: returns the process's own switch attachments as
+        C{(name, counters)} pairs (L{vdetwist.observe.metrics.AttachmentCollector}),
+        or L{None}.
     """
 
     def __init__(self, name: str = "vdetwist", switch: Any = None, cables: Any = None,
                  gateway: Any = None,
                  hosts: Optional[Callable[[], Iterable[Tuple[str, Any]]]] = None,
-                 control: Any = None) -> None:
+                 control: Any = None,
+                 attachments: Optional[Callable[[], Iterable[Tuple[str, Dict[str, int]]]]]
+                 = None) -> None:
         """
         @param name: see L{name}.
         @param switch: see L{switch}.
@@ -48,12 +53,14 @@ class Components:
         @param hosts: see L{hostsFn}; by default the hosts of the process's
             C{vde:} endpoint registry and the gateway's own host.
         @param control: see L{control}.
+        @param attachments: see L{attachments}.
         """
         self.name = name
         self.switch = switch
         self.cables = cables
         self.gateway = gateway
         self.control = control
+        self.attachments = attachments
         self.hostsFn = hosts if hosts is not None else self._defaultHosts
 
     def _defaultHosts(self) -> List[Tuple[str, Any]]:
@@ -112,3 +119,28 @@ def cableConnections(cables: Any) -> List[Tuple[Any, Any]]:
         for connection in connections:
             rows.append((entry, connection))
     return rows
+
+
+def relayCounters(relay: Any) -> Dict[str, int]:
+    """
+    C{vdetwist ns}'s tap relay (L{vdetwist.ns.relay.TapRelay}) in the
+    names of L{vdetwist.vde.attach.SwitchAttachment.counters}: frames from
+    the tap are sent to the switch, frames from the switch received.
+
+    The relay counts frames, drops and errors over its whole life; bytes
+    are its current attachment's (they start again from 0 when it
+    attaches again, a counter reset Prometheus's C{rate} handles), and
+    are left out while it has none.
+
+    @param relay: the relay.
+    @return: a new dict.
+    """
+    transport = relay.transport
+    counters = {"framesOut": relay.framesIn, "framesIn": relay.framesOut,
+                "drops": relay.drops, "errors": relay.errors,
+                "attached": 0 if transport is None else 1}
+    for key in ("bytesIn", "bytesOut"):
+        value = getattr(transport, key, None)
+        if isinstance(value, int):
+            counters[key] = value
+    return counters

@@ -21,7 +21,7 @@ Names have the prefix C{vdetwist_}, units in the name (C{_bytes},
 C{_frames}) and C{_total} on counters.
 """
 
-from typing import Any, Callable, Dict, Iterable, Iterator, List
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Tuple
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -152,35 +152,49 @@ class SwitchCollector(ReactorCollector):
         for attribute, reason in SWITCH_DROPS:
             drops.add_metric([reason], getattr(switch, attribute, 0))
         fdb = switch.fdb
-        drops.add_metric(["mac_table_full"], fdb.dropped)
         macEntries = GaugeMetricFamily(
             "vdetwist_mac_table_entries", "Learned MAC addresses.", value=fdb.count)
         macMax = GaugeMetricFamily(
             "vdetwist_mac_table_max_entries", "The bound on learned MAC addresses.",
             value=fdb.maxEntries)
+        macPortMax = GaugeMetricFamily(
+            "vdetwist_mac_table_max_port_entries",
+            "The bound on the MAC addresses one port learns (0: none).",
+            value=fdb.maxPortEntries)
+        evictions = CounterMetricFamily(
+            "vdetwist_mac_table_evictions",
+            "MAC entries evicted to learn a new one, by reason: the table was full "
+            "(table) or the port was at its bound (port).", labels=["reason"])
+        evictions.add_metric(["table"], fdb.evicted)
+        evictions.add_metric(["port"], fdb.portEvicted)
+        unlearned = CounterMetricFamily(
+            "vdetwist_mac_table_unlearned_frames",
+            "Frames whose source MAC was not learned (a table bound of 0); they are "
+            "forwarded all the same.", value=fdb.dropped)
         families: List[Metric] = [recvFrames, recvBytes, sentFrames, sentBytes, portDrops,
                                   endpoints, captured, captureDrops, drops, macEntries,
-                                  macMax]
-        evictions = getattr(fdb, "evictions", None)
-        if evictions is None:
-            evictions = getattr(fdb, "evicted", None)
-        if evictions is not None:
-            families.append(CounterMetricFamily(
-                "vdetwist_mac_table_evictions", "MAC entries evicted to make room.",
-                value=evictions))
-        families.append(CounterMetricFamily(
-            "vdetwist_mac_table_unlearned_frames",
-            "Frames whose source MAC was not learned because the table was full.",
-            value=fdb.dropped))
+                                  macMax, macPortMax, evictions, unlearned]
         vlans = GaugeMetricFamily("vdetwist_vlans", "VLANs defined.", value=len(switch.vlans))
         members = GaugeMetricFamily(
             "vdetwist_vlan_active_ports", "Active ports carrying a VLAN.",
             labels=["vlan", "mode"])
+        vlanCapturing = GaugeMetricFamily(
+            "vdetwist_vlan_capturing", "1 while the VLAN is streamed (vlan/stream).",
+            labels=["vlan"])
+        vlanCaptureDrops = GaugeMetricFamily(
+            "vdetwist_vlan_capture_dropped_frames",
+            "Frames the running stream of a VLAN could not write (a slow reader).",
+            labels=["vlan"])
+        vlanCaptures = getattr(switch, "vlanCaptures", {})
         for vid in sorted(switch.vlans):
             vlan = switch.vlans[vid]
             members.add_metric([str(vid), "untagged"], len(vlan.untaggedActive))
             members.add_metric([str(vid), "tagged"], len(vlan.taggedActive))
-        families += [vlans, members,
+            capture = vlanCaptures.get(vid)
+            vlanCapturing.add_metric([str(vid)], 0 if capture is None else 1)
+            if capture is not None:
+                vlanCaptureDrops.add_metric([str(vid)], getattr(capture, "dropped", 0))
+        families += [vlans, members, vlanCapturing, vlanCaptureDrops,
                      GaugeMetricFamily("vdetwist_switch_ports", "Ports the switch has.",
                                        value=len(switch.ports)),
                      GaugeMetricFamily("vdetwist_switch_hub", "1 in hub mode.",
@@ -363,6 +377,11 @@ TCP_NAMED = (
 )
 
 
+#: The TCP layer's SYN cookie counters and their C{result} label.
+SYN_COOKIES = (("synCookiesSent", "sent"), ("synCookiesValidated", "validated"),
+               ("synCookiesFailed", "failed"))
+
+
 #: Layer names for the C{protoN} prefixes of L{VirtualHost.counters}.
 LAYER_NAMES = {"proto6": "tcp", "proto17": "udp", "proto1": "icmp"}
 
@@ -398,6 +417,10 @@ class HostCollector(ReactorCollector):
                                      labels=["host", "direction"])
         connections = GaugeMetricFamily("vdetwist_host_tcp_connections",
                                         "TCP connections of a virtual host.", labels=["host"])
+        cookies = CounterMetricFamily(
+            "vdetwist_host_tcp_syn_cookies",
+            "SYN cookies sent (the SYN queue full), and the ACKs that came back with a "
+            "valid or an invalid one.", labels=["host", "result"])
         events = CounterMetricFamily(
             "vdetwist_host_events", "Every counter of a virtual host's layers, by layer and event.",
             labels=["host", "layer", "event"])
@@ -410,11 +433,121 @@ class HostCollector(ReactorCollector):
             frames.add_metric([name, "received"], host.interface.counters["framesReceived"])
             frames.add_metric([name, "sent"], host.interface.counters["framesSent"])
             connections.add_metric([name], len(host.tcp.connections))
+            for attr, result in SYN_COOKIES:
+                cookies.add_metric([name, result], getattr(stats, attr, 0))
             for key, value in sorted(host.counters().items()):
                 layer, _, event = key.partition(".")
                 layer = LAYER_NAMES.get(layer, layer)
                 events.add_metric([name, layer, _snake(event)], value)
-        return list(named.values()) + [ipChecksum, frames, connections, events]
+        return list(named.values()) + [ipChecksum, frames, connections, cookies, events]
+
+
+class ControlCollector(ReactorCollector):
+    """
+    A switch's control socket: the connections it refused, by kind, and
+    the handshakes under way.
+
+    @ivar control: the L{vdetwist.switch.server.ControlServer}.
+    """
+
+    def __init__(self, reactor: Any, control: Any) -> None:
+        """
+        @param reactor: the reactor.
+        @param control: the control server.
+        """
+        ReactorCollector.__init__(self, reactor)
+        self.control = control
+
+    def families(self) -> List[Metric]:
+        """
+        C{vdetwist_control_refused_connections_total} by C{kind} (every
+        kind the server knows, 0 until it happens) and the pending
+        handshakes.
+        """
+        control = self.control
+        refusals = dict(getattr(control, "refusals", {}))
+        refused = CounterMetricFamily(
+            "vdetwist_control_refused_connections",
+            "Control connections the switch refused, by kind: request (malformed), partial "
+            "and timeout (too slow), busy (too many handshakes), port (no port), socket "
+            "(the data socket could not be made).", labels=["kind"])
+        for kind in sorted(set(CONTROL_REFUSALS) | set(refusals)):
+            refused.add_metric([kind], refusals.get(kind, 0))
+        pending = GaugeMetricFamily(
+            "vdetwist_control_pending_handshakes",
+            "Control connections whose handshake is unfinished.",
+            value=len(getattr(control, "pending", ())))
+        return [refused, pending]
+
+
+#: The kinds of L{vdetwist.switch.server.ControlServer.refusals}.
+CONTROL_REFUSALS = ("busy", "partial", "port", "request", "socket", "timeout")
+
+#: Attachment counters (L{vdetwist.vde.attach.SwitchAttachment.counters}'s
+#: names) with a metric of their own: C{(key, name, help, kind)}.
+ATTACHMENT_NAMED = (
+    ("framesIn", "vdetwist_attachment_received_frames", "Frames received from the switch.",
+     CounterMetricFamily),
+    ("bytesIn", "vdetwist_attachment_received_bytes", "Bytes received from the switch.",
+     CounterMetricFamily),
+    ("framesOut", "vdetwist_attachment_sent_frames", "Frames sent to the switch.",
+     CounterMetricFamily),
+    ("bytesOut", "vdetwist_attachment_sent_bytes", "Bytes sent to the switch.",
+     CounterMetricFamily),
+    ("detachments", "vdetwist_attachment_detachments",
+     "Times the switch went away (or the attachment ended).", CounterMetricFamily),
+    ("reattachments", "vdetwist_attachment_reattachments",
+     "Times the attachment was made again after the switch went away.",
+     CounterMetricFamily),
+    ("attached", "vdetwist_attachment_attached", "1 while attached to the switch.",
+     GaugeMetricFamily),
+)
+
+#: Attachment drop counters and their C{reason} label.
+ATTACHMENT_DROPS = (("drops", "dropped"), ("detachedDrops", "detached"),
+                    ("errors", "error"))
+
+
+class AttachmentCollector(ReactorCollector):
+    """
+    A process's own attachments to a switch (C{vdetwist cat}'s virtual
+    host, C{vdetwist ns}'s tap relay): frames and bytes each way, drops,
+    detachments.
+
+    @ivar attachments: returns C{(name, counters)} pairs, the counters
+        named as L{vdetwist.vde.attach.SwitchAttachment.counters} names
+        them (a missing one is left out).
+    """
+
+    def __init__(self, reactor: Any,
+                 attachments: Callable[[], Iterable[Tuple[str, Dict[str, int]]]]) -> None:
+        """
+        @param reactor: the reactor.
+        @param attachments: see L{attachments}.
+        """
+        ReactorCollector.__init__(self, reactor)
+        self.attachments = attachments
+
+    def families(self) -> List[Metric]:
+        """
+        One family per counter, labelled with the attachment's name.
+        """
+        named = [(key, kind(name, doc, labels=["attachment"]))
+                 for key, name, doc, kind in ATTACHMENT_NAMED]
+        drops = CounterMetricFamily(
+            "vdetwist_attachment_dropped_frames",
+            "Frames an attachment did not carry, by reason: dropped (a full buffer, an "
+            "oversized frame, no switch), detached (while the switch was away, counted in "
+            "dropped too), error (a failed read or write).",
+            labels=["attachment", "reason"])
+        for name, counters in self.attachments():
+            for key, family in named:
+                if key in counters:
+                    family.add_metric([name], counters[key])
+            for key, reason in ATTACHMENT_DROPS:
+                if key in counters:
+                    drops.add_metric([name, reason], counters[key])
+        return [family for _, family in named] + [drops]
 
 
 def makeRegistry(reactor: Any, components: Components) -> CollectorRegistry:
@@ -433,7 +566,11 @@ def makeRegistry(reactor: Any, components: Components) -> CollectorRegistry:
         registry.register(CableCollector(reactor, components.cables))
     if components.gateway is not None:
         registry.register(GatewayCollector(reactor, components.gateway))
+    if components.control is not None:
+        registry.register(ControlCollector(reactor, components.control))
     registry.register(HostCollector(reactor, components.hosts))
+    if components.attachments is not None:
+        registry.register(AttachmentCollector(reactor, components.attachments))
     return registry
 
 
@@ -498,6 +635,7 @@ def iterSamples(registry: CollectorRegistry) -> Iterator[Any]:
 
 
 __all__ = ["Components", "ReactorCollector", "SwitchCollector", "CableCollector",
-           "GatewayCollector", "HostCollector", "makeRegistry", "metricsResource",
+           "GatewayCollector", "HostCollector", "ControlCollector", "AttachmentCollector",
+           "makeRegistry", "metricsResource",
            "metricsSite", "textExposition", "iterSamples"]
 

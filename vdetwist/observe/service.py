@@ -111,3 +111,28 @@ def addObserveServices(parent: service.MultiService, reactor: Any, options: Any,
         web.setServiceParent(parent)
         view.setServiceParent(parent)
     return view
+
+
+def listenMetrics(reactor: Any, description: str, components: Components) -> Any:
+    """
+    Serve C{/metrics} for C{components} on an endpoint, outside a service
+    hierarchy (the C{vdetwist} commands that are no C{twistd} plugin).
+
+    @param reactor: the reactor.
+    @param description: the server endpoint (checked by
+        L{checkObserveOptions}).
+    @param components: what to collect.
+    @return: a Deferred firing with the listening port; its C{registry}
+        attribute is the L{prometheus_client.registry.CollectorRegistry}.
+    """
+    from twisted.internet.endpoints import serverFromString
+
+    from vdetwist.observe.metrics import makeRegistry, metricsSite
+    registry = makeRegistry(reactor, components)
+
+    def listening(port: Any) -> Any:
+        port.registry = registry
+        return port
+    return serverFromString(reactor, description).listen(
+        metricsSite(registry)).addCallback(listening)
+

@@ -6,6 +6,14 @@ stdout, for Wireshark and tshark.
 
     vdetwist capture /tmp/mgmt 3 | tshark -r -
     vdetwist capture /tmp/mgmt 3 | wireshark -k -i -
+    vdetwist capture /tmp/mgmt vlan:20 | tshark -r -
+    vdetwist capture /tmp/mgmt cable:1 | tshark -r -
+
+PORT is a port number (or C{port:N}); C{vlan:N} streams every frame the
+switch admits into VLAN N, as it entered (C{vlan/stream N}); C{cable:ID}
+streams the port of cable ID (the port C{cable/print ID} shows; a cable
+that is not connected has none, and one that reconnects gets a new port,
+so the stream ends with its connection).
 
 SOCK is the switch's management console (C{-M}).  The command logs in,
 asks for C{port/stream PORT}, and from the reply on copies the stream to
@@ -19,7 +27,7 @@ import os
 import re
 import socket
 import sys
-from typing import BinaryIO, List, Optional
+from typing import BinaryIO, List, Optional, Tuple
 
 from twisted.python import usage
 
@@ -39,21 +47,62 @@ class Options(VersionOption, usage.Options):
     """
 
     command = "vdetwist capture"
-    synopsis = "SOCK PORT"
+    synopsis = "SOCK (PORT | vlan:N | cable:ID)"
     longdesc = ("Stream a switch port's traffic as pcap to stdout, live "
-                "(vdetwist capture /tmp/mgmt 3 | tshark -r -). SOCK is the "
-                "switch's management console socket (-M).")
+                "(vdetwist capture /tmp/mgmt 3 | tshark -r -); vlan:N streams a VLAN, "
+                "cable:ID the port of a cable. SOCK is the switch's management console "
+                "socket (-M).")
 
     def parseArgs(self, sock: str, port: str) -> None:
         """
         @param sock: the console socket.
-        @param port: the port number.
-        @raise usage.UsageError: a bad port.
+        @param port: what to capture: C{N}, C{port:N}, C{vlan:N} or
+            C{cable:ID}.
+        @raise usage.UsageError: anything else.
         """
-        if not port.isdigit():
-            raise usage.UsageError("PORT must be a port number, not %r" % (port,))
         self["sock"] = sock
-        self["port"] = int(port)
+        self["kind"], self["port"] = parseTarget(port)
+
+
+#: The kinds of target C{vdetwist capture} takes.
+KINDS = ("port", "vlan", "cable")
+
+
+def parseTarget(text: str) -> Tuple[str, int]:
+    """
+    What to capture.
+
+    @param text: C{N}, C{port:N}, C{vlan:N} or C{cable:ID}.
+    @return: the kind (C{port}, C{vlan} or C{cable}) and the number.
+    @raise usage.UsageError: for anything else.
+    """
+    kind, sep, number = text.partition(":")
+    if not sep:
+        kind, number = "port", text
+    if kind not in KINDS or not number.isdigit():
+        raise usage.UsageError("PORT must be a port number, vlan:N or cable:ID, not %r"
+                               % (text,))
+    return kind, int(number)
+
+
+#: A connection line of C{cable/print}: its port.
+CABLE_PORT = re.compile(r"^ peer .* port (\d+|none)(?: TLS.*)?$")
+
+
+def cablePort(lines: List[str], cableID: int) -> int:
+    """
+    The port of a cable, from its C{cable/print ID} lines.
+
+    @param lines: the reply's lines.
+    @param cableID: the cable (for the message).
+    @return: the port number of its first connection.
+    @raise CaptureError: it has no connection with a port now.
+    """
+    for line in lines:
+        match = CABLE_PORT.match(line)
+        if match is not None and match.group(1) != "none":
+            return int(match.group(1))
+    raise CaptureError("cable %d is not connected to a port now" % (cableID,))
 
 
 class CaptureError(Exception):
@@ -81,12 +130,35 @@ def _readUntil(sock: socket.socket, buffer: bytes, pattern: "re.Pattern[bytes]")
         buffer += data
 
 
-def startStream(path: str, port: int) -> "tuple[socket.socket, bytes]":
+def _command(sock: socket.socket, buffer: bytes, command: str
+             ) -> Tuple[int, str, List[str], bytes]:
+    """
+    Send one console command and read its reply.
+
+    @param sock: the console connection, at a prompt.
+    @param buffer: bytes read after the prompt already.
+    @param command: the command line.
+    @return: the result code (0 for C{1000 Success}), its text, the
+        output lines before it, and the bytes read past the prompt.
+    @raise CaptureError: the connection closed or said too much.
+    """
+    sock.sendall(command.encode("utf-8") + b"\n")
+    reply = _readUntil(sock, buffer, REPLY)
+    code, text = int(reply.group(1)), reply.group(2).decode("utf-8", "replace")
+    output = reply.string[:reply.start()].decode("utf-8", "replace").split("\n")
+    # The data lines come between "0000 DATA END WITH '.'" and ".".
+    lines = [line for line in output if line and line != "." and not line.startswith("0000 ")]
+    return code, text, lines, reply.string[reply.end():]
+
+
+def startStream(path: str, port: int, kind: str = "port") -> "tuple[socket.socket, bytes]":
     """
     Log in to the console and ask for the stream.
 
     @param path: the console socket.
-    @param port: the port.
+    @param port: the port (the VLAN, the cable).
+    @param kind: C{port}, C{vlan} or C{cable} (resolved to its port with
+        C{cable/print}).
     @return: the connected socket and the first bytes of the stream.
     @raise CaptureError: the switch refused (the message is its reply).
     @raise OSError: the socket could not be reached.
@@ -96,12 +168,17 @@ def startStream(path: str, port: int) -> "tuple[socket.socket, bytes]":
         sock.connect(path)
         banner = _readUntil(sock, b"", re.compile(re.escape(PROMPT)))
         rest = banner.string[banner.end():]
-        sock.sendall(b"port/stream %d\n" % (port,))
-        reply = _readUntil(sock, rest, REPLY)
-        code, text = int(reply.group(1)), reply.group(2).decode("utf-8", "replace")
+        if kind == "cable":
+            command = "cable/print %d" % (port,)
+            code, text, lines, rest = _command(sock, rest, command)
+            if code != 0:
+                raise CaptureError("the switch refused: %s (%s)" % (text, command))
+            port, kind = cablePort(lines, port), "port"
+        command = "%s/stream %d" % (kind, port)
+        code, text, _, rest = _command(sock, rest, command)
         if code != 0:
-            raise CaptureError("the switch refused: %s (port/stream %d)" % (text, port))
-        return sock, reply.string[reply.end():]
+            raise CaptureError("the switch refused: %s (%s)" % (text, command))
+        return sock, rest
     except BaseException:
         sock.close()
         raise
@@ -149,7 +226,7 @@ def main(argv: List[str], out: Optional[BinaryIO] = None, err: Optional[object] 
         return 2
     output = out if out is not None else sys.stdout.buffer
     try:
-        sock, first = startStream(options["sock"], options["port"])
+        sock, first = startStream(options["sock"], options["port"], options["kind"])
     except (OSError, CaptureError) as e:
         print("vdetwist capture: %s: %s" % (
             options["sock"], e.strerror if isinstance(e, OSError) and e.strerror else e),

@@ -90,6 +90,9 @@ class Options(VersionOption, usage.Options):
          float],
         ["pcap", None, None, "Write the virtual host's frames to this pcap file."],
         ["dhcp-wait", None, 30.0, "With --dhcp, seconds to wait for a lease.", float],
+        ["metrics", None, None, "Serve the virtual host's Prometheus metrics (IP, TCP, UDP "
+         "and attachment counters) at /metrics on this Twisted server endpoint, e.g. "
+         "tcp:9102:interface=127.0.0.1 (a bare port number listens on 127.0.0.1)."],
     ]
 
     def __init__(self) -> None:
@@ -139,6 +142,8 @@ class Options(VersionOption, usage.Options):
                 self["mac"] = parseMAC(self["mac"])
         except ValueError as e:
             raise usage.UsageError(str(e))
+        from vdetwist.observe.service import checkObserveOptions
+        checkObserveOptions(self)
         args = self["args"]
         self["ports"] = []
         if self["port"] is not None and not 0 <= self["port"] <= 65535:
@@ -341,6 +346,7 @@ class Cat:
         self.udp: Any = None
         self.peer: Optional[Tuple[str, int]] = None
         self._quitTimer: Any = None
+        self.metricsPort: Any = None
 
     # -- stdin / stdout -------------------------------------------------
 
@@ -486,6 +492,8 @@ class Cat:
             self.port.stopListening()
         if self.udp is not None:
             self.udp.stopListening()
+        if self.metricsPort is not None:
+            self.metricsPort.stopListening()
         self.done.callback(code)
 
     # -- start ----------------------------------------------------------
@@ -515,6 +523,12 @@ class Cat:
             self.console.err.write("vdetwist cat: cannot attach to %s: %s\n" % (o["sock"], e))
             return 1
         self._sayOutages(getattr(stackHost, "attachment", None))
+        if o["metrics"]:
+            try:
+                self.metricsPort = yield self._serveMetrics(stackHost)
+            except Exception as e:
+                self.console.err.write("vdetwist cat: --metrics %s: %s\n" % (o["metrics"], e))
+                return 1
         if o["dhcp"]:
             self._sayLeases(stackHost)
         if o["pcap"]:
@@ -548,6 +562,38 @@ class Cat:
         code = yield self.done
         return code
 
+
+    def _serveMetrics(self, stackHost: Any) -> "defer.Deferred[Any]":
+        """
+        C{--metrics}: serve the virtual host's counters (IP, TCP, UDP, SYN
+        cookies, ...) and its attachment's (frames, bytes, drops,
+        reattachments), labelled with the host's address, read at each
+        scrape.
+
+        @param stackHost: the L{vdetwist.stack.endpoints.StackHost}.
+        @return: a Deferred firing with the listening port.
+        """
+        from twisted.internet.endpoints import serverFromString
+
+        from vdetwist.observe.components import Components
+        from vdetwist.observe.metrics import makeRegistry, metricsSite
+        from vdetwist.wire.addr import formatIPv4
+
+        def name() -> str:
+            address = stackHost.host.address
+            return formatIPv4(address) if address else "unconfigured"
+
+        def attachments() -> List[Tuple[str, Any]]:
+            attachment = getattr(stackHost, "attachment", None)
+            if attachment is None or not hasattr(attachment, "counters"):
+                return []
+            return [(name(), attachment.counters())]
+        registry = makeRegistry(self.reactor, Components(
+            "vdetwist cat", hosts=lambda: [(name(), stackHost.host)],
+            attachments=attachments))
+        self.metricsRegistry = registry
+        endpoint = serverFromString(self.reactor, self.options["metrics"])
+        return endpoint.listen(metricsSite(registry))  # type: ignore[no-any-return]
 
     def _sayOutages(self, attachment: Any) -> None:
         """

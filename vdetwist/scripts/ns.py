@@ -152,6 +152,9 @@ class Options(VersionOption, usage.Options):
                              "removed at exit; root only)."],
         ["join", None, None, "Run COMMAND in the view named NAME (no switch, no interface)."],
         ["descr", "D", "vdetwist ns", "The description the switch shows."],
+        ["metrics", None, None, "Serve the relay's Prometheus metrics (frames, bytes, drops) "
+         "at /metrics on this Twisted server endpoint, e.g. tcp:9103:interface=127.0.0.1 "
+         "(a bare port number listens on 127.0.0.1)."],
     ]
 
     def parseArgs(self, *command: str) -> None:  # type: ignore[override]
@@ -175,6 +178,8 @@ class Options(VersionOption, usage.Options):
                     checkName(self[key])
                 except ValueError as e:
                     raise usage.UsageError(str(e))
+        from vdetwist.observe.service import checkObserveOptions
+        checkObserveOptions(self)
         if self["gw"] is not None and self["ip"] is None:
             raise usage.UsageError("--gw needs --ip")
         if self["gw6"] is not None and self["ip6"] is None:
@@ -277,8 +282,37 @@ def _run(options: Options) -> int:
         """
         for signum in FORWARDED_SIGNALS:
             signal.signal(signum, lambda number, frame: reactor.callFromThread(view.signal, number))
-        view.start().addCallback(finished)
+        if options["metrics"]:
+            _serveMetrics(reactor, options, view).addCallbacks(
+                lambda _: view.start().addCallback(finished), lambda f: finished(1))
+        else:
+            view.start().addCallback(finished)
 
     reactor.callWhenRunning(start)
     reactor.run()
     return status[0]
+
+
+def _serveMetrics(reactor: Any, options: Options, view: Any) -> Any:
+    """
+    C{--metrics}: serve the relay's counters
+    (L{vdetwist.observe.components.relayCounters}), labelled with the
+    description; say why on standard error when it cannot listen.
+
+    @param reactor: the reactor.
+    @param options: the parsed options.
+    @param view: the L{vdetwist.ns.view.NamespaceView}.
+    @return: a Deferred firing with the listening port, or failing.
+    """
+    from vdetwist.observe.components import Components, relayCounters
+    from vdetwist.observe.service import listenMetrics
+    d = listenMetrics(reactor, options["metrics"], Components(
+        "vdetwist ns", hosts=lambda: [],
+        attachments=lambda: [(options["descr"], relayCounters(view.relay))]))
+
+    def failed(failure: Any) -> Any:
+        print("vdetwist ns: --metrics %s: %s" % (options["metrics"], failure.value),
+              file=sys.stderr)
+        return failure
+    return d.addErrback(failed)
+

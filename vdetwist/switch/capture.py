@@ -4,6 +4,8 @@
 Packet capture on a switch port, to a pcap file tshark and Wireshark read
 (C{port/capture PORT FILE} on the console), or streamed live over the
 console connection (C{port/stream PORT}, what C{vdetwist capture} uses).
+A VLAN is streamed too (C{vlan/stream N}): every frame the switch takes
+into it, as it entered (L{vlanCapturingForward}).
 
 Both directions are written: what the port sends into the switch and what
 the switch sends out of it.  The file is created with mode 0600 (captures
@@ -18,6 +20,7 @@ from typing import Any, Callable, Optional
 from zope.interface import implementer
 from twisted.internet.interfaces import IPushProducer
 
+from vdetwist.wire.frames import MAX_FRAME
 from vdetwist.wire.pcap import (
     GLOBAL_HEADER, LINKTYPE_ETHERNET, MAGIC, RECORD_HEADER, VERSION_MAJOR, VERSION_MINOR,
     PcapWriter)
@@ -213,3 +216,37 @@ class StreamCapture:
             except RuntimeError:
                 pass
             self.transport.loseConnection()
+
+
+def vlanCapturingForward(switch: Any, forward: Callable[[Any, bytes], None]
+                         ) -> Callable[[Any, bytes], None]:
+    """
+    The switch's forwarding path while VLANs are captured: each frame the
+    switch admits into a captured VLAN is given to that VLAN's capture as
+    it entered (tagged or not, as its port sent it), then forwarded by
+    C{forward}.  The switch installs this only while
+    C{switch.vlanCaptures} is not empty, so forwarding pays nothing for
+    VLAN capture otherwise.  In hub mode no frame is in a VLAN.
+
+    @param switch: the L{vdetwist.switch.switch.Switch} (its C{hub},
+        C{vlans} and C{vlanCaptures} are read per frame).
+    @param forward: the forwarding path to call after.
+    @return: the capturing path, with the ingress port and the frame.
+    """
+    captures = switch.vlanCaptures
+
+    def frameFromPortCapturing(port: Any, frame: bytes) -> None:
+        n = len(frame)
+        if 14 <= n <= MAX_FRAME and not switch.hub:
+            if frame[12] == 0x81 and frame[13] == 0:
+                vid = ((frame[14] & 0x0F) << 8) | frame[15] if n >= 18 else -1
+                if vid != port.untagged and vid not in port.tagged:
+                    vid = -1
+            else:
+                vid = port.untagged
+            capture = captures.get(vid)
+            if capture is not None and vid in switch.vlans:
+                capture(frame)
+        forward(port, frame)
+    return frameFromPortCapturing
+

@@ -131,6 +131,9 @@ COMMANDS: List[Entry] = [
     ("vlan/print", "[N]", "print the list of defined vlan", STRARG | WITHFILE),
     ("vlan/allprint", "[N]", "print the list of defined vlan (including inactive port)",
      STRARG | WITHFILE),
+    # vdetwist's own: a live pcap stream of a VLAN (vdetwist.switch.capture).
+    ("vlan/stream", "N", "this session becomes a live pcap stream of vlan N", STRARG | WITHFD),
+    ("vlan/nocapture", "N", "stop streaming vlan N", STRARG | WITHFILE),
 ]
 
 #: Event-only debug categories of r586: never listed or subscribable, but
@@ -624,10 +627,6 @@ class SwitchCommands(CommandTable):
         port = self.switch.ports[number]
         if port is None:
             return errno.ENXIO
-        transport = getattr(session, "transport", None)
-        if (transport is None or getattr(session, "stdio", False)
-                or not hasattr(transport, "registerProducer")):
-            return errno.EBADF
         if port.capture is not None:
             return errno.EBUSY
 
@@ -635,18 +634,72 @@ class SwitchCommands(CommandTable):
             current = self.switch.ports[number]
             if current is not None and current.capture is stream:
                 self.switch.stopCapture(number)
-        stream = StreamCapture(transport, stopped=stopped)
-        # The session's connection now carries the stream: its input is
-        # ignored, and the stream is the connection's producer (paused
-        # when the reader falls behind).
+        return self._becomeStream(
+            session, lambda stream: self.switch.startCapture(number, stream), stopped)
+
+    def _becomeStream(self, session: Any, start: Callable[[Any], None],
+                      stop: Callable[[Any], None]) -> int:
+        """
+        Make this session a live pcap stream (C{port/stream},
+        C{vlan/stream}): its input is ignored from then on, and the stream
+        is its connection's producer (paused when the reader falls behind).
+
+        @param session: the console session.
+        @param start: called with the L{StreamCapture} to put it in place.
+        @param stop: called with it when the reader's side closes.
+        @return: 0, or EBADF outside a connected session.
+        """
+        from vdetwist.switch.capture import StreamCapture
+        transport = getattr(session, "transport", None)
+        if (transport is None or getattr(session, "stdio", False)
+                or not hasattr(transport, "registerProducer")):
+            return errno.EBADF
+        stream = StreamCapture(transport, stopped=stop)
         session.dataReceived = _ignoreInput
         transport.unregisterProducer()
         transport.registerProducer(stream, True)
-        self.switch.startCapture(number, stream)
+        start(stream)
         reactor = getattr(getattr(session, "factory", None), "reactor", None)
         if reactor is not None:
             # After the reply and the prompt are written.
             reactor.callLater(0, stream.start)
+        return 0
+
+    def cmd_vlan_stream(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{vlan/stream N}: as C{port/stream}, for every frame the switch
+        admits into VLAN N, as it entered (what C{vdetwist capture SOCK
+        vlan:N} reads).  Ends when the session's connection closes or with
+        C{vlan/nocapture N}.  EINVAL for a bad VLAN, ENXIO when it does not
+        exist, EBUSY when it is streamed already.
+        """
+        vid = cAtoi(arg)
+        if not 0 <= vid <= MAX_VLAN or not arg.strip():
+            return errno.EINVAL
+        if vid not in self.switch.vlans:
+            return errno.ENXIO
+        if vid in self.switch.vlanCaptures:
+            return errno.EBUSY
+
+        def stopped(stream: Any) -> None:
+            if self.switch.vlanCaptures.get(vid) is stream:
+                self.switch.stopVLANCapture(vid)
+        return self._becomeStream(
+            session, lambda stream: self.switch.startVLANCapture(vid, stream), stopped)
+
+    def cmd_vlan_nocapture(self, session: Any, out: List[str], arg: str) -> int:
+        """
+        C{vlan/nocapture N}: end VLAN N's stream; prints the frames sent
+        and those lost to a slow reader.  ENOENT when it is not streamed.
+        """
+        vid = cAtoi(arg)
+        if not 0 <= vid <= MAX_VLAN or not arg.strip():
+            return errno.EINVAL
+        capture = self.switch.stopVLANCapture(vid)
+        if capture is None:
+            return errno.ENOENT
+        out.append("VLAN %04d capture to %s: %d frames, %d not written" % (
+            vid, capture.path, capture.frames, capture.dropped))
         return 0
 
     def _printPort(self, out: List[str], port: Optional[Port], inactiveToo: bool) -> int:

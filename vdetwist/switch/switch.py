@@ -102,6 +102,8 @@ class Switch:
         after L{setFSTP}).
     @ivar fstpDrops: frames dropped because their port is discarding in
         their VLAN (FSTP).
+    @ivar vlanCaptures: VLAN id to the capture of every frame entering that
+        VLAN (L{startVLANCapture}).
     """
 
     def __init__(self, numports: int = DEFAULT_NUMPORTS, hub: bool = False,
@@ -140,6 +142,7 @@ class Switch:
         self.fstp = FSTP(self.mac, flushVLAN=self._fstpFlush,
                          statusChanged=self._fstpStatusChanged, emit=self.emit)
         self.fstp.addVLAN(0)
+        self.vlanCaptures: Dict[int, Any] = {}
 
     # -- time ----------------------------------------------------------
 
@@ -388,11 +391,25 @@ class Switch:
         """
         if on and not self.hub:
             self.fstp.enable(self.now)
-            self.frameFromPort = self._frameFromPortFSTP  # type: ignore[method-assign]
         elif not on:
             self.fstp.disable()
-            self.__dict__.pop("frameFromPort", None)
             self._refreshMembership()
+        self._installForward()
+
+    def _installForward(self) -> None:
+        """
+        Put the forwarding path in force: L{frameFromPort} itself, or on
+        the instance L{_frameFromPortFSTP} while FSTP runs, wrapped by
+        L{vdetwist.switch.capture.vlanCapturingForward} while a VLAN is
+        captured; so each costs nothing while off.
+        """
+        self.__dict__.pop("frameFromPort", None)
+        if self.fstp.enabled:
+            self.frameFromPort = self._frameFromPortFSTP  # type: ignore[method-assign]
+        if self.vlanCaptures:
+            from vdetwist.switch.capture import vlanCapturingForward
+            self.frameFromPort = vlanCapturingForward(  # type: ignore[method-assign]
+                self, self.frameFromPort)
         # In-process attachments hold the forwarding path bound (no lookup
         # per frame): give them the one now in force.
         forward = self.frameFromPort
@@ -776,6 +793,37 @@ class Switch:
         capture, port.capture = port.capture, None
         if capture is not None:
             port.rebind()
+            capture.close()
+        return capture
+
+    def startVLANCapture(self, vid: int, capture: Any) -> None:
+        """
+        C{vlan/stream N}: give every frame the switch admits into VLAN
+        C{vid} to C{capture}, as it entered (replacing a capture already
+        running there).
+
+        @param vid: the VLAN.
+        @param capture: a callable taking a frame, with a C{close()}.
+        @raise SwitchError: ENXIO when the VLAN does not exist.
+        """
+        if vid not in self.vlans:
+            raise SwitchError(errno.ENXIO)
+        self.stopVLANCapture(vid)
+        self.vlanCaptures[vid] = capture
+        if len(self.vlanCaptures) == 1:
+            self._installForward()
+
+    def stopVLANCapture(self, vid: int) -> Any:
+        """
+        C{vlan/nocapture N}: stop and close VLAN C{vid}'s capture.
+
+        @param vid: the VLAN.
+        @return: the capture that was stopped, or L{None}.
+        """
+        capture = self.vlanCaptures.pop(vid, None)
+        if capture is not None:
+            if not self.vlanCaptures:
+                self._installForward()
             capture.close()
         return capture
 
