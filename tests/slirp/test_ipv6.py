@@ -13,13 +13,17 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import Clock, deferLater
 from twisted.python.filepath import FilePath
+from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.wire.oracle import SKIP_REASON, scapy
+from vdetwist.slirp.console import SlirpCommands
 from vdetwist.slirp.dns import makeHostResolver
+from vdetwist.slirp.forward import formatEndpoint, parseForwardSpec
 from vdetwist.slirp.gateway import Gateway
 from vdetwist.slirp.gateway6 import DEFAULT_PREFIX6, parsePrefix6
 from vdetwist.slirp.nat6 import NAT6
+from vdetwist.slirp.tap import Options
 from vdetwist.wire.addr6 import parseIPv6
 
 GUEST_MAC = "02:00:00:00:00:15"
@@ -357,3 +361,85 @@ class UDPNATTests(TestCase):
         self.assertEqual(gateway.ipv6.nat.udpFlows, {})
         self.assertEqual(gateway.ipv6.nat.counters["udpRefused"], 1)
 
+
+
+class ForwardSpecTests(SynchronousTestCase):
+    """
+    C{-L}/C{fwd/add} with bracketed IPv6 literals.
+    """
+
+    def test_parse(self) -> None:
+        """
+        Either address may be a bracketed IPv6 literal; the spec prints
+        back as given.
+        """
+        spec = parseForwardSpec("[::1]:30000:[fd00:77::100]:10000")
+        self.assertEqual((spec.hostAddress, spec.hostPort, spec.guestAddress, spec.guestPort),
+                         ("::1", 30000, parseIPv6("fd00:77::100"), 10000))
+        self.assertEqual(str(spec), "[::1]:30000:[fd00:77::100]:10000")
+        spec = parseForwardSpec("30001:[fd00:77::101]:10000")
+        self.assertEqual((spec.hostAddress, spec.guestAddress), ("", parseIPv6("fd00:77::101")))
+        spec = parseForwardSpec("127.0.0.1:30002:10.0.2.15:22")
+        self.assertEqual(str(spec), "127.0.0.1:30002:10.0.2.15:22")
+
+    def test_bad(self) -> None:
+        """
+        Unclosed brackets, bracketed ports, bad literals: refused.
+        """
+        for text in ("30000:[fd00::1:10000", "30000:[fd00::1]x:1", "[30000]:10.0.2.15:1",
+                     "30000:[nonsense]:1", "[1.2.3.4]:1:10.0.2.15:1", "30000:fd00::1:1"):
+            self.assertRaises(ValueError, parseForwardSpec, text)
+
+    def test_formatEndpoint(self) -> None:
+        """
+        IPv6 endpoints are bracketed, IPv4 ones not.
+        """
+        self.assertEqual(formatEndpoint(parseIPv6("fd00::1"), 5), "[fd00::1]:5")
+        self.assertEqual(formatEndpoint("10.0.2.15", 5), "10.0.2.15:5")
+
+    def test_options(self) -> None:
+        """
+        C{--prefix6} and C{--no-ipv6} are parsed; a bad prefix and IPv6
+        guests outside it are refused; forwards to IPv6 guests are refused
+        clearly until the stack carries TCP over IPv6.
+        """
+        options = Options()
+        options.parseOptions(["-s", "/tmp/sw", "--prefix6", PREFIX])
+        self.assertEqual((options["prefix6"], options["no-ipv6"]), (PREFIX, 0))
+        for argv, message in (
+                (["--prefix6", "fd00::/48"], "/64"),
+                (["--prefix6", PREFIX, "-L", "1:[fd00:99::1]:2"], "not in the IPv6 prefix"),
+                (["--no-ipv6", "-L", "1:[fd00:0:0:2::5]:2"], "not in the IPv6 prefix"),
+                (["--prefix6", PREFIX, "-L", "1:[fd00:77::5]:2"], "not supported yet")):
+            e = self.assertRaises(UsageError, Options().parseOptions, ["-s", "/tmp/sw"] + argv)
+            self.assertIn(message, str(e))
+
+    def test_gatewayRefuses(self) -> None:
+        """
+        The gateway refuses a forward to an IPv6 guest (the seam).
+        """
+        gateway, _ = makeGateway(self, Clock())
+        self.assertRaises(ValueError, gateway.addForward, "tcp",
+                          parseForwardSpec("30000:[fd00:77::100]:10000"))
+
+
+class ConnPrintTests(TestCase):
+    """
+    C{conn/print} shows IPv6 flows with bracketed addresses.
+    """
+
+    def test_flows(self) -> None:
+        """
+        An IPv6 UDP flow is listed with bracketed endpoints.
+        """
+        gateway, _ = makeGateway(self, globalReactor)
+        introduce(gateway)
+        gateway.host.interface.frameReceived(guestFrame(
+            scapy.UDP(sport=40000, dport=9) / b"hi", destination="2001:db8::9"))
+        out: List[str] = []
+        SlirpCommands(gateway).cmd_conn_print(None, out, None)
+        self.assertIn("udp   [fd00:77::15]:40000", out[1])
+        self.assertIn("[2001:db8::9]:9", out[1])
+
+    if scapy is None:
+        skip = SKIP_REASON
