@@ -114,6 +114,7 @@ class Options(VersionOption, usage.Options):
         ["mgmt", "M", None, "Management console socket."],
         ["mgmtmode", None, "0600", "Mode of the management socket, octal."],
         ["mtu", None, 1500, "The virtual link's MTU.", int],
+        ["hosts", None, "/etc/hosts", "The hosts file the DNS server reads first."],
         ["prefix6", None, DEFAULT_PREFIX6,
          "The virtual IPv6 /64 (default: the ULA fd00:0:0:2::/64; gateway ::2, DNS ::3)."],
         ["max-tcp", None, 1024, "The most outbound TCP connections.", int],
@@ -456,6 +457,9 @@ def makeService(options: Any, reactor: Optional[Any] = None,
         from twisted.internet import reactor as _reactor
         reactor = _reactor
     top = FaceService(command, reactor, exitProcess=exitProcess)
+    if resolver is None and options["hosts"] != "/etc/hosts" and not options["no-dns"]:
+        from vdetwist.slirp.dns import makeHostResolver
+        resolver = makeHostResolver(reactor, hosts=options["hosts"])
     gateway = Gateway(
         reactor, options["network"], dnsAddress=options["dns"], dhcp=options["dhcp"],
         dhcpStart=options["dhcp-start"], dns=not options["no-dns"], resolver=resolver,
