@@ -16,6 +16,7 @@ from twisted.python.filepath import FilePath
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from tests.slirp.test_nat import FakeICMPSocket
 from tests.wire.oracle import SKIP_REASON, scapy
 from vdetwist.slirp.console import SlirpCommands
 from vdetwist.slirp.dns import makeHostResolver
@@ -443,3 +444,76 @@ class ConnPrintTests(TestCase):
 
     if scapy is None:
         skip = SKIP_REASON
+
+
+class ReaderClock(Clock):
+    """
+    A clock that accepts readers (the fake ICMP sockets), unread.
+    """
+
+    def addReader(self, reader: Any) -> None:
+        pass
+
+    def removeReader(self, reader: Any) -> None:
+        pass
+
+
+class EchoNATTests(SynchronousTestCase):
+    """
+    ICMPv6 echo to outside addresses through (fake) unprivileged ICMPv6
+    sockets, as the IPv4 echo is tested.
+    """
+
+    skip = SKIP_REASON if scapy is None else None
+
+    def test_ping(self) -> None:
+        """
+        The request goes out through an ICMPv6 socket with the guest's
+        message; the reply (its identifier the kernel's) reaches the guest
+        with the guest's identifier and a valid checksum; the sockets are
+        bounded.
+        """
+        sockets: List[FakeICMPSocket] = []
+
+        def factory() -> FakeICMPSocket:
+            sockets.append(FakeICMPSocket())
+            return sockets[-1]
+        gateway, recorder = makeGateway(self, ReaderClock(), icmpSocketFactory=factory)
+        gateway.ipv6.nat.icmp.maxSockets = 1
+        introduce(gateway)
+        del recorder.frames[:]
+        gateway.host.interface.frameReceived(guestFrame(
+            scapy.ICMPv6EchoRequest(id=0x1234, seq=3, data=b"data"),
+            destination="2001:db8::9"))
+        [sock] = sockets
+        [(message, addr)] = sock.sent
+        self.assertEqual(addr, ("2001:db8::9", 0))
+        self.assertEqual((message[0], message[4:6], message[8:]), (128, b"\x12\x34", b"data"))
+        reply = bytearray(message)
+        reply[0] = 129
+        reply[4:6] = b"\x99\x99"
+        [entry] = gateway.ipv6.nat.icmp.sockets.values()
+        gateway.ipv6.nat.icmp.replyReceived(entry, bytes(reply), "2001:db8::9")
+        [answer] = recorder.ipv6()
+        echo = answer[scapy.ICMPv6EchoReply]
+        self.assertEqual((answer[scapy.IPv6].src, echo.id, echo.seq, echo.data),
+                         ("2001:db8::9", 0x1234, 3, b"data"))
+        self.assertTrue(checksumOK(answer, scapy.ICMPv6EchoReply))
+        gateway.host.interface.frameReceived(guestFrame(
+            scapy.ICMPv6EchoRequest(id=0x1235, seq=1), destination="2001:db8::9"))
+        self.assertEqual(gateway.ipv6.nat.counters["icmpFull"], 1)
+
+    def test_pingVirtualPrefix(self) -> None:
+        """
+        A ping to another address of the virtual prefix is not relayed to
+        the host.
+        """
+        sockets: List[FakeICMPSocket] = []
+        gateway, recorder = makeGateway(self, ReaderClock(),
+                                        icmpSocketFactory=lambda: sockets.append(
+                                            FakeICMPSocket()) or sockets[-1])
+        introduce(gateway)
+        gateway.host.interface.frameReceived(guestFrame(
+            scapy.ICMPv6EchoRequest(id=1, seq=1), destination="fd00:77::99"))
+        self.assertEqual(sockets, [])
+        self.assertEqual(gateway.ipv6.nat.counters["icmpRefused"], 1)
