@@ -517,3 +517,32 @@ class EchoNATTests(SynchronousTestCase):
             scapy.ICMPv6EchoRequest(id=1, seq=1), destination="fd00:77::99"))
         self.assertEqual(sockets, [])
         self.assertEqual(gateway.ipv6.nat.counters["icmpRefused"], 1)
+
+
+class TCPSeamTests(SynchronousTestCase):
+    """
+    TCP over IPv6 is refused promptly until the stack carries it.
+    """
+
+    skip = SKIP_REASON if scapy is None else None
+
+    def test_synRefused(self) -> None:
+        """
+        A SYN to an outside address is answered with an ICMPv6
+        "administratively prohibited" quoting it; a RST is not answered.
+        """
+        gateway, recorder = makeGateway(self, Clock())
+        introduce(gateway)
+        del recorder.frames[:]
+        gateway.host.interface.frameReceived(guestFrame(
+            scapy.TCP(sport=40000, dport=80, flags="S"), destination="2001:db8::9"))
+        [error] = recorder.ipv6()
+        unreachable = error[scapy.ICMPv6DestUnreach]
+        self.assertEqual(unreachable.code, 1)
+        self.assertEqual(error[scapy.IPv6].dst, GUEST)
+        self.assertEqual(unreachable[scapy.IPerror6].dst, "2001:db8::9")
+        del recorder.frames[:]
+        gateway.host.interface.frameReceived(guestFrame(
+            scapy.TCP(sport=40000, dport=80, flags="R"), destination="2001:db8::9"))
+        self.assertEqual(recorder.ipv6(), [])
+        self.assertEqual(gateway.ipv6.tcp.counters["segments"], 2)

@@ -170,6 +170,39 @@ class _UDP6:
         self.gateway.ip.sendPacket(17, source, destination, bytes(datagram))
 
 
+class _TCP6Refusal:
+    """
+    TCP over IPv6 until the gateway's TCP layer takes it (the seam: the
+    stack's TCP layer registers as next header 6 on L{Gateway6.ip} and
+    calls L{NAT6.forwardTCP} for SYNs to outside addresses).  Meanwhile
+    every segment but a RST is answered with an ICMPv6 "administratively
+    prohibited", so guests fail over to IPv4 at once rather than retry.
+
+    @ivar counters: C{segments}.
+    """
+
+    def __init__(self, gateway: "Gateway6") -> None:
+        """
+        @param gateway: the IPv6 gateway.
+        """
+        self.gateway = gateway
+        self.counters: Counter[str] = Counter()
+
+    def packetReceived(self, source: bytes, destination: bytes, payload: bytes,
+                       packet: bytes) -> None:
+        """
+        One TCP segment.
+
+        @param source: the guest.
+        @param destination: where it goes.
+        @param payload: the segment.
+        @param packet: the whole packet.
+        """
+        self.counters["segments"] += 1
+        if len(payload) >= 14 and not payload[13] & 0x04 and destination[0] != 0xFF:
+            self.gateway.icmp.sendUnreachable(CODE_ADMINISTRATIVELY_PROHIBITED, packet)
+
+
 class _ICMPv6Intercept:
     """
     ICMPv6 on the gateway: router solicitations trigger an RA, echo
@@ -224,7 +257,8 @@ class Gateway6:
     @ivar linkLocal: the gateway's link-local address (from its MAC).
     @ivar localAddresses: the three.
     @ivar nd: the L{NDLayer}; C{ip} the L{IPv6Layer}; C{icmp} the
-        L{ICMPv6Layer}; C{udp} the UDP demultiplexer.
+        L{ICMPv6Layer}; C{udp} the UDP demultiplexer; C{tcp} the TCP
+        seam (refusals until the stack carries TCP over IPv6).
     @ivar nat: the L{NAT6}.
     @ivar advertiser: the L{RouterAdvertiser}.
     @ivar dns: the DNS proxy answering on C{::3}, or C{None}.
@@ -267,6 +301,8 @@ class Gateway6:
         self.ip.registerProtocol(58, _ICMPv6Intercept(self))
         self.udp = _UDP6(self)
         self.ip.registerProtocol(17, self.udp)
+        self.tcp = _TCP6Refusal(self)
+        self.ip.registerProtocol(6, self.tcp)
         self.dns = dns
         self.nat = NAT6(reactor, self.udp, self.address, self.dnsAddress, 64,
                         allowHostLoopback=allowHostLoopback, maxTCP=maxTCP,
