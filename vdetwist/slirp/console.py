@@ -30,7 +30,7 @@ from vdetwist.console.builtin import HELP, LOGOUT, SHUTDOWN_FLAGS
 from vdetwist.console.framing import MENU, NOARG, STRARG, WITHFILE
 from vdetwist.console.session import ConsoleFactory
 from vdetwist.console.table import CommandTable, Entry
-from vdetwist.slirp.forward import ForwardSpec, TCPForward, parseForwardSpec
+from vdetwist.slirp.forward import ForwardSpec, TCPForward, formatEndpoint, parseForwardSpec
 from vdetwist.wire.addr import formatIPv4, formatMAC
 
 __all__ = ["SlirpCommands", "SlirpConsoleFactory", "COMMANDS", "HEADER"]
@@ -132,8 +132,8 @@ class SlirpCommands(CommandTable):
         """
         spec: ForwardSpec = forward.spec
         c = forward.counters
-        host = "%s:%d" % (spec.hostAddress or "0.0.0.0", forward.hostPort)
-        guest = "%s:%d" % (formatIPv4(spec.guestAddress), spec.guestPort)
+        host = formatEndpoint(spec.hostAddress or "0.0.0.0", forward.hostPort)
+        guest = formatEndpoint(spec.guestAddress, spec.guestPort)
         return "%-5s %-21s %-21s %6d %6d %6d %12d %12d" % (
             protocol, host, guest, c.connections, c.active, c.failed,
             c.bytesToGuest, c.bytesFromGuest)
@@ -187,9 +187,12 @@ class SlirpCommands(CommandTable):
         """
         out.append("%-5s %-21s %-21s %12s %12s %8s" % (
             "PROTO", "GUEST", "DESTINATION", "FROM_GUEST", "TO_GUEST", "AGE"))
-        for flow in self.gateway.nat.flows():
+        flows = self.gateway.nat.flows()
+        if getattr(self.gateway, "ipv6", None) is not None:
+            flows += self.gateway.ipv6.nat.flows()
+        for flow in flows:
             out.append("%-5s %-21s %-21s %12d %12d %8d" % (
-                flow.protocol, "%s:%d" % flow.guest, "%s:%d" % flow.destination,
+                flow.protocol, formatEndpoint(*flow.guest), formatEndpoint(*flow.destination),
                 flow.bytesOut, flow.bytesIn, int(flow.age)))
         now = self.gateway.reactor.seconds()
         for (protocol, _, _), forward in self.gateway.forwards.items():

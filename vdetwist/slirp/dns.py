@@ -205,11 +205,22 @@ class DNSProxy(DatagramProtocol):
 
     def _send(self, response: dns.Message, addr: Tuple[str, int]) -> None:
         """
-        Send a response, trimmed to fit in 512 bytes (additional records,
-        then authority, then the truncation bit).
+        Send a response over UDP (see L{encodeForUDP}).
 
         @param response: the response.
         @param addr: the guest.
+        """
+        data = self.encodeForUDP(response)
+        if self.transport is not None:
+            self.transport.write(data, addr)
+
+    def encodeForUDP(self, response: dns.Message) -> bytes:
+        """
+        Encode a response for UDP, trimmed to fit in 512 bytes (additional
+        records, then authority, then the truncation bit).
+
+        @param response: the response.
+        @return: the message.
         """
         # Twisted's encoder truncates at maxSize without fixing the
         # counts: encode whole, and trim here.
@@ -226,8 +237,7 @@ class DNSProxy(DatagramProtocol):
             response.trunc = 1
             response.answers = []
             data = response.toStr()
-        if self.transport is not None:
-            self.transport.write(data, addr)
+        return data
 
     def stopProtocol(self) -> None:
         """

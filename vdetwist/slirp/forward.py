@@ -27,7 +27,7 @@ flow (a virtual UDP socket on the gateway) that ages out when idle.
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from twisted.internet import error
 from twisted.internet.defer import Deferred
@@ -38,6 +38,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vdetwist.wire.addr import formatIPv4, parseIPv4
+from vdetwist.wire.addr6 import formatIPv6, parseIPv6
 
 __all__ = [
     "ForwardSpec", "parseForwardSpec", "ForwardCounters", "ProxyEnd", "Relay",
@@ -70,7 +71,7 @@ class ForwardSpec:
     @ivar hostAddress: the host address to listen on (dotted; C{""} for
         all, as slirpvde's 0.0.0.0).
     @ivar hostPort: the host port (0: allocate one).
-    @ivar guestAddress: the guest's address, 4 bytes.
+    @ivar guestAddress: the guest's address, 4 bytes (16 for an IPv6 guest).
     @ivar guestPort: the guest's port.
     """
 
@@ -84,8 +85,11 @@ class ForwardSpec:
         The spec as slirpvde prints it (C{HOSTPORT:GUESTADDR:GUESTPORT},
         with the host address first when one was given).
         """
-        prefix = f"{self.hostAddress}:" if self.hostAddress else ""
-        return f"{prefix}{self.hostPort}:{formatIPv4(self.guestAddress)}:{self.guestPort}"
+        prefix = ""
+        if self.hostAddress:
+            prefix = (f"[{self.hostAddress}]:" if ":" in self.hostAddress
+                      else f"{self.hostAddress}:")
+        return f"{prefix}{self.hostPort}:{formatEndpoint(self.guestAddress, self.guestPort)}"
 
 
 def _port(text: str, what: str, allowZero: bool) -> int:
@@ -106,25 +110,78 @@ def _port(text: str, what: str, allowZero: bool) -> int:
     return port
 
 
-def parseForwardSpec(text: str) -> ForwardSpec:
+def _splitSpec(text: str) -> List[Tuple[str, bool]]:
     """
-    Parse C{[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT}.
+    Split a forward spec on colons, keeping bracketed IPv6 literals whole.
 
     @param text: the spec.
-    @return: the parsed spec.
+    @return: (part, bracketed) pairs.
+    @raise ValueError: an unclosed bracket or text after one.
+    """
+    parts: List[Tuple[str, bool]] = []
+    rest = text
+    while True:
+        if rest.startswith("["):
+            close = rest.find("]")
+            if close < 0:
+                raise ValueError(f"unclosed [ in forward {text!r}")
+            parts.append((rest[1:close], True))
+            rest = rest[close + 1:]
+            if not rest:
+                return parts
+            if not rest.startswith(":"):
+                raise ValueError(f"a ':' must follow ']' in forward {text!r}")
+            rest = rest[1:]
+            continue
+        part, colon, rest = rest.partition(":")
+        parts.append((part, False))
+        if not colon:
+            return parts
+
+
+def formatEndpoint(address: Union[str, bytes], port: int) -> str:
+    """
+    C{ADDR:PORT}, with an IPv6 address in brackets.
+
+    @param address: dotted or IPv6 text, or 4 or 16 bytes.
+    @param port: the port.
+    @return: the text.
+    """
+    if isinstance(address, bytes):
+        address = formatIPv6(address) if len(address) == 16 else formatIPv4(address)
+    if ":" in address:
+        return f"[{address}]:{port}"
+    return f"{address}:{port}"
+
+
+def parseForwardSpec(text: str) -> ForwardSpec:
+    """
+    Parse C{[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT}; either address may
+    be an IPv6 literal in brackets (C{[::1]:30000:[fd00::100]:10000}).
+
+    @param text: the spec.
+    @return: the parsed spec (a 16-byte C{guestAddress} for an IPv6
+        guest, the host address as text without brackets).
     @raise ValueError: with a message saying what is wrong.
     """
-    parts = text.strip().split(":")
+    parts = _splitSpec(text.strip())
     if len(parts) == 3:
         hostAddress = ""
     elif len(parts) == 4:
-        hostAddress = parts.pop(0)
-        parseIPv4(hostAddress)
+        hostAddress, bracketed = parts.pop(0)
+        if bracketed:
+            parseIPv6(hostAddress)
+        else:
+            parseIPv4(hostAddress)
     else:
         raise ValueError(
             f"forward {text!r} is not [HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT")
-    hostPort = _port(parts[0], "host port", allowZero=True)
-    guestAddress = parseIPv4(parts[1])
+    if parts[0][1] or parts[2][1]:
+        raise ValueError(f"a port in brackets in forward {text!r}")
+    hostPort = _port(parts[0][0], "host port", allowZero=True)
+    guestText, bracketed = parts[1]
+    guestAddress = parseIPv6(guestText) if bracketed else parseIPv4(guestText)
+    parts = [p for p, _ in parts]
     guestPort = _port(parts[2], "guest port", allowZero=False)
     return ForwardSpec(hostAddress, hostPort, guestAddress, guestPort)
 

@@ -29,6 +29,7 @@ from vdetwist.interfaces import IFrameProtocol, IFrameTransport, IIPv4Protocol
 from vdetwist.slirp.dhcp import DHCPProtocol, DHCPServer
 from vdetwist.slirp.dns import DNSProxy, DNSStreamFactory, makeHostResolver
 from vdetwist.slirp.forward import ForwardSpec, TCPForward, UDPForward
+from vdetwist.slirp.gateway6 import DEFAULT_PREFIX6, Gateway6
 from vdetwist.slirp.nat import NAT
 from vdetwist.stack.host import VirtualHost
 from vdetwist.vde.attach import SwitchAttachment, attachPersistently
@@ -166,6 +167,8 @@ class Gateway:
     @ivar nat: the L{NAT}.
     @ivar dhcp: the L{DHCPServer}, or C{None} when DHCP is off.
     @ivar dns: the L{DNSProxy}, or C{None} when DNS is off.
+    @ivar ipv6: the L{Gateway6} (C{::2}, C{::3}, RAs, the IPv6 NAT), or
+        C{None} when IPv6 is off.
     @ivar forwards: the forwards by (protocol, host address, host port).
     @ivar localAddresses: the gateway's own addresses (.2 and .3).
     @ivar attachment: the switch attachment while attached.
@@ -181,7 +184,9 @@ class Gateway:
                  resolver: Any = None, allowHostLoopback: bool = False,
                  preserveSource: bool = False, mtu: int = 1500,
                  maxTCP: int = 1024, maxUDPFlows: int = 1024,
-                 icmpSocketFactory: Any = None) -> None:
+                 icmpSocketFactory: Any = None, ipv6: bool = True,
+                 prefix6: str = DEFAULT_PREFIX6,
+                 raInterval: Tuple[float, float] = (20.0, 60.0)) -> None:
         """
         @param reactor: the reactor.
         @param network: C{ADDR[/bits]} (see L{parseNetwork}).
@@ -199,6 +204,11 @@ class Gateway:
         @param maxTCP: the NAT's bound on TCP relays.
         @param maxUDPFlows: the NAT's bound on UDP flows.
         @param icmpSocketFactory: see L{NAT}.
+        @param ipv6: run IPv6 beside IPv4 (L{Gateway6}); off when the MTU
+            is below IPv6's 1280.
+        @param prefix6: the virtual IPv6 /64.
+        @param raInterval: the least and most seconds between unsolicited
+            router advertisements.
         @raise ValueError: bad addresses.
         """
         self.reactor = reactor
@@ -236,6 +246,14 @@ class Gateway:
             self.dns = DNSProxy(resolver)
             self.host.udp.listenUDP(53, self.dns, interface=self.dnsAddress)
             self.tcp.listen(53, DNSStreamFactory(self.dns, reactor), interface=self.dnsAddress)
+        self.ipv6: Optional[Gateway6] = None
+        if ipv6 and mtu >= 1280:
+            self.ipv6 = Gateway6(reactor, self.host.interface, prefix6, mtu=mtu, dns=self.dns,
+                                 allowHostLoopback=allowHostLoopback, maxTCP=maxTCP,
+                                 maxUDPFlows=maxUDPFlows, icmpSocketFactory=icmpSocketFactory,
+                                 raInterval=raInterval)
+        elif ipv6:
+            _log.info("slirp: IPv6 is off: the MTU {mtu} is below IPv6's 1280", mtu=mtu)
         self.forwards: Dict[Tuple[str, str, int], Union[TCPForward, UDPForward]] = {}
         self.attachment: Optional[_Attachment] = None
         self.switchAttachment: Optional[SwitchAttachment] = None
@@ -382,6 +400,10 @@ class Gateway:
             network, or a forward already uses the host port.
         @raise CannotListenError: the host port is taken.
         """
+        if len(spec.guestAddress) == 16:
+            # The seam for forwards to IPv6 guests: they need the stack's
+            # TCP and UDP over IPv6 on the gateway's host.
+            raise ValueError(f"forwards to IPv6 guests ({spec}) are not supported yet")
         if not sameNetwork(spec.guestAddress, self.address, self.prefixLength):
             raise ValueError(f"guest address {formatIPv4(spec.guestAddress)} is not on "
                              f"the virtual network")
@@ -445,6 +467,8 @@ class Gateway:
             if isinstance(forward, TCPForward):
                 forward.abortAll()
         self.nat.stop()
+        if self.ipv6 is not None:
+            self.ipv6.stop()
         self.tcp.stop()
         if self.dns is not None:
             self.dns.doStop()

@@ -134,7 +134,14 @@ class NAT:
     @ivar counters: refusals and drops: C{tcpRefused} (forbidden
         destination), C{tcpFull}, C{udpRefused}, C{udpFull},
         C{udpSendFailed}, C{icmpUnavailable}, C{icmpFull}, ...
+    @cvar clientEndpoint: the host-side TCP client endpoint class.
+    @cvar udpInterface: the host address UDP flows' sockets bind.
+    @cvar formatAddress: formats a guest-side address.
     """
+
+    clientEndpoint: Any = TCP4ClientEndpoint
+    udpInterface = "0.0.0.0"
+    formatAddress = staticmethod(formatIPv4)
 
     def __init__(self, reactor: Any, udp: Any, gatewayAddress: bytes,
                  dnsAddress: Optional[bytes], prefixLength: int,
@@ -187,9 +194,18 @@ class NAT:
         self.udpFlows: Dict[Tuple[bytes, int], _UDPFlow] = {}
         self._udpPorts: Dict[Tuple[bytes, int], Any] = {}
         self._sweeper: Any = None
-        self.icmp = _ICMPRelay(self, maxICMPSockets, icmpSocketFactory, icmpToGuest)
+        self.icmp = self._makeICMPRelay(self, maxICMPSockets, icmpSocketFactory, icmpToGuest)
         #: See the constructor's C{unreachable}.
         self.unreachable = unreachable
+
+    def _makeICMPRelay(self, *args: Any) -> "_ICMPRelay":
+        """
+        The echo relay (an IPv6 NAT makes an ICMPv6 one).
+
+        @param args: L{_ICMPRelay}'s arguments.
+        @return: the relay.
+        """
+        return _ICMPRelay(*args)
 
     # -- policy ----------------------------------------------------------------
 
@@ -245,10 +261,10 @@ class NAT:
             self.counters["tcpFull"] += 1
             return None
         relay = Relay(self.reactor, self.tcpCounters, self.tcpIdleTimeout,
-                      f"{formatIPv4(remote)}:{remotePort} -> {target}:{localPort}",
+                      f"{self.formatAddress(remote)}:{remotePort} -> {target}:{localPort}",
                       self._relayFinished)
         self.relays[relay] = (remote, remotePort, local, localPort)
-        endpoint = TCP4ClientEndpoint(self.reactor, target, localPort,
+        endpoint = self.clientEndpoint(self.reactor, target, localPort,
                                       timeout=self.connectTimeout)
         d = endpoint.connect(_EndFactory(relay.hostEnd))
 
@@ -307,7 +323,7 @@ class NAT:
         target = self.toHost(destination)
         if target is None:
             self.counters["udpRefused"] += 1
-            return destination[0] >= 224 or destination[3] == 255
+            return self._silentlyRefused(destination)
         key = (source, sourcePort)
         flow = self.udpFlows.get(key)
         if flow is None:
@@ -316,7 +332,7 @@ class NAT:
                 return True
             flow = _UDPFlow(self, source, sourcePort)
             try:
-                port = self.reactor.listenUDP(0, flow, interface="0.0.0.0")
+                port = self.reactor.listenUDP(0, flow, interface=self.udpInterface)
             except error.CannotListenError:
                 self.counters["udpNoSocket"] += 1
                 return True
@@ -334,6 +350,16 @@ class NAT:
         except Exception:
             self.counters["udpSendFailed"] += 1
         return True
+
+    def _silentlyRefused(self, destination: bytes) -> bool:
+        """
+        Whether a refused datagram is dropped without an error (multicast
+        and broadcast ones).
+
+        @param destination: its destination.
+        @return: C{True} to drop it silently.
+        """
+        return destination[0] >= 224 or destination[3] == 255
 
     def _scheduleSweep(self) -> None:
         """
@@ -375,6 +401,7 @@ class NAT:
         @return: a new list.
         """
         now = self.reactor.seconds()
+        formatIPv4 = self.formatAddress
         out = []
         for relay, (guest, guestPort, dest, destPort) in self.relays.items():
             out.append(Flow("tcp", (formatIPv4(guest), guestPort), (formatIPv4(dest), destPort),

@@ -144,6 +144,9 @@ class NDLayer:
     @ivar dnsServers: RDNSS servers, address to expiry.
     @ivar linkMTU: the link MTU (from an RA's MTU option, within bounds).
     @ivar hopLimit: the hop limit to use (from RAs).
+    @ivar isRouter: our advertisements carry the R flag (a router or
+        NAT: a host that saw R set and then clear would drop us as its
+        default router, RFC 4861 7.2.5).
     @ivar proxyAddresses: further addresses we answer solicitations for
         (a router or NAT answering for its gateway and DNS addresses).
     @ivar resolutionFailed: called with (address, packets) when a
@@ -224,6 +227,7 @@ class NDLayer:
         self.routers: "OrderedDict[bytes, float]" = OrderedDict()
         self.dnsServers: "OrderedDict[bytes, Optional[float]]" = OrderedDict()
         self.proxyAddresses: Set[bytes] = set()
+        self.isRouter = False
         self.resolutionFailed: Optional[Callable[[bytes, List[bytes]], None]] = None
         self.addressChanged: Optional[Callable[[bytes, str], None]] = None
         self._timer: Any = None
@@ -714,7 +718,7 @@ class NDLayer:
         @param mac: the link-layer destination, when known.
         """
         self.counters["naSent"] += 1
-        na = NeighborAdvertisement(target, router=False, solicited=solicited,
+        na = NeighborAdvertisement(target, router=self.isRouter, solicited=solicited,
                                    override=target not in self.proxyAddresses, options=(
                                        LinkLayerAddressOption(OPTION_TARGET_LINK_LAYER_ADDRESS,
                                                               self.interface.mac),))
