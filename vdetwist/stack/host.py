@@ -23,6 +23,8 @@ address.
 
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Union
 
+from twisted.internet.defer import Deferred, fail, succeed
+
 from vdetwist.interfaces import IIPv4Protocol
 from vdetwist.stack.arp import ARPLayer
 from vdetwist.stack.icmp import ICMPLayer
@@ -34,7 +36,7 @@ from vdetwist.stack.nd import NDLayer
 from vdetwist.stack.tcp.demux import TCPLayer
 from vdetwist.stack.udp import UDPLayer
 from vdetwist.wire.addr import parseInterface, parseIPv4, parseMAC
-from vdetwist.wire.addr6 import parseInterface6, parseIPv6
+from vdetwist.wire.addr6 import formatIPv6, parseInterface6, parseIPv6
 from vdetwist.wire.icmp import CODE_HOST_UNREACHABLE, TYPE_DESTINATION_UNREACHABLE
 from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP
 from vdetwist.wire.pcap import PcapWriter
@@ -198,6 +200,60 @@ class VirtualHost:
             self.ip6.addAddress(address6, prefixLength6)
         if gateway6 is not None:
             self.nd.setDefaultRouter(_address6(gateway6))
+        self._statics6 = [address6 for address6, _ in statics]
+        self._waiting6: List[Deferred[None]] = []
+        self._duplicates6: List[bytes] = []
+        self.nd.addressChanged = self._addressChanged6
+
+    def _addressChanged6(self, address: bytes, state: str) -> None:
+        """
+        One of our IPv6 addresses changed state: fire L{whenReady6}'s
+        Deferreds once every static address is usable, fail them when one
+        is a duplicate.
+
+        @param address: the address.
+        @param state: its new state.
+        """
+        if address not in self._statics6:
+            return
+        if state == "duplicate":
+            self._duplicates6.append(address)
+        if not self._waiting6:
+            return
+        assert self.nd is not None
+        waiting = self._waiting6
+        if state == "duplicate":
+            self._waiting6 = []
+            for d in waiting:
+                d.errback(self._duplicateError())
+        elif all(a in self.nd.assigned for a in self._statics6):
+            self._waiting6 = []
+            for d in waiting:
+                d.callback(None)
+
+    def _duplicateError(self) -> ValueError:
+        """
+        @return: the error of a static address that failed DAD.
+        """
+        return ValueError(
+            f"IPv6 address {formatIPv6(self._duplicates6[-1])} is in use on the link")
+
+    def whenReady6(self) -> "Deferred[None]":
+        """
+        Wait until every static IPv6 address passed duplicate address
+        detection (about a second after attaching).
+
+        @return: a Deferred firing with C{None} then (at once when they
+            are, or on an IPv4-only host), or failing with C{ValueError}
+            when one is a duplicate.
+        """
+        if self.nd is None or all(a in self.nd.assigned for a in self._statics6):
+            return succeed(None)
+        if self._duplicates6:
+            return fail(self._duplicateError())
+        d: Deferred[None] = Deferred()
+        self._waiting6.append(d)
+        return d
 
     def _unresolved6(self, address: bytes, packets: List[bytes]) -> None:
         """
