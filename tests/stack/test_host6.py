@@ -13,7 +13,9 @@ from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
+from vdetwist.interfaces import IIPv6Sender
 from vdetwist.stack.host import VirtualHost
 from vdetwist.testing import MemoryWire
 from vdetwist.wire.addr import parseIPv4
@@ -122,6 +124,12 @@ class DualStackTests(SynchronousTestCase):
             self.wire.pump()
             self.clock.advance(0.1)
         self.wire.pump()
+
+    def test_interfaces(self) -> None:
+        """
+        The IPv6 layer provides L{IIPv6Sender}.
+        """
+        self.assertTrue(verifyObject(IIPv6Sender, self.a.ip6))
 
     def test_linkLocal(self) -> None:
         """
