@@ -66,6 +66,9 @@ class StackHost:
     @ivar dhcp: its L{DHCPClient} when its address comes from DHCP, else
         C{None}.
     @ivar dhcpWait: seconds L{attach} waits for the first lease.
+    @ivar hasIPv4: whether the host has (or leases) an IPv4 address.
+    @ivar hasIPv6: whether it was given a static IPv6 address.
+    @ivar address6: that address, 16 bytes, or C{None}.
     @ivar attachment: the L{SwitchAttachment} it sends into: it reattaches
         when the switch restarts, keeping the host's MAC and addresses (its
         C{counters()} include the frames dropped while detached).
@@ -264,7 +267,8 @@ class DualListeningPort:
 class StackRegistry:
     """
     One L{StackHost} per (switch, address) in a process, shared by every
-    endpoint that names them.
+    endpoint that names them; with C{ip6=} the IPv6 address is part of the
+    key (C{ip=A} and C{ip=A:ip6=B} are two hosts).
     """
 
     def __init__(self) -> None:
