@@ -108,6 +108,11 @@ class IIPv4Protocol(Interface):
 class IIPv4Sender(Interface):
     """
     The IPv4 layer as its upper protocols see it.
+
+    The IPv6 layer (L{vdetwist.stack.ipv6.IPv6Layer}) offers the same
+    methods and attribute with 16-byte addresses (C{protocol} being the
+    next header), so that one TCP or UDP implementation serves both
+    families; see L{IIPv6Sender}.
     """
 
     mtu = Attribute("The link MTU in bytes (1500 on a standard VDE link).")
@@ -133,6 +138,24 @@ class IIPv4Sender(Interface):
 
         @param destination: a remote address, 4 bytes.
         @return: the local address, 4 bytes.
+        """
+
+
+class IIPv6Sender(IIPv4Sender):
+    """
+    The IPv6 layer as its upper protocols see it: L{IIPv4Sender}'s
+    methods with 16-byte addresses (C{sendPacket}'s C{protocol} is the
+    next header; C{sourceFor} returns C{::} when no address is usable),
+    plus the path MTU.
+    """
+
+    def pathMTU(destination: bytes) -> int:
+        """
+        The MTU towards C{destination} (the link's, or less when a packet
+        too big said so).
+
+        @param destination: 16 bytes.
+        @return: bytes.
         """
 
 

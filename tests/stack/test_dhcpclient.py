@@ -55,12 +55,12 @@ class Net:
         self.gateway: Optional[Gateway] = None
         self.gatewayPort: Optional[MemoryWirePort] = None
         if server:
-            self.gateway = Gateway(self.clock, "10.0.2.0/24", dhcp=True, dns=False)
+            self.gateway = Gateway(self.clock, "10.0.2.0/24", dhcp=True, dns=False, ipv6=False)
             if leaseTime is not None:
                 assert self.gateway.dhcp is not None
                 self.gateway.dhcp.leaseTime = leaseTime
             self.gatewayPort = self.wire.attach(self.gateway.host.interface)
-        self.host = VirtualHost(self.clock, address=None, mac=mac)
+        self.host = VirtualHost(self.clock, address=None, mac=mac, ipv6=False)
         self.hostPort = self.wire.attach(self.host.interface)
         self.client = DHCPClient(self.clock, self.host, jitter=0)
         self.sent: List[Tuple[float, bytes, bytes, bytes, DHCPRepr]] = []
@@ -170,7 +170,7 @@ class AcquisitionTests(SynchronousTestCase):
         net.bind()
         accepted: List[Any] = []
         net.host.tcp.listen(7, Factory.forProtocol(Protocol))
-        peer = VirtualHost(net.clock, address="10.0.2.99/24")
+        peer = VirtualHost(net.clock, address="10.0.2.99/24", ipv6=False)
         net.wire.attach(peer.interface)
         connected: List[Any] = []
 
@@ -188,7 +188,7 @@ class AcquisitionTests(SynchronousTestCase):
         Two hosts on the wire get two addresses.
         """
         net = Net()
-        other = VirtualHost(net.clock, address=None, mac=parseMAC("02:00:00:00:00:bb"))
+        other = VirtualHost(net.clock, address=None, mac=parseMAC("02:00:00:00:00:bb"), ipv6=False)
         net.wire.attach(other.interface)
         otherClient = DHCPClient(net.clock, other, jitter=0)
         otherClient.start()

@@ -92,9 +92,9 @@ class TwoHostsMixin:
         self.clock = Clock()
         self.wire = MemoryWire()
         self.a = VirtualHost(self.clock, "192.168.77.100/24", gateway="192.168.77.1",
-                             mac="02:00:00:00:00:0a")
+                             mac="02:00:00:00:00:0a", ipv6=False)
         self.b = VirtualHost(self.clock, "192.168.77.1/24", mac="02:00:00:00:00:0b",
-                             router=self.router, proxyAddresses=["192.168.77.3"])
+                             router=self.router, proxyAddresses=["192.168.77.3"], ipv6=False)
         self.wire.attach(self.a.interface)
         self.wire.attach(self.b.interface)
         self.wire.pump()
@@ -384,8 +384,8 @@ class ConfigureTests(SynchronousTestCase):
         """
         self.clock = Clock()
         self.wire = MemoryWire()
-        self.b = VirtualHost(self.clock, "192.168.77.1/24", mac="02:00:00:00:00:0b")
-        self.c = VirtualHost(self.clock, None, mac="02:00:00:00:00:0c")
+        self.b = VirtualHost(self.clock, "192.168.77.1/24", mac="02:00:00:00:00:0b", ipv6=False)
+        self.c = VirtualHost(self.clock, None, mac="02:00:00:00:00:0c", ipv6=False)
         self.wire.attach(self.b.interface)
         self.wire.attach(self.c.interface)
         self.wire.pump()

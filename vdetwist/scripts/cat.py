@@ -6,6 +6,8 @@ C{vdetwist cat}: netcat whose socket lives on its own virtual TCP/IP stack.
     vdetwist cat -s /tmp/vde --ip 192.168.77.100/24 --gw 192.168.77.2 -v -l -p 10000
     vdetwist cat -s /tmp/vde --ip 192.168.77.101/24 192.168.77.100 10000
     vdetwist cat -s /tmp/vde --dhcp -v 10.0.2.2 80
+    vdetwist cat -s /tmp/vde --ip6 fd00:77::100/64 -l -p 10000
+    vdetwist cat -s /tmp/vde --ip6 fd00:77::101/64 fd00:77::100 10000
 
 Standard input goes to the connection and the connection to standard
 output.  The messages of C{-v} are traditional netcat's (the seed tutorial's
@@ -39,6 +41,13 @@ succeeded!} or C{connect to HOST port PORT (tcp) failed: REASON}.  With
 C{-u}, four C{X} datagrams are sent and the port counts as open unless an
 ICMP port unreachable comes back within L{UDP_PROBE_WAIT} seconds (failures
 are silent, as netcat's are).
+
+The host is dual-stack: C{--ip6 ADDR/PREFIX} gives it a static IPv6
+address (usable once duplicate address detection passed, about a second)
+and C{--gw6} an IPv6 default router; it also configures addresses from
+router advertisements.  HOST may be an IPv6 literal.  With C{-l} it
+listens on every family it has an address of; C{-4} and C{-6} restrict it
+to one, as netcat's do.
 """
 
 import sys
@@ -51,6 +60,7 @@ from zope.interface import implementer
 
 from vdetwist.version import VersionOption
 from vdetwist.wire.addr import parseIPv4, parseInterface, parseMAC
+from vdetwist.wire.addr6 import parseInterface6, parseIPv6
 
 #: Seconds a UDP probe (C{-z -u}) waits for an ICMP port unreachable.
 UDP_PROBE_WAIT = 1.0
@@ -64,7 +74,8 @@ class Options(VersionOption, usage.Options):
     netcat's options plus the virtual host's.
     """
 
-    synopsis = ("-s SWITCH (--ip ADDR/PREFIX [--gw GW] | --dhcp) [-u] "
+    synopsis = ("-s SWITCH (--ip ADDR/PREFIX [--gw GW] | --dhcp) "
+                "[--ip6 ADDR/PREFIX [--gw6 GW]] [-4|-6] [-u] "
                 "[-l -p PORT [-k] | HOST PORT | -z HOST PORT[-PORT]]")
     command = "vdetwist cat"
 
@@ -76,11 +87,15 @@ class Options(VersionOption, usage.Options):
         ["numeric", "n", "Numeric addresses only (always the case here)."],
         ["zero", "z", "Zero-I/O mode: report whether the port is open, then exit."],
         ["dhcp", None, "Take the address, gateway and DNS from a DHCP server (not --ip)."],
+        ["ipv4", "4", "IPv4 only."],
+        ["ipv6", "6", "IPv6 only."],
     ]
     optParameters = [
         ["sock", "s", None, "The switch: a directory or vde:// URL."],
         ["ip", None, None, "The virtual host's address, ADDR/PREFIX."],
         ["gw", None, None, "The virtual host's default gateway."],
+        ["ip6", None, None, "The virtual host's static IPv6 address, ADDR/PREFIX."],
+        ["gw6", None, None, "The virtual host's IPv6 default router."],
         ["mac", None, None, "The virtual host's MAC (random by default)."],
         ["mtu", None, 1500, "The link MTU.", int],
         ["port", "p", None, "The local port (with -l).", int],
@@ -130,14 +145,26 @@ class Options(VersionOption, usage.Options):
                 raise usage.UsageError("--dhcp-wait must be positive")
             self["ip"] = "dhcp"
         elif not self["ip"]:
-            raise usage.UsageError("--ip ADDR/PREFIX (or --dhcp) is required")
+            if not self["ip6"]:
+                raise usage.UsageError(
+                    "--ip ADDR/PREFIX (or --dhcp, or --ip6 ADDR/PREFIX) is required")
+            if self["gw"]:
+                raise usage.UsageError("--gw goes with --ip")
         elif "/" not in self["ip"]:
             self["ip"] += "/24"
+        if self["ipv4"] and self["ipv6"]:
+            raise usage.UsageError("-4 and -6 cannot be used together")
+        if self["ip6"] and "/" not in self["ip6"]:
+            self["ip6"] += "/64"
         try:
-            if not self["dhcp"]:
+            if self["ip"] and not self["dhcp"]:
                 parseInterface(self["ip"])
             if self["gw"]:
                 parseIPv4(self["gw"])
+            if self["ip6"]:
+                parseInterface6(self["ip6"])
+            if self["gw6"]:
+                parseIPv6(self["gw6"])
             if self["mac"]:
                 self["mac"] = parseMAC(self["mac"])
         except ValueError as e:
@@ -160,11 +187,24 @@ class Options(VersionOption, usage.Options):
         else:
             if len(args) != 2:
                 raise usage.UsageError("give HOST PORT, or -l -p PORT to listen")
+            host = args[0]
+            if host.startswith("[") and host.endswith("]"):
+                host = host[1:-1]
             try:
-                parseIPv4(args[0])
+                if ":" in host:
+                    parseIPv6(host)
+                else:
+                    parseIPv4(host)
             except ValueError:
-                raise usage.UsageError("HOST must be an IPv4 address: %r" % (args[0],))
-            self["host"] = args[0]
+                raise usage.UsageError(
+                    "HOST must be an IPv4 or IPv6 address: %r" % (args[0],))
+            if ":" in host and self["ipv4"]:
+                raise usage.UsageError("-4 with an IPv6 HOST")
+            if ":" not in host and self["ipv6"]:
+                raise usage.UsageError("-6 with an IPv4 HOST")
+            if ":" not in host and not self["ip"]:
+                raise usage.UsageError("an IPv4 HOST needs --ip or --dhcp")
+            self["host"] = host
             self["ports"] = _parsePorts(args[1], self["zero"])
             self["remote"] = self["ports"][0]
             if self["keep"]:
@@ -513,6 +553,8 @@ class Cat:
         from vdetwist.stack.dhcpclient import DHCPTimeout
         extra = {"dhcpWait": o["dhcp-wait"]} if o["dhcp"] else {}
         try:
+            if o["ip6"] or o["gw6"]:
+                extra.update(address6=o["ip6"], gateway6=o["gw6"])
             stackHost = yield hosts.hostFor(self.reactor, o["sock"], o["ip"], o["gw"],
                                             o["mac"], o["mtu"], description="vdetwist-cat:",
                                             **extra)
@@ -549,12 +591,11 @@ class Cat:
             code = yield self._runUDP(stackHost)
             return code
         if o["listen"]:
-            self.port = stackHost.tcp.listen(o["port"], factory, interface=stackHost.address)
+            self.port = self._listenTCP(stackHost, factory)
             self.console.say("listening on [any] %d ..." % (o["port"],))
         else:
             try:
-                yield stackHost.tcp.connect(parseIPv4(o["host"]), o["remote"], factory,
-                                            timeout=o["wait"])
+                yield stackHost.connect(o["host"], o["remote"], factory, o["wait"])
             except Exception as e:
                 self.console.say("(UNKNOWN) [%s] %d (?) : %s" % (
                     o["host"], o["remote"], _describe(e)))
@@ -594,6 +635,65 @@ class Cat:
         self.metricsRegistry = registry
         endpoint = serverFromString(self.reactor, self.options["metrics"])
         return endpoint.listen(metricsSite(registry))  # type: ignore[no-any-return]
+
+    def _families(self, stackHost: Any) -> Tuple[bool, bool]:
+        """
+        Which families a listener binds: those the host has an address
+        of, less what C{-4} or C{-6} excludes.
+
+        @param stackHost: the attached host.
+        @return: (IPv4, IPv6).
+        """
+        o = self.options
+        ipv4 = stackHost.hasIPv4 and not o["ipv6"]
+        ipv6 = (stackHost.address6 is not None or o["ipv6"]) and not o["ipv4"]
+        return ipv4, ipv6
+
+    def _address6(self, stackHost: Any) -> bytes:
+        """
+        The IPv6 address a listener binds: the static one, else any.
+
+        @param stackHost: the attached host.
+        @return: 16 bytes.
+        """
+        return stackHost.address6 if stackHost.address6 is not None else b"\0" * 16
+
+    def _listenTCP(self, stackHost: Any, factory: Any) -> Any:
+        """
+        C{-l}: listen on IPv4, IPv6 or both.
+
+        @param stackHost: the attached host.
+        @param factory: the protocol factory.
+        @return: the listening port (one object for both families).
+        """
+        from vdetwist.stack.endpoints import DualListeningPort
+        ipv4, ipv6 = self._families(stackHost)
+        port = self.options["port"]
+        ports = []
+        if ipv4:
+            ports.append(stackHost.tcp.listen(port, factory, interface=stackHost.address))
+        if ipv6:
+            ports.append(stackHost.host.tcp6.listen(port, factory,
+                                                    interface=self._address6(stackHost)))
+        return ports[0] if len(ports) == 1 else DualListeningPort(ports)
+
+    def _udpLayer(self, stackHost: Any) -> Tuple[Any, Any]:
+        """
+        The UDP layer and bind address of C{-u}: the HOST's family, or
+        with C{-l} IPv6 when asked (C{-6}) or when the host has no IPv4.
+
+        @param stackHost: the attached host.
+        @return: (layer, bind address).
+        """
+        o = self.options
+        if o["listen"]:
+            ipv4, ipv6 = self._families(stackHost)
+            useIPv6 = ipv6 and not ipv4
+        else:
+            useIPv6 = ":" in o["host"]
+        if useIPv6:
+            return stackHost.host.udp6, self._address6(stackHost)
+        return stackHost.host.udp, stackHost.address
 
     def _sayOutages(self, attachment: Any) -> None:
         """
@@ -644,11 +744,10 @@ class Cat:
         """
         from twisted.internet.error import CannotListenError
         o = self.options
-        udp = stackHost.host.udp
+        udp, address = self._udpLayer(stackHost)
         datagrams = CatDatagramProtocol(self)
         try:
-            self.udp = udp.listenUDP(o["port"] or 0, datagrams,
-                                     interface=stackHost.address)
+            self.udp = udp.listenUDP(o["port"] or 0, datagrams, interface=address)
         except CannotListenError as e:
             self.console.err.write("vdetwist cat: cannot bind UDP port %s: %s\n" % (
                 o["port"], e.socketError))
@@ -698,9 +797,9 @@ class Cat:
         @raise Exception: the connect failed.
         """
         closer = _Closer()
-        yield stackHost.tcp.connect(parseIPv4(self.options["host"]), port,
-                                    protocol.Factory.forProtocol(lambda: closer),
-                                    timeout=self.options["wait"])
+        yield stackHost.connect(self.options["host"], port,
+                                protocol.Factory.forProtocol(lambda: closer),
+                                self.options["wait"])
         # Let the FIN go out and be answered, within a second.
         yield closer.lost.addTimeout(1.0, self.reactor,
                                      onTimeoutCancel=lambda result, timeout: None)
@@ -716,7 +815,8 @@ class Cat:
         """
         from twisted.internet.error import ConnectionRefusedError
         probe = _UDPProbe()
-        udp = stackHost.host.udp.listenUDP(0, probe, interface=stackHost.address)
+        layer, address = self._udpLayer(stackHost)
+        udp = layer.listenUDP(0, probe, interface=address)
         try:
             udp.connect(self.options["host"], port)
             for _ in range(4):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.slirp.test_ra -*-
+# -*- test-case-name: tests.slirp.test_ipv6 -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 slirp's router advertisements (RFC 4861 section 6.2): the gateway

@@ -6,6 +6,9 @@ Twisted endpoints on virtual hosts, and their C{vde:} string parsers.
     vde:sock=/tmp/vde:ip=192.168.77.100/24:gw=192.168.77.2:port=8080
     vde:sock=/tmp/vde:ip=192.168.77.100/24:host=192.168.77.101:port=10000
     vde:sock=/tmp/vde:ip=dhcp:port=8080
+    vde:sock=/tmp/vde:ip6=fd00\\:77\\:\\:50/64:port=8080
+    vde:sock=/tmp/vde:ip=192.168.77.100/24:ip6=fd00\\:77\\:\\:100/64:port=8080
+    vde:sock=/tmp/vde:ip6=fd00\\:77\\:\\:100/64:host=fd00\\:77\\:\\:101:port=10000
 
 The first is a server endpoint (C{twistd web --listen "vde:..."} serves HTTP
 on the virtual address), the second a client endpoint.  Endpoints in one
@@ -17,17 +20,25 @@ bound, and fails with L{DHCPTimeout} ("no DHCP answer from the switch
 within N s") when no server answers within C{dhcpwait=} seconds
 (L{DEFAULT_DHCP_WAIT} by default).
 
+Hosts are dual-stack: C{ip6=ADDR/PREFIX} (colons escaped as Twisted
+escapes them, C{fd00\\:77\\:\\:50/64}) gives a static IPv6 address,
+C{gw6=} an IPv6 default router; either C{ip=} or C{ip6=} is needed.  A
+server endpoint with both listens on both; one with only C{ip6=} listens
+on IPv6 only.  A client's C{host=} is an IPv4 or an IPv6 literal.  An
+endpoint with C{ip6=} is ready once duplicate address detection passed
+(about a second).
+
 The host is attached to the switch by L{vdetwist.vde.attach.attachToSwitch}:
 in-process when a vdetwist switch in this process serves that directory
 (frames pass by call), and otherwise through the VDE control protocol
 (L{vdetwist.vde.plug}), so Debian's vde_switch works as well as ours.
 """
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from twisted.internet import defer
 from twisted.internet.interfaces import (
-    IStreamClientEndpoint, IStreamClientEndpointStringParserWithReactor,
+    IListeningPort, IStreamClientEndpoint, IStreamClientEndpointStringParserWithReactor,
     IStreamServerEndpoint, IStreamServerEndpointStringParser)
 from twisted.plugin import IPlugin
 from zope.interface import implementer
@@ -37,6 +48,7 @@ from vdetwist.stack.host import VirtualHost
 from vdetwist.stack.tcp.demux import SOMAXCONN
 from vdetwist.vde.attach import SwitchAttachment, attachPersistently
 from vdetwist.wire.addr import ANY_IPV4, parseIPv4, parseInterface
+from vdetwist.wire.addr6 import parseInterface6, parseIPv6
 
 #: The C{ip=} value that asks for a DHCP lease.
 DHCP = "dhcp"
@@ -54,31 +66,44 @@ class StackHost:
     @ivar dhcp: its L{DHCPClient} when its address comes from DHCP, else
         C{None}.
     @ivar dhcpWait: seconds L{attach} waits for the first lease.
+    @ivar hasIPv4: whether the host has (or leases) an IPv4 address.
+    @ivar hasIPv6: whether it was given a static IPv6 address.
+    @ivar address6: that address, 16 bytes, or C{None}.
     @ivar attachment: the L{SwitchAttachment} it sends into: it reattaches
         when the switch restarts, keeping the host's MAC and addresses (its
         C{counters()} include the frames dropped while detached).
     """
 
-    def __init__(self, reactor: Any, address: str, gateway: Optional[str] = None,
+    def __init__(self, reactor: Any, address: Optional[str], gateway: Optional[str] = None,
                  mac: Optional[bytes] = None, mtu: int = 1500,
-                 dhcpWait: float = DEFAULT_DHCP_WAIT) -> None:
+                 dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
+                 gateway6: Optional[str] = None) -> None:
         """
         @param reactor: the reactor.
-        @param address: C{ADDR/PREFIX}, or C{"dhcp"} for a DHCP lease.
+        @param address: C{ADDR/PREFIX}, or C{"dhcp"} for a DHCP lease, or
+            C{None} for a host with IPv6 addresses only.
         @param gateway: the default gateway, dotted, or L{None} (ignored
             with DHCP: the lease's router is the gateway).
         @param mac: the MAC, random locally administered when L{None}.
         @param mtu: the link MTU.
         @param dhcpWait: seconds to wait for the first DHCP lease.
+        @param address6: a static IPv6 C{ADDR/PREFIX}, or C{None}.
+        @param gateway6: the IPv6 default router, or C{None}.
         """
         self.reactor = reactor
         self.dhcp: Optional[DHCPClient] = None
         self.dhcpWait = dhcpWait
+        self.hasIPv4 = address is not None
+        self.hasIPv6 = address6 is not None
+        statics = [address6] if address6 is not None else []
         if address == DHCP:
-            self.host = VirtualHost(reactor, address=None, mac=mac, mtu=mtu)
+            self.host = VirtualHost(reactor, address=None, mac=mac, mtu=mtu,
+                                    addresses6=statics, gateway6=gateway6)
             self.dhcp = DHCPClient(reactor, self.host)
         else:
-            self.host = VirtualHost(reactor, address=address, gateway=gateway, mac=mac, mtu=mtu)
+            self.host = VirtualHost(reactor, address=address, gateway=gateway, mac=mac, mtu=mtu,
+                                    addresses6=statics, gateway6=gateway6)
+        self.address6 = parseInterface6(address6)[0] if address6 is not None else None
         self.tcp = self.host.tcp
         self.attachment: Optional[SwitchAttachment] = None
 
@@ -104,6 +129,50 @@ class StackHost:
         DHCP host (so that a new lease does not orphan its listeners).
         """
         return ANY_IPV4 if self.dhcp is not None else self.host.address
+
+    def listen(self, port: int, factory: Any, backlog: int) -> IListeningPort:
+        """
+        Listen on the host's IPv4 address, its static IPv6 address, or
+        both (one port object stopping both).
+
+        @param port: the TCP port.
+        @param factory: the protocol factory.
+        @param backlog: the listen backlog.
+        @return: the listening port.
+        """
+        ports: List[IListeningPort] = []
+        if self.hasIPv4:
+            ports.append(self.tcp.listen(port, factory, backlog=backlog,
+                                         interface=self.listenAddress))
+        if self.address6 is not None:
+            tcp6 = self.host.tcp6
+            assert tcp6 is not None
+            try:
+                # With port 0, IPv6 takes the port IPv4 picked.
+                port6 = port if port or not ports else ports[0].getHost().port
+                ports.append(tcp6.listen(port6, factory, backlog=backlog,
+                                         interface=self.address6))
+            except Exception:
+                for listening in ports:
+                    listening.stopListening()
+                raise
+        return ports[0] if len(ports) == 1 else DualListeningPort(ports)
+
+    def connect(self, host: str, port: int, factory: Any,
+                timeout: float) -> "defer.Deferred[Any]":
+        """
+        Connect to an IPv4 or IPv6 literal.
+
+        @param host: the server's address as text.
+        @param port: its port.
+        @param factory: the protocol factory.
+        @param timeout: seconds.
+        @return: a Deferred firing with the connected protocol.
+        """
+        if ":" in host:
+            return self.host.tcpFor(parseIPv6(host)).connect(
+                parseIPv6(host), port, factory, timeout=timeout)
+        return self.tcp.connect(parseIPv4(host), port, factory, timeout=timeout)
 
     def stop(self) -> None:
         """
@@ -138,10 +207,15 @@ class StackHost:
             self.attachment = attachment
             attachment.addReattachObserver(self.host.arp.announce)
             if self.dhcp is None:
-                return self
+                return self.host.whenReady6().addCallbacks(lambda _: self, failed)
             self.dhcp.start()
             return self.dhcp.whenBound(self.dhcpWait).addCallbacks(
-                lambda lease: self, noLease)
+                lambda lease: self.host.whenReady6(), noLease).addCallbacks(
+                    lambda _: self, failed)
+
+        def failed(failure: Any) -> Any:
+            self.stop()
+            return failure
 
         def noLease(failure: Any) -> Any:
             self.stop()
@@ -152,19 +226,60 @@ class StackHost:
         return d.addCallback(attached)
 
 
+@implementer(IListeningPort)
+class DualListeningPort:
+    """
+    The listeners of one server endpoint on IPv4 and on IPv6, as one
+    C{IListeningPort}.
+
+    @ivar ports: the listeners, IPv4's first.
+    """
+
+    def __init__(self, ports: List[IListeningPort]) -> None:
+        """
+        @param ports: the listeners.
+        """
+        self.ports = ports
+
+    def startListening(self) -> None:
+        """
+        Already listening (done by the TCP layers).
+        """
+
+    def stopListening(self) -> "defer.Deferred[None]":
+        """
+        Stop every listener.
+
+        @return: a Deferred firing when all have stopped.
+        """
+        return defer.gatherResults(  # type: ignore[return-value]
+            [defer.maybeDeferred(p.stopListening) for p in self.ports])
+
+    loseConnection = stopListening
+
+    def getHost(self) -> Any:
+        """
+        @return: the first (IPv4) listener's address.
+        """
+        return self.ports[0].getHost()
+
+
 class StackRegistry:
     """
     One L{StackHost} per (switch, address) in a process, shared by every
-    endpoint that names them.
+    endpoint that names them; with C{ip6=} the IPv6 address is part of the
+    key (C{ip=A} and C{ip=A:ip6=B} are two hosts).
     """
 
     def __init__(self) -> None:
         self._hosts: Dict[Tuple[str, Any], "defer.Deferred[StackHost]"] = {}
 
-    def hostFor(self, reactor: Any, sock: str, address: str, gateway: Optional[str] = None,
+    def hostFor(self, reactor: Any, sock: str, address: Optional[str],
+                gateway: Optional[str] = None,
                 mac: Optional[bytes] = None, mtu: int = 1500,
                 description: str = "vdetwist",
-                dhcpWait: float = DEFAULT_DHCP_WAIT) -> "defer.Deferred[StackHost]":
+                dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
+                gateway6: Optional[str] = None) -> "defer.Deferred[StackHost]":
         """
         The host for (switch, address), made and attached on first use;
         every C{ip=dhcp} endpoint on one switch shares one DHCP host.
@@ -177,14 +292,20 @@ class StackRegistry:
         @param mtu: the MTU.
         @param description: the port description.
         @param dhcpWait: with DHCP, seconds to wait for the lease.
+        @param address6: a static IPv6 C{ADDR/PREFIX}, or C{None}.
+        @param gateway6: the IPv6 default router.
         @return: a Deferred firing with the L{StackHost} (with DHCP, once
-            bound).
+            bound; with C{address6}, once its DAD passed).
         """
-        key = (sock, DHCP if address == DHCP else parseInterface(address)[0])
+        key: Tuple[str, Any] = (
+            sock, None if address is None else
+            DHCP if address == DHCP else parseInterface(address)[0])
+        if address6 is not None:
+            key = key + (parseInterface6(address6)[0],)
         existing = self._hosts.get(key)
         if existing is None:
             attaching = StackHost(reactor, address, gateway, mac, mtu,
-                                  dhcpWait).attach(sock, description)
+                                  dhcpWait, address6, gateway6).attach(sock, description)
             existing = self._hosts[key] = _Shared(attaching)
 
             def forget(failure: Any) -> Any:
@@ -256,11 +377,13 @@ class VDEServerEndpoint:
                  gateway: Optional[str] = None, mac: Optional[bytes] = None,
                  mtu: int = 1500, backlog: int = SOMAXCONN,
                  hosts: Optional[StackRegistry] = None,
-                 dhcpWait: float = DEFAULT_DHCP_WAIT) -> None:
+                 dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
+                 gateway6: Optional[str] = None) -> None:
         """
         @param reactor: the reactor.
         @param sock: the switch directory or C{vde://} URL.
-        @param address: C{ADDR/PREFIX} of the virtual host, or C{"dhcp"}.
+        @param address: C{ADDR/PREFIX} of the virtual host, or C{"dhcp"},
+            or C{None} (IPv6 only).
         @param port: the TCP port.
         @param gateway: the host's default gateway.
         @param mac: the host's MAC.
@@ -270,9 +393,13 @@ class VDEServerEndpoint:
             somaxconn by default.
         @param hosts: the registry, the process-wide one by default.
         @param dhcpWait: with DHCP, seconds to wait for the lease.
+        @param address6: the host's static IPv6 C{ADDR/PREFIX}: the
+            endpoint listens on it too.
+        @param gateway6: the host's IPv6 default router.
         """
         self.reactor, self.sock, self.address = reactor, sock, address
         self.port, self.gateway, self.mac, self.mtu = port, gateway, mac, mtu
+        self.address6, self.gateway6 = address6, gateway6
         self.backlog = backlog
         self.hosts = hosts if hosts is not None else registry
         self.dhcpWait = dhcpWait
@@ -285,9 +412,9 @@ class VDEServerEndpoint:
         @return: a Deferred firing with an C{IListeningPort}.
         """
         d = self.hosts.hostFor(self.reactor, self.sock, self.address, self.gateway,
-                               self.mac, self.mtu, dhcpWait=self.dhcpWait)
-        return d.addCallback(lambda host: host.tcp.listen(
-            self.port, factory, backlog=self.backlog, interface=host.listenAddress))
+                               self.mac, self.mtu, dhcpWait=self.dhcpWait,
+                               address6=self.address6, gateway6=self.gateway6)
+        return d.addCallback(lambda host: host.listen(self.port, factory, self.backlog))
 
 
 @implementer(IStreamClientEndpoint)
@@ -301,13 +428,14 @@ class VDEClientEndpoint:
                  gateway: Optional[str] = None, mac: Optional[bytes] = None,
                  mtu: int = 1500, timeout: float = 30,
                  hosts: Optional[StackRegistry] = None,
-                 dhcpWait: float = DEFAULT_DHCP_WAIT) -> None:
+                 dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
+                 gateway6: Optional[str] = None) -> None:
         """
         @param reactor: the reactor.
         @param sock: the switch directory or C{vde://} URL.
         @param address: C{ADDR/PREFIX} of the virtual host we connect from,
-            or C{"dhcp"}.
-        @param host: the server's IPv4 address, dotted.
+            or C{"dhcp"}, or C{None} (IPv6 only).
+        @param host: the server's IPv4 address, dotted, or IPv6 address.
         @param port: the server's port.
         @param gateway: our default gateway.
         @param mac: our MAC.
@@ -315,8 +443,11 @@ class VDEClientEndpoint:
         @param timeout: seconds to wait for the connection.
         @param hosts: the registry, the process-wide one by default.
         @param dhcpWait: with DHCP, seconds to wait for the lease.
+        @param address6: our static IPv6 C{ADDR/PREFIX}.
+        @param gateway6: our IPv6 default router.
         """
         self.reactor, self.sock, self.address = reactor, sock, address
+        self.address6, self.gateway6 = address6, gateway6
         self.host, self.port = host, port
         self.gateway, self.mac, self.mtu, self.timeout = gateway, mac, mtu, timeout
         self.hosts = hosts if hosts is not None else registry
@@ -330,9 +461,9 @@ class VDEClientEndpoint:
         @return: a Deferred firing with the connected protocol.
         """
         d = self.hosts.hostFor(self.reactor, self.sock, self.address, self.gateway,
-                               self.mac, self.mtu, dhcpWait=self.dhcpWait)
-        return d.addCallback(lambda h: h.tcp.connect(
-            parseIPv4(self.host), self.port, factory, timeout=self.timeout))
+                               self.mac, self.mtu, dhcpWait=self.dhcpWait,
+                               address6=self.address6, gateway6=self.gateway6)
+        return d.addCallback(lambda h: h.connect(self.host, self.port, factory, self.timeout))
 
 
 def _common(kwargs: Dict[str, str]) -> Dict[str, Any]:
@@ -346,16 +477,28 @@ def _common(kwargs: Dict[str, str]) -> Dict[str, Any]:
     from vdetwist.wire.addr import parseMAC
     if "sock" not in kwargs:
         raise ValueError("vde: endpoints need sock=SWITCH (a directory or vde:// URL)")
-    if "ip" not in kwargs:
-        raise ValueError("vde: endpoints need ip=ADDRESS/PREFIX or ip=dhcp")
-    ip = kwargs.pop("ip")
-    if ip.lower() == DHCP:
+    if "ip" not in kwargs and "ip6" not in kwargs:
+        raise ValueError("vde: endpoints need ip=ADDRESS/PREFIX, ip=dhcp or ip6=ADDRESS/PREFIX")
+    ip: Optional[str] = kwargs.pop("ip", None)
+    if ip is None:
+        pass
+    elif ip.lower() == DHCP:
         ip = DHCP
     else:
         if "/" not in ip:
             ip += "/24"
         parseInterface(ip)
     result: Dict[str, Any] = {"sock": kwargs.pop("sock"), "address": ip}
+    if "ip6" in kwargs:
+        ip6 = kwargs.pop("ip6")
+        if "/" not in ip6:
+            ip6 += "/64"
+        parseInterface6(ip6)
+        result["address6"] = ip6
+    if "gw6" in kwargs:
+        gw6 = kwargs.pop("gw6")
+        parseIPv6(gw6)
+        result["gateway6"] = gw6
     if "dhcpwait" in kwargs:
         if ip != DHCP:
             raise ValueError("vde: dhcpwait= goes with ip=dhcp")
@@ -402,8 +545,10 @@ class VDEServerParser:
 
     def parseStreamServer(self, reactor: Any, *args: str, **kwargs: str) -> VDEServerEndpoint:
         """
-        Parse C{vde:sock=S:ip=A/P[:gw=G][:mac=M][:mtu=N][:backlog=B]:port=N};
-        C{ip=dhcp[:dhcpwait=SECS]} takes the address from DHCP.
+        Parse C{vde:sock=S:ip=A/P[:gw=G][:ip6=A6/P][:gw6=G6][:mac=M][:mtu=N]
+        [:backlog=B]:port=N} (at least one of C{ip=} and C{ip6=}; both
+        listen on both); C{ip=dhcp[:dhcpwait=SECS]} takes the address from
+        DHCP.
 
         @return: the endpoint.
         @raise ValueError: for bad or conflicting keywords.
@@ -426,8 +571,10 @@ class VDEClientParser:
 
     def parseStreamClient(self, reactor: Any, *args: str, **kwargs: str) -> VDEClientEndpoint:
         """
-        Parse C{vde:sock=S:ip=A/P[:gw=G][:mac=M][:mtu=N][:timeout=T]:host=H:port=N};
-        C{ip=dhcp[:dhcpwait=SECS]} takes the address from DHCP.
+        Parse C{vde:sock=S:ip=A/P[:gw=G][:ip6=A6/P][:gw6=G6][:mac=M][:mtu=N]
+        [:timeout=T]:host=H:port=N} with an IPv4 or IPv6 C{host}
+        (C{host=fd00\\:77\\:\\:101}); C{ip=dhcp[:dhcpwait=SECS]} takes the
+        address from DHCP.
 
         @return: the endpoint.
         @raise ValueError: for bad or conflicting keywords.
@@ -436,7 +583,10 @@ class VDEClientParser:
         if "host" not in kwargs:
             raise ValueError("vde: client endpoints need host=ADDRESS")
         host = kwargs.pop("host")
-        parseIPv4(host)
+        if ":" in host:
+            parseIPv6(host)
+        else:
+            parseIPv4(host)
         common = _common(kwargs)
         timeout = float(kwargs.pop("timeout", 30))
         if kwargs:

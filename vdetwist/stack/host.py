@@ -2,7 +2,8 @@
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 A virtual host: one network interface with its ARP, IPv4, ICMP, UDP and
-TCP layers, composed.  Attach L{VirtualHost.interface} (an
+TCP layers, and beside them Neighbor Discovery, IPv6, ICMPv6 and a UDP
+and a TCP layer for IPv6, composed: a dual-stack host.  Attach L{VirtualHost.interface} (an
 L{IFrameProtocol}) to a VDE plug or a switch port
 (L{vdetwist.vde.attach.attachToSwitch}).
 
@@ -10,18 +11,32 @@ L{IFrameProtocol}) to a VDE plug or a switch port
     >>> port = host.udp.listenUDP(10000, MyDatagramProtocol())
     >>> host.tcp.listen(8080, site)
     >>> host.icmp.ping(parseIPv4("192.168.77.1")).addCallback(print)
+
+The IPv6 side always has a link-local address from the MAC, takes
+addresses by SLAAC from router advertisements (unless C{acceptRA=False})
+and static ones (C{ip6=["fd00:77::100/64"]}, usable once duplicate
+address detection passes, about a second); C{host.tcp6} and C{host.udp6}
+are its TCP and UDP (C{host.tcp6.listen(8080, site)}), or
+L{VirtualHost.tcpFor} and L{VirtualHost.udpFor} pick the layer of an
+address.
 """
 
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Union
 
+from twisted.internet.defer import Deferred, fail, succeed
+
 from vdetwist.interfaces import IIPv4Protocol
 from vdetwist.stack.arp import ARPLayer
 from vdetwist.stack.icmp import ICMPLayer
+from vdetwist.stack.icmpv6 import ICMPv6Layer
 from vdetwist.stack.interface import NetworkInterface
 from vdetwist.stack.ipv4 import IPv4Layer
+from vdetwist.stack.ipv6 import IPv6Layer
+from vdetwist.stack.nd import NDLayer
 from vdetwist.stack.tcp.demux import TCPLayer
 from vdetwist.stack.udp import UDPLayer
 from vdetwist.wire.addr import parseInterface, parseIPv4, parseMAC
+from vdetwist.wire.addr6 import formatIPv6, parseInterface6, parseIPv6
 from vdetwist.wire.icmp import CODE_HOST_UNREACHABLE, TYPE_DESTINATION_UNREACHABLE
 from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP
 from vdetwist.wire.pcap import PcapWriter
@@ -44,9 +59,20 @@ def _address(value: Union[str, bytes]) -> bytes:
     return value if isinstance(value, bytes) else parseIPv4(value)
 
 
+def _address6(value: Union[str, bytes]) -> bytes:
+    """
+    An IPv6 address given as text or as 16 bytes.
+
+    @param value: the address.
+    @return: 16 bytes.
+    """
+    return value if isinstance(value, bytes) else parseIPv6(value)
+
+
 class VirtualHost:
     """
-    A user-space IPv4 host on one Ethernet interface.
+    A user-space dual-stack (IPv4 and IPv6) host on one Ethernet
+    interface.
 
     @ivar interface: the L{NetworkInterface} (an L{IFrameProtocol}).
     @ivar arp: the L{ARPLayer}.
@@ -58,6 +84,11 @@ class VirtualHost:
     @ivar address: our address, 4 bytes (all zeros while unconfigured).
     @ivar prefixLength: the subnet prefix length.
     @ivar gateway: the default gateway, 4 bytes, or C{None}.
+    @ivar nd: the L{NDLayer} (IPv6 addresses, neighbors, routers).
+    @ivar ip6: the L{IPv6Layer}.
+    @ivar icmp6: the L{ICMPv6Layer}.
+    @ivar udp6: the L{UDPLayer} of IPv6.
+    @ivar tcp6: the L{TCPLayer} of IPv6.
     """
 
     def __init__(
@@ -72,6 +103,11 @@ class VirtualHost:
         promiscuous: bool = False,
         tcpConfig: "Optional[TCPConfig]" = None,
         resolutionFailed: Optional[Callable[[bytes, List[bytes]], None]] = None,
+        addresses6: Iterable[str] = (),
+        gateway6: Union[str, bytes, None] = None,
+        acceptRA: bool = True,
+        dadTransmits: int = 1,
+        ipv6: Optional[bool] = None,
     ) -> None:
         """
         @param reactor: an L{IReactorTime} provider; the global reactor
@@ -93,6 +129,20 @@ class VirtualHost:
         @param resolutionFailed: called with (next hop, dropped datagrams)
             when ARP gives up, instead of reporting a host unreachable to
             each datagram's protocol.
+        @param addresses6: static IPv6 addresses, C{"ADDR/PREFIX"} each
+            (usable once DAD passes).
+        @param gateway6: the IPv6 default router (text or 16 bytes), or
+            C{None} (routers are then learnt from advertisements).
+        @param acceptRA: take routers, prefixes (SLAAC) and the MTU from
+            router advertisements.
+        @param dadTransmits: duplicate address detection probes per
+            address (0: addresses are usable at once).
+        @param ipv6: build the IPv6 side; C{False} makes an IPv4-only host
+            (L{nd}, L{ip6}, L{icmp6}, L{udp6} and L{tcp6} are then
+            C{None}), which sends no IPv6 frame at all.  By default on,
+            except in router mode (a NAT builds its IPv6 side itself, then
+            passes C{ipv6=True}: it sends no router solicitations and takes
+            no advertisements).
         """
         if reactor is None:
             from twisted.internet import reactor as globalReactor
@@ -121,7 +171,137 @@ class VirtualHost:
         self.icmp.registerErrorHandler(PROTOCOL_TCP, self.tcp.errorReceived)
         self.arp.resolutionFailed = (
             self._unresolved if resolutionFailed is None else resolutionFailed)
+        statics = [parseInterface6(a) for a in addresses6]
         self.pcap: Optional[PcapWriter] = None
+        if ipv6 is None:
+            ipv6 = not router
+        if not ipv6:
+            if statics or gateway6 is not None:
+                raise ValueError("IPv6 addresses given to an IPv4-only host")
+            self.nd: Optional[NDLayer] = None
+            self.ip6: Optional[IPv6Layer] = None
+            self.icmp6: Optional[ICMPv6Layer] = None
+            self.udp6: Optional[UDPLayer] = None
+            self.tcp6: Optional[TCPLayer] = None
+            return
+        mtu6 = max(mtu, 1280)
+        self.nd = NDLayer(reactor, self.interface, mtu6, dadTransmits=dadTransmits,
+                          acceptRA=acceptRA and not router, solicitRouters=not router)
+        self.ip6 = IPv6Layer(reactor, self.nd, router=router)
+        self.icmp6 = ICMPv6Layer(reactor, self.ip6)
+        self.udp6 = UDPLayer(reactor, self.ip6, self.icmp6.sendUnreachable, ipv6=True)
+        self.ip6.registerProtocol(PROTOCOL_UDP, self.udp6)
+        self.icmp6.registerErrorHandler(PROTOCOL_UDP, self.udp6.errorReceived)
+        self.tcp6 = TCPLayer(reactor, self.ip6, tcpConfig, ipv6=True)
+        self.ip6.registerProtocol(PROTOCOL_TCP, self.tcp6)
+        self.icmp6.registerErrorHandler(PROTOCOL_TCP, self.tcp6.errorReceived)
+        self.nd.resolutionFailed = self._unresolved6
+        for address6, prefixLength6 in statics:
+            self.ip6.addAddress(address6, prefixLength6)
+        if gateway6 is not None:
+            self.nd.setDefaultRouter(_address6(gateway6))
+        self._statics6 = [address6 for address6, _ in statics]
+        self._waiting6: List[Deferred[None]] = []
+        self._duplicates6: List[bytes] = []
+        self.nd.addressChanged = self._addressChanged6
+
+    def _addressChanged6(self, address: bytes, state: str) -> None:
+        """
+        One of our IPv6 addresses changed state: fire L{whenReady6}'s
+        Deferreds once every static address is usable, fail them when one
+        is a duplicate.
+
+        @param address: the address.
+        @param state: its new state.
+        """
+        if address not in self._statics6:
+            return
+        if state == "duplicate":
+            self._duplicates6.append(address)
+        if not self._waiting6:
+            return
+        assert self.nd is not None
+        waiting = self._waiting6
+        if state == "duplicate":
+            self._waiting6 = []
+            for d in waiting:
+                d.errback(self._duplicateError())
+        elif all(a in self.nd.assigned for a in self._statics6):
+            self._waiting6 = []
+            for d in waiting:
+                d.callback(None)
+
+    def _duplicateError(self) -> ValueError:
+        """
+        @return: the error of a static address that failed DAD.
+        """
+        return ValueError(
+            f"IPv6 address {formatIPv6(self._duplicates6[-1])} is in use on the link")
+
+    def whenReady6(self) -> "Deferred[None]":
+        """
+        Wait until every static IPv6 address passed duplicate address
+        detection (about a second after attaching).
+
+        @return: a Deferred firing with C{None} then (at once when they
+            are, or on an IPv4-only host), or failing with C{ValueError}
+            when one is a duplicate.
+        """
+        if self.nd is None or all(a in self.nd.assigned for a in self._statics6):
+            return succeed(None)
+        if self._duplicates6:
+            return fail(self._duplicateError())
+        d: Deferred[None] = Deferred()
+        self._waiting6.append(d)
+        return d
+
+    def _unresolved6(self, address: bytes, packets: List[bytes]) -> None:
+        """
+        Neighbor Discovery gave up on a next hop: report each dropped
+        packet to its protocol as an address unreachable.
+
+        @param address: the next hop.
+        @param packets: the packets that were waiting.
+        """
+        assert self.icmp6 is not None
+        for packet in packets:
+            self.icmp6.deliverLocalError(1, 3, packet)
+
+    def tcpFor(self, address: bytes) -> TCPLayer:
+        """
+        The TCP layer of an address's family.
+
+        @param address: 4 or 16 bytes.
+        @return: L{tcp} or L{tcp6}.
+        @raise ValueError: an IPv6 address on an IPv4-only host.
+        """
+        if len(address) == 16:
+            if self.tcp6 is None:
+                raise ValueError("this host has no IPv6")
+            return self.tcp6
+        return self.tcp
+
+    def udpFor(self, address: bytes) -> UDPLayer:
+        """
+        The UDP layer of an address's family.
+
+        @param address: 4 or 16 bytes.
+        @return: L{udp} or L{udp6}.
+        @raise ValueError: an IPv6 address on an IPv4-only host.
+        """
+        if len(address) == 16:
+            if self.udp6 is None:
+                raise ValueError("this host has no IPv6")
+            return self.udp6
+        return self.udp
+
+    @property
+    def addresses6(self) -> List[bytes]:
+        """
+        Our usable IPv6 addresses (DAD passed), sorted (none on an
+        IPv4-only host).
+        """
+        return [] if self.nd is None else sorted(self.nd.assigned)
 
     def _unresolved(self, address: bytes, datagrams: List[bytes]) -> None:
         """
@@ -241,13 +421,23 @@ class VirtualHost:
         @return: a new dict.
         """
         result: Dict[str, int] = {}
-        for prefix, counts in [
+        layers = [
             ("interface", dict(self.interface.counters)),
             ("arp", dict(self.arp.counters)),
             ("ip", self.ip.allCounters()),
             ("icmp", dict(self.icmp.counters)),
             ("udp", dict(self.udp.counters)),
-        ]:
+        ]
+        if self.nd is not None and self.ip6 is not None and self.icmp6 is not None \
+                and self.udp6 is not None and self.tcp6 is not None:
+            layers += [
+                ("nd", dict(self.nd.counters)),
+                ("ip6", self.ip6.allCounters()),
+                ("icmp6", dict(self.icmp6.counters)),
+                ("udp6", dict(self.udp6.counters)),
+                ("tcp6", self.tcp6.counters),
+            ]
+        for prefix, counts in layers:
             for key, value in counts.items():
                 result[f"{prefix}.{key}"] = value
         for number, handler in self.ip.protocols.items():
@@ -269,6 +459,10 @@ class VirtualHost:
         self.tcp.stop()
         self.arp.stop()
         self.ip.stop()
+        if self.tcp6 is not None and self.nd is not None and self.ip6 is not None:
+            self.tcp6.stop()
+            self.nd.stop()
+            self.ip6.stop()
         transport = self.interface.transport
         if transport is not None:
             transport.loseConnection()

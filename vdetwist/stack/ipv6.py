@@ -26,6 +26,9 @@ import struct
 from collections import Counter, OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from zope.interface import implementer
+
+from vdetwist.interfaces import IIPv6Sender
 from vdetwist.stack.nd import NDLayer
 from vdetwist.wire.addr6 import UNSPECIFIED, isLinkLocal, multicastMAC
 from vdetwist.wire.ethernet import ETHERTYPE_IPV6
@@ -268,6 +271,7 @@ class Reassembler:
         return firsts
 
 
+@implementer(IIPv6Sender)
 class IPv6Layer:
     """
     IPv6 on one interface.

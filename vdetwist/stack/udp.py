@@ -9,16 +9,23 @@ ephemeral one) and returns a L{UDPPort}, which is both the
 L{IListeningPort} and the protocol's L{IUDPTransport}, as with Twisted's
 own C{reactor.listenUDP}.  Datagrams for closed ports get an ICMP port
 unreachable, unless the NAT hook L{UDPLayer.fallback} takes them.
+
+One layer serves one family: C{UDPLayer(reactor, ip6,
+icmp6.sendUnreachable, ipv6=True)} is UDP over an IPv6 layer (16-byte
+addresses, IPv6 text in C{(host, port)} tuples, C{IPv6Address} from
+C{getHost}, datagrams without a checksum refused, a computed zero sent as
+C{0xffff}).
 """
 
 import errno
 import random
+import socket as _socket
 import struct
 from collections import Counter
 from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple, Union
 
 from twisted.internet import error
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IListeningPort, IUDPTransport
 from twisted.internet.protocol import AbstractDatagramProtocol
@@ -31,11 +38,16 @@ from vdetwist.wire.addr import ANY_IPV4, BROADCAST_IPV4, formatIPv4, parseIPv4
 from vdetwist.wire.checksum import checksumForUDP, internetChecksum, pseudoHeaderSum
 from vdetwist.wire.ipv4 import PROTOCOL_UDP
 from vdetwist.wire.udp import HEADER, HEADER_LENGTH
+from vdetwist.stack.icmpv6 import quotedUpperLayer
 
 _log = Logger()
 
 #: The largest UDP payload in one IPv4 datagram.
 MAX_PAYLOAD = 65535 - 20 - HEADER_LENGTH
+#: The largest UDP payload in one IPv6 packet (no jumbograms).
+MAX_PAYLOAD6 = 65535 - HEADER_LENGTH
+#: The IPv6 wildcard address.
+ANY_IPV6 = b"\0" * 16
 
 #: The NAT hook: C{fallback(source, sourcePort, destination,
 #: destinationPort, payload, datagram)} for a datagram no socket is bound
@@ -61,6 +73,34 @@ def _toAddress(host: Union[str, bytes]) -> bytes:
     if host == "":
         return ANY_IPV4
     return parseIPv4(host)
+
+
+def _toAddress6(host: Union[str, bytes]) -> bytes:
+    """
+    Convert a host given as IPv6 text (or C{""}) or as 16 bytes.
+
+    @param host: the host.
+    @return: 16 bytes.
+    @raise ValueError: not an IPv6 address (names are not resolved).
+    """
+    if isinstance(host, bytes):
+        if len(host) != 16:
+            raise ValueError(f"an IPv6 address is 16 bytes: {host!r}")
+        return host
+    if host in ("", "::"):
+        return ANY_IPV6
+    try:
+        return _socket.inet_pton(_socket.AF_INET6, host)
+    except OSError:
+        raise ValueError(f"not an IPv6 address: {host!r}") from None
+
+
+def _formatIPv6(address: bytes) -> str:
+    """
+    @param address: 16 bytes.
+    @return: the address as RFC 5952 text.
+    """
+    return _socket.inet_ntop(_socket.AF_INET6, address)
 
 
 @implementer(IListeningPort, IUDPTransport)
@@ -92,6 +132,8 @@ class UDPPort:
         self.connected: Optional[Tuple[bytes, int]] = None
         self.listening = False
         self._broadcastAllowed = False
+        self._parse = layer._parse
+        self._format = layer._format
 
     def startListening(self) -> None:
         """
@@ -115,12 +157,15 @@ class UDPPort:
 
     loseConnection = stopListening
 
-    def getHost(self) -> IPv4Address:
+    def getHost(self) -> Union[IPv4Address, IPv6Address]:
         """
         The bound address.
 
-        @return: an C{IPv4Address("UDP", host, port)}.
+        @return: an C{IPv4Address("UDP", host, port)} (an C{IPv6Address}
+            on IPv6).
         """
+        if self.layer.ipv6:
+            return IPv6Address("UDP", _formatIPv6(self.address), self.port)
         return IPv4Address("UDP", formatIPv4(self.address), self.port)
 
     def write(self, packet: bytes, addr: Optional[Tuple[str, int]] = None) -> None:
@@ -128,8 +173,8 @@ class UDPPort:
         Send one datagram.
 
         @param packet: the payload.
-        @param addr: C{(host, port)} with a dotted-quad host; omitted on a
-            connected socket.
+        @param addr: C{(host, port)} with a dotted-quad host (IPv6 text
+            on IPv6); omitted on a connected socket.
         @raise MessageLengthError: the payload does not fit an IPv4 datagram.
         @raise ValueError: the address is invalid, or given on a connected
             socket, or missing on an unconnected one.
@@ -137,22 +182,22 @@ class UDPPort:
             L{setBroadcastAllowed}.
         """
         if self.connected is not None:
-            if addr is not None and (_toAddress(addr[0]), addr[1]) != self.connected:
+            if addr is not None and (self._parse(addr[0]), addr[1]) != self.connected:
                 raise ValueError("this socket is connected; write without an address")
             destination, port = self.connected
         else:
             if addr is None:
                 raise ValueError("an address is needed on an unconnected socket")
-            destination, port = _toAddress(addr[0]), int(addr[1])
+            destination, port = self._parse(addr[0]), int(addr[1])
         if not 0 < port < 65536:
             raise ValueError(f"bad UDP port {port}")
-        if len(packet) > MAX_PAYLOAD:
+        if len(packet) > self.layer.maxPayload:
             raise error.MessageLengthError("message too long")
         if (destination == BROADCAST_IPV4 or self.layer._isBroadcast(destination)) \
                 and not self._broadcastAllowed:
             raise OSError(errno.EACCES, "broadcast not allowed on this socket")
         source = self.address
-        if source == ANY_IPV4:
+        if source == self.layer.anyAddress:
             source = self.layer.ip.sourceFor(destination)
         self.layer.sendDatagram(source, self.port, destination, port, packet)
 
@@ -162,14 +207,14 @@ class UDPPort:
         received; an ICMP port unreachable calls the protocol's
         C{connectionRefused}.
 
-        @param host: a dotted-quad address.
+        @param host: a dotted-quad address (IPv6 text on IPv6).
         @param port: the peer's port.
-        @raise ValueError: the host is not an IPv4 address.
+        @raise ValueError: the host is not an address of the family.
         @raise RuntimeError: already connected.
         """
         if self.connected is not None:
             raise RuntimeError("already connected; reconnecting is not supported")
-        self.connected = (_toAddress(host), port)
+        self.connected = (self._parse(host), port)
 
     def setBroadcastAllowed(self, enabled: bool) -> None:
         """
@@ -197,7 +242,7 @@ class UDPPort:
             self.layer.counters["notFromPeer"] += 1
             return
         try:
-            self.protocol.datagramReceived(data, (formatIPv4(source), sourcePort))
+            self.protocol.datagramReceived(data, (self._format(source), sourcePort))
         except Exception:
             _log.failure("Unhandled error in {protocol}.datagramReceived",
                          Failure(), protocol=self.protocol)  # type: ignore[no-untyped-call]
@@ -206,15 +251,18 @@ class UDPPort:
         """
         A description for logs.
         """
-        return f"<UDPPort {formatIPv4(self.address)}:{self.port}>"
+        return f"<UDPPort {self._format(self.address)}:{self.port}>"
 
 
 @implementer(IIPv4Protocol)
 class UDPLayer:
     """
-    UDP (protocol 17) on one IPv4 layer.
+    UDP (protocol 17) on one IPv4 or IPv6 layer.
 
-    @ivar ip: the IPv4 sender.
+    @ivar ip: the IP sender.
+    @ivar ipv6: whether it is an IPv6 layer.
+    @ivar anyAddress: the family's wildcard address.
+    @ivar maxPayload: the largest payload of one datagram.
     @ivar localAddresses: addresses a wildcard-bound socket receives for
         (our address and the broadcasts are always included).
     @ivar fallback: the NAT hook (see L{Fallback}, set by
@@ -230,7 +278,8 @@ class UDPLayer:
 
     def __init__(self, reactor: Any, ip: IIPv4Sender,
                  unreachable: Optional[Callable[[int, bytes], None]] = None,
-                 localAddresses: Iterable[bytes] = (), maxSockets: int = 4096) -> None:
+                 localAddresses: Iterable[bytes] = (), maxSockets: int = 4096,
+                 ipv6: bool = False) -> None:
         """
         @param reactor: the reactor (kept for symmetry; UDP has no timers).
         @param ip: the IPv4 layer to send through.
@@ -239,9 +288,17 @@ class UDPLayer:
         @param localAddresses: further addresses wildcard sockets receive
             for.
         @param maxSockets: the most bound sockets.
+        @param ipv6: C{ip} is an IPv6 layer (16-byte addresses; its
+            C{unreachable} is C{ICMPv6Layer.sendUnreachable}, called with
+            code 4).
         """
         self.reactor = reactor
         self.ip = ip
+        self.ipv6 = ipv6
+        self.anyAddress = ANY_IPV6 if ipv6 else ANY_IPV4
+        self.maxPayload = MAX_PAYLOAD6 if ipv6 else MAX_PAYLOAD
+        self._parse: Callable[[Union[str, bytes]], bytes] = _toAddress6 if ipv6 else _toAddress
+        self._format: Callable[[bytes], str] = _formatIPv6 if ipv6 else formatIPv4
         self.unreachable = unreachable
         self.localAddresses: Set[bytes] = set(localAddresses)
         self.fallback: Optional[Fallback] = None
@@ -268,6 +325,8 @@ class UDPLayer:
         @param address: 4 bytes.
         @return: the answer.
         """
+        if self.ipv6:
+            return False
         isBroadcast = getattr(self.ip, "isBroadcast", None)
         if isBroadcast is not None:
             return bool(isBroadcast(address))
@@ -280,6 +339,10 @@ class UDPLayer:
         @param address: 4 bytes.
         @return: the answer.
         """
+        if self.ipv6:
+            nd = self.ip.nd
+            return (address in self.localAddresses or address in nd.assigned
+                    or address in nd.groups)
         return (address in self.localAddresses
                 or address == getattr(self.ip, "address", None)
                 or self._isBroadcast(address))
@@ -302,21 +365,25 @@ class UDPLayer:
         @param port: the port, or 0 for an ephemeral one.
         @param protocol: the datagram protocol.
         @param interface: the address to bind, as 4 bytes or a dotted quad
-            (C{""} or all zeros for every address).
+            (C{""} or all zeros for every address; 16 bytes or IPv6 text on
+            IPv6).
         @param maxPacketSize: ignored (accepted for compatibility).
         @return: the started L{UDPPort}.
         @raise CannotListenError: the port is taken, or no port is free.
         """
-        address = _toAddress(interface)
+        if interface == ANY_IPV4:
+            interface = self.anyAddress
+        address = self._parse(interface)
+        anyAddress = self.anyAddress
         if len(self._sockets) >= self.maxSockets:
-            raise error.CannotListenError(formatIPv4(address), port, "too many sockets")  # type: ignore[no-untyped-call]
+            raise error.CannotListenError(self._format(address), port, "too many sockets")  # type: ignore[no-untyped-call]
         if port == 0:
             port = self._ephemeralPort(address)
         elif not 0 < port < 65536:
-            raise error.CannotListenError(formatIPv4(address), port, "bad port")  # type: ignore[no-untyped-call]
-        elif (address, port) in self._sockets or (ANY_IPV4, port) in self._sockets or (
-                address == ANY_IPV4 and self._portInUse(port)):
-            raise error.CannotListenError(formatIPv4(address), port, "address in use")  # type: ignore[no-untyped-call]
+            raise error.CannotListenError(self._format(address), port, "bad port")  # type: ignore[no-untyped-call]
+        elif (address, port) in self._sockets or (anyAddress, port) in self._sockets or (
+                address == anyAddress and self._portInUse(port)):
+            raise error.CannotListenError(self._format(address), port, "address in use")  # type: ignore[no-untyped-call]
         socket = UDPPort(self, protocol, address, port)
         self._sockets[(address, port)] = socket
         self._ports[port] += 1
@@ -337,7 +404,7 @@ class UDPLayer:
             self._nextEphemeral = EPHEMERAL_LOW + (port - EPHEMERAL_LOW + 1) % span
             if not self._portInUse(port):
                 return port
-        raise error.CannotListenError(formatIPv4(address), 0, "no free ephemeral port")  # type: ignore[no-untyped-call]
+        raise error.CannotListenError(self._format(address), 0, "no free ephemeral port")  # type: ignore[no-untyped-call]
 
     def _unbind(self, socket: UDPPort) -> None:
         """
@@ -365,7 +432,7 @@ class UDPLayer:
         """
         length = HEADER_LENGTH + len(payload)
         datagram = HEADER.pack(sourcePort, destinationPort, length, 0) + payload
-        if self.checksumOnSend:
+        if self.checksumOnSend or self.ipv6:
             checksum = checksumForUDP(internetChecksum(
                 datagram, pseudoHeaderSum(source, destination, PROTOCOL_UDP, length)))
             datagram = datagram[:6] + checksum.to_bytes(2, "big") + datagram[8:]
@@ -394,14 +461,19 @@ class UDPLayer:
             return
         if length < size:
             payload = payload[:length]
-        if checksum and internetChecksum(
-                payload, pseudoHeaderSum(source, destination, PROTOCOL_UDP, length)) != 0:
+        if checksum:
+            if internetChecksum(payload, pseudoHeaderSum(
+                    source, destination, PROTOCOL_UDP, length)) != 0:
+                counters["badChecksum"] += 1
+                return
+        elif self.ipv6:
+            # A zero checksum is forbidden on IPv6 (RFC 8200 section 8.1).
             counters["badChecksum"] += 1
             return
         data = payload[HEADER_LENGTH:]
         socket = self._sockets.get((destination, destinationPort))
         if socket is None and self._isLocal(destination):
-            socket = self._sockets.get((ANY_IPV4, destinationPort))
+            socket = self._sockets.get((self.anyAddress, destinationPort))
         if socket is not None:
             counters["delivered"] += 1
             socket._deliver(data, source, sourcePort)
@@ -412,9 +484,12 @@ class UDPLayer:
             counters["fallback"] += 1
             return
         counters["noPort"] += 1
-        if self.unreachable is not None and not self._isBroadcast(destination) \
-                and destination[0] < 224:
-            self.unreachable(3, datagram)
+        if self.unreachable is not None:
+            if self.ipv6:
+                if destination[0] != 0xFF:
+                    self.unreachable(4, datagram)
+            elif not self._isBroadcast(destination) and destination[0] < 224:
+                self.unreachable(3, datagram)
 
     def errorReceived(self, reporter: bytes, icmpType: int, code: int, rest: int,
                       quoted: bytes) -> None:
@@ -426,15 +501,24 @@ class UDPLayer:
         @param icmpType: the ICMP type.
         @param code: the ICMP code.
         @param rest: the rest-of-header word.
-        @param quoted: the quoted datagram (IPv4 header on).
+        @param quoted: the quoted datagram (IPv4 header on; on IPv6 the
+            quoted packet, and a destination unreachable with code 4).
         """
-        headerLength = (quoted[0] & 0x0F) * 4
-        if len(quoted) < headerLength + 4 or icmpType != 3 or code != 3:
-            return
-        source, destination = quoted[12:16], quoted[16:20]
+        if self.ipv6:
+            if icmpType != 1 or code != 4 or len(quoted) < 48:
+                return
+            nextHeader, headerLength = quotedUpperLayer(quoted)
+            if nextHeader != PROTOCOL_UDP or len(quoted) < headerLength + 4:
+                return
+            source, destination = bytes(quoted[8:24]), bytes(quoted[24:40])
+        else:
+            headerLength = (quoted[0] & 0x0F) * 4
+            if len(quoted) < headerLength + 4 or icmpType != 3 or code != 3:
+                return
+            source, destination = quoted[12:16], quoted[16:20]
         sourcePort, destinationPort = struct.unpack_from("!HH", quoted, headerLength)
         socket = self._sockets.get((source, sourcePort)) or self._sockets.get(
-            (ANY_IPV4, sourcePort))
+            (self.anyAddress, sourcePort))
         if socket is None or socket.connected != (destination, destinationPort):
             return
         self.counters["refused"] += 1
@@ -454,4 +538,4 @@ class UDPLayer:
         return dict(self._sockets)
 
 
-__all__ = ["UDPLayer", "UDPPort", "Fallback", "MAX_PAYLOAD"]
+__all__ = ["UDPLayer", "UDPPort", "Fallback", "MAX_PAYLOAD", "MAX_PAYLOAD6", "ANY_IPV6"]

@@ -18,10 +18,10 @@ wakeup, piggybacking the ACK.
 """
 
 import socket
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Union
 
 from twisted.internet import error
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import (
     IConsumer,
     IDelayedCall,
@@ -78,6 +78,31 @@ def failureForReason(reason: Optional[str]) -> failure.Failure:
         exc = error.ConnectionLost(str(reason))
     return failure.Failure(exc)  # type: ignore[no-untyped-call]
 
+
+
+def formatAddress(address: bytes) -> str:
+    """
+    An IPv4 (4 bytes) or IPv6 (16 bytes) address as text.
+
+    @param address: the address.
+    @return: a dotted quad or RFC 5952 text.
+    """
+    if len(address) == 4:
+        return socket.inet_ntoa(address)
+    return socket.inet_ntop(socket.AF_INET6, address)
+
+
+def socketAddress(address: bytes, port: int) -> Union[IPv4Address, IPv6Address]:
+    """
+    The Twisted address of a TCP endpoint of either family.
+
+    @param address: 4 or 16 bytes.
+    @param port: the port.
+    @return: an C{IPv4Address} or an C{IPv6Address} of type C{"TCP"}.
+    """
+    if len(address) == 4:
+        return IPv4Address("TCP", socket.inet_ntoa(address), port)
+    return IPv6Address("TCP", socket.inet_ntop(socket.AF_INET6, address), port)
 
 @implementer(ITCPTransport, IPushProducer, IConsumer)
 class TCPConnection:
@@ -517,17 +542,19 @@ class TCPConnection:
             self.machine.abort(now)
         self._service(now)
 
-    def getHost(self) -> IPv4Address:
+    def getHost(self) -> Union[IPv4Address, IPv6Address]:
         """
-        @return: our address, as C{IPv4Address("TCP", dotted, port)}.
+        @return: our address, as C{IPv4Address("TCP", dotted, port)} (an
+            C{IPv6Address} on IPv6).
         """
-        return IPv4Address("TCP", socket.inet_ntoa(self.localAddress), self.localPort)
+        return socketAddress(self.localAddress, self.localPort)
 
-    def getPeer(self) -> IPv4Address:
+    def getPeer(self) -> Union[IPv4Address, IPv6Address]:
         """
-        @return: the peer's address, as C{IPv4Address("TCP", dotted, port)}.
+        @return: the peer's address, as C{IPv4Address("TCP", dotted, port)}
+            (an C{IPv6Address} on IPv6).
         """
-        return IPv4Address("TCP", socket.inet_ntoa(self.remoteAddress), self.remotePort)
+        return socketAddress(self.remoteAddress, self.remotePort)
 
     def getTcpNoDelay(self) -> bool:
         """
@@ -621,8 +648,8 @@ class TCPConnection:
         @return: the 4-tuple and state.
         """
         return (
-            f"<TCPConnection {socket.inet_ntoa(self.localAddress)}:{self.localPort}"
-            f" <-> {socket.inet_ntoa(self.remoteAddress)}:{self.remotePort}"
+            f"<TCPConnection {formatAddress(self.localAddress)}:{self.localPort}"
+            f" <-> {formatAddress(self.remoteAddress)}:{self.remotePort}"
             f" {self.machine.state}>"
         )
 

@@ -1,7 +1,10 @@
 # -*- test-case-name: tests.stack.tcp.test_demux -*-
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
-L{TCPLayer}: TCP over an IPv4 layer.  It verifies checksums, parses
+L{TCPLayer}: TCP over an IPv4 or an IPv6 layer (one instance per family,
+C{TCPLayer(reactor, ip6, ipv6=True)} for IPv6: 16-byte addresses in its
+keys, C{IPv6Address} from C{getHost}/C{getPeer}, the MSS from the IPv6
+MTU).  It verifies checksums, parses
 segments, finds their connection by 4-tuple (one dict lookup), accepts
 connections for listeners (with a SYN queue bounded by the backlog and by
 a bound of the whole layer, and SYN cookies when it is full: see
@@ -25,20 +28,22 @@ counters L{TCPLayer.stats} (also as the C{counters} dict), among them
 C{synCookiesSent}, C{synCookiesValidated} and C{synCookiesFailed}.
 """
 
+import copy
 import os
 import random
 import socket
 import struct
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from twisted.internet import defer, error
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IListeningPort, IProtocol, IProtocolFactory
 from twisted.python import failure, log
 from zope.interface import implementer
 
 from vdetwist.interfaces import IIPv4Protocol, IIPv4Sender
-from vdetwist.stack.tcp.connection import TCPConnection
+from vdetwist.stack.icmpv6 import quotedUpperLayer
+from vdetwist.stack.tcp.connection import TCPConnection, socketAddress
 from vdetwist.stack.tcp.machine import (
     TIME_WAIT,
     REASON_REFUSED,
@@ -61,10 +66,12 @@ from vdetwist.wire.tcp import (
     tcpChecksumValid,
 )
 
-__all__ = ["TCPLayer", "TCPListeningPort", "ANY_ADDRESS", "SOMAXCONN"]
+__all__ = ["TCPLayer", "TCPListeningPort", "ANY_ADDRESS", "ANY_ADDRESS6", "SOMAXCONN"]
 
 #: The wildcard address for listeners.
 ANY_ADDRESS = b"\x00\x00\x00\x00"
+#: The wildcard address for listeners of an IPv6 layer.
+ANY_ADDRESS6 = b"\x00" * 16
 
 EPHEMERAL_LOW = 49152
 EPHEMERAL_HIGH = 65535
@@ -93,7 +100,8 @@ class TCPListeningPort:
     A listener of a L{TCPLayer}.
 
     @ivar factory: the protocol factory.
-    @ivar address: the address listened on, 4 bytes (zeros: any).
+    @ivar address: the address listened on, 4 bytes (16 for IPv6; zeros:
+        any).
     @ivar port: the port.
     @ivar backlog: the most connections in the handshake at once.
     @ivar embryonic: connections in the handshake now.
@@ -104,7 +112,7 @@ class TCPListeningPort:
         """
         @param layer: the TCP layer.
         @param factory: the protocol factory.
-        @param address: 4 bytes.
+        @param address: 4 or 16 bytes.
         @param port: the port.
         @param backlog: see L{backlog}.
         """
@@ -140,20 +148,23 @@ class TCPListeningPort:
 
     loseConnection = stopListening
 
-    def getHost(self) -> IPv4Address:
+    def getHost(self) -> Union[IPv4Address, IPv6Address]:
         """
-        @return: C{IPv4Address("TCP", address, port)}.
+        @return: C{IPv4Address("TCP", address, port)} (an C{IPv6Address}
+            on IPv6).
         """
-        return IPv4Address("TCP", socket.inet_ntoa(self.address), self.port)
+        return socketAddress(self.address, self.port)
 
 
 @implementer(IIPv4Protocol)
 class TCPLayer:
     """
-    The TCP protocol of one IPv4 stack.
+    The TCP protocol of one IPv4 or IPv6 layer.
 
     @ivar reactor: the reactor (time and timers).
-    @ivar ip: the IPv4 layer.
+    @ivar ip: the IP layer.
+    @ivar ipv6: whether it is an IPv6 layer (16-byte addresses).
+    @ivar anyAddress: the wildcard address of the family.
     @ivar config: the tunables given to new connections.
     @ivar stats: the counters.
     @ivar connections: connections by C{(localAddress, localPort,
@@ -180,23 +191,35 @@ class TCPLayer:
         seed: Optional[int] = None,
         maxSynQueue: int = MAX_SYN_QUEUE,
         synCookies: bool = True,
+        ipv6: bool = False,
     ) -> None:
         """
         @param reactor: an C{IReactorTime}.
-        @param ip: the IPv4 layer to send through (its C{mtu} sets the MSS).
+        @param ip: the IP layer to send through (its C{mtu} sets the MSS).
         @param config: tunables; by default L{TCPConfig} with the MSS from
-            the MTU.
+            the MTU (on IPv6 a copy whose MSS is at most the MTU less 60).
         @param maxConnections: see L{maxConnections}.
         @param maxPendingForwards: see L{maxPendingForwards}.
         @param seed: seed the port/ISN randomness and the cookie secret
             (tests); by default from C{os.urandom}.
         @param maxSynQueue: see L{maxSynQueue}.
         @param synCookies: see L{synCookies}.
+        @param ipv6: C{ip} is an IPv6 layer (C{sendPacket}, C{sourceFor}
+            and C{mtu} as on IPv4, with 16-byte addresses).
         """
         self.reactor = reactor
         self.ip = ip
+        self.ipv6 = ipv6
+        self.anyAddress = ANY_ADDRESS6 if ipv6 else ANY_ADDRESS
+        #: The first byte of multicast (and, on IPv4, reserved) addresses.
+        self._multicastFloor = 0xFF if ipv6 else 224
+        headers = 60 if ipv6 else 40
+        mss = max(536, int(getattr(ip, "mtu", 1500)) - headers)
         if config is None:
-            config = TCPConfig(mss=max(536, int(getattr(ip, "mtu", 1500)) - 40))
+            config = TCPConfig(mss=mss)
+        elif ipv6 and config.mss > mss:
+            config = copy.copy(config)
+            config.mss = mss
         self.config = config
         self.stats = TCPStatistics()
         self.connections: Dict[ConnectionKey, TCPConnection] = {}
@@ -276,13 +299,14 @@ class TCPLayer:
             # and treat the SYN as new.
             connection.shutdown()
             self.connections.pop(key, None)
-        if destination[0] >= 224 or source[0] >= 224 or segment.dstPort == 0:
+        floor = self._multicastFloor
+        if destination[0] >= floor or source[0] >= floor or segment.dstPort == 0:
             return
         flags = segment.flags
         if flags & SYN and not flags & (ACK | RST):
             listener = self.listeners.get((destination, segment.dstPort))
             if listener is None:
-                listener = self.listeners.get((ANY_ADDRESS, segment.dstPort))
+                listener = self.listeners.get((self.anyAddress, segment.dstPort))
             if listener is not None:
                 self._accept(listener, key, segment)
                 return
@@ -296,7 +320,7 @@ class TCPLayer:
               and self.reactor.seconds() - self._cookieSentAt < 2 * PERIOD):
             listener = self.listeners.get((destination, segment.dstPort))
             if listener is None:
-                listener = self.listeners.get((ANY_ADDRESS, segment.dstPort))
+                listener = self.listeners.get((self.anyAddress, segment.dstPort))
             if listener is not None and self._cookieAck(listener, key, segment):
                 return
         stats.noConnection += 1
@@ -317,8 +341,13 @@ class TCPLayer:
         @param code: the ICMP code.
         @param rest: the rest-of-header word.
         @param quoted: the quoted datagram, IPv4 header on (at least 8
-            bytes of TCP header).
+            bytes of TCP header); on IPv6 the quoted packet, where a
+            destination unreachable (type 1) with code 4 (port unreachable)
+            or 1 (administratively prohibited) refuses.
         """
+        if self.ipv6:
+            self._errorReceived6(icmpType, code, quoted)
+            return
         if icmpType != 3 or len(quoted) < 20:
             return
         headerLength = (quoted[0] & 0x0F) * 4
@@ -331,6 +360,28 @@ class TCPLayer:
             return
         self.stats.icmpErrors += 1
         reason = REASON_REFUSED if code in (2, 3) else REASON_UNREACHABLE
+        connection.errorReceived(reason, seq)
+
+    def _errorReceived6(self, icmpType: int, code: int, quoted: bytes) -> None:
+        """
+        The IPv6 part of L{errorReceived}.
+
+        @param icmpType: the ICMPv6 type.
+        @param code: the ICMPv6 code.
+        @param quoted: the quoted packet, IPv6 header on.
+        """
+        if icmpType != 1 or len(quoted) < 48:
+            return
+        nextHeader, offset = quotedUpperLayer(quoted)
+        if nextHeader != PROTOCOL_TCP or len(quoted) < offset + 8:
+            return
+        sourcePort, destinationPort, seq = struct.unpack_from("!HHI", quoted, offset)
+        key = (bytes(quoted[8:24]), sourcePort, bytes(quoted[24:40]), destinationPort)
+        connection = self.connections.get(key)
+        if connection is None:
+            return
+        self.stats.icmpErrors += 1
+        reason = REASON_REFUSED if code in (1, 4) else REASON_UNREACHABLE
         connection.errorReceived(reason, seq)
 
     def stop(self) -> None:
@@ -680,7 +731,7 @@ class TCPLayer:
             port = EPHEMERAL_LOW + (start + i) % span
             if ((local, port, remote, remotePort) not in self.connections
                     and (local, port) not in self.listeners
-                    and (ANY_ADDRESS, port) not in self.listeners):
+                    and (self.anyAddress, port) not in self.listeners):
                 return port
         raise error.ConnectError(string="no free ephemeral port")  # type: ignore[no-untyped-call]
 
@@ -716,17 +767,21 @@ class TCPLayer:
             (also bounded by L{maxSynQueue} for the whole layer); further
             SYNs are answered with SYN cookies (or dropped when
             L{synCookies} is off).
-        @param interface: the local address, 4 bytes; all zeros for any.
+        @param interface: the local address, 4 bytes (16 on IPv6); all
+            zeros for any.
         @return: the listening port (C{stopListening}, C{getHost}).
         @raise error.CannotListenError: the address and port are taken.
         """
+        if interface == ANY_ADDRESS:
+            interface = self.anyAddress
         if port == 0:
             for _ in range(1000):
                 port = self._random.randint(EPHEMERAL_LOW, EPHEMERAL_HIGH)
                 if (interface, port) not in self.listeners:
                     break
         if (interface, port) in self.listeners:
-            raise error.CannotListenError(socket.inet_ntoa(interface), port,  # type: ignore[no-untyped-call]
+            raise error.CannotListenError(socket.inet_ntop(  # type: ignore[no-untyped-call]
+                socket.AF_INET6 if self.ipv6 else socket.AF_INET, interface), port,
                                           OSError("address already in use"))
         listener = TCPListeningPort(self, factory, interface, port, backlog)
         listener.startListening()
@@ -738,7 +793,7 @@ class TCPLayer:
         """
         Open a connection.
 
-        @param host: the peer's address, 4 bytes.
+        @param host: the peer's address, 4 bytes (16 on IPv6).
         @param port: the peer's port.
         @param factory: its C{buildProtocol} is called with the peer's
             C{IPv4Address} once the handshake completes.
@@ -751,7 +806,7 @@ class TCPLayer:
             C{ConnectError} (no port, factory returned C{None}: then
             C{ConnectionAborted}); cancelling it aborts the attempt.
         """
-        if bindAddress is not None and bindAddress[0] != ANY_ADDRESS:
+        if bindAddress is not None and bindAddress[0] not in (ANY_ADDRESS, self.anyAddress):
             local = bindAddress[0]
         else:
             local = self.ip.sourceFor(host)

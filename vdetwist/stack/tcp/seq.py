@@ -120,6 +120,8 @@ def seqInWindow(s: int, start: int, size: int) -> bool:
 
 
 _ISN = struct.Struct("!4sH4sH")
+#: The same for IPv6 (16-byte addresses).
+_ISN6 = struct.Struct("!16sH16sH")
 
 
 def initialSequenceNumber(
@@ -136,15 +138,16 @@ def initialSequenceNumber(
     hash (BLAKE2s with a secret key) of the connection's addresses and ports.
 
     @param key: the secret, up to 32 bytes (C{os.urandom(16)} at start-up).
-    @param localAddress: our address, 4 bytes.
+    @param localAddress: our address, 4 bytes (16 for IPv6).
     @param localPort: our port.
-    @param remoteAddress: the peer's address, 4 bytes.
+    @param remoteAddress: the peer's address, 4 bytes (16 for IPv6).
     @param remotePort: the peer's port.
     @param now: the current time in seconds.
     @return: a 32-bit sequence number.
     """
     digest = hashlib.blake2s(
-        _ISN.pack(localAddress, localPort, remoteAddress, remotePort),
+        (_ISN if len(localAddress) == 4 else _ISN6).pack(
+            localAddress, localPort, remoteAddress, remotePort),
         digest_size=4,
         key=key,
     ).digest()

@@ -60,13 +60,15 @@ TS_ECN = 0x20
 
 _MASK32 = 0xFFFFFFFF
 _INPUT = struct.Struct("!4s4sHHIB")
+#: The same for IPv6 (16-byte addresses).
+_INPUT6 = struct.Struct("!16s16sHHIB")
 
 
 class SYNCookies:
     """
     Making and checking cookies with one secret.
 
-    Addresses are 4 bytes, C{source} always being the peer (the SYN's
+    Addresses are 4 bytes (16 for IPv6), C{source} always being the peer (the SYN's
     source) and C{destination} us.
 
     @ivar secret: the key of the hash.
@@ -88,7 +90,7 @@ class SYNCookies:
         @return: 32 bits.
         """
         digest = hashlib.blake2b(
-            _INPUT.pack(source, destination, sourcePort, destinationPort,
+            (_INPUT if len(source) == 4 else _INPUT6).pack(source, destination, sourcePort, destinationPort,
                         count & _MASK32, which),
             key=self.secret, digest_size=4).digest()
         return int.from_bytes(digest, "big")
