@@ -10,8 +10,10 @@ from contextlib import redirect_stderr, redirect_stdout
 from typing import List, Tuple
 
 from twisted.internet import defer, protocol, task
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from vdetwist.scripts import cat, main
 from vdetwist.slirp.gateway import Gateway
@@ -233,6 +235,47 @@ class NetworkTests(SynchronousTestCase):
         self.assertEqual(self.out.data, b"one\ntwo\n")
         self.assertEqual((first.received, second.received),
                          ([], [(b"answer\n", ("10.9.0.1", 5000))]))
+
+    def test_keepServesWaitingConnections(self) -> None:
+        """
+        C{-l -k}: a connection that arrives while another is served waits,
+        paused (as netcat leaves it in the accept queue), and is served
+        once the first ends: its data and its end are not lost.
+        """
+        c, d = self.start("-k", "-l", "-p", "5000")
+        received: List[bytes] = []
+
+        class Client(protocol.Protocol):
+            def connectionMade(self) -> None:
+                self.transport.write(self.factory.line)  # type: ignore[attr-defined]
+                self.transport.loseWriteConnection()  # type: ignore[attr-defined]
+
+            def dataReceived(self, data: bytes) -> None:
+                received.append(data)
+
+        @implementer(IHalfCloseableProtocol)
+        class HalfClosingClient(Client):
+            def readConnectionLost(self) -> None:
+                self.transport.loseConnection()  # type: ignore[attr-defined]
+
+            def writeConnectionLost(self) -> None:
+                pass
+
+        def connect(line: bytes) -> None:
+            factory = protocol.ClientFactory.forProtocol(HalfClosingClient)
+            factory.line = line  # type: ignore[attr-defined]
+            self.peer.tcp.connect(bytes([10, 9, 0, 1]), 5000, factory)
+
+        connect(b"first\n")
+        connect(b"second\n")
+        connect(b"third\n")
+        self.advance(5)
+        self.assertEqual(self.out.data, b"first\nsecond\nthird\n")
+        self.assertIsNone(c.connection)
+        self.assertEqual(len(c.waiting), 0)
+        self.assertNoResult(d)
+        c.finish(0)
+        self.assertEqual(self.successResultOf(d), 0)
 
     def test_udpClient(self) -> None:
         """

@@ -51,7 +51,8 @@ to one, as netcat's do.
 """
 
 import sys
-from typing import Any, List, Optional, Tuple
+from collections import deque
+from typing import Any, Deque, List, Optional, Tuple
 
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IHalfCloseableProtocol
@@ -67,6 +68,10 @@ UDP_PROBE_WAIT = 1.0
 
 #: The largest datagram sent for one read of standard input.
 MAX_DATAGRAM = 65507
+
+#: Connections a C{-l -k} listener holds, paused, while it serves one; past
+#: that a new one is closed at once.
+MAX_WAITING = 128
 
 
 class Options(VersionOption, usage.Options):
@@ -298,6 +303,8 @@ class CatProtocol(protocol.Protocol):
 
     def __init__(self, cat: "Cat") -> None:
         self.cat = cat
+        #: The peer ended while this connection waited for its turn (-k).
+        self.eofPending = False
 
     def connectionMade(self) -> None:
         self.cat.connected(self)
@@ -378,6 +385,9 @@ class Cat:
         self.stdout = stdout
         self.console = Console(options, err)
         self.connection: Optional[CatProtocol] = None
+        # -l -k: connections that came while one was being served, paused
+        # and served in turn, as netcat leaves them in the accept queue.
+        self.waiting: Deque[CatProtocol] = deque()
         self.port: Any = None
         self.stdinDone = False
         self.exitCode = 1
@@ -490,7 +500,12 @@ class Cat:
 
     def connected(self, proto: CatProtocol) -> None:
         if self.connection is not None:
-            proto.transport.loseConnection()
+            if (self.options["listen"] and self.options["keep"]
+                    and len(self.waiting) < MAX_WAITING):
+                proto.transport.pauseProducing()
+                self.waiting.append(proto)
+            else:
+                proto.transport.loseConnection()
             return
         self.connection = proto
         transport = proto.transport
@@ -507,10 +522,16 @@ class Cat:
                 transport.loseWriteConnection()
 
     def networkEOF(self, proto: CatProtocol) -> None:
+        if proto in self.waiting:
+            # Its turn has not come: the end is acted on once it is served.
+            proto.eofPending = True
+            return
         proto.transport.loseConnection()
 
     def disconnected(self, proto: CatProtocol) -> None:
         if proto is not self.connection:
+            if proto in self.waiting:
+                self.waiting.remove(proto)
             return
         self.connection = None
         self.exitCode = 0
@@ -519,6 +540,19 @@ class Cat:
             self.stdio.pauseProducing()
         if not self.options["keep"]:
             self.finish(0)
+        elif self.waiting:
+            self._serveNext()
+
+    def _serveNext(self) -> None:
+        """
+        C{-l -k}: the current connection ended; serve the one that waited
+        longest (its data, and its end if it came, are delivered now).
+        """
+        proto = self.waiting.popleft()
+        self.connected(proto)
+        proto.transport.resumeProducing()
+        if proto.eofPending and proto is self.connection:
+            proto.transport.loseConnection()
 
     def finish(self, code: int) -> None:
         """
