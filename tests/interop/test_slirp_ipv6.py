@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import List
+from typing import List, Sequence
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -230,17 +230,37 @@ class Tutorial6Mixin:
         self.switch.start()
         self.addCleanup(self.switch.stop)
 
-    def startSlirp(self, ports: List[int]) -> SlirpProcess:
+    def startSlirp(self, ports: List[int], forwards: Sequence[str] = ()) -> SlirpProcess:
         """
-        slirp on the switch forwarding C{ports[N]} to C{[fd00:77::10N]:10000}.
+        slirp on the switch forwarding C{ports[N]} to C{[fd00:77::10N]:10000}
+        (and C{forwards}).
         """
         slirp = SlirpProcess(self.directory)
         slirp.start(["-s", self.switch.ctlDir, "-n", "192.168.77.0", "--prefix6",
-                     "fd00:77::/64"] + ["-L%d:[fd00:77::%d]:10000" % (ports[i], 100 + i)
-                                        for i in range(3)])
+                     "fd00:77::/64", *forwards] + [
+                         "-L%d:[fd00:77::%d]:10000" % (ports[i], 100 + i)
+                         for i in range(len(ports))])
         self.addCleanup(slirp.stop)
-        self.assertIn("redir TCP   =%d:[fd00:77::100]:10000" % (ports[0],), slirp.output())
+        if ports:
+            self.assertIn("redir TCP   =%d:[fd00:77::100]:10000" % (ports[0],),
+                          slirp.output())
         return slirp
+
+    def kernelHost(self, address: str) -> Namespace:
+        """
+        A kernel namespace at C{address}/64 (no DAD), default route
+        through C{fd00:77::2}.
+        """
+        ns = Namespace(self.addCleanup, self.directory)
+        ns.exec("vde_plug2tap", "-s", self.switch.ctlDir, "-d", "-P", ns.pidPath, ns.tap)
+        deadline = time.monotonic() + 5
+        while ns.exec("ip", "link", "show", ns.tap, check=False).returncode:
+            self.assertLess(time.monotonic(), deadline, "no tap")
+            time.sleep(0.02)
+        ns.exec("ip", "-6", "addr", "add", address + "/64", "dev", ns.tap, "nodad")
+        ns.exec("ip", "link", "set", ns.tap, "up")
+        ns.exec("ip", "-6", "route", "add", "default", "via", "fd00:77::2")
+        return ns
 
     @staticmethod
     def _reap(process: subprocess.Popen) -> None:
@@ -313,16 +333,7 @@ class Tutorial6Mixin:
         names = ["umview100", "umview101", "umview102"]
         listeners = []
         for i in range(3):
-            ns = Namespace(self.addCleanup, self.directory)
-            ns.exec("vde_plug2tap", "-s", self.switch.ctlDir, "-d", "-P", ns.pidPath, ns.tap)
-            deadline = time.monotonic() + 5
-            while ns.exec("ip", "link", "show", ns.tap, check=False).returncode:
-                self.assertLess(time.monotonic(), deadline, "no tap")
-                time.sleep(0.02)
-            ns.exec("ip", "-6", "addr", "add", "fd00:77::%d/64" % (100 + i,), "dev", ns.tap,
-                    "nodad")
-            ns.exec("ip", "link", "set", ns.tap, "up")
-            ns.exec("ip", "-6", "route", "add", "default", "via", "fd00:77::2")
+            ns = self.kernelHost("fd00:77::%d" % (100 + i,))
             listener = ns.popen(sys.executable, "-c", LISTENER6, names[i], "10000",
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             self.addCleanup(self._reap, listener)
@@ -338,6 +349,42 @@ class Tutorial6Mixin:
             out, _ = listeners[i].communicate(timeout=10)
             self.assertEqual(out.decode().split(None, 1),
                              ["fd00:77::2", repr(lines[i]) + "\n"])
+
+
+    def test_udpForward(self) -> None:
+        """
+        C{-U PORT:[fd00:77::100]:5353} forwards host datagrams to a kernel
+        guest's IPv6 UDP echo server (from C{fd00:77::2}), and the answers
+        come back to each host client.
+        """
+        [port] = freePorts(1)
+        ns = self.kernelHost("fd00:77::100")
+        echo = ns.popen(sys.executable, "-c", (
+            "import socket\n"
+            "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(('::', 5353))\n"
+            "print('ready', flush=True)\n"
+            "while True:\n"
+            "    d, a = s.recvfrom(2048); s.sendto(b'echo ' + d + b' from ' + a[0].encode(), a)\n"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(self._reap, echo)
+        self.assertEqual(echo.stdout.readline().strip(), b"ready")
+        slirp = self.startSlirp([], ["-U%d:[fd00:77::100]:5353" % (port,)])
+        self.assertIn("redir UDP   =%d:[fd00:77::100]:5353" % (port,), slirp.output())
+        for name in (b"one", b"two"):
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.settimeout(1.0)
+            try:
+                answer = b""
+                for _ in range(5):
+                    c.sendto(name, ("127.0.0.1", port))
+                    try:
+                        answer = c.recv(2048)
+                        break
+                    except socket.timeout:
+                        continue
+                self.assertEqual(answer, b"echo " + name + b" from fd00:77::2")
+            finally:
+                c.close()
 
 
 _SKIP6 = missingTools("vde_plug2tap", "vde_switch", "ip", "nc")

@@ -401,8 +401,8 @@ class ForwardSpecTests(SynchronousTestCase):
     def test_options(self) -> None:
         """
         C{--prefix6} and C{--no-ipv6} are parsed; a bad prefix and IPv6
-        guests outside it are refused; TCP forwards to IPv6 guests are
-        taken, UDP ones refused clearly (not carried yet).
+        guests outside it are refused; TCP and UDP forwards to IPv6 guests
+        in the prefix are taken.
         """
         options = Options()
         options.parseOptions(["-s", "/tmp/sw", "--prefix6", PREFIX])
@@ -411,25 +411,27 @@ class ForwardSpecTests(SynchronousTestCase):
                 (["--prefix6", "fd00::/48"], "/64"),
                 (["--prefix6", PREFIX, "-L", "1:[fd00:99::1]:2"], "not in the IPv6 prefix"),
                 (["--no-ipv6", "-L", "1:[fd00:0:0:2::5]:2"], "not in the IPv6 prefix"),
-                (["--prefix6", PREFIX, "-U", "1:[fd00:77::5]:2"], "not supported yet")):
+                (["--prefix6", PREFIX, "-U", "1:[fd00:99::5]:2"], "not in the IPv6 prefix")):
             e = self.assertRaises(UsageError, Options().parseOptions, ["-s", "/tmp/sw"] + argv)
             self.assertIn(message, str(e))
         options = Options()
-        options.parseOptions(["-s", "/tmp/sw", "--prefix6", PREFIX, "-L", "1:[fd00:77::5]:2"])
-        [(protocol, spec)] = options["forwards"]
-        self.assertEqual((protocol, spec.guestAddress), ("tcp", parseIPv6("fd00:77::5")))
+        options.parseOptions(["-s", "/tmp/sw", "--prefix6", PREFIX, "-L", "1:[fd00:77::5]:2",
+                              "-U", "3:[fd00:77::5]:4"])
+        self.assertEqual([(protocol, spec.guestAddress) for protocol, spec in options["forwards"]],
+                         [("tcp", parseIPv6("fd00:77::5")), ("udp", parseIPv6("fd00:77::5"))])
 
-    def test_gatewayRefusesUDP(self) -> None:
+    def test_gatewayTakesForwards(self) -> None:
         """
-        The gateway takes a TCP forward to an IPv6 guest and refuses a UDP
-        one (L{tests.slirp.test_tcp6} has the forwards at work).
+        The gateway takes TCP and UDP forwards to IPv6 guests, through its
+        IPv6 layers (L{tests.slirp.test_tcp6} has the forwards at work).
         """
         gateway, _ = makeGateway(self, Clock())
-        self.assertRaises(ValueError, gateway.addForward, "udp",
-                          parseForwardSpec("30000:[fd00:77::100]:10000"))
         forward = gateway.addForward("tcp", parseForwardSpec("30000:[fd00:77::100]:10000"),
                                      listen=False)
         self.assertIs(forward.tcp, gateway.ipv6.tcp)
+        forward = gateway.addForward("udp", parseForwardSpec("30000:[fd00:77::100]:10000"),
+                                     listen=False)
+        self.assertIs(forward.udp, gateway.ipv6.udp)
 
 
 class ConnPrintTests(TestCase):

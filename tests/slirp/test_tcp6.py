@@ -3,8 +3,8 @@
 """
 Tests for slirp's TCP over IPv6 (L{vdetwist.slirp.gateway6}): the
 outbound NAT to IPv6 destinations through the stack's TCP layer, and
-inbound forwards to IPv6 guests, with dual-stack virtual guests on an
-in-memory wire.
+inbound TCP and UDP forwards to IPv6 guests, with dual-stack virtual
+guests on an in-memory wire.
 """
 
 from typing import Any, List, Tuple
@@ -233,8 +233,8 @@ class Forward6Tests(SynchronousTestCase):
 
     def test_fwdAdd(self) -> None:
         """
-        C{fwd/add} takes an IPv6 guest for TCP; UDP forwards to IPv6
-        guests and guests outside the prefix are refused clearly.
+        C{fwd/add} takes an IPv6 guest; guests outside the prefix and the
+        gateway itself are refused clearly.
         """
         commands = SlirpCommands(self.net.gateway)
         out: List[str] = []
@@ -244,7 +244,7 @@ class Forward6Tests(SynchronousTestCase):
         [forward] = self.net.gateway.forwards.values()
         self.connect(forward)
         self.assertEqual(len(self.servers), 1)
-        for arg, message in ((f"udp 0:[{GUEST}]:53", "not supported yet"),
+        for arg, message in (("udp 0:[fd00:99::1]:1", "not in the IPv6 prefix"),
                              ("tcp 0:[fd00:99::1]:1", "not in the IPv6 prefix"),
                              ("tcp 0:[fd00:77::2]:1", "gateway itself")):
             out = []
@@ -275,6 +275,48 @@ class Forward6Tests(SynchronousTestCase):
         e = self.assertRaises(ValueError, net.gateway.addForward, "tcp",
                               parseForwardSpec(f"1:[{GUEST}]:2"))
         self.assertIn("IPv6 is off", str(e))
+
+
+class UDPForward6Tests(SynchronousTestCase):
+    """
+    UDP forwards to IPv6 guests (C{-U HOSTPORT:[GUEST6]:PORT}).
+    """
+
+    def test_relayBothWays(self) -> None:
+        """
+        A host client's datagram reaches the guest's IPv6 socket from
+        C{::2}, and the answer goes back to that client.
+        """
+        net = TCP6Network()
+        self.addCleanup(net.gateway.stop)
+        guest = net.guest6()
+        received: List[Tuple[bytes, Tuple[str, int]]] = []
+
+        class Echo:
+            def makeConnection(self, transport: Any) -> None:
+                self.transport = transport
+
+            def datagramReceived(self, data: bytes, addr: Tuple[str, int]) -> None:
+                received.append((data, addr))
+                self.transport.write(b"echo " + data, addr)
+
+            def doStop(self) -> None:
+                pass
+        assert guest.udp6 is not None
+        guest.udp6.listenUDP(53, Echo())  # type: ignore[arg-type]
+        hostReactor = HostReactor()
+        net.gateway.reactor = hostReactor
+        forward = net.gateway.addForward("udp", parseForwardSpec(f"5353:[{GUEST}]:53"))
+        [hostPort] = hostReactor.udpPorts
+        hostPort.protocol.datagramReceived(b"q", ("127.0.0.1", 6000))
+        net.run(0.1)
+        [(data, (source, _))] = received
+        self.assertEqual((data, source), (b"q", "fd00:77::2"))
+        self.assertEqual(hostPort.sent, [(b"echo q", ("127.0.0.1", 6000))])
+        self.assertEqual((forward.counters.bytesToGuest, forward.counters.bytesFromGuest),
+                         (1, 6))
+        self.assertIn(f"redir UDP   ={forward.hostPort}:[{GUEST}]:53",
+                      net.gateway.startupText())
 
 
 class _Port:

@@ -891,7 +891,9 @@ class UDPForward:
             except error.CannotListenError:
                 self.dropped["noSocket"] += 1
                 return
-            port.connect(formatIPv4(self.spec.guestAddress), self.spec.guestPort)
+            guest = self.spec.guestAddress
+            port.connect(formatIPv6(guest) if len(guest) == 16 else formatIPv4(guest),
+                         self.spec.guestPort)
             self.flows[client] = flow
             self.counters.connections += 1
             self.counters.active += 1

@@ -436,8 +436,8 @@ class Gateway:
         @param spec: the forward (a 16-byte guest address).
         @return: (TCP layer, UDP layer, source address): the gateway's
             IPv6 ones.
-        @raise ValueError: IPv6 is off, the guest is not in the prefix or
-            is the gateway, or the protocol is UDP (not carried yet).
+        @raise ValueError: IPv6 is off, or the guest is not in the prefix
+            or is the gateway.
         """
         ipv6 = self.ipv6
         if ipv6 is None:
@@ -447,11 +447,7 @@ class Gateway:
                              f"IPv6 prefix {formatIPv6(ipv6.prefix)}/64")
         if spec.guestAddress in ipv6.localAddresses:
             raise ValueError("a forward cannot point at the gateway itself")
-        if protocol == "udp":
-            # The gateway's UDP over IPv6 is its own demultiplexer, without
-            # the sockets a UDPForward opens.
-            raise ValueError(f"UDP forwards to IPv6 guests ({spec}) are not supported yet")
-        return ipv6.tcp, None, ipv6.address
+        return ipv6.tcp, ipv6.udp, ipv6.address
 
     def removeForward(self, protocol: str, hostPort: int, hostAddress: Optional[str] = None,
                       ) -> Union[TCPForward, UDPForward]:

@@ -277,10 +277,6 @@ class Options(VersionOption, usage.Options):
                         raise usage.UsageError(
                             f"{option} {text}: the guest address is not in the IPv6 "
                             f"prefix {self['prefix6']}")
-                    if protocol == "udp":
-                        raise usage.UsageError(
-                            f"{option} {text}: UDP forwards to IPv6 guests are not "
-                            f"supported yet")
                 elif not sameNetwork(spec.guestAddress, address, prefix):
                     raise usage.UsageError(
                         f"{option} {text}: the guest address is not on the virtual network "
