@@ -20,7 +20,11 @@ rounds 2, 4, ...; only one is on the switch at a time, as both answer ARP for
   - libslirp: C{vde_plug vde://DIR
     'slirp:///v4/addr=192.168.77.2/tcpfwd=P:192.168.77.100:5201,Q:192.168.77.100:7'}.
 
-and measures through it, from the host:
+and a third session, C{ours6}, is our slirp again forwarding to the
+guest's IPv6 address (C{--prefix6 fd00:77::/64 -L P:[fd00:77::100]:5201
+-L Q:[fd00:77::100]:7}; the guest also has fd00:77::100/64, its iperf3 and
+echo servers listen there too), so IPv6 is measured beside IPv4 in the same
+run.  Each session measures through its slirp, from the host:
 
   1. C{up}: C{iperf3 -c 127.0.0.1 -p P -t S -J}, host to guest;
   2. C{down}: the same with C{-R}, guest to host;
@@ -74,11 +78,14 @@ PYTHON = sys.executable
 NETWORK = "192.168.77.0"
 GUEST = "192.168.77.100"
 GATEWAY = "192.168.77.2"
+#: The guest's IPv6 address, in our slirp's C{--prefix6}.
+PREFIX6, GUEST6 = "fd00:77::/64", "fd00:77::100"
 #: The guest's iperf3 and echo ports.
 IPERF_PORT = 5201
 ECHO_PORT = 7
-#: The two slirps, in the order of rounds 1, 3, ...
-KINDS = ["ours", "libslirp"]
+#: The slirps, in the order of rounds 1, 3, ...: ours forwarding to the
+#: guest's IPv4 address, libslirp, ours forwarding to its IPv6 address.
+KINDS = ["ours", "libslirp", "ours6"]
 #: The tests, in the order run on each slirp.
 TESTS = ["up", "down", "conn"]
 #: What the report shows, and how.
@@ -144,7 +151,7 @@ def echoMain(address: str, port: int) -> None:
     @param address: the address to listen on.
     @param port: the port.
     """
-    listener = socket.socket()
+    listener = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((address, port))
     listener.listen(1024)
@@ -317,7 +324,7 @@ class Slirp:
     One slirp process on the switch, with forwards to the guest's iperf3
     and echo ports.
 
-    @ivar kind: C{"ours"} or C{"libslirp"}.
+    @ivar kind: C{"ours"}, C{"libslirp"} or C{"ours6"}.
     @ivar iperfPort: the host port forwarded to the guest's iperf3.
     @ivar echoPort: the host port forwarded to the guest's echo server.
     @ivar process: the process while it runs.
@@ -326,7 +333,8 @@ class Slirp:
     def __init__(self, kind: str, switchDir: str, directory: str,
                  iperfPort: int, echoPort: int) -> None:
         """
-        @param kind: C{"ours"} or C{"libslirp"}.
+        @param kind: C{"ours"}, C{"libslirp"} or C{"ours6"} (ours,
+            forwarding to the guest's IPv6 address).
         @param switchDir: the switch's directory.
         @param directory: where logs go.
         @param iperfPort: the host port for iperf3.
@@ -345,14 +353,15 @@ class Slirp:
 
         @return: the argv.
         """
-        iperf = "%d:%s:%d" % (self.iperfPort, GUEST, IPERF_PORT)
-        echo = "%d:%s:%d" % (self.echoPort, GUEST, ECHO_PORT)
-        if self.kind == "ours":
+        guest = "[%s]" % (GUEST6,) if self.kind == "ours6" else GUEST
+        iperf = "%d:%s:%d" % (self.iperfPort, guest, IPERF_PORT)
+        echo = "%d:%s:%d" % (self.echoPort, guest, ECHO_PORT)
+        if self.kind in ("ours", "ours6"):
             return [PYTHON, "-c", "from twisted.scripts.twistd import run; run()",
                     "-n", "--pidfile", "", "--logfile",
                     os.path.join(self.directory, "slirp.log"),
                     "slirp", "-q", "-s", self.switchDir, "-n", NETWORK,
-                    "-L", iperf, "-L", echo]
+                    "--prefix6", PREFIX6, "-L", iperf, "-L", echo]
         return ["vde_plug", "vde://" + self.switchDir,
                 "slirp:///v4/addr=%s/tcpfwd=%s,%s" % (GATEWAY, iperf, echo)]
 
@@ -572,20 +581,25 @@ def benchmark(options: argparse.Namespace) -> Dict[str, Dict[str, List[float]]]:
         cleanup(switch.stop)
         guest = Namespace(cleanup, directory)
         guest.plug(switch.ctlDir, GUEST + "/24", gateway=GATEWAY)
-        server = guest.popen("iperf3", "-s", "-B", GUEST, "-p", str(IPERF_PORT),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cleanup(lambda: (server.kill(), server.wait()))
-        echo = guest.popen(sys.executable, os.path.abspath(__file__), "--echo", GUEST,
-                           str(ECHO_PORT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        cleanup(lambda: (echo.kill(), echo.wait()))
-        if echo.stdout.readline().strip() != b"ready":
-            raise RuntimeError("the echo server did not start")
+        guest.exec("ip", "-6", "addr", "add", GUEST6 + "/64", "dev", guest.tap, "nodad")
+        guest.exec("ip", "-6", "route", "add", "default", "via", PREFIX6.split("/")[0] + "2")
+        for address in (GUEST, GUEST6):
+            server = guest.popen("iperf3", "-s", "-B", address, "-p", str(IPERF_PORT),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cleanup(lambda server=server: (server.kill(), server.wait()))
+            echo = guest.popen(sys.executable, os.path.abspath(__file__), "--echo", address,
+                               str(ECHO_PORT), stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+            cleanup(lambda echo=echo: (echo.kill(), echo.wait()))
+            if echo.stdout.readline().strip() != b"ready":
+                raise RuntimeError("the echo server did not start")
         slirps = {kind: Slirp(kind, switch.ctlDir, directory, freePort(), freePort())
                   for kind in KINDS}
         for slirp in slirps.values():
             cleanup(slirp.stop)
         print("ours:     %s" % (" ".join(slirps["ours"].command()[3:]),))
         print("libslirp: %s" % (" ".join(slirps["libslirp"].command()),))
+        print("ours6:    %s" % (" ".join(slirps["ours6"].command()[3:]),))
         print("load average at start: %s" % (loadAverage(),), flush=True)
         for round in range(options.rounds):
             order = KINDS if round % 2 == 0 else KINDS[::-1]
@@ -603,22 +617,25 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
     @param options: the command line.
     @param results: the measurements.
     """
-    ours, lib = results["ours"], results["libslirp"]
+    ours, lib, ours6 = results["ours"], results["libslirp"], results["ours6"]
     print()
-    print("%-26s %-24s %-24s %s" % ("median [min-max]", "vdetwist slirp", "libslirp",
-                                    "ours/libslirp"))
+    print("%-26s %-24s %-24s %-24s %-14s %s" % (
+        "median [min-max]", "vdetwist slirp", "libslirp", "vdetwist, IPv6 guest",
+        "ours/libslirp", "IPv6/IPv4"))
     for measure in MEASURES:
-        if not ours[measure] or not lib[measure]:
+        if not ours[measure] or not lib[measure] or not ours6[measure]:
             continue
         fmt = ("%.0f" if measure in ("conn/s", "conn first")
                else "%.3f" if "Gbit" in measure else "%.2f")
         cells = []
-        for values in (ours[measure], lib[measure]):
+        for values in (ours[measure], lib[measure], ours6[measure]):
             cells.append((fmt + " [" + fmt + "-" + fmt + "]") % (
                 statistics.median(values), min(values), max(values)))
         a, b = statistics.median(ours[measure]), statistics.median(lib[measure])
-        print("%-26s %-24s %-24s %s" % (
-            LABELS[measure], cells[0], cells[1], "%.2f" % (a / b) if b else "-"))
+        c = statistics.median(ours6[measure])
+        print("%-26s %-24s %-24s %-24s %-14s %s" % (
+            LABELS[measure], cells[0], cells[1], cells[2], "%.2f" % (a / b) if b else "-",
+            "%.2f" % (c / a) if a else "-"))
     for kind in KINDS:
         failures = sum(results[kind]["conn failures"])
         if failures:

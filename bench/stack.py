@@ -21,7 +21,10 @@ Each round measures, in an order that rotates from round to round:
     for S seconds of data and counts it; Mbit/s = bytes / (first byte ..
     EOF).
 
-and the virtual host's CPU use (cores) in each transfer.  Then:
+and the same two virtual-host transfers over IPv6 (C{kernel -> vhost
+IPv6}, C{vhost -> kernel IPv6}: the namespace at C{fd00:79::1}, the
+virtual host, dual-stack, at C{fd00:79::10}), with the virtual host's CPU
+use (cores) in each transfer.  Then:
 
   - connections per second: a client in a namespace connects to the
     virtual host's echo port, sends one byte, reads it back and closes,
@@ -82,6 +85,8 @@ PYTHON = sys.executable
 SINK_PORT, SOURCE_PORT, ECHO_PORT = 5001, 5002, 5003
 #: The addresses on the benchmark LAN.
 KERNEL_A, KERNEL_B, VHOST = "10.79.0.1", "10.79.0.2", "10.79.0.10"
+#: The IPv6 addresses of the first namespace and the virtual host.
+KERNEL_A6, VHOST6 = "fd00:79::1", "fd00:79::10"
 #: The size of the client's writes and reads, and of the source's writes.
 CHUNK = 1 << 16
 
@@ -194,8 +199,8 @@ def vhostMain(sock: str, address: str, mtu: int) -> None:
             self.transport.write(data)
 
     services = [(SINK_PORT, Sink), (SOURCE_PORT, Source), (ECHO_PORT, Echo)]
-    ds = [VDEServerEndpoint(reactor, sock, address, port, mtu=mtu, backlog=1024)
-          .listen(protocol.Factory.forProtocol(p)) for port, p in services]
+    ds = [VDEServerEndpoint(reactor, sock, address, port, mtu=mtu, backlog=1024,
+                            address6=VHOST6 + "/64").listen(protocol.Factory.forProtocol(p)) for port, p in services]
 
     def failed(f: Any) -> None:
         """
@@ -215,8 +220,11 @@ def vhostMain(sock: str, address: str, mtu: int) -> None:
         for shared in list(registry._hosts.values()):
             stack = shared._result
             result.update(stack.host.counters())
-            tcp = stack.tcp.counters
-            result.update({"tcp." + k: v for k, v in (tcp() if callable(tcp) else tcp).items()})
+            for name, layer in (("tcp.", stack.tcp), ("tcp6.", getattr(stack.host, "tcp6", None))):
+                if layer is None:
+                    continue
+                tcp = layer.counters
+                result.update({name + k: v for k, v in (tcp() if callable(tcp) else tcp).items()})
             plug = stack.attachment
             for name in ("framesIn", "framesOut", "drops", "inputDrops", "receiveErrors"):
                 result["plug." + name] = getattr(plug, name, 0)
@@ -624,7 +632,7 @@ class VirtualHostProcess:
 
 
 def client(namespace: Any, mode: str, seconds: float, timeout: float,
-           extra: Tuple[str, ...] = ()) -> Dict[str, Any]:
+           extra: Tuple[str, ...] = (), host: str = VHOST) -> Dict[str, Any]:
     """
     Run one kernel-side client in C{namespace} to completion.
 
@@ -633,10 +641,11 @@ def client(namespace: Any, mode: str, seconds: float, timeout: float,
     @param seconds: the duration.
     @param timeout: seconds before giving up.
     @param extra: more arguments.
+    @param host: the virtual host's address (its IPv6 one for IPv6).
     @return: its JSON result.
     """
     result = namespace.exec(sys.executable, os.path.abspath(__file__), "--kclient", mode,
-                            "--host", VHOST, "--seconds", str(seconds), *extra,
+                            "--host", host, "--seconds", str(seconds), *extra,
                             timeout=timeout, check=False)
     if result.returncode != 0:
         raise Failed("client %s failed: %s" % (
@@ -826,7 +835,8 @@ VERBOSE_COUNTERS = {
 
 #: The transfers, in the order of the first round: key, label.
 DIRECTIONS = [("kk", "kernel -> kernel"), ("kv", "kernel -> vhost"),
-              ("vk", "vhost -> kernel")]
+              ("vk", "vhost -> kernel"), ("kv6", "kernel -> vhost IPv6"),
+              ("vk6", "vhost -> kernel IPv6")]
 
 
 def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
@@ -849,6 +859,7 @@ def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
     b = Namespace(cleanups.append, switch.directory)
     plugNamespace(a, switch.ctlDir, KERNEL_A + "/24", mtu)
     plugNamespace(b, switch.ctlDir, KERNEL_B + "/24", mtu)
+    a.exec("ip", "-6", "addr", "add", KERNEL_A6 + "/64", "dev", a.tap, "nodad")
     vhost = VirtualHostProcess(switch.ctlDir, VHOST + "/24", mtu)
     cleanups.append(vhost.stop)
     server = b.popen("iperf3", "-s", "-B", KERNEL_B, stdin=subprocess.DEVNULL,
@@ -866,8 +877,10 @@ def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
     # Warm up: ARP everywhere, and a short transfer each way.
     client(a, "conns", 0.2, 30)
     client(a, "recv", 0.5, 30)
+    client(a, "recv", 0.5, 30, host=VHOST6)
     results: Dict[str, List[float]] = {k: [] for k in
-                                       ["kk", "kv", "vk", "cpu_kv", "cpu_vk"]}
+                                       ["kk", "kv", "vk", "kv6", "vk6", "cpu_kv", "cpu_vk",
+                                        "cpu_kv6", "cpu_vk6"]}
     profiler = Profiler(options.profile) if options.profile else None
     for rnd in range(options.rounds):
         shift = rnd % len(DIRECTIONS)
@@ -883,7 +896,8 @@ def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
             before = vhost.counters() if options.verbose else {}
             cpu0, t0 = cpuSeconds(vhost.pid), time.monotonic()
             try:
-                out = client(a, "send" if key == "kv" else "recv", seconds, seconds + 60)
+                out = client(a, "send" if key.startswith("kv") else "recv", seconds,
+                             seconds + 60, host=VHOST6 if key.endswith("6") else VHOST)
             finally:
                 if spying is not None:
                     profiler.finish(spying, "MTU %d %s" % (mtu, dict(DIRECTIONS)[key]))
@@ -893,14 +907,16 @@ def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
                 after = vhost.counters()
                 print("  %s counters: %s" % (dict(DIRECTIONS)[key], " ".join(
                     "%s=%d" % (name, after[name] - before.get(name, 0))
-                    for name in sorted(after) if name in VERBOSE_COUNTERS
+                    for name in sorted(after) if name.replace("tcp6.", "tcp.") in VERBOSE_COUNTERS
                     and after[name] != before.get(name, 0))), flush=True)
         for key, value in got.items():
             results[key].append(value)
         print("%s round %d: kernel->kernel %7.1f  kernel->vhost %7.1f (vhost CPU %.2f)"
-              "  vhost->kernel %7.1f (vhost CPU %.2f) Mbit/s" % (
+              "  vhost->kernel %7.1f (vhost CPU %.2f)  IPv6: kernel->vhost %7.1f"
+              " (vhost CPU %.2f)  vhost->kernel %7.1f (vhost CPU %.2f) Mbit/s" % (
                   label, rnd + 1, got["kk"], got["kv"], got["cpu_kv"], got["vk"],
-                  got["cpu_vk"]), flush=True)
+                  got["cpu_vk"], got["kv6"], got["cpu_kv6"], got["vk6"], got["cpu_vk6"]),
+              flush=True)
     return results
 
 
@@ -1071,6 +1087,8 @@ def report(options: argparse.Namespace, summary: Dict[int, Dict[str, List[float]
         for key, label in DIRECTIONS[1:]:
             print("  %-26s %8.1f Mbit/s  ratio %.2f  (vhost CPU %.2f cores)" % (
                 label, med[key], med[key] / med["kk"], med["cpu_" + key]))
+        for key in ("kv", "vk"):
+            print("  IPv6 / IPv4 %-14s %8.2f" % (dict(DIRECTIONS)[key], med[key + "6"] / med[key]))
     if rates:
         print("connections/s kernel -> vhost (connect, 1-byte echo, close): %.0f" % (
             statistics.median(rates),))

@@ -8,20 +8,32 @@ a global address by SLAAC from slirp's router advertisements and a default
 route through its link-local address, sees the RDNSS option (read with a
 raw ICMPv6 socket in the namespace: no rdisc6 here), pings C{fd00:77::2}
 (a raw ICMPv6 echo: no ping here) and resolves a name of slirp's hosts
-file to its AAAA through C{fd00:77::3}.
+file to its AAAA through C{fd00:77::3}, and reaches an IPv6 TCP server
+through the NAT (on the host's C{::1}, through C{fd00:77::2} with
+C{--allow-host-loopback}: no traffic leaves the machine).
 
-TCP to an IPv6 server through the NAT waits for the stack's TCP over IPv6.
+The seed tutorial over IPv6 (L{Tutorial6OnDebianSwitchTests},
+L{Tutorial6OnVdetwistSwitchTests}): three hosts C{fd00:77::100-102}
+listening on 10000, slirp forwarding three host ports to them with
+C{-L PORT:[fd00:77::10N]:10000}, C{nc -N localhost PORT} from the host
+reaching each; the hosts are virtual (C{vdetwist cat --ip6}) or kernel
+namespaces (C{nodad} static addresses, default route through C{::2}).
 """
 
 import os
+import socket
+import subprocess
 import sys
+import threading
 import time
+from typing import List, Sequence
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.interop.netns import Namespace, VdetwistSwitch, missingTools
-from tests.slirp.test_interop import SlirpProcess
+from tests.interop.netns import ROOT, Namespace, VdetwistSwitch, missingTools
+from tests.slirp.test_interop import SlirpProcess, freePorts
 from tests.util import shortTempDir
+from tests.vde.realswitch import RealVDESwitch
 
 GATEWAY_LINK_LOCAL = "fe80::5055:c0ff:fea8:4d02"
 
@@ -67,7 +79,71 @@ elif cmd == "aaaa":
     answers = struct.unpack_from("!H", data, 6)[0]
     print(addr[0], answers, " ".join(socket.inet_ntop(socket.AF_INET6, data[i:i + 16])
           for i in range(len(data) - 16, len(data) - 16 * answers - 1, -16)))
+elif cmd == "tcp":
+    c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=10)
+    c.sendall(b"from the namespace\n"); c.shutdown(socket.SHUT_WR)
+    reply = b""
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        reply += d
+    print(reply.decode().strip())
 """
+
+#: A one-connection IPv6 server for a namespace (as the IPv4 tutorial's
+#: listener): greets with its name, reads to the client's FIN, answers
+#: with the count and closes; prints the peer and the bytes read.
+LISTENER6 = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", int(sys.argv[2]))); s.listen(5)
+print("ready", flush=True)
+c, peer = s.accept()
+c.sendall(b"hello from " + sys.argv[1].encode() + b"\n")
+data = b""
+while True:
+    d = c.recv(65536)
+    if not d: break
+    data += d
+c.sendall(b"got " + str(len(data)).encode() + b"\n"); c.close()
+print(peer[0], repr(data), flush=True)
+"""
+
+
+def loopbackServer(testCase: SynchronousTestCase) -> "tuple[int, List[str]]":
+    """
+    A one-connection TCP server on the host's C{::1}, in a thread: reads
+    a line, answers with the peer's address, closes.
+
+    @return: its port, and the list the peer address is put in.
+    """
+    server = socket.socket(socket.AF_INET6)
+    server.bind(("::1", 0))
+    server.listen(1)
+    server.settimeout(30)
+    testCase.addCleanup(server.close)
+    peers: List[str] = []
+
+    def serve() -> None:
+        try:
+            c, peer = server.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(10)
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = c.recv(100)
+                if not chunk:
+                    break
+                data += chunk
+            peers.append(peer[0])
+            c.sendall(b"served " + data)
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    testCase.addCleanup(thread.join, 10)
+    return server.getsockname()[1], peers
+
 
 
 class KernelGuestTests(SynchronousTestCase):
@@ -89,8 +165,12 @@ class KernelGuestTests(SynchronousTestCase):
     def test_slaacPingAndDNS(self) -> None:
         """
         SLAAC from our RA, RDNSS seen, the gateway pinged, an AAAA
-        resolved through C{::3}.
+        resolved through C{::3}, and a TCP server on the host's C{::1}
+        reached through the NAT as C{[fd00:77::2]:PORT}
+        (C{--allow-host-loopback}): the NAT connects on the host first,
+        then answers the namespace's SYN.
         """
+        port, peers = loopbackServer(self)
         directory = shortTempDir(self)
         hosts = os.path.join(directory, "hosts")
         with open(hosts, "w") as f:
@@ -100,7 +180,7 @@ class KernelGuestTests(SynchronousTestCase):
         self.addCleanup(switch.stop)
         slirp = SlirpProcess(directory)
         slirp.start(["-s", switch.ctlDir, "-n", "192.168.77.0", "--prefix6", "fd00:77::/64",
-                     "--hosts", hosts])
+                     "--hosts", hosts, "--allow-host-loopback"])
         self.addCleanup(slirp.stop)
         namespace = Namespace(self.addCleanup, directory)
         namespace.exec("vde_plug2tap", "-s", switch.ctlDir, "-d", "-P", namespace.pidPath,
@@ -128,3 +208,202 @@ class KernelGuestTests(SynchronousTestCase):
         self.assertEqual(self.probe(namespace, "ping", "fd00:77::2"), "fd00:77::2 vdetwist")
         self.assertEqual(self.probe(namespace, "aaaa", "fd00:77::3", "v6name.test"),
                          "fd00:77::3 1 fd00:99::42")
+        self.assertEqual(self.probe(namespace, "tcp", "fd00:77::2", str(port)),
+                         "served from the namespace")
+        self.assertEqual(peers, ["::1"])
+
+
+class Tutorial6Mixin:
+    """
+    The seed tutorial over IPv6, written once; subclasses choose the
+    switch.
+    """
+
+    switchClass = RealVDESwitch
+
+    def setUp(self) -> None:
+        """
+        A switch in a fresh directory.
+        """
+        self.directory = shortTempDir(self)
+        self.switch = self.switchClass(os.path.join(self.directory, "s"))
+        self.switch.start()
+        self.addCleanup(self.switch.stop)
+
+    def startSlirp(self, ports: List[int], forwards: Sequence[str] = ()) -> SlirpProcess:
+        """
+        slirp on the switch forwarding C{ports[N]} to C{[fd00:77::10N]:10000}
+        (and C{forwards}).
+        """
+        slirp = SlirpProcess(self.directory)
+        slirp.start(["-s", self.switch.ctlDir, "-n", "192.168.77.0", "--prefix6",
+                     "fd00:77::/64", *forwards] + [
+                         "-L%d:[fd00:77::%d]:10000" % (ports[i], 100 + i)
+                         for i in range(len(ports))])
+        self.addCleanup(slirp.stop)
+        if ports:
+            self.assertIn("redir TCP   =%d:[fd00:77::100]:10000" % (ports[0],),
+                          slirp.output())
+        return slirp
+
+    def kernelHost(self, address: str) -> Namespace:
+        """
+        A kernel namespace at C{address}/64 (no DAD), default route
+        through C{fd00:77::2}.
+        """
+        ns = Namespace(self.addCleanup, self.directory)
+        ns.exec("vde_plug2tap", "-s", self.switch.ctlDir, "-d", "-P", ns.pidPath, ns.tap)
+        deadline = time.monotonic() + 5
+        while ns.exec("ip", "link", "show", ns.tap, check=False).returncode:
+            self.assertLess(time.monotonic(), deadline, "no tap")
+            time.sleep(0.02)
+        ns.exec("ip", "-6", "addr", "add", address + "/64", "dev", ns.tap, "nodad")
+        ns.exec("ip", "link", "set", ns.tap, "up")
+        ns.exec("ip", "-6", "route", "add", "default", "via", "fd00:77::2")
+        return ns
+
+    @staticmethod
+    def _reap(process: subprocess.Popen) -> None:
+        """
+        Kill a process if it still runs, and wait for it.
+        """
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+    def nc(self, port: int, data: bytes) -> bytes:
+        """
+        C{nc -N localhost PORT} from the host with C{data} on its input.
+
+        @return: what it printed.
+        """
+        result = subprocess.run(["nc", "-N", "localhost", str(port)], input=data,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        return result.stdout
+
+    def waitForPorts(self, count: int) -> None:
+        """
+        Wait until the switch shows C{count} active ports.
+        """
+        deadline = time.monotonic() + 15
+        while self.switch.console("port/print").count("ACTIVE") < count:
+            self.assertLess(time.monotonic(), deadline, "not all attached")
+            time.sleep(0.1)
+
+    def test_virtualHosts(self) -> None:
+        """
+        Three C{vdetwist cat --ip6 fd00:77::10N/64 -l -p 10000}: each gets
+        its own host client's lines through the forward.
+        """
+        ports = freePorts(3)
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        cats = []
+        for i in range(3):
+            cat = subprocess.Popen(
+                [sys.executable, "-m", "vdetwist", "cat", "-s", self.switch.ctlDir,
+                 "--ip6", "fd00:77::%d/64" % (100 + i,), "-l", "-p", "10000"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=env)
+            self.addCleanup(self._reap, cat)
+            cats.append(cat)
+        self.startSlirp(ports)
+        self.waitForPorts(4)
+        lines = [b"foo\nbar\nbaz\n", b"foo\nbar\nbaz\n", b"foo\nbar\nbuzz\n"]
+        for i in range(3):
+            self.nc(ports[i], lines[i])
+        for i in range(3):
+            try:
+                out, err = cats[i].communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                cats[i].kill()
+                out, err = cats[i].communicate()
+            self.assertEqual(out, lines[i], err)
+
+    def test_kernelHosts(self) -> None:
+        """
+        Three kernel namespaces at C{fd00:77::10N/64} (no DAD, default
+        route through C{fd00:77::2}) listening on 10000: each listener gets
+        its own host client's lines from C{fd00:77::2}, each client its own
+        host's answers.
+        """
+        ports = freePorts(3)
+        names = ["umview100", "umview101", "umview102"]
+        listeners = []
+        for i in range(3):
+            ns = self.kernelHost("fd00:77::%d" % (100 + i,))
+            listener = ns.popen(sys.executable, "-c", LISTENER6, names[i], "10000",
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.addCleanup(self._reap, listener)
+            self.assertEqual(listener.stdout.readline().strip(), b"ready")
+            listeners.append(listener)
+        self.startSlirp(ports)
+        self.waitForPorts(4)
+        lines = [b"foo\nbar\nbaz\n", b"foo\nbar\nbaz\n", b"foo\nbar\nbuzz\n"]
+        for i in range(3):
+            reply = self.nc(ports[i], lines[i])
+            self.assertEqual(reply, b"hello from %s\ngot %d\n" % (
+                names[i].encode(), len(lines[i])))
+            out, _ = listeners[i].communicate(timeout=10)
+            self.assertEqual(out.decode().split(None, 1),
+                             ["fd00:77::2", repr(lines[i]) + "\n"])
+
+
+    def test_udpForward(self) -> None:
+        """
+        C{-U PORT:[fd00:77::100]:5353} forwards host datagrams to a kernel
+        guest's IPv6 UDP echo server (from C{fd00:77::2}), and the answers
+        come back to each host client.
+        """
+        [port] = freePorts(1)
+        ns = self.kernelHost("fd00:77::100")
+        echo = ns.popen(sys.executable, "-c", (
+            "import socket\n"
+            "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(('::', 5353))\n"
+            "print('ready', flush=True)\n"
+            "while True:\n"
+            "    d, a = s.recvfrom(2048); s.sendto(b'echo ' + d + b' from ' + a[0].encode(), a)\n"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(self._reap, echo)
+        self.assertEqual(echo.stdout.readline().strip(), b"ready")
+        slirp = self.startSlirp([], ["-U%d:[fd00:77::100]:5353" % (port,)])
+        self.assertIn("redir UDP   =%d:[fd00:77::100]:5353" % (port,), slirp.output())
+        for name in (b"one", b"two"):
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.settimeout(1.0)
+            try:
+                answer = b""
+                for _ in range(5):
+                    c.sendto(name, ("127.0.0.1", port))
+                    try:
+                        answer = c.recv(2048)
+                        break
+                    except socket.timeout:
+                        continue
+                self.assertEqual(answer, b"echo " + name + b" from fd00:77::2")
+            finally:
+                c.close()
+
+
+_SKIP6 = missingTools("vde_plug2tap", "vde_switch", "ip", "nc")
+
+
+class Tutorial6OnDebianSwitchTests(Tutorial6Mixin, SynchronousTestCase):
+    """
+    The IPv6 tutorial on Debian's vde_switch.
+    """
+
+    if _SKIP6:
+        skip = _SKIP6
+
+
+class Tutorial6OnVdetwistSwitchTests(Tutorial6Mixin, SynchronousTestCase):
+    """
+    The IPv6 tutorial on vdetwist's switch.
+    """
+
+    switchClass = VdetwistSwitch
+    if _SKIP6:
+        skip = _SKIP6

@@ -401,8 +401,8 @@ class ForwardSpecTests(SynchronousTestCase):
     def test_options(self) -> None:
         """
         C{--prefix6} and C{--no-ipv6} are parsed; a bad prefix and IPv6
-        guests outside it are refused; forwards to IPv6 guests are refused
-        clearly until the stack carries TCP over IPv6.
+        guests outside it are refused; TCP and UDP forwards to IPv6 guests
+        in the prefix are taken.
         """
         options = Options()
         options.parseOptions(["-s", "/tmp/sw", "--prefix6", PREFIX])
@@ -411,17 +411,27 @@ class ForwardSpecTests(SynchronousTestCase):
                 (["--prefix6", "fd00::/48"], "/64"),
                 (["--prefix6", PREFIX, "-L", "1:[fd00:99::1]:2"], "not in the IPv6 prefix"),
                 (["--no-ipv6", "-L", "1:[fd00:0:0:2::5]:2"], "not in the IPv6 prefix"),
-                (["--prefix6", PREFIX, "-L", "1:[fd00:77::5]:2"], "not supported yet")):
+                (["--prefix6", PREFIX, "-U", "1:[fd00:99::5]:2"], "not in the IPv6 prefix")):
             e = self.assertRaises(UsageError, Options().parseOptions, ["-s", "/tmp/sw"] + argv)
             self.assertIn(message, str(e))
+        options = Options()
+        options.parseOptions(["-s", "/tmp/sw", "--prefix6", PREFIX, "-L", "1:[fd00:77::5]:2",
+                              "-U", "3:[fd00:77::5]:4"])
+        self.assertEqual([(protocol, spec.guestAddress) for protocol, spec in options["forwards"]],
+                         [("tcp", parseIPv6("fd00:77::5")), ("udp", parseIPv6("fd00:77::5"))])
 
-    def test_gatewayRefuses(self) -> None:
+    def test_gatewayTakesForwards(self) -> None:
         """
-        The gateway refuses a forward to an IPv6 guest (the seam).
+        The gateway takes TCP and UDP forwards to IPv6 guests, through its
+        IPv6 layers (L{tests.slirp.test_tcp6} has the forwards at work).
         """
         gateway, _ = makeGateway(self, Clock())
-        self.assertRaises(ValueError, gateway.addForward, "tcp",
-                          parseForwardSpec("30000:[fd00:77::100]:10000"))
+        forward = gateway.addForward("tcp", parseForwardSpec("30000:[fd00:77::100]:10000"),
+                                     listen=False)
+        self.assertIs(forward.tcp, gateway.ipv6.tcp)
+        forward = gateway.addForward("udp", parseForwardSpec("30000:[fd00:77::100]:10000"),
+                                     listen=False)
+        self.assertIs(forward.udp, gateway.ipv6.udp)
 
 
 class ConnPrintTests(TestCase):
@@ -519,30 +529,31 @@ class EchoNATTests(SynchronousTestCase):
         self.assertEqual(gateway.ipv6.nat.counters["icmpRefused"], 1)
 
 
-class TCPSeamTests(SynchronousTestCase):
+class TCPNATTests(SynchronousTestCase):
     """
-    TCP over IPv6 is refused promptly until the stack carries it.
+    TCP over IPv6 to outside addresses goes to the NAT, which connects on
+    the host first (L{tests.slirp.test_tcp6} has the whole exchange).
     """
 
     skip = SKIP_REASON if scapy is None else None
 
-    def test_synRefused(self) -> None:
+    def test_synToNAT(self) -> None:
         """
-        A SYN to an outside address is answered with an ICMPv6
-        "administratively prohibited" quoting it; a RST is not answered.
+        A guest SYN to an outside address is held (no answer yet) while
+        the NAT connects on the host; a stray RST gets no answer.
         """
+        from tests.slirp.test_nat import HostReactor
         gateway, recorder = makeGateway(self, Clock())
+        hostReactor = HostReactor()
+        gateway.ipv6.nat.reactor = hostReactor
         introduce(gateway)
         del recorder.frames[:]
         gateway.host.interface.frameReceived(guestFrame(
             scapy.TCP(sport=40000, dport=80, flags="S"), destination="2001:db8::9"))
-        [error] = recorder.ipv6()
-        unreachable = error[scapy.ICMPv6DestUnreach]
-        self.assertEqual(unreachable.code, 1)
-        self.assertEqual(error[scapy.IPv6].dst, GUEST)
-        self.assertEqual(unreachable[scapy.IPerror6].dst, "2001:db8::9")
-        del recorder.frames[:]
-        gateway.host.interface.frameReceived(guestFrame(
-            scapy.TCP(sport=40000, dport=80, flags="R"), destination="2001:db8::9"))
         self.assertEqual(recorder.ipv6(), [])
-        self.assertEqual(gateway.ipv6.tcp.counters["segments"], 2)
+        [(host, port, _, _, _)] = hostReactor.tcpClients
+        self.assertEqual((host, port), ("2001:db8::9", 80))
+        gateway.host.interface.frameReceived(guestFrame(
+            scapy.TCP(sport=40001, dport=80, flags="R"), destination="2001:db8::9"))
+        self.assertEqual(recorder.ipv6(), [])
+        self.assertEqual(gateway.ipv6.tcp.stats.segmentsReceived, 2)

@@ -38,7 +38,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vdetwist.wire.addr import formatIPv4, parseIPv4
-from vdetwist.wire.addr6 import formatIPv6, parseIPv6
+from vdetwist.wire.addr6 import LOOPBACK, formatIPv6, parseIPv6
 
 __all__ = [
     "ForwardSpec", "parseForwardSpec", "ForwardCounters", "ProxyEnd", "Relay",
@@ -673,8 +673,9 @@ class TCPForward:
             self.counters.failed += 1
             return None
         relay = Relay(self.reactor, self.counters, self.idleTimeout,
-                      f"{addr.host}:{addr.port} -> {formatIPv4(self.spec.guestAddress)}:"
-                      f"{self.spec.guestPort}", self._relayFinished)
+                      f"{formatEndpoint(addr.host, addr.port)} -> "
+                      f"{formatEndpoint(self.spec.guestAddress, self.spec.guestPort)}",
+                      self._relayFinished)
         self.relays[relay] = None
         relay.hostEnd.earlyLimit = EARLY_DATA_LIMIT
         relay.hostEnd.connectedCallback = lambda end: self._connectGuest(relay, addr)
@@ -689,8 +690,16 @@ class TCPForward:
         """
         bind: Tuple[bytes, int] = (self.gatewayAddress, 0)
         if self.preserveSource:
+            # Only a client of the guest's family can be its source (an
+            # IPv4 client of a forward to an IPv6 guest comes from the
+            # gateway, and the other way round).
             try:
-                bind = (parseIPv4(addr.host), int(addr.port))
+                if len(self.gatewayAddress) == 16:
+                    host = parseIPv6(addr.host.partition("%")[0])
+                    if host[:12] != b"\0" * 10 + b"\xff\xff" and host != LOOPBACK:
+                        bind = (host, int(addr.port))
+                else:
+                    bind = (parseIPv4(addr.host), int(addr.port))
             except ValueError:
                 pass
         guestEnd = relay.makeGuestEnd()
@@ -882,7 +891,9 @@ class UDPForward:
             except error.CannotListenError:
                 self.dropped["noSocket"] += 1
                 return
-            port.connect(formatIPv4(self.spec.guestAddress), self.spec.guestPort)
+            guest = self.spec.guestAddress
+            port.connect(formatIPv6(guest) if len(guest) == 16 else formatIPv4(guest),
+                         self.spec.guestPort)
             self.flows[client] = flow
             self.counters.connections += 1
             self.counters.active += 1

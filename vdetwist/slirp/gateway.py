@@ -28,12 +28,13 @@ from zope.interface import implementer
 from vdetwist.interfaces import IFrameProtocol, IFrameTransport, IIPv4Protocol
 from vdetwist.slirp.dhcp import DHCPProtocol, DHCPServer
 from vdetwist.slirp.dns import DNSProxy, DNSStreamFactory, makeHostResolver
-from vdetwist.slirp.forward import ForwardSpec, TCPForward, UDPForward
+from vdetwist.slirp.forward import ForwardSpec, TCPForward, UDPForward, formatEndpoint
 from vdetwist.slirp.gateway6 import DEFAULT_PREFIX6, Gateway6
 from vdetwist.slirp.nat import NAT
 from vdetwist.stack.host import VirtualHost
 from vdetwist.vde.attach import SwitchAttachment, attachPersistently
 from vdetwist.wire.addr import formatIPv4, networkAddress, parseIPv4, sameNetwork
+from vdetwist.wire.addr6 import formatIPv6, samePrefix
 from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.icmp import ICMPRepr
 from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_TCP, IPv4Repr
@@ -252,6 +253,7 @@ class Gateway:
                                  allowHostLoopback=allowHostLoopback, maxTCP=maxTCP,
                                  maxUDPFlows=maxUDPFlows, icmpSocketFactory=icmpSocketFactory,
                                  raInterval=raInterval)
+            self.ipv6.nd.resolutionFailed = self._neighbourUnreachable
         elif ipv6:
             _log.info("slirp: IPv6 is off: the MTU {mtu} is below IPv6's 1280", mtu=mtu)
         self.forwards: Dict[Tuple[str, str, int], Union[TCPForward, UDPForward]] = {}
@@ -332,7 +334,7 @@ class Gateway:
 
     def _neighbourUnreachable(self, address: bytes, packets: List[bytes]) -> None:
         """
-        ARP gave up on C{address}: fail the forwarded connections waiting
+        ARP (or, for an IPv6 guest, ND) gave up on C{address}: fail the forwarded connections waiting
         for that guest's handshake at once (a prompt close for the host
         client, not a hang).
 
@@ -401,23 +403,23 @@ class Gateway:
         @raise CannotListenError: the host port is taken.
         """
         if len(spec.guestAddress) == 16:
-            # The seam for forwards to IPv6 guests: they need the stack's
-            # TCP and UDP over IPv6 on the gateway's host.
-            raise ValueError(f"forwards to IPv6 guests ({spec}) are not supported yet")
-        if not sameNetwork(spec.guestAddress, self.address, self.prefixLength):
-            raise ValueError(f"guest address {formatIPv4(spec.guestAddress)} is not on "
-                             f"the virtual network")
-        if spec.guestAddress in self.localAddresses:
-            raise ValueError("a forward cannot point at the gateway itself")
+            tcp, udp, source = self._forwardLayers6(protocol, spec)
+        else:
+            if not sameNetwork(spec.guestAddress, self.address, self.prefixLength):
+                raise ValueError(f"guest address {formatIPv4(spec.guestAddress)} is not on "
+                                 f"the virtual network")
+            if spec.guestAddress in self.localAddresses:
+                raise ValueError("a forward cannot point at the gateway itself")
+            tcp, udp, source = self.tcp, self.host.udp, self.address
         key = (protocol, spec.hostAddress, spec.hostPort)
         if spec.hostPort and key in self.forwards:
             raise ValueError(f"{protocol} host port {spec.hostPort} is already forwarded")
         forward: Union[TCPForward, UDPForward]
         if protocol == "tcp":
-            forward = TCPForward(self.reactor, self.tcp, self.address, spec,
+            forward = TCPForward(self.reactor, tcp, source, spec,
                                  preserveSource=self.preserveSource)
         elif protocol == "udp":
-            forward = UDPForward(self.reactor, self.host.udp, self.address, spec)
+            forward = UDPForward(self.reactor, udp, source, spec)
         else:
             raise ValueError(f"unknown protocol {protocol!r}")
         if listen:
@@ -425,6 +427,27 @@ class Gateway:
         key = (protocol, spec.hostAddress, forward.hostPort)
         self.forwards[key] = forward
         return forward
+
+    def _forwardLayers6(self, protocol: str, spec: ForwardSpec) -> Tuple[Any, Any, bytes]:
+        """
+        The layers a forward to an IPv6 guest goes through.
+
+        @param protocol: C{"tcp"} or C{"udp"}.
+        @param spec: the forward (a 16-byte guest address).
+        @return: (TCP layer, UDP layer, source address): the gateway's
+            IPv6 ones.
+        @raise ValueError: IPv6 is off, or the guest is not in the prefix
+            or is the gateway.
+        """
+        ipv6 = self.ipv6
+        if ipv6 is None:
+            raise ValueError(f"forward {spec}: IPv6 is off")
+        if not samePrefix(spec.guestAddress, ipv6.prefix, 64):
+            raise ValueError(f"guest address {formatIPv6(spec.guestAddress)} is not in the "
+                             f"IPv6 prefix {formatIPv6(ipv6.prefix)}/64")
+        if spec.guestAddress in ipv6.localAddresses:
+            raise ValueError("a forward cannot point at the gateway itself")
+        return ipv6.tcp, ipv6.udp, ipv6.address
 
     def removeForward(self, protocol: str, hostPort: int, hostAddress: Optional[str] = None,
                       ) -> Union[TCPForward, UDPForward]:
@@ -494,5 +517,5 @@ class Gateway:
             spec = forward.spec
             prefix = f"{spec.hostAddress}:" if spec.hostAddress else ""
             lines.append(f"                   redir {label}   ={prefix}{forward.hostPort}:"
-                         f"{formatIPv4(spec.guestAddress)}:{spec.guestPort}")
+                         f"{formatEndpoint(spec.guestAddress, spec.guestPort)}")
         return "\n".join(lines) + "\n"

@@ -5,27 +5,34 @@ The IPv6 side of the slirp gateway, on the gateway's interface beside
 its IPv4 host: Neighbor Discovery answering for C{PREFIX::2}, C{PREFIX::3}
 and a link-local address (as a router: NAs carry the R flag), router
 advertisements (L{vdetwist.slirp.ra}), echo answered on those addresses,
-DNS on C{::3} over UDP, and the outbound NAT (L{vdetwist.slirp.nat6}) for
-UDP and ICMPv6 echo.
+DNS on C{::3} over UDP and TCP, the outbound NAT (L{vdetwist.slirp.nat6})
+for TCP, UDP and ICMPv6 echo, and the stack's TCP over IPv6 that the
+inbound forwards to IPv6 guests connect through.
 
 libslirp's convention: the gateway is C{::2} and the DNS server C{::3}
 of the virtual /64.  The default prefix is the ULA L{DEFAULT_PREFIX6}.
 
-The stack's UDP and TCP layers take IPv4 only here, so the gateway runs
-a small UDP-over-IPv6 demultiplexer of its own (L{_UDP6}); the seam for
-TCP is L{NAT6.forwardTCP}, which the stack's TCP layer calls for guests'
-IPv6 SYNs once it carries TCP over IPv6.
+TCP is the stack's L{TCPLayer} over the gateway's router-mode IPv6
+layer: a guest's SYN to an outside address goes to L{NAT6.forwardTCP},
+which connects on the host first and then lets the layer answer the SYN
+(or RST it when refused, or send "address unreachable" first when the
+host cannot reach the destination), exactly as on IPv4.  UDP is the
+stack's L{UDPLayer} too: the forwards' flows are its sockets, and what
+no socket takes goes to L{_UDP6Services} (DNS on C{::3}, the NAT).
 """
 
 import struct
 from collections import Counter
 from typing import Any, Tuple
 
+from vdetwist.slirp.dns import DNSStreamFactory
 from vdetwist.slirp.nat6 import NAT6
 from vdetwist.slirp.ra import RouterAdvertiser
 from vdetwist.stack.icmpv6 import ICMPv6Layer
 from vdetwist.stack.ipv6 import IPv6Layer
 from vdetwist.stack.nd import NDLayer
+from vdetwist.stack.tcp.demux import TCPLayer
+from vdetwist.stack.udp import UDPLayer
 from vdetwist.wire.addr6 import (
     ALL_ROUTERS,
     formatIPv6,
@@ -38,8 +45,8 @@ from vdetwist.wire.addr6 import (
 from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.ethernet import ETHERTYPE_IPV6
 from vdetwist.wire.icmpv6 import (
+    CODE_ADDRESS_UNREACHABLE,
     CODE_ADMINISTRATIVELY_PROHIBITED,
-    CODE_PORT_UNREACHABLE,
     TYPE_ECHO_REQUEST,
     TYPE_ROUTER_SOLICITATION,
 )
@@ -50,9 +57,6 @@ __all__ = ["Gateway6", "parsePrefix6", "DEFAULT_PREFIX6"]
 #: The default virtual prefix: a ULA /64 (RFC 4193 space; libslirp's
 #: historical default is the deprecated site-local fec0::/64).
 DEFAULT_PREFIX6 = "fd00:0:0:2::/64"
-
-_UDP = struct.Struct("!HHHH")
-
 
 def parsePrefix6(text: str) -> bytes:
     """
@@ -71,13 +75,15 @@ def parsePrefix6(text: str) -> bytes:
     return prefix
 
 
-class _UDP6:
+class _UDP6Services:
     """
-    UDP over IPv6 on the gateway: DNS on C{::3} port 53, other local
-    ports unreachable, datagrams to outside addresses to the NAT.
+    What the gateway does with a guest's UDP datagram over IPv6 that no
+    virtual socket (a forward's flow) took: DNS on C{::3} port 53, other
+    ports of the gateway's own addresses unreachable, datagrams to outside
+    addresses (and to C{::2}, the host's loopback) to the NAT.  It is the
+    fallback of the gateway's L{UDPLayer}.
 
-    @ivar counters: C{received}, C{malformed}, C{badChecksum}, C{dns},
-        C{unreachable}, C{sent}.
+    @ivar counters: C{dns}, C{multicast}, C{prohibited}.
     """
 
     def __init__(self, gateway: "Gateway6") -> None:
@@ -87,50 +93,39 @@ class _UDP6:
         self.gateway = gateway
         self.counters: Counter[str] = Counter()
 
-    def packetReceived(self, source: bytes, destination: bytes, payload: bytes,
-                       packet: bytes) -> None:
+    def datagramReceived(self, source: bytes, sourcePort: int, destination: bytes,
+                         destinationPort: int, data: bytes, packet: bytes) -> bool:
         """
-        One UDP datagram.  Never raises for bad input.
+        One UDP datagram, its checksum checked by the layer.  Never raises
+        for bad input.
 
         @param source: the guest.
+        @param sourcePort: its port.
         @param destination: where it goes.
-        @param payload: the UDP header and data.
+        @param destinationPort: the port.
+        @param data: the payload.
         @param packet: the whole packet.
+        @return: C{True} when taken; C{False} for the layer's port
+            unreachable.
         """
         counters = self.counters
-        counters["received"] += 1
-        if len(payload) < 8:
-            counters["malformed"] += 1
-            return
-        sourcePort, destinationPort, length, checksum = _UDP.unpack_from(payload)
-        if length < 8 or length > len(payload):
-            counters["malformed"] += 1
-            return
-        payload = payload[:length]
-        if checksum == 0 or internetChecksum(payload, pseudoHeaderSum(
-                source, destination, 17, length)) != 0:
-            # RFC 8200 8.1: a zero UDP checksum is invalid over IPv6.
-            counters["badChecksum"] += 1
-            return
         gateway = self.gateway
-        data = payload[8:]
         if destination[0] == 0xFF:
             counters["multicast"] += 1
-            return
+            return True
         if destination in gateway.localAddresses and destination != gateway.address:
             # (The gateway's ::2 stands for the host's loopback: the NAT.)
             if (destination == gateway.dnsAddress and destinationPort == 53
                     and gateway.dns is not None):
                 counters["dns"] += 1
                 self._dns(source, sourcePort, destination, data)
-                return
-            counters["unreachable"] += 1
-            gateway.icmp.sendUnreachable(CODE_PORT_UNREACHABLE, packet)
-            return
+                return True
+            return False
         if not gateway.nat.datagramReceived(source, sourcePort, destination,
                                             destinationPort, data, packet):
-            counters["unreachable"] += 1
+            counters["prohibited"] += 1
             gateway.icmp.sendUnreachable(CODE_ADMINISTRATIVELY_PROHIBITED, packet)
+        return True
 
     def _dns(self, guest: bytes, guestPort: int, server: bytes, data: bytes) -> None:
         """
@@ -147,60 +142,9 @@ class _UDP6:
 
         def reply(response: Any) -> None:
             if response is not None:
-                self.sendDatagram(server, 53, guest, guestPort,
-                                  self.gateway.dns.encodeForUDP(response))
+                self.gateway.udp.sendDatagram(server, 53, guest, guestPort,
+                                              self.gateway.dns.encodeForUDP(response))
         d.addCallback(reply)
-
-    def sendDatagram(self, source: bytes, sourcePort: int, destination: bytes,
-                     destinationPort: int, data: bytes) -> None:
-        """
-        Send one UDP datagram (from any source: the gateway is a NAT).
-
-        @param source: the source address, 16 bytes.
-        @param sourcePort: the source port.
-        @param destination: the guest.
-        @param destinationPort: its port.
-        @param data: the payload.
-        """
-        length = 8 + len(data)
-        datagram = bytearray(_UDP.pack(sourcePort, destinationPort, length, 0) + data)
-        checksum = internetChecksum(datagram, pseudoHeaderSum(source, destination, 17, length))
-        struct.pack_into("!H", datagram, 6, checksum or 0xFFFF)
-        self.counters["sent"] += 1
-        self.gateway.ip.sendPacket(17, source, destination, bytes(datagram))
-
-
-class _TCP6Refusal:
-    """
-    TCP over IPv6 until the gateway's TCP layer takes it (the seam: the
-    stack's TCP layer registers as next header 6 on L{Gateway6.ip} and
-    calls L{NAT6.forwardTCP} for SYNs to outside addresses).  Meanwhile
-    every segment but a RST is answered with an ICMPv6 "administratively
-    prohibited", so guests fail over to IPv4 at once rather than retry.
-
-    @ivar counters: C{segments}.
-    """
-
-    def __init__(self, gateway: "Gateway6") -> None:
-        """
-        @param gateway: the IPv6 gateway.
-        """
-        self.gateway = gateway
-        self.counters: Counter[str] = Counter()
-
-    def packetReceived(self, source: bytes, destination: bytes, payload: bytes,
-                       packet: bytes) -> None:
-        """
-        One TCP segment.
-
-        @param source: the guest.
-        @param destination: where it goes.
-        @param payload: the segment.
-        @param packet: the whole packet.
-        """
-        self.counters["segments"] += 1
-        if len(payload) >= 14 and not payload[13] & 0x04 and destination[0] != 0xFF:
-            self.gateway.icmp.sendUnreachable(CODE_ADMINISTRATIVELY_PROHIBITED, packet)
 
 
 class _ICMPv6Intercept:
@@ -257,8 +201,10 @@ class Gateway6:
     @ivar linkLocal: the gateway's link-local address (from its MAC).
     @ivar localAddresses: the three.
     @ivar nd: the L{NDLayer}; C{ip} the L{IPv6Layer}; C{icmp} the
-        L{ICMPv6Layer}; C{udp} the UDP demultiplexer; C{tcp} the TCP
-        seam (refusals until the stack carries TCP over IPv6).
+        L{ICMPv6Layer}; C{udp} the L{UDPLayer} over IPv6 (its fallback
+        C{udpServices} answers DNS and feeds the NAT); C{tcp} the
+        L{TCPLayer} over IPv6 (the NAT is its forwarder; forwards to
+        IPv6 guests connect through it; DNS over TCP listens on C{::3}).
     @ivar nat: the L{NAT6}.
     @ivar advertiser: the L{RouterAdvertiser}.
     @ivar dns: the DNS proxy answering on C{::3}, or C{None}.
@@ -299,15 +245,22 @@ class Gateway6:
         self.ip = IPv6Layer(reactor, nd, router=True)
         self.icmp = ICMPv6Layer(reactor, self.ip, nd)
         self.ip.registerProtocol(58, _ICMPv6Intercept(self))
-        self.udp = _UDP6(self)
+        self.udp = UDPLayer(reactor, self.ip, self.icmp.sendUnreachable, ipv6=True)
         self.ip.registerProtocol(17, self.udp)
-        self.tcp = _TCP6Refusal(self)
+        self.icmp.registerErrorHandler(17, self.udp.errorReceived)
+        self.udpServices = _UDP6Services(self)
+        self.udp.setFallback(self.udpServices.datagramReceived)
+        self.tcp = TCPLayer(reactor, self.ip, ipv6=True)
         self.ip.registerProtocol(6, self.tcp)
+        self.icmp.registerErrorHandler(6, self.tcp.errorReceived)
         self.dns = dns
         self.nat = NAT6(reactor, self.udp, self.address, self.dnsAddress, 64,
                         allowHostLoopback=allowHostLoopback, maxTCP=maxTCP,
                         maxUDPFlows=maxUDPFlows, icmpSocketFactory=icmpSocketFactory,
-                        icmpToGuest=self._icmpToGuest)
+                        unreachable=self._tcpUnreachable, icmpToGuest=self._icmpToGuest)
+        self.tcp.setForwarder(self.nat.forwardTCP)
+        if dns is not None:
+            self.tcp.listen(53, DNSStreamFactory(dns, reactor), interface=self.dnsAddress)
         self.advertiser = RouterAdvertiser(
             reactor, self._sendRA, interface.mac, self.linkLocal, self.prefix, mtu=mtu,
             dnsServers=[self.dnsAddress] if dns is not None else [],
@@ -336,6 +289,26 @@ class Gateway6:
         """
         self.ip.sendPacket(58, source, guest, message)
 
+    def _tcpUnreachable(self, destination: bytes, destinationPort: int, guest: bytes,
+                        guestPort: int) -> None:
+        """
+        The host could not reach a guest's TCP destination (no answer, no
+        route): answer its pending SYN with an ICMPv6 "address
+        unreachable" quoting it (its sequence number lets the guest's
+        stack match it), before the TCP layer's RST.
+
+        @param destination: where the guest connects.
+        @param destinationPort: the port.
+        @param guest: the guest.
+        @param guestPort: its port.
+        """
+        segment = self.tcp._pendingForwards.get((destination, destinationPort, guest, guestPort))
+        if segment is None:
+            return
+        head = struct.pack("!HHI", guestPort, destinationPort, segment.seq)
+        quoted = HEADER.pack(0x60000000, len(head), 6, 64, guest, destination) + head
+        self.icmp.sendUnreachable(CODE_ADDRESS_UNREACHABLE, quoted)
+
     def describe(self) -> str:
         """
         One line for the startup text.
@@ -351,6 +324,7 @@ class Gateway6:
         """
         self.advertiser.stop()
         self.nat.stop()
+        self.tcp.stop()
         self.ip.stop()
         self.nd.stop()
 

@@ -277,10 +277,7 @@ class Options(VersionOption, usage.Options):
                         raise usage.UsageError(
                             f"{option} {text}: the guest address is not in the IPv6 "
                             f"prefix {self['prefix6']}")
-                    # The seam: carried once the stack has TCP over IPv6.
-                    raise usage.UsageError(
-                        f"{option} {text}: forwards to IPv6 guests are not supported yet")
-                if not sameNetwork(spec.guestAddress, address, prefix):
+                elif not sameNetwork(spec.guestAddress, address, prefix):
                     raise usage.UsageError(
                         f"{option} {text}: the guest address is not on the virtual network "
                         f"{self['network']}")
