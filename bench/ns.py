@@ -204,10 +204,13 @@ def iperfRun(kind: str, switch: Any, seconds: float, cleanups: List[Callable[[],
     switchCPU = cpuSeconds(switch.pid, float("nan")) - cpu0
     try:
         # Debian's vdens was seen not to exit after its command ended: the
-        # server's report is not needed, the cleanup kills what remains.
+        # server's report is not needed, what remains is killed now, so that
+        # no view of this round still answers for its address in the next
+        # (a leftover view without a server answered "connection refused").
         server.communicate(timeout=10)
     except subprocess.TimeoutExpired:
         pass
+    killAll()
     try:
         report = json.loads(out)
     except ValueError:
