@@ -558,3 +558,42 @@ class MetricsTests(SynchronousTestCase):
         e = self.assertRaises(usage.UsageError, cat.Options().parseOptions, [
             "-s", self.sock, "--ip", "10.9.0.1/24", "--metrics", "nope:1", "10.9.0.2", "7"])
         self.assertIn("--metrics", str(e))
+
+
+class StdoutTests(SynchronousTestCase):
+    """
+    L{cat._Stdout} writes everything to a non-blocking descriptor whose
+    reader is slow.
+    """
+
+    def test_fullPipeWaits(self) -> None:
+        """
+        Writing more than a pipe holds to its non-blocking end waits for
+        the reader instead of raising L{BlockingIOError}; every byte
+        arrives, in order.
+        """
+        import os
+        import threading
+        import time
+        readEnd, writeEnd = os.pipe()
+        self.addCleanup(os.close, readEnd)
+        os.set_blocking(writeEnd, False)
+        data = bytes(range(256)) * 4096
+        got: List[bytes] = []
+
+        def reader() -> None:
+            time.sleep(0.2)
+            while True:
+                chunk = os.read(readEnd, 65536)
+                if not chunk:
+                    return
+                got.append(chunk)
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        try:
+            cat._Stdout(writeEnd).write(data)
+        finally:
+            os.close(writeEnd)
+            thread.join(30)
+        self.assertEqual(b"".join(got), data)

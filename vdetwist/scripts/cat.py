@@ -918,12 +918,25 @@ def main(argv: List[str]) -> int:
 
 class _Stdout:
     """
-    Standard output, unbuffered.
+    Standard output, unbuffered.  Twisted's StandardIO makes the descriptor
+    non-blocking: when a slow reader lets the pipe fill, writing waits for
+    room (as netcat's blocking write does, which holds the network side
+    back through TCP's window) instead of failing.
+
+    @ivar fd: the descriptor written to.
     """
+
+    def __init__(self, fd: int = 1) -> None:
+        self.fd = fd
 
     def write(self, data: bytes) -> None:
         import os
+        import select
         view = memoryview(data)
         while view:
-            n = os.write(1, view)
+            try:
+                n = os.write(self.fd, view)
+            except BlockingIOError:
+                select.select([], [self.fd], [])
+                continue
             view = view[n:]
