@@ -194,8 +194,12 @@ class ControlServerTests(_RealServerTestCase):
         info = os.stat(endpoint.path)
         self.assertEqual(stat.S_IMODE(info.st_mode) & 0o077, 0)
         self.assertEqual(info.st_uid, os.getuid())
-        names = os.listdir(self.server.directory)
-        self.assertEqual(sorted(names), sorted(["ctl", os.path.basename(endpoint.path)]))
+        # vde_plug unlinks its own socket after the switch's reply reaches
+        # it, which can be just after the switch has registered the port.
+        expected = sorted(["ctl", os.path.basename(endpoint.path)])
+        yield self.waitFor(
+            lambda: sorted(os.listdir(self.server.directory)) == expected)
+        self.assertEqual(sorted(os.listdir(self.server.directory)), expected)
 
     @defer.inlineCallbacks
     def test_explicitPortAndPort0(self):
