@@ -9,8 +9,9 @@ route through its link-local address, sees the RDNSS option (read with a
 raw ICMPv6 socket in the namespace: no rdisc6 here), pings C{fd00:77::2}
 (a raw ICMPv6 echo: no ping here) and resolves a name of slirp's hosts
 file to its AAAA through C{fd00:77::3}, and reaches an IPv6 TCP server
-through the NAT (on the host's C{::1}, through C{fd00:77::2} with
-C{--allow-host-loopback}: no traffic leaves the machine).
+through the NAT: one in another namespace that the host routes to over
+a veth pair, and one on the host's C{::1}, through C{fd00:77::2} with
+C{--allow-host-loopback} (no traffic leaves the machine).
 
 The seed tutorial over IPv6 (L{Tutorial6OnDebianSwitchTests},
 L{Tutorial6OnVdetwistSwitchTests}): three hosts C{fd00:77::100-102}
@@ -20,6 +21,7 @@ reaching each; the hosts are virtual (C{vdetwist cat --ip6}) or kernel
 namespaces (C{nodad} static addresses, default route through C{::2}).
 """
 
+import ipaddress
 import os
 import socket
 import subprocess
@@ -30,7 +32,7 @@ from typing import List, Sequence
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.interop.netns import ROOT, Namespace, VdetwistSwitch, missingTools
+from tests.interop.netns import ROOT, Namespace, VdetwistSwitch, missingTools, run, uniqueName
 from tests.slirp.test_interop import SlirpProcess, freePorts
 from tests.util import shortTempDir
 from tests.vde.realswitch import RealVDESwitch
@@ -146,6 +148,37 @@ def loopbackServer(testCase: SynchronousTestCase) -> "tuple[int, List[str]]":
 
 
 
+def outsideServer(testCase: SynchronousTestCase) -> "tuple[str, subprocess.Popen]":
+    """
+    A namespace the host routes to over a veth pair, with an IPv6 prefix
+    of its own (a ULA made for the test, no DAD on either side), running
+    L{LISTENER6} on port 10000: a TCP server the NAT reaches from the
+    host.
+
+    @return: the server's address and its process (L{LISTENER6} prints
+        the peer and the bytes read when the connection ends).
+    """
+    outside = uniqueName("vto")
+    run("ip", "netns", "add", outside)
+    testCase.addCleanup(run, "ip", "netns", "del", outside, check=False)
+    hostSide, nsSide = uniqueName("vth"), uniqueName("vtp")
+    run("ip", "link", "add", hostSide, "type", "veth", "peer", "name", nsSide)
+    testCase.addCleanup(run, "ip", "link", "del", hostSide, check=False)
+    run("ip", "link", "set", nsSide, "netns", outside)
+    prefix = "fd00:88:%x:%x" % (os.getpid() & 0xFFFF, int(outside.rsplit("x", 1)[1]) & 0xFFFF)
+    run("ip", "-6", "addr", "add", prefix + "::1/64", "dev", hostSide, "nodad")
+    run("ip", "link", "set", hostSide, "up")
+    inside = ("ip", "netns", "exec", outside)
+    run(*inside, "ip", "-6", "addr", "add", prefix + "::2/64", "dev", nsSide, "nodad")
+    run(*inside, "ip", "link", "set", nsSide, "up")
+    run(*inside, "ip", "link", "set", "lo", "up")
+    server = subprocess.Popen([*inside, sys.executable, "-c", LISTENER6, "outside", "10000"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    testCase.addCleanup(Tutorial6Mixin._reap, server)
+    testCase.assertEqual(server.stdout.readline().strip(), b"ready")
+    return prefix + "::2", server
+
+
 class KernelGuestTests(SynchronousTestCase):
     """
     A kernel namespace configured only by our router advertisements.
@@ -165,12 +198,15 @@ class KernelGuestTests(SynchronousTestCase):
     def test_slaacPingAndDNS(self) -> None:
         """
         SLAAC from our RA, RDNSS seen, the gateway pinged, an AAAA
-        resolved through C{::3}, and a TCP server on the host's C{::1}
+        resolved through C{::3}, a TCP server in another namespace reached
+        through the NAT (which connects from the host: the server sees the
+        host's veth address), and a TCP server on the host's C{::1}
         reached through the NAT as C{[fd00:77::2]:PORT}
         (C{--allow-host-loopback}): the NAT connects on the host first,
         then answers the namespace's SYN.
         """
         port, peers = loopbackServer(self)
+        outsideAddress, outside = outsideServer(self)
         directory = shortTempDir(self)
         hosts = os.path.join(directory, "hosts")
         with open(hosts, "w") as f:
@@ -208,6 +244,13 @@ class KernelGuestTests(SynchronousTestCase):
         self.assertEqual(self.probe(namespace, "ping", "fd00:77::2"), "fd00:77::2 vdetwist")
         self.assertEqual(self.probe(namespace, "aaaa", "fd00:77::3", "v6name.test"),
                          "fd00:77::3 1 fd00:99::42")
+        self.assertEqual(self.probe(namespace, "tcp", outsideAddress, "10000"),
+                         "hello from outside\ngot 19")
+        out, _ = outside.communicate(timeout=10)
+        peer, read = out.decode().split(None, 1)
+        self.assertEqual(ipaddress.ip_address(peer),
+                         ipaddress.ip_address(outsideAddress) - 1)
+        self.assertEqual(read, "b'from the namespace\\n'\n")
         self.assertEqual(self.probe(namespace, "tcp", "fd00:77::2", str(port)),
                          "served from the namespace")
         self.assertEqual(peers, ["::1"])
