@@ -154,7 +154,9 @@ class SYNFloodTests(SynchronousTestCase):
         def connect(message: str) -> None:
             result = ns.exec(sys.executable, "-c", CLIENT, "192.168.77.100", "10000",
                              message, timeout=60, check=False)
-            self.assertEqual(result.returncode, 0, (message, result.stderr))
+            with open(errPath, "rb") as f:
+                listenerSaid = f.read()[-1500:]
+            self.assertEqual(result.returncode, 0, (message, result.stderr, listenerSaid))
 
         connect("before")
         before = residentKiB(listener.pid)

@@ -24,7 +24,7 @@ from vdetwist.stack.tcp.syncookies import (
     cookieTimestamp,
     decodeTimestamp,
 )
-from vdetwist.wire.tcp import ACK, PSH, RST, SYN, TCPSegment
+from vdetwist.wire.tcp import ACK, FIN, PSH, RST, SYN, TCPSegment
 
 SECRET = bytes(range(32))
 
@@ -205,6 +205,31 @@ class CookieLayerTests(LayerTestsMixin, SynchronousTestCase):
         self.assertEqual(self.layer.stats.synCookiesFailed, 2)
         self.assertEqual(factory.built, [])
         self.assertNotIn((US, 80, THEM, 40000), self.layer.connections)
+
+    def test_laterSegmentHeldBack(self) -> None:
+        """
+        Data or a FIN that fails the check (the cookie covers the peer's
+        ISN: a segment after lost ones does not validate) is dropped
+        without a RST while cookies are in use, so the peer retransmits
+        its first data, which validates; the connection then gets all of
+        it.  A pure ACK failing the check still gets a RST.
+        """
+        factory = RecorderFactory()
+        self.fill(factory)
+        self.inject(TCPSegment(40000, 80, 7000, 0, SYN, 8000))
+        [synAck] = self.sent()
+        self.inject(TCPSegment(40000, 80, 7006, synAck.seq + 1, ACK | FIN, 8000))
+        self.inject(TCPSegment(40000, 80, 7003, synAck.seq + 1, ACK | PSH, 8000, b"lo"))
+        self.assertEqual(self.sent(), [])
+        self.assertEqual(self.layer.stats.synCookiesFailed, 2)
+        self.assertEqual(factory.built, [])
+        self.inject(TCPSegment(40000, 80, 7001, synAck.seq + 1, ACK | PSH | FIN, 8000,
+                               b"hello"))
+        [protocol] = factory.built
+        self.assertEqual(protocol.received, [b"hello"])
+        self.assertEqual(self.layer.stats.synCookiesValidated, 1)
+        self.inject(TCPSegment(40001, 80, 7006, synAck.seq + 1, ACK, 8000))
+        self.assertEqual([s.flags for s in self.sent()][-1:], [RST])
 
     def test_notCheckedWithoutRecentCookies(self) -> None:
         """

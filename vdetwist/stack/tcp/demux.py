@@ -57,6 +57,7 @@ from vdetwist.stack.tcp.seq import SEQ_MASK, initialSequenceNumber, seqGT
 from vdetwist.stack.tcp.syncookies import PERIOD, SYNCookies, cookieTimestamp, decodeTimestamp
 from vdetwist.wire.tcp import (
     ACK,
+    FIN,
     PROTOCOL_TCP,
     RST,
     SYN,
@@ -579,8 +580,9 @@ class TCPLayer:
         @param listener: the listener.
         @param key: the 4-tuple.
         @param segment: the ACK.
-        @return: whether the ACK was taken (a valid cookie); C{False}
-            means it is answered as any segment for no connection.
+        @return: whether the ACK was taken (a valid cookie, or a later
+            segment of a cookie's connection, held back); C{False} means
+            it is answered as any segment for no connection.
         """
         local, localPort, remote, remotePort = key
         now = self.reactor.seconds()
@@ -598,6 +600,15 @@ class TCPLayer:
                 timestamp = (segment.timestamp[0], 0)
         if mss is None:
             self.stats.synCookiesFailed += 1
+            if segment.payload or segment.flags & FIN:
+                # The cookie covers the peer's ISN, so this check needs the
+                # first segment after the SYN.  Data or a FIN failing it may
+                # be a later segment of a cookie's connection whose ACK and
+                # first data were lost (a flood fills queues): a RST (as
+                # Linux sends) would kill that connection, while silence
+                # makes the peer retransmit from its first byte, which
+                # validates.  Only while cookies are in use.
+                return True
             return False
         if not self._makeRoom():
             self.stats.synFloodDrops += 1
