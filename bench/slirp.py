@@ -40,7 +40,8 @@ from C{/proc}), its CPU per Gbit/s or per completed connection, and the
 machine's busy share (C{/proc/stat}) over each test.  It prints every
 measurement, the medians with min-max, the ratios ours/libslirp, the
 machine and the command.  With C{--profile DIR} it also samples our slirp
-with py-spy (200 Hz, non-blocking) during the first round's tests, keeps
+with py-spy (200 Hz, non-blocking) during the first round's tests (both
+sessions, IPv4 and IPv6 guest: DIR/TEST.txt and DIR/6TEST.txt), keeps
 the raw collapsed stacks in DIR and prints the top functions.  Everything it
 makes (switch, namespace, tap, processes, sockets) is removed on every path,
 SIGTERM included.
@@ -516,9 +517,9 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
         mine = results[slirp.kind]
         for test in TESTS:
             spy = None
-            if options.profile and slirp.kind == "ours" and round == 0:
-                spy = profile(slirp.pid, options.seconds,
-                              os.path.join(options.profile, "%s.txt" % (test,)))
+            if options.profile and slirp.kind != "libslirp" and round == 0:
+                spy = profile(slirp.pid, options.seconds, os.path.join(
+                    options.profile, "%s%s.txt" % (slirp.kind[4:], test)))
             before, start = cpuSeconds(slirp.pid), time.monotonic()
             busyBefore, totalBefore = machineBusy()
             if test == "conn":
@@ -645,10 +646,11 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
     print("command: %s" % (" ".join([sys.executable] + sys.argv),))
     print("our slirp runs on: %s (%s)" % (implementation(PYTHON), PYTHON))
     if options.profile:
-        for test in TESTS:
-            path = os.path.join(options.profile, "%s.txt" % (test,))
+        for kind, test in [(kind, test) for kind in ("", "6") for test in TESTS]:
+            path = os.path.join(options.profile, "%s%s.txt" % (kind, test))
             if os.path.exists(path):
-                print("\nour slirp during %s, top functions by own samples (%s):" % (test, path))
+                print("\nour slirp%s during %s, top functions by own samples (%s):" % (
+                    " (IPv6 guest)" if kind else "", test, path))
                 print("   self  total")
                 for share, inclusive, name in topFunctions(path):
                     print("  %5.1f%% %5.1f%%  %s" % (100 * share, 100 * inclusive, name))
