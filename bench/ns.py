@@ -177,21 +177,25 @@ def iperfRun(kind: str, switch: Any, seconds: float, cleanups: List[Callable[[],
     views = _Views(kind, switch, cleanups, profile)
     server = subprocess.Popen(views.argv(SERVER + "/24", ["iperf3", "-s", "-1", "-B", SERVER]),
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, env=ENV)
+                              stderr=subprocess.PIPE, env=ENV, start_new_session=True)
     processes = [server]
 
     def killAll() -> None:
         """
-        Kill and reap the views still running.
+        Kill and reap the views still running, with everything they
+        started (each view leads its own process group: killing only the
+        view left its iperf3 running when a run failed).
         """
         for p in processes:
-            if p.poll() is None:
-                p.kill()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
             p.wait()
     cleanups.append(killAll)
     client = subprocess.Popen(views.argv(CLIENT + "/24", ["sh", "-c", CLIENT_SCRIPT % {
         "server": SERVER, "seconds": seconds}]), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, start_new_session=True)
     processes.append(client)
     relays = _CPUSampler([server.pid, client.pid] if kind == "ns" and not profile else [])
     relays.start()
