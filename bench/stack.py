@@ -824,6 +824,19 @@ def plugNamespace(namespace: Any, switchDir: str, address: str, mtu: int) -> Non
     namespace.address = address.split("/")[0]
 
 
+def tapPackets(namespace: Any) -> Tuple[int, int]:
+    """
+    The packets a namespace's tap has received and sent (C{ip -s link}).
+
+    @param namespace: a L{tests.interop.netns.Namespace}.
+    @return: C{(received, sent)}.
+    """
+    shown = json.loads(namespace.exec("ip", "-s", "-j", "link", "show", "dev",
+                                      namespace.tap).stdout)
+    stats = shown[0]["stats64"]
+    return stats["rx"]["packets"], stats["tx"]["packets"]
+
+
 #: The virtual host's counters C{--verbose} prints (changes per transfer).
 VERBOSE_COUNTERS = {
     "plug.framesIn", "plug.framesOut", "plug.drops", "plug.inputDrops",
@@ -894,6 +907,7 @@ def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
                 got[key] = iperf(a, b, seconds)
                 continue
             before = vhost.counters() if options.verbose else {}
+            tapBefore = tapPackets(a) if options.verbose else (0, 0)
             cpu0, t0 = cpuSeconds(vhost.pid), time.monotonic()
             try:
                 out = client(a, "send" if key.startswith("kv") else "recv", seconds,
@@ -905,10 +919,22 @@ def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
             got[key] = out["bytes"] * 8 / out["seconds"] / 1e6
             if options.verbose:
                 after = vhost.counters()
-                print("  %s counters: %s" % (dict(DIRECTIONS)[key], " ".join(
+                tapAfter = tapPackets(a)
+                # Frames lost between the virtual host's plug and the
+                # kernel's tap (the switch's queues, vde_plug2tap, the
+                # sockets' buffers): what one side sent and the other did
+                # not receive over the transfer (ARP and the like, a few
+                # frames, make it approximate).
+                if key.startswith("vk"):
+                    lost = (after["plug.framesOut"] - before.get("plug.framesOut", 0)
+                            - (tapAfter[0] - tapBefore[0]))
+                else:
+                    lost = (tapAfter[1] - tapBefore[1]
+                            - (after["plug.framesIn"] - before.get("plug.framesIn", 0)))
+                print("  %s counters: %s pathLost=%d" % (dict(DIRECTIONS)[key], " ".join(
                     "%s=%d" % (name, after[name] - before.get(name, 0))
                     for name in sorted(after) if name.replace("tcp6.", "tcp.") in VERBOSE_COUNTERS
-                    and after[name] != before.get(name, 0))), flush=True)
+                    and after[name] != before.get(name, 0)), lost), flush=True)
         for key, value in got.items():
             results[key].append(value)
         print("%s round %d: kernel->kernel %7.1f  kernel->vhost %7.1f (vhost CPU %.2f)"
