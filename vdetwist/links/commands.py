@@ -9,17 +9,28 @@ switch without cables lists none of them.
 """
 
 import errno
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from twisted.logger import Logger
 
 from vdetwist.console.framing import MENU, STRARG, WITHFILE
-from vdetwist.console.table import CommandTable, Entry
+from vdetwist.console.table import CommandTable, Entry, Handler
 from vdetwist.links.cable import Cable, CableManager
 from vdetwist.links.cableendpoints import CableError
 from vdetwist.links.linkemu import LinkParameters, LinkValueError
 
 log = Logger(namespace="vdetwist.links.cable")
+
+#: The link emulation parameters (L{vdetwist.links.linkemu.NAMES}) and their
+#: help, in listing order: C{link/NAME ID VALUE} sets one (L{CableCommands}).
+LINK_PARAMETERS: List[Tuple[str, str]] = [
+    ("loss", "loss % ([LR|RL]P)"),
+    ("dup", "duplication % ([LR|RL]P)"),
+    ("delay", "delay ms ([LR|RL]D[+jitter][U|N])"),
+    ("bandwidth", "bandwidth bytes/s ([LR|RL]B[K|M|G], 0=unlimited)"),
+    ("mtu", "drop frames longer than VALUE bytes (0=no limit)"),
+    ("capacity", "bytes queued at most per direction"),
+]
 
 #: The cable and link emulation menus, in listing order.
 COMMANDS: List[Entry] = [
@@ -30,18 +41,18 @@ COMMANDS: List[Entry] = [
     ("cable/del", "ID", "remove a cable", STRARG),
     ("link", MENU, "LINK EMULATION MENU", None),
     ("link/print", "[ID]", "print the link emulation of the cables", STRARG | WITHFILE),
-    ("link/loss", "ID VALUE", "loss % ([LR|RL]P)", STRARG),
-    ("link/dup", "ID VALUE", "duplication % ([LR|RL]P)", STRARG),
-    ("link/delay", "ID VALUE", "delay ms ([LR|RL]D[+jitter][U|N])", STRARG),
-    ("link/bandwidth", "ID VALUE", "bandwidth bytes/s ([LR|RL]B[K|M|G], 0=unlimited)", STRARG),
-    ("link/mtu", "ID VALUE", "drop frames longer than VALUE bytes (0=no limit)", STRARG),
-    ("link/capacity", "ID VALUE", "bytes queued at most per direction", STRARG),
+    *[("link/" + name, "ID VALUE", help, STRARG) for name, help in LINK_PARAMETERS],
     ("link/clear", "ID", "remove the link emulation", STRARG),
 ]
 
+_LINK_PARAMETER_NAMES = frozenset(name for name, _ in LINK_PARAMETERS)
+
+
 class CableCommands(CommandTable):
     """
-    The C{cable/*} and C{link/*} commands of one cable manager.
+    The C{cable/*} and C{link/*} commands of one cable manager: a
+    C{cmd_} method each, except the C{link/NAME ID VALUE} commands of
+    L{LINK_PARAMETERS}, which L{handler} binds to L{_setLink}.
 
     @ivar manager: the L{CableManager}.
     """
@@ -53,6 +64,20 @@ class CableCommands(CommandTable):
         @param manager: the cable manager the commands act on.
         """
         self.manager = manager
+
+    def handler(self, path: str) -> Optional[Handler]:
+        """
+        This table's implementation of a command: for C{link/NAME} with
+        NAME one of L{LINK_PARAMETERS}, L{_setLink} of that parameter;
+        else the C{cmd_} method.
+
+        @param path: the command path, e.g. C{"link/loss"}.
+        @return: the handler, or L{None}.
+        """
+        menu, _, name = path.partition("/")
+        if menu == "link" and name in _LINK_PARAMETER_NAMES:
+            return lambda session, out, arg: self._setLink(name, arg)
+        return CommandTable.handler(self, path)
 
     def _cableIDArgument(self, text: str) -> "tuple[int, Optional[Cable]]":
         """
@@ -195,39 +220,3 @@ class CableCommands(CommandTable):
             return rv
         entry.setLink(None)
         return 0
-
-    def cmd_link_loss(self, session: Any, out: List[str], arg: str) -> int:
-        """
-        C{link/loss ID VALUE}.
-        """
-        return self._setLink("loss", arg)
-
-    def cmd_link_dup(self, session: Any, out: List[str], arg: str) -> int:
-        """
-        C{link/dup ID VALUE}.
-        """
-        return self._setLink("dup", arg)
-
-    def cmd_link_delay(self, session: Any, out: List[str], arg: str) -> int:
-        """
-        C{link/delay ID VALUE}.
-        """
-        return self._setLink("delay", arg)
-
-    def cmd_link_bandwidth(self, session: Any, out: List[str], arg: str) -> int:
-        """
-        C{link/bandwidth ID VALUE}.
-        """
-        return self._setLink("bandwidth", arg)
-
-    def cmd_link_mtu(self, session: Any, out: List[str], arg: str) -> int:
-        """
-        C{link/mtu ID VALUE}.
-        """
-        return self._setLink("mtu", arg)
-
-    def cmd_link_capacity(self, session: Any, out: List[str], arg: str) -> int:
-        """
-        C{link/capacity ID VALUE}.
-        """
-        return self._setLink("capacity", arg)

@@ -9,14 +9,13 @@ and UDP register handlers), and offers a small L{ICMPLayer.ping}.
 
 import struct
 from collections import Counter
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional
 
 from twisted.internet.defer import Deferred
-from twisted.internet.error import TimeoutError
-from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vdetwist.interfaces import IIPv4Protocol, IIPv4Sender
+from vdetwist.stack.ping import PingTracker
 from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.icmp import (
     ERROR_TYPES,
@@ -108,8 +107,7 @@ class ICMPLayer:
         self.echoReplyReceived: Optional[Callable[[bytes, int, int, bytes], None]] = None
         self.counters: Counter[str] = Counter()
         self._bucket = TokenBucket(errorRate, errorBurst)
-        self._pings: Dict[Tuple[bytes, int, int], Tuple[Deferred[float], float, Any]] = {}
-        self._nextIdentifier = 0x7674
+        self._pings = PingTracker(reactor, 0x7674)
         setErrorReporter = getattr(ip, "setErrorReporter", None)
         if setErrorReporter is not None:
             setErrorReporter(self.sendUnreachable, self._reassemblyTimedOut)
@@ -159,11 +157,7 @@ class ICMPLayer:
             counters["echoReplies"] += 1
             identifier, sequence = rest >> 16, rest & 0xFFFF
             data = payload[HEADER_LENGTH:]
-            pending = self._pings.pop((source, identifier, sequence), None)
-            if pending is not None:
-                d, sent, timer = pending
-                timer.cancel()
-                d.callback(self.reactor.seconds() - sent)
+            self._pings.replyReceived(source, identifier, sequence)
             if self.echoReplyReceived is not None:
                 self.echoReplyReceived(source, identifier, sequence, data)
         elif icmpType in ERROR_TYPES:
@@ -281,31 +275,10 @@ class ICMPLayer:
         @return: a Deferred firing with the round-trip time in seconds, or
             failing with L{TimeoutError}.
         """
-        if identifier is None:
-            identifier = self._nextIdentifier
-            self._nextIdentifier = (self._nextIdentifier + 1) & 0xFFFF
-        key = (destination, identifier, sequence)
-        d: Deferred[float] = Deferred(lambda _: self._cancelPing(key))
-
-        def expired() -> None:
-            if self._pings.pop(key, None) is not None:
-                d.errback(Failure(TimeoutError(f"no echo reply in {timeout}s")))  # type: ignore[no-untyped-call]
-
-        timer = self.reactor.callLater(timeout, expired)
-        self._pings[key] = (d, self.reactor.seconds(), timer)
+        identifier, d = self._pings.start(destination, sequence, timeout, identifier)
         message = ICMPRepr.echoRequest(identifier, sequence, data).emit()
         self.ip.sendPacket(PROTOCOL_ICMP, self.ip.sourceFor(destination), destination, message)
         return d
-
-    def _cancelPing(self, key: Tuple[bytes, int, int]) -> None:
-        """
-        Forget a cancelled ping.
-
-        @param key: (destination, identifier, sequence).
-        """
-        pending = self._pings.pop(key, None)
-        if pending is not None and pending[2].active():
-            pending[2].cancel()
 
 
 __all__ = ["ICMPLayer", "ErrorHandler", "TokenBucket"]

@@ -13,12 +13,11 @@ from collections import Counter
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from twisted.internet.defer import Deferred
-from twisted.internet.error import TimeoutError
-from twisted.python.failure import Failure
 
 from vdetwist.stack.icmp import TokenBucket
 from vdetwist.stack.ipv6 import IPv6Layer
 from vdetwist.stack.nd import NDLayer
+from vdetwist.stack.ping import PingTracker
 from vdetwist.wire.addr6 import UNSPECIFIED
 from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.frames import MalformedPacket
@@ -109,8 +108,7 @@ class ICMPv6Layer:
         self.echoReplyReceived: Optional[Callable[[bytes, int, int, bytes], None]] = None
         self.counters: Counter[str] = Counter()
         self._bucket = TokenBucket(errorRate, errorBurst)
-        self._pings: Dict[Tuple[bytes, int, int], Tuple["Deferred[float]", float, Any]] = {}
-        self._nextIdentifier = 0x7636
+        self._pings = PingTracker(reactor, 0x7636)
         ip.registerProtocol(NEXT_HEADER_ICMPV6, self)
         ip.setErrorReporter(self.sendError)
 
@@ -174,11 +172,7 @@ class ICMPv6Layer:
         elif icmpType == TYPE_ECHO_REPLY:
             counters["echoReplies"] += 1
             identifier, sequence = rest >> 16, rest & 0xFFFF
-            pending = self._pings.pop((source, identifier, sequence), None)
-            if pending is not None:
-                d, sent, timer = pending
-                timer.cancel()
-                d.callback(self.reactor.seconds() - sent)
+            self._pings.replyReceived(source, identifier, sequence)
             if self.echoReplyReceived is not None:
                 self.echoReplyReceived(source, identifier, sequence, payload[HEADER_LENGTH:])
         elif icmpType in ND_TYPES:
@@ -304,32 +298,11 @@ class ICMPv6Layer:
         @return: a Deferred firing with the round-trip time in seconds, or
             failing with L{TimeoutError}.
         """
-        if identifier is None:
-            identifier = self._nextIdentifier
-            self._nextIdentifier = (self._nextIdentifier + 1) & 0xFFFF
-        key = (destination, identifier, sequence)
-        d: "Deferred[float]" = Deferred(lambda _: self._cancelPing(key))
-
-        def expired() -> None:
-            if self._pings.pop(key, None) is not None:
-                d.errback(Failure(TimeoutError(f"no echo reply in {timeout}s")))  # type: ignore[no-untyped-call]
-
-        timer = self.reactor.callLater(timeout, expired)
-        self._pings[key] = (d, self.reactor.seconds(), timer)
+        identifier, d = self._pings.start(destination, sequence, timeout, identifier)
         source = self.ip.sourceFor(destination)
         message = ICMPv6Repr.echoRequest(identifier, sequence, data).emit(source, destination)
         self.ip.sendPacket(NEXT_HEADER_ICMPV6, source, destination, message)
         return d
-
-    def _cancelPing(self, key: Tuple[bytes, int, int]) -> None:
-        """
-        Forget a cancelled ping.
-
-        @param key: (destination, identifier, sequence).
-        """
-        pending = self._pings.pop(key, None)
-        if pending is not None and pending[2].active():
-            pending[2].cancel()
 
 
 __all__ = ["ICMPv6Layer", "ErrorHandler", "quotedUpperLayer"]

@@ -16,12 +16,13 @@ timer that expires it.
 
 import struct
 from collections import Counter
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from zope.interface import implementer
 
 from vdetwist.interfaces import IIPv4Protocol, IIPv4Sender
 from vdetwist.stack.arp import ARPLayer
+from vdetwist.stack.reassembly import BaseReassembler, PartialDatagram, ReassemblyTimerMixin
 from vdetwist.wire.addr import BROADCAST_IPV4, BROADCAST_MAC, broadcastAddress
 from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.ipv4 import (
@@ -41,46 +42,18 @@ _packHeader = HEADER.pack
 FragmentKey = Tuple[bytes, bytes, int, int]
 
 
-class _Reassembly:
-    """
-    The fragments of one datagram received so far.
-
-    @ivar pieces: offset to payload bytes, non-overlapping.
-    @ivar size: the bytes held.
-    @ivar total: the payload length, once the last fragment arrived.
-    @ivar header: the first fragment's header, once it arrived.
-    @ivar deadline: when the reassembly is abandoned.
-    """
-
-    __slots__ = ("pieces", "size", "total", "header", "deadline")
-
-    def __init__(self, deadline: float) -> None:
-        """
-        @param deadline: when the reassembly is abandoned.
-        """
-        self.pieces: Dict[int, bytes] = {}
-        self.size = 0
-        self.total: Optional[int] = None
-        self.header: Optional[bytes] = None
-        self.deadline = deadline
-
-
-class Reassembler:
+class Reassembler(BaseReassembler):
     """
     IPv4 reassembly (RFC 791 section 3.2, RFC 815) with bounds.  Pure:
     time is passed in.
 
     Overlapping fragments abandon the datagram (as RFC 5722 asks for IPv6,
-    closing the door on overlap attacks); an exact duplicate is ignored.
+    closing the door on overlap attacks); a fragment at an offset already
+    held, of the same length, is a duplicate and ignored.  The first
+    fragment's header is kept, to rebuild the datagram's header and for
+    the ICMP time-exceeded error.
 
-    @ivar timeout: seconds a datagram may take to complete.
-    @ivar maxDatagrams: the most datagrams under reassembly at once.
-    @ivar maxBytes: the most fragment payload bytes held in all.
-    @ivar maxFragments: the most fragments one datagram may have.
-    @ivar counters: C{reassembled}, C{overlapping}, C{duplicates},
-        C{oversized}, C{tooMany} (a new datagram refused because of
-        L{maxDatagrams} or L{maxBytes}), C{tooManyFragments}, C{timedOut},
-        C{inconsistent}.
+    @ivar counters: see L{BaseReassembler}.
     """
 
     def __init__(self, timeout: float = 30.0, maxDatagrams: int = 64,
@@ -91,45 +64,7 @@ class Reassembler:
         @param maxBytes: the most payload bytes held.
         @param maxFragments: the most fragments one datagram may have.
         """
-        self.timeout = timeout
-        self.maxFragments = maxFragments
-        self.maxDatagrams = maxDatagrams
-        self.maxBytes = maxBytes
-        self.counters: Counter[str] = Counter()
-        self._datagrams: Dict[FragmentKey, _Reassembly] = {}
-        self._bytes = 0
-
-    def __len__(self) -> int:
-        """
-        The number of datagrams under reassembly.
-        """
-        return len(self._datagrams)
-
-    @property
-    def bytesHeld(self) -> int:
-        """
-        The fragment payload bytes held.
-        """
-        return self._bytes
-
-    def nextDeadline(self) -> Optional[float]:
-        """
-        The earliest deadline, or C{None} when nothing is held.
-        """
-        if not self._datagrams:
-            return None
-        return min(r.deadline for r in self._datagrams.values())
-
-    def _drop(self, key: FragmentKey) -> _Reassembly:
-        """
-        Forget one datagram.
-
-        @param key: its key.
-        @return: what was held.
-        """
-        reassembly = self._datagrams.pop(key)
-        self._bytes -= reassembly.size
-        return reassembly
+        BaseReassembler.__init__(self, timeout, maxDatagrams, maxBytes, maxFragments)
 
     def add(self, key: FragmentKey, header: bytes, offset: int, more: bool,
             payload: bytes, now: float) -> Optional[bytes]:
@@ -146,82 +81,28 @@ class Reassembler:
             fields, and the whole payload) when this fragment completes
             it, else C{None}.
         """
-        counters = self.counters
-        end = offset + len(payload)
-        if end + len(header) > 65535:
-            counters["oversized"] += 1
-            if key in self._datagrams:
-                self._drop(key)
-            return None
-        if more and (not payload or len(payload) % 8):
-            counters["inconsistent"] += 1
-            return None
-        reassembly = self._datagrams.get(key)
-        if reassembly is None:
-            if (len(self._datagrams) >= self.maxDatagrams
-                    or self._bytes + len(payload) > self.maxBytes):
-                counters["tooMany"] += 1
-                return None
-            reassembly = self._datagrams[key] = _Reassembly(now + self.timeout)
-        elif self._bytes + len(payload) > self.maxBytes:
-            counters["tooMany"] += 1
-            self._drop(key)
-            return None
-        if not more:
-            if reassembly.total is not None and reassembly.total != end:
-                counters["inconsistent"] += 1
-                self._drop(key)
-                return None
-            reassembly.total = end
-        if reassembly.total is not None and end > reassembly.total:
-            counters["inconsistent"] += 1
-            self._drop(key)
-            return None
-        pieces = reassembly.pieces
-        existing = pieces.get(offset)
-        if existing is not None and len(existing) == len(payload):
-            counters["duplicates"] += 1
-            return None
-        if len(pieces) >= self.maxFragments:
-            counters["tooManyFragments"] += 1
-            self._drop(key)
-            return None
-        for start, piece in pieces.items():
-            if start < end and offset < start + len(piece):
-                counters["overlapping"] += 1
-                self._drop(key)
-                return None
-        pieces[offset] = payload
-        reassembly.size += len(payload)
-        self._bytes += len(payload)
-        if offset == 0:
-            reassembly.header = header
-        if (reassembly.total is None or reassembly.header is None
-                or reassembly.size != reassembly.total):
-            return None
-        self._drop(key)
-        counters["reassembled"] += 1
-        data = b"".join(pieces[k] for k in sorted(pieces))
-        return rebuildHeader(reassembly.header, len(data)) + data
+        return self._add(key, len(header), header, offset, more, payload, now)
 
-    def expire(self, now: float) -> List[Optional[bytes]]:
+    def _assemble(self, first: bytes, data: bytes) -> bytes:
         """
-        Abandon the datagrams past their deadline.
+        The first fragment's header, rebuilt for the whole payload, and the
+        payload.
 
-        @param now: the current time.
-        @return: for each abandoned datagram, its first fragment (header
-            and payload) if it had arrived, for an ICMP time-exceeded, or
-            C{None}.
+        @param first: the first fragment's header.
+        @param data: the whole payload.
+        @return: the datagram.
         """
-        dead = [k for k, r in self._datagrams.items() if r.deadline <= now]
-        firsts: List[Optional[bytes]] = []
-        for key in dead:
-            reassembly = self._drop(key)
-            self.counters["timedOut"] += 1
-            first = reassembly.pieces.get(0)
-            firsts.append(None if reassembly.header is None or first is None
-                          else reassembly.header + first)
-        return firsts
+        return rebuildHeader(first, len(data)) + data
+
+    def _timedOut(self, partial: PartialDatagram) -> Optional[bytes]:
+        """
+        The first fragment, header and payload.
+
+        @param partial: what was held.
+        @return: the first fragment.
+        """
+        header: bytes = partial.first
+        return header + partial.pieces[0]
 
 
 def rebuildHeader(header: bytes, payloadLength: int, flagsAndOffset: int = 0) -> bytes:
@@ -242,7 +123,7 @@ def rebuildHeader(header: bytes, payloadLength: int, flagsAndOffset: int = 0) ->
 
 
 @implementer(IIPv4Sender)
-class IPv4Layer:
+class IPv4Layer(ReassemblyTimerMixin):
     """
     IPv4 on one interface.
 
@@ -264,6 +145,8 @@ class IPv4Layer:
         C{unknownProtocol}, C{noRoute}, C{badSource}, C{tooBig}, and the
         reassembler's counts.
     """
+
+    reassembler: Reassembler
 
     def __init__(
         self,
@@ -472,32 +355,15 @@ class IPv4Layer:
         counters["delivered"] += 1
         handler.packetReceived(source, destination, datagram[headerLength:], datagram)
 
-    def _scheduleReassemblyTimer(self) -> None:
+    def _reassemblyTimedOut(self, first: bytes) -> None:
         """
-        Make sure a timer fires at the reassembler's next deadline.
-        """
-        deadline = self.reassembler.nextDeadline()
-        timer = self._reassemblyTimer
-        if deadline is None:
-            if timer is not None and timer.active():
-                timer.cancel()
-            self._reassemblyTimer = None
-            return
-        if timer is not None and timer.active():
-            return
-        delay = max(0.0, deadline - self.reactor.seconds())
-        self._reassemblyTimer = self.reactor.callLater(delay, self._expireReassembly)
+        Send ICMP time exceeded (code 1) about an abandoned datagram, when
+        there is an error reporter.
 
-    def _expireReassembly(self) -> None:
+        @param first: its first fragment.
         """
-        Abandon timed-out reassemblies; send ICMP time exceeded (code 1)
-        for those whose first fragment arrived.
-        """
-        self._reassemblyTimer = None
-        for first in self.reassembler.expire(self.reactor.seconds()):
-            if first is not None and self.timeExceeded is not None:
-                self.timeExceeded(first)
-        self._scheduleReassemblyTimer()
+        if self.timeExceeded is not None:
+            self.timeExceeded(first)
 
     # Sending
 
@@ -622,25 +488,6 @@ class IPv4Layer:
         self._identification = identification = (self._identification + 1) & 0xFFFF
         self.datagramReceived(self._header(
             protocol, source, destination, identification, 0, len(payload)) + payload)
-
-    def stop(self) -> None:
-        """
-        Cancel the reassembly timer.
-        """
-        if self._reassemblyTimer is not None and self._reassemblyTimer.active():
-            self._reassemblyTimer.cancel()
-        self._reassemblyTimer = None
-
-    def allCounters(self) -> Dict[str, int]:
-        """
-        This layer's counters merged with the reassembler's.
-
-        @return: a new dict.
-        """
-        merged = dict(self.counters)
-        for key, value in self.reassembler.counters.items():
-            merged["reassembly." + key] = value
-        return merged
 
 
 __all__ = ["IPv4Layer", "Reassembler", "rebuildHeader", "PROTOCOL_ICMP"]

@@ -24,12 +24,13 @@ timer that expires it.
 import os
 import struct
 from collections import Counter, OrderedDict
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from zope.interface import implementer
 
 from vdetwist.interfaces import IIPv6Sender
 from vdetwist.stack.nd import NDLayer
+from vdetwist.stack.reassembly import BaseReassembler, PartialDatagram, ReassemblyTimerMixin
 from vdetwist.wire.addr6 import UNSPECIFIED, isLinkLocal, multicastMAC
 from vdetwist.wire.ethernet import ETHERTYPE_IPV6
 from vdetwist.wire.frames import MalformedPacket
@@ -73,101 +74,47 @@ FragmentKey = Tuple[bytes, bytes, int]
 ErrorReporter = Callable[[int, int, int, bytes], None]
 
 
-class _Reassembly:
-    """
-    The fragments of one packet received so far.
-
-    @ivar pieces: offset to fragment data, non-overlapping.
-    @ivar size: the bytes held.
-    @ivar total: the fragmentable part's length, once the last fragment
-        arrived.
-    @ivar first: the first fragment's unfragmentable part (fixed and
-        extension headers before the fragment header), the offset in it
-        of the next-header byte naming the fragment header, and the
-        fragment header's next header, once the first fragment arrived.
-    @ivar firstPacket: the first fragment as received, for an ICMPv6
-        time exceeded.
-    @ivar deadline: when the reassembly is abandoned.
-    """
-
-    __slots__ = ("pieces", "size", "total", "first", "firstPacket", "deadline")
-
-    def __init__(self, deadline: float) -> None:
-        """
-        @param deadline: when the reassembly is abandoned.
-        """
-        self.pieces: Dict[int, bytes] = {}
-        self.size = 0
-        self.total: Optional[int] = None
-        self.first: Optional[Tuple[bytes, int, int]] = None
-        self.firstPacket: Optional[bytes] = None
-        self.deadline = deadline
-
-
-class Reassembler:
+class Reassembler(BaseReassembler):
     """
     IPv6 reassembly (RFC 8200 section 4.5) with bounds.  Pure: time is
     passed in.
 
-    Overlapping fragments abandon the packet silently (RFC 5722); an exact
-    duplicate is ignored.
+    Overlapping fragments abandon the packet silently (RFC 5722), and so
+    does a fragment at an offset already held whose bytes differ; an exact
+    duplicate is ignored.  The first fragment is kept whole, for the
+    ICMPv6 time-exceeded error, beside its unfragmentable part.
 
-    @ivar timeout: seconds a packet may take to complete (60 in RFC 8200).
-    @ivar maxPackets: the most packets under reassembly at once.
-    @ivar maxBytes: the most fragment data bytes held in all.
-    @ivar maxFragments: the most fragments one packet may have.
-    @ivar counters: C{reassembled}, C{overlapping}, C{duplicates},
-        C{oversized}, C{tooMany}, C{tooManyFragments}, C{timedOut},
-        C{inconsistent}.
+    @ivar counters: see L{BaseReassembler}.
     """
+
+    duplicatesMustMatch = True
 
     def __init__(self, timeout: float = 60.0, maxPackets: int = 64,
                  maxBytes: int = 1 << 20, maxFragments: int = 64) -> None:
         """
-        @param timeout: seconds a packet may take to complete.
+        @param timeout: seconds a packet may take to complete (60 in RFC
+            8200).
         @param maxPackets: the most packets under reassembly.
         @param maxBytes: the most fragment bytes held.
         @param maxFragments: the most fragments one packet may have.
         """
-        self.timeout = timeout
-        self.maxPackets = maxPackets
-        self.maxBytes = maxBytes
-        self.maxFragments = maxFragments
-        self.counters: Counter[str] = Counter()
-        self._packets: Dict[FragmentKey, _Reassembly] = {}
-        self._bytes = 0
-
-    def __len__(self) -> int:
-        """
-        The number of packets under reassembly.
-        """
-        return len(self._packets)
+        BaseReassembler.__init__(self, timeout, maxPackets, maxBytes, maxFragments)
 
     @property
-    def bytesHeld(self) -> int:
+    def maxPackets(self) -> int:
         """
-        The fragment bytes held.
+        The most packets under reassembly at once (L{maxDatagrams}).
         """
-        return self._bytes
+        return self.maxDatagrams
 
-    def nextDeadline(self) -> Optional[float]:
+    @maxPackets.setter
+    def maxPackets(self, value: int) -> None:
         """
-        The earliest deadline, or C{None} when nothing is held.
-        """
-        if not self._packets:
-            return None
-        return min(r.deadline for r in self._packets.values())
+        Set L{maxDatagrams}.
 
-    def _drop(self, key: FragmentKey) -> _Reassembly:
+        @param value: the most packets.
         """
-        Forget one packet.
-
-        @param key: its key.
-        @return: what was held.
-        """
-        reassembly = self._packets.pop(key)
-        self._bytes -= reassembly.size
-        return reassembly
+        self.maxDatagrams = value
 
     def add(self, key: FragmentKey, unfragmentable: bytes, nextHeaderAt: int,
             nextHeader: int, offset: int, more: bool, data: bytes, now: float,
@@ -190,89 +137,41 @@ class Reassembler:
         @return: the reassembled packet when this fragment completes it,
             else C{None}.
         """
-        counters = self.counters
-        end = offset + len(data)
-        if end + len(unfragmentable) - HEADER_LENGTH > 65535:
-            counters["oversized"] += 1
-            if key in self._packets:
-                self._drop(key)
-            return None
-        if more and (not data or len(data) % 8):
-            counters["inconsistent"] += 1
-            return None
-        reassembly = self._packets.get(key)
-        if reassembly is None:
-            if (len(self._packets) >= self.maxPackets
-                    or self._bytes + len(data) > self.maxBytes):
-                counters["tooMany"] += 1
-                return None
-            reassembly = self._packets[key] = _Reassembly(now + self.timeout)
-        elif self._bytes + len(data) > self.maxBytes:
-            counters["tooMany"] += 1
-            self._drop(key)
-            return None
-        if not more:
-            if reassembly.total is not None and reassembly.total != end:
-                counters["inconsistent"] += 1
-                self._drop(key)
-                return None
-            reassembly.total = end
-        if reassembly.total is not None and end > reassembly.total:
-            counters["inconsistent"] += 1
-            self._drop(key)
-            return None
-        pieces = reassembly.pieces
-        existing = pieces.get(offset)
-        if existing is not None and existing == data:
-            counters["duplicates"] += 1
-            return None
-        if len(pieces) >= self.maxFragments:
-            counters["tooManyFragments"] += 1
-            self._drop(key)
-            return None
-        for start, piece in pieces.items():
-            if start < end and offset < start + len(piece):
-                counters["overlapping"] += 1
-                self._drop(key)
-                return None
-        pieces[offset] = data
-        reassembly.size += len(data)
-        self._bytes += len(data)
-        if offset == 0:
-            reassembly.first = (unfragmentable, nextHeaderAt, nextHeader)
-            reassembly.firstPacket = packet
-        if (reassembly.total is None or reassembly.first is None
-                or reassembly.size != reassembly.total):
-            return None
-        self._drop(key)
-        counters["reassembled"] += 1
-        header, at, next = reassembly.first
+        return self._add(key, len(unfragmentable) - HEADER_LENGTH,
+                         (unfragmentable, nextHeaderAt, nextHeader, packet),
+                         offset, more, data, now)
+
+    def _assemble(self, first: Tuple[bytes, int, int, bytes], data: bytes) -> bytes:
+        """
+        The first fragment's unfragmentable part, its fragment header
+        unlinked and its payload length set, and the fragmentable part.
+
+        @param first: the first fragment's unfragmentable part, the offset
+            in it of the next-header byte naming the fragment header, the
+            fragment header's next header, and the fragment as received.
+        @param data: the fragmentable part, whole.
+        @return: the packet.
+        """
+        header, at, next, _ = first
         out = bytearray(header)
         out[at] = next
-        body = b"".join(pieces[k] for k in sorted(pieces))
-        struct.pack_into("!H", out, 4, len(out) - HEADER_LENGTH + len(body))
-        return bytes(out) + body
+        struct.pack_into("!H", out, 4, len(out) - HEADER_LENGTH + len(data))
+        return bytes(out) + data
 
-    def expire(self, now: float) -> List[Optional[bytes]]:
+    def _timedOut(self, partial: PartialDatagram) -> Optional[bytes]:
         """
-        Abandon the packets past their deadline.
+        The first fragment as received (RFC 8200: an ICMPv6 time exceeded
+        is sent about it).
 
-        @param now: the current time.
-        @return: for each abandoned packet, its first fragment if it had
-            arrived (RFC 8200: an ICMPv6 time exceeded is sent then), or
-            C{None}.
+        @param partial: what was held.
+        @return: the first fragment.
         """
-        dead = [k for k, r in self._packets.items() if r.deadline <= now]
-        firsts: List[Optional[bytes]] = []
-        for key in dead:
-            reassembly = self._drop(key)
-            self.counters["timedOut"] += 1
-            firsts.append(reassembly.firstPacket if reassembly.first is not None else None)
-        return firsts
+        packet: bytes = partial.first[3]
+        return packet
 
 
 @implementer(IIPv6Sender)
-class IPv6Layer:
+class IPv6Layer(ReassemblyTimerMixin):
     """
     IPv6 on one interface.
 
@@ -293,6 +192,8 @@ class IPv6Layer:
         C{noRoute}, C{badSource}, C{tooBig}, and the reassembler's
         counts.
     """
+
+    reassembler: Reassembler
 
     def __init__(
         self,
@@ -589,33 +490,13 @@ class IPv6Layer:
             return
         self.reportError(icmpType, code, rest, packet)
 
-    def _scheduleReassemblyTimer(self) -> None:
+    def _reassemblyTimedOut(self, first: bytes) -> None:
         """
-        Make sure a timer fires at the reassembler's next deadline.
-        """
-        deadline = self.reassembler.nextDeadline()
-        timer = self._reassemblyTimer
-        if deadline is None:
-            if timer is not None and timer.active():
-                timer.cancel()
-            self._reassemblyTimer = None
-            return
-        if timer is not None and timer.active():
-            return
-        delay = max(0.0, deadline - self.reactor.seconds())
-        self._reassemblyTimer = self.reactor.callLater(delay, self._expireReassembly)
+        Send ICMPv6 time exceeded (code 1) about an abandoned packet.
 
-    def _expireReassembly(self) -> None:
+        @param first: its first fragment.
         """
-        Abandon timed-out reassemblies; send ICMPv6 time exceeded (code 1)
-        for those whose first fragment arrived.
-        """
-        self._reassemblyTimer = None
-        for first in self.reassembler.expire(self.reactor.seconds()):
-            if first:
-                self._error(TYPE_TIME_EXCEEDED, CODE_REASSEMBLY_TIME_EXCEEDED, 0, first,
-                            first[24:40])
-        self._scheduleReassemblyTimer()
+        self._error(TYPE_TIME_EXCEEDED, CODE_REASSEMBLY_TIME_EXCEEDED, 0, first, first[24:40])
 
     # Sending
 
@@ -766,25 +647,6 @@ class IPv6Layer:
         @return: the answer.
         """
         return self.nd.isOnLink(address)
-
-    def stop(self) -> None:
-        """
-        Cancel the reassembly timer.
-        """
-        if self._reassemblyTimer is not None and self._reassemblyTimer.active():
-            self._reassemblyTimer.cancel()
-        self._reassemblyTimer = None
-
-    def allCounters(self) -> Dict[str, int]:
-        """
-        This layer's counters merged with the reassembler's.
-
-        @return: a new dict.
-        """
-        merged = dict(self.counters)
-        for key, value in self.reassembler.counters.items():
-            merged["reassembly." + key] = value
-        return merged
 
 
 __all__ = ["IPv6Layer", "Reassembler", "ErrorReporter"]

@@ -15,6 +15,7 @@ from typing import Union
 
 from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.frames import MalformedPacket
+from vdetwist.wire.icmpbase import HEADER, HEADER_LENGTH, MessageRepr, MessageView
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -59,20 +60,8 @@ ERROR_TYPES = frozenset({
     TYPE_TIME_EXCEEDED, TYPE_PARAMETER_PROBLEM,
 })
 
-TYPE_OFFSET = 0
-CODE_OFFSET = 1
-CHECKSUM_OFFSET = 2
-REST_OFFSET = 4
-#: For echo messages, the rest of the header is identifier and sequence.
-IDENTIFIER_OFFSET = 4
-SEQUENCE_OFFSET = 6
 #: For "fragmentation needed", the next-hop MTU is in the low 16 bits.
 NEXT_HOP_MTU_OFFSET = 6
-DATA_OFFSET = 8
-HEADER_LENGTH = 8
-
-#: Type, code, checksum, rest of header.
-HEADER = struct.Struct("!BBHI")
 
 #: RFC 1812 4.3.2.3: an error quotes as much of the offending datagram as
 #: fits in a 576-byte reply (576 - 20 IP - 8 ICMP).
@@ -93,77 +82,16 @@ def quoteDatagram(datagram: Buffer, limit: int = MAX_QUOTE) -> bytes:
     return bytes(datagram[:max(limit, headerLength + 8)])
 
 
-class ICMPView:
+class ICMPView(MessageView):
     """
     A view over an ICMP message.
 
     @ivar buffer: the IP payload.
     """
 
-    __slots__ = ("buffer",)
+    __slots__ = ()
 
-    def __init__(self, buffer: Buffer) -> None:
-        """
-        Wrap C{buffer} without checking it; see L{checked}.
-
-        @param buffer: the ICMP bytes.
-        """
-        self.buffer = buffer
-
-    @classmethod
-    def checked(cls, buffer: Buffer) -> "ICMPView":
-        """
-        Wrap C{buffer} after checking it holds the 8-byte header.
-
-        @param buffer: the ICMP bytes.
-        @return: the view.
-        @raise MalformedPacket: the message is too short.
-        """
-        if len(buffer) < HEADER_LENGTH:
-            raise MalformedPacket(f"ICMP message too short: {len(buffer)} bytes")
-        return cls(buffer)
-
-    @property
-    def type(self) -> int:
-        """
-        The message type.
-        """
-        return int(self.buffer[TYPE_OFFSET])
-
-    @property
-    def code(self) -> int:
-        """
-        The message code.
-        """
-        return int(self.buffer[CODE_OFFSET])
-
-    @property
-    def checksum(self) -> int:
-        """
-        The checksum field.
-        """
-        return int(struct.unpack_from("!H", self.buffer, CHECKSUM_OFFSET)[0])
-
-    @property
-    def restOfHeader(self) -> int:
-        """
-        The 32-bit word after the checksum.
-        """
-        return int(struct.unpack_from("!I", self.buffer, REST_OFFSET)[0])
-
-    @property
-    def identifier(self) -> int:
-        """
-        The echo identifier (high half of the rest of the header).
-        """
-        return int(struct.unpack_from("!H", self.buffer, IDENTIFIER_OFFSET)[0])
-
-    @property
-    def sequence(self) -> int:
-        """
-        The echo sequence number (low half of the rest of the header).
-        """
-        return int(struct.unpack_from("!H", self.buffer, SEQUENCE_OFFSET)[0])
+    protocol = "ICMP"
 
     @property
     def nextHopMTU(self) -> int:
@@ -171,13 +99,6 @@ class ICMPView:
         The next-hop MTU of a "fragmentation needed" message.
         """
         return int(struct.unpack_from("!H", self.buffer, NEXT_HOP_MTU_OFFSET)[0])
-
-    @property
-    def data(self) -> Buffer:
-        """
-        The bytes after the header.
-        """
-        return self.buffer[DATA_OFFSET:]
 
     @property
     def checksumValid(self) -> bool:
@@ -188,7 +109,7 @@ class ICMPView:
 
 
 @dataclass(frozen=True)
-class ICMPRepr:
+class ICMPRepr(MessageRepr):
     """
     An ICMP message as a value.  Use the class methods to build the common
     kinds.
@@ -200,33 +121,8 @@ class ICMPRepr:
     """
 
     type: int
-    code: int
-    restOfHeader: int = 0
-    data: bytes = b""
-
-    @classmethod
-    def echoRequest(cls, identifier: int, sequence: int, data: bytes = b"") -> "ICMPRepr":
-        """
-        An echo request.
-
-        @param identifier: the echo identifier.
-        @param sequence: the sequence number.
-        @param data: the payload.
-        @return: the message.
-        """
-        return cls(TYPE_ECHO_REQUEST, 0, (identifier << 16) | sequence, data)
-
-    @classmethod
-    def echoReply(cls, identifier: int, sequence: int, data: bytes = b"") -> "ICMPRepr":
-        """
-        An echo reply.
-
-        @param identifier: the echo identifier of the request.
-        @param sequence: the request's sequence number.
-        @param data: the request's payload.
-        @return: the message.
-        """
-        return cls(TYPE_ECHO_REPLY, 0, (identifier << 16) | sequence, data)
+    echoRequestType = TYPE_ECHO_REQUEST
+    echoReplyType = TYPE_ECHO_REPLY
 
     @classmethod
     def destinationUnreachable(
@@ -254,20 +150,6 @@ class ICMPRepr:
         @return: the message.
         """
         return cls(TYPE_TIME_EXCEEDED, code, 0, quoteDatagram(datagram))
-
-    @property
-    def identifier(self) -> int:
-        """
-        The echo identifier.
-        """
-        return self.restOfHeader >> 16
-
-    @property
-    def sequence(self) -> int:
-        """
-        The echo sequence number.
-        """
-        return self.restOfHeader & 0xFFFF
 
     @property
     def nextHopMTU(self) -> int:
@@ -313,25 +195,13 @@ class ICMPRepr:
         """
         return cls.parse(ICMPView.checked(message))
 
-    def bufferLength(self) -> int:
-        """
-        8 plus the data.
-        """
-        return HEADER_LENGTH + len(self.data)
-
     def emitInto(self, buffer: Union[bytearray, memoryview]) -> None:
         """
         Write the message, checksum computed, at the start of C{buffer}.
 
         @param buffer: at least L{bufferLength} writable bytes.
         """
-        length = self.bufferLength()
-        HEADER.pack_into(buffer, 0, self.type, self.code, 0, self.restOfHeader)
-        buffer[DATA_OFFSET:length] = self.data
-        struct.pack_into(
-            "!H", buffer, CHECKSUM_OFFSET,
-            internetChecksum(memoryview(buffer)[:length]),
-        )
+        self._emitInto(buffer, 0)
 
     def emit(self) -> bytes:
         """

@@ -24,6 +24,7 @@ from typing import ClassVar, List, Optional, Sequence, Tuple, Type, TypeVar, Uni
 
 from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.frames import MalformedPacket
+from vdetwist.wire.icmpbase import HEADER, HEADER_LENGTH, MessageRepr, MessageView
 from vdetwist.wire.ipv6 import MIN_MTU, NEXT_HEADER_ICMPV6, pseudoHeaderSum
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -114,16 +115,6 @@ ND_TYPES = frozenset({
     TYPE_NEIGHBOR_SOLICITATION, TYPE_NEIGHBOR_ADVERTISEMENT, TYPE_REDIRECT,
 })
 
-TYPE_OFFSET = 0
-CODE_OFFSET = 1
-CHECKSUM_OFFSET = 2
-REST_OFFSET = 4
-DATA_OFFSET = 8
-HEADER_LENGTH = 8
-
-#: Type, code, checksum, rest of header.
-HEADER = struct.Struct("!BBHI")
-
 #: RFC 4443 2.4 (c): an error quotes as much of the offending packet as
 #: fits in a minimum-MTU packet (1280 - 40 IPv6 - 8 ICMPv6).
 MAX_QUOTE = MIN_MTU - 40 - HEADER_LENGTH
@@ -154,84 +145,16 @@ def _checksum(message: Buffer, source: bytes, destination: bytes) -> int:
         source, destination, NEXT_HEADER_ICMPV6, len(message)))
 
 
-class ICMPv6View:
+class ICMPv6View(MessageView):
     """
     A view over an ICMPv6 message.
 
     @ivar buffer: the IPv6 payload (after any extension headers).
     """
 
-    __slots__ = ("buffer",)
+    __slots__ = ()
 
-    def __init__(self, buffer: Buffer) -> None:
-        """
-        Wrap C{buffer} without checking it; see L{checked}.
-
-        @param buffer: the ICMPv6 bytes.
-        """
-        self.buffer = buffer
-
-    @classmethod
-    def checked(cls, buffer: Buffer) -> "ICMPv6View":
-        """
-        Wrap C{buffer} after checking it holds the 8-byte header.
-
-        @param buffer: the ICMPv6 bytes.
-        @return: the view.
-        @raise MalformedPacket: the message is too short.
-        """
-        if len(buffer) < HEADER_LENGTH:
-            raise MalformedPacket(f"ICMPv6 message too short: {len(buffer)} bytes")
-        return cls(buffer)
-
-    @property
-    def type(self) -> int:
-        """
-        The message type.
-        """
-        return int(self.buffer[TYPE_OFFSET])
-
-    @property
-    def code(self) -> int:
-        """
-        The message code.
-        """
-        return int(self.buffer[CODE_OFFSET])
-
-    @property
-    def checksum(self) -> int:
-        """
-        The checksum field.
-        """
-        return int(struct.unpack_from("!H", self.buffer, CHECKSUM_OFFSET)[0])
-
-    @property
-    def restOfHeader(self) -> int:
-        """
-        The 32-bit word after the checksum.
-        """
-        return int(struct.unpack_from("!I", self.buffer, REST_OFFSET)[0])
-
-    @property
-    def identifier(self) -> int:
-        """
-        The echo identifier.
-        """
-        return self.restOfHeader >> 16
-
-    @property
-    def sequence(self) -> int:
-        """
-        The echo sequence number.
-        """
-        return self.restOfHeader & 0xFFFF
-
-    @property
-    def data(self) -> Buffer:
-        """
-        The bytes after the 8-byte header.
-        """
-        return self.buffer[DATA_OFFSET:]
+    protocol = "ICMPv6"
 
     def checksumValid(self, source: bytes, destination: bytes) -> bool:
         """
@@ -245,7 +168,7 @@ class ICMPv6View:
 
 
 @dataclass(frozen=True)
-class ICMPv6Repr:
+class ICMPv6Repr(MessageRepr):
     """
     An ICMPv6 message as a value.  The checksum is not a field: L{parse}
     verifies it and L{emitInto} computes it, both over the pseudo-header.
@@ -257,34 +180,8 @@ class ICMPv6Repr:
         ND target and options).
     """
 
-    type: int
-    code: int
-    restOfHeader: int = 0
-    data: bytes = b""
-
-    @classmethod
-    def echoRequest(cls, identifier: int, sequence: int, data: bytes = b"") -> "ICMPv6Repr":
-        """
-        An echo request.
-
-        @param identifier: the echo identifier.
-        @param sequence: the sequence number.
-        @param data: the payload.
-        @return: the message.
-        """
-        return cls(TYPE_ECHO_REQUEST, 0, (identifier << 16) | sequence, data)
-
-    @classmethod
-    def echoReply(cls, identifier: int, sequence: int, data: bytes = b"") -> "ICMPv6Repr":
-        """
-        An echo reply.
-
-        @param identifier: the request's identifier.
-        @param sequence: the request's sequence number.
-        @param data: the request's payload.
-        @return: the message.
-        """
-        return cls(TYPE_ECHO_REPLY, 0, (identifier << 16) | sequence, data)
+    echoRequestType = TYPE_ECHO_REQUEST
+    echoReplyType = TYPE_ECHO_REPLY
 
     @classmethod
     def destinationUnreachable(cls, code: int, packet: Buffer) -> "ICMPv6Repr":
@@ -331,20 +228,6 @@ class ICMPv6Repr:
         @return: the message.
         """
         return cls(TYPE_PARAMETER_PROBLEM, code, pointer, quotePacket(packet))
-
-    @property
-    def identifier(self) -> int:
-        """
-        The echo identifier.
-        """
-        return self.restOfHeader >> 16
-
-    @property
-    def sequence(self) -> int:
-        """
-        The echo sequence number.
-        """
-        return self.restOfHeader & 0xFFFF
 
     @property
     def mtu(self) -> int:
@@ -404,12 +287,6 @@ class ICMPv6Repr:
         """
         return cls.parse(ICMPv6View.checked(message), source, destination)
 
-    def bufferLength(self) -> int:
-        """
-        8 plus the data.
-        """
-        return HEADER_LENGTH + len(self.data)
-
     def emitInto(self, buffer: Union[bytearray, memoryview], source: bytes,
                  destination: bytes) -> None:
         """
@@ -419,11 +296,8 @@ class ICMPv6Repr:
         @param source: the IPv6 source it will be sent from.
         @param destination: the IPv6 destination.
         """
-        length = self.bufferLength()
-        HEADER.pack_into(buffer, 0, self.type, self.code, 0, self.restOfHeader)
-        buffer[DATA_OFFSET:length] = self.data
-        struct.pack_into("!H", buffer, CHECKSUM_OFFSET,
-                         _checksum(memoryview(buffer)[:length], source, destination))
+        self._emitInto(buffer, pseudoHeaderSum(source, destination, NEXT_HEADER_ICMPV6,
+                                               self.bufferLength()))
 
     def emit(self, source: bytes, destination: bytes) -> bytes:
         """
@@ -704,40 +578,33 @@ def _checkND(message: ICMPv6Repr, expected: int, minimum: int) -> None:
         raise MalformedPacket(f"ND message too short: {8 + len(message.data)} bytes")
 
 
-@dataclass(frozen=True)
-class NeighborSolicitation:
+def _target(message: ICMPv6Repr, expected: int, what: str) -> bytes:
     """
-    A neighbor solicitation (type 135, RFC 4861 4.3).
+    The checks of L{_checkND} for a neighbor solicitation or
+    advertisement, and its target, which is not multicast.
 
-    @ivar target: the address being resolved or checked, 16 bytes.
-    @ivar options: the options (a source link-layer address, usually).
+    @param message: the message.
+    @param expected: its type.
+    @param what: what it is, for the error.
+    @return: the target address, 16 bytes.
+    @raise MalformedPacket: a check failed.
+    """
+    _checkND(message, expected, 24)
+    target = message.data[:16]
+    if target[0] == 0xFF:
+        raise MalformedPacket(f"{what} for a multicast target")
+    return target
+
+
+class _NDMessage:
+    """
+    What the ND messages share: options, and their bytes made from their
+    ICMPv6 form.
+
+    @ivar options: the options.
     """
 
-    target: bytes
-    options: Tuple[NDOption, ...] = ()
-
-    @property
-    def sourceLinkLayerAddress(self) -> Optional[bytes]:
-        """
-        The source link-layer address option's MAC, or C{None}.
-        """
-        return _linkLayer(self.options, OPTION_SOURCE_LINK_LAYER_ADDRESS)
-
-    @classmethod
-    def fromICMPv6(cls, message: ICMPv6Repr) -> "NeighborSolicitation":
-        """
-        Interpret an ICMPv6 message.
-
-        @param message: a type 135 message.
-        @return: the solicitation.
-        @raise MalformedPacket: too short, nonzero code, a multicast
-            target, or bad options.
-        """
-        _checkND(message, TYPE_NEIGHBOR_SOLICITATION, 24)
-        target = message.data[:16]
-        if target[0] == 0xFF:
-            raise MalformedPacket("neighbor solicitation for a multicast target")
-        return cls(target, tuple(parseNDOptions(message.data[16:])))
+    options: Tuple[NDOption, ...]
 
     def toICMPv6(self) -> ICMPv6Repr:
         """
@@ -745,8 +612,7 @@ class NeighborSolicitation:
 
         @return: the message.
         """
-        return ICMPv6Repr(TYPE_NEIGHBOR_SOLICITATION, 0, 0,
-                          bytes(self.target) + emitNDOptions(self.options))
+        raise NotImplementedError()
 
     def emit(self, source: bytes, destination: bytes) -> bytes:
         """
@@ -759,6 +625,54 @@ class NeighborSolicitation:
         return self.toICMPv6().emit(source, destination)
 
 
+class _SenderLinkLayerMessage(_NDMessage):
+    """
+    An ND message whose options may give its sender's link-layer address.
+    """
+
+    @property
+    def sourceLinkLayerAddress(self) -> Optional[bytes]:
+        """
+        The source link-layer address option's MAC, or C{None}.
+        """
+        return _linkLayer(self.options, OPTION_SOURCE_LINK_LAYER_ADDRESS)
+
+
+@dataclass(frozen=True)
+class NeighborSolicitation(_SenderLinkLayerMessage):
+    """
+    A neighbor solicitation (type 135, RFC 4861 4.3).
+
+    @ivar target: the address being resolved or checked, 16 bytes.
+    @ivar options: the options (a source link-layer address, usually).
+    """
+
+    target: bytes
+    options: Tuple[NDOption, ...] = ()
+
+    @classmethod
+    def fromICMPv6(cls, message: ICMPv6Repr) -> "NeighborSolicitation":
+        """
+        Interpret an ICMPv6 message.
+
+        @param message: a type 135 message.
+        @return: the solicitation.
+        @raise MalformedPacket: too short, nonzero code, a multicast
+            target, or bad options.
+        """
+        target = _target(message, TYPE_NEIGHBOR_SOLICITATION, "neighbor solicitation")
+        return cls(target, tuple(parseNDOptions(message.data[16:])))
+
+    def toICMPv6(self) -> ICMPv6Repr:
+        """
+        The ICMPv6 message.
+
+        @return: the message.
+        """
+        return ICMPv6Repr(TYPE_NEIGHBOR_SOLICITATION, 0, 0,
+                          bytes(self.target) + emitNDOptions(self.options))
+
+
 #: Neighbor advertisement flags.
 NA_ROUTER = 0x80000000
 NA_SOLICITED = 0x40000000
@@ -766,7 +680,7 @@ NA_OVERRIDE = 0x20000000
 
 
 @dataclass(frozen=True)
-class NeighborAdvertisement:
+class NeighborAdvertisement(_NDMessage):
     """
     A neighbor advertisement (type 136, RFC 4861 4.4).
 
@@ -800,10 +714,7 @@ class NeighborAdvertisement:
         @raise MalformedPacket: too short, nonzero code, a multicast
             target, or bad options.
         """
-        _checkND(message, TYPE_NEIGHBOR_ADVERTISEMENT, 24)
-        target = message.data[:16]
-        if target[0] == 0xFF:
-            raise MalformedPacket("neighbor advertisement for a multicast target")
+        target = _target(message, TYPE_NEIGHBOR_ADVERTISEMENT, "neighbor advertisement")
         flags = message.restOfHeader
         return cls(target, bool(flags & NA_ROUTER), bool(flags & NA_SOLICITED),
                    bool(flags & NA_OVERRIDE), tuple(parseNDOptions(message.data[16:])))
@@ -819,19 +730,9 @@ class NeighborAdvertisement:
         return ICMPv6Repr(TYPE_NEIGHBOR_ADVERTISEMENT, 0, flags,
                           bytes(self.target) + emitNDOptions(self.options))
 
-    def emit(self, source: bytes, destination: bytes) -> bytes:
-        """
-        The message's bytes.
-
-        @param source: the IPv6 source.
-        @param destination: the IPv6 destination.
-        @return: the ICMPv6 message.
-        """
-        return self.toICMPv6().emit(source, destination)
-
 
 @dataclass(frozen=True)
-class RouterSolicitation:
+class RouterSolicitation(_SenderLinkLayerMessage):
     """
     A router solicitation (type 133, RFC 4861 4.1).
 
@@ -840,13 +741,6 @@ class RouterSolicitation:
     """
 
     options: Tuple[NDOption, ...] = ()
-
-    @property
-    def sourceLinkLayerAddress(self) -> Optional[bytes]:
-        """
-        The source link-layer address option's MAC, or C{None}.
-        """
-        return _linkLayer(self.options, OPTION_SOURCE_LINK_LAYER_ADDRESS)
 
     @classmethod
     def fromICMPv6(cls, message: ICMPv6Repr) -> "RouterSolicitation":
@@ -868,16 +762,6 @@ class RouterSolicitation:
         """
         return ICMPv6Repr(TYPE_ROUTER_SOLICITATION, 0, 0, emitNDOptions(self.options))
 
-    def emit(self, source: bytes, destination: bytes) -> bytes:
-        """
-        The message's bytes.
-
-        @param source: the IPv6 source.
-        @param destination: the IPv6 destination.
-        @return: the ICMPv6 message.
-        """
-        return self.toICMPv6().emit(source, destination)
-
 
 #: Router advertisement flags (in the byte after the hop limit).
 RA_MANAGED = 0x80
@@ -885,7 +769,7 @@ RA_OTHER = 0x40
 
 
 @dataclass(frozen=True)
-class RouterAdvertisement:
+class RouterAdvertisement(_SenderLinkLayerMessage):
     """
     A router advertisement (type 134, RFC 4861 4.2).
 
@@ -907,13 +791,6 @@ class RouterAdvertisement:
     reachableTime: int = 0
     retransTimer: int = 0
     options: Tuple[NDOption, ...] = ()
-
-    @property
-    def sourceLinkLayerAddress(self) -> Optional[bytes]:
-        """
-        The source link-layer address option's MAC, or C{None}.
-        """
-        return _linkLayer(self.options, OPTION_SOURCE_LINK_LAYER_ADDRESS)
 
     @classmethod
     def fromICMPv6(cls, message: ICMPv6Repr) -> "RouterAdvertisement":
@@ -942,16 +819,6 @@ class RouterAdvertisement:
         return ICMPv6Repr(TYPE_ROUTER_ADVERTISEMENT, 0, rest,
                           struct.pack("!II", self.reachableTime, self.retransTimer)
                           + emitNDOptions(self.options))
-
-    def emit(self, source: bytes, destination: bytes) -> bytes:
-        """
-        The message's bytes.
-
-        @param source: the IPv6 source.
-        @param destination: the IPv6 destination.
-        @return: the ICMPv6 message.
-        """
-        return self.toICMPv6().emit(source, destination)
 
 
 NDMessage = Union[NeighborSolicitation, NeighborAdvertisement, RouterSolicitation,
