@@ -9,7 +9,9 @@ vde_switch r586's, docs/vde-protocol.md section 4).
 from typing import List
 
 from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.testing import StringTransport
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 
 from tests.console.helpers import (
@@ -37,14 +39,16 @@ class GreetingTests(ConsoleTestCase):
                          b"VDE switch V.2.3.2\n(C) Virtual Square Team (coord. R. Davoli) "
                          b"2005,2006,2007 - GPLv2\n\nvde$ ")
 
-    def test_stdioHasNoBanner(self) -> None:
+    def test_stdioHasNoGreeting(self) -> None:
         """
-        The stdin/stdout console (no C{-d}) gets no banner, only the prompt.
+        The stdin/stdout console (no C{-d}) gets no banner and no prompt
+        until its first reply, as r586's (captured on a terminal).
         """
         session = self.factory.buildStdioProtocol(prompt=True)
         transport = StringTransport()
         session.makeConnection(transport)
-        self.assertEqual(transport.value(), PROMPT)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(self.command(b"vlan/create 10", session, transport), SUCCESS)
 
     def test_logout(self) -> None:
         """
@@ -105,15 +109,23 @@ class GreetingTests(ConsoleTestCase):
 
     def test_stdioLogoutAndShutdown(self) -> None:
         """
-        On the stdin console, C{logout} prints nothing and closes nothing;
-        C{shutdown} stops the switch at once, without C{9999}.
+        On the stdin console, C{logout} prints nothing (not even a prompt)
+        and closes nothing; C{shutdown} prints nothing either (no
+        C{9999}), runs no later line, and stops the switch once the
+        replies before it are out.
         """
         session = self.factory.buildStdioProtocol(prompt=True)
         transport = StringTransport()
         session.makeConnection(transport)
         self.assertEqual(self.command(b"logout", session, transport), b"")
         self.assertFalse(transport.disconnecting)
-        self.assertEqual(self.command(b"shutdown", session, transport), b"")
+        transport.clear()
+        session.dataReceived(b"vlan/create 10\nshutdown\nvlan/create 11\n")
+        self.assertEqual(transport.value(), SUCCESS)
+        self.assertNotIn(11, self.switch.vlans)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.shutdowns, [])
+        session.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.shutdowns, [True])
 
     def test_stdioEOFStops(self) -> None:
@@ -127,6 +139,147 @@ class GreetingTests(ConsoleTestCase):
         session.makeConnection(StringTransport())
         session.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.shutdowns, [True])
+
+
+class StdioTests(ConsoleTestCase):
+    """
+    The stdin/stdout console's ends: EOF, a standard output that goes
+    away, the process stopping, and where its prompts go.
+    """
+
+    def setUp(self) -> None:
+        """
+        A stdio session with prompts, on a L{StringTransport}; warnings
+        collected.
+        """
+        super().setUp()
+        self.stdio = self.factory.buildStdioProtocol(prompt=True)
+        self.out = StringTransport()
+        self.stdio.makeConnection(self.out)
+        self.events: List[dict] = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+
+    def warnings(self) -> List[str]:
+        """
+        The warnings logged so far.
+        """
+        return [formatEvent(e) for e in self.events if e.get("log_level") is LogLevel.warn]
+
+    def test_halfCloseableOnlyOnStdio(self) -> None:
+        """
+        The stdio session tells the end of stdin from the end of stdout
+        (L{IHalfCloseableProtocol}); a socket session does not, so a
+        client's EOF still ends it.
+        """
+        self.assertTrue(IHalfCloseableProtocol.providedBy(self.stdio))
+        self.assertFalse(IHalfCloseableProtocol.providedBy(self.session))
+
+    def test_eofRunsTheLastLineThenStops(self) -> None:
+        """
+        At EOF, a last line without its newline runs (as r586 runs what its
+        last C{read} got); then C{EOF on stdin, cleaning up and exiting}
+        is logged and the output closed; the switch stops once it is
+        closed (its replies written).
+        """
+        self.stdio.dataReceived(b"vlan/create 10\nvlan/create 11")
+        self.assertEqual(self.out.value(), SUCCESS)
+        self.stdio.readConnectionLost()
+        self.assertEqual(self.out.value(), SUCCESS + SUCCESS)
+        self.assertIn(11, self.switch.vlans)
+        self.assertEqual(self.warnings(), ["EOF on stdin, cleaning up and exiting"])
+        self.assertTrue(self.out.disconnecting)
+        self.assertEqual(self.shutdowns, [])
+        self.stdio.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.shutdowns, [True])
+        self.assertEqual(len(self.warnings()), 1)
+
+    def test_eofStopsEvenIfStdoutIsNeverRead(self) -> None:
+        """
+        A standard output that never drains does not keep the switch up
+        after EOF: it stops 2 seconds later.
+        """
+        self.stdio.readConnectionLost()
+        self.assertEqual(self.shutdowns, [])
+        self.clock.advance(2.1)
+        self.assertEqual(self.shutdowns, [True])
+
+    def test_eofAfterTooLongLine(self) -> None:
+        """
+        The tail of a line too long (answered already) is not run at EOF.
+        """
+        self.stdio.dataReceived(b"vlan/create 10" + b" " * MAX_LINE + b"x")
+        self.stdio.readConnectionLost()
+        self.assertEqual(self.out.value(), result(b"1007 Argument list too long"))
+        self.assertNotIn(10, self.switch.vlans)
+        self.assertTrue(self.out.disconnecting)
+
+    def test_eofWhilePaused(self) -> None:
+        """
+        Lines still pending when stdin ends (the output was full) run
+        once the output drains; only then does the session end.
+        """
+        self.stdio.pauseProducing()
+        self.stdio.dataReceived(b"vlan/create 10\n")
+        self.stdio.readConnectionLost()
+        self.assertFalse(self.out.disconnecting)
+        self.assertEqual(self.warnings(), [])
+        self.stdio.resumeProducing()
+        self.assertEqual(self.out.value(), SUCCESS)
+        self.assertTrue(self.out.disconnecting)
+        self.assertEqual(self.warnings(), ["EOF on stdin, cleaning up and exiting"])
+
+    def test_outputLost(self) -> None:
+        """
+        When standard output goes away (its reader closed it), the commands
+        read still run, as r586 (which ignores C{SIGPIPE}) runs them; a
+        session paused on the full output reads again; and EOF then stops
+        the switch at once (nothing is left to write).
+        """
+        self.stdio.pauseProducing()
+        self.stdio.dataReceived(b"vlan/create 10\n")
+        self.stdio.stopProducing()
+        self.stdio.writeConnectionLost()
+        self.assertIn(10, self.switch.vlans)
+        self.assertEqual(self.out.producerState, "producing")
+        self.stdio.dataReceived(b"vlan/create 11\n")
+        self.assertIn(11, self.switch.vlans)
+        self.stdio.readConnectionLost()
+        self.assertEqual(self.shutdowns, [True])
+
+    def test_detached(self) -> None:
+        """
+        Once detached (the process stops for another reason), the end of
+        stdin or of the session neither logs an EOF nor calls the shutdown.
+        """
+        self.stdio.detach()
+        self.stdio.readConnectionLost()
+        self.stdio.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual((self.shutdowns, self.warnings()), ([], []))
+
+    def test_promptWriter(self) -> None:
+        """
+        With a prompt writer (stdin a terminal, stdout elsewhere), the
+        prompts go to it and the replies to the transport.
+        """
+        prompts: List[bytes] = []
+        session = self.factory.buildStdioProtocol(prompt=True, promptWriter=prompts.append)
+        out = StringTransport()
+        session.makeConnection(out)
+        session.dataReceived(b"vlan/create 10\n\n" + b"x" * (MAX_LINE + 1) + b"\n")
+        self.assertEqual(out.value(), b"1000 Success\n1007 Argument list too long\n")
+        self.assertEqual(prompts, [PROMPT] * 3)
+
+    def test_noPromptNoWrites(self) -> None:
+        """
+        Without prompts (stdin not a terminal), the prompt writer gets
+        nothing.
+        """
+        prompts: List[bytes] = []
+        session = self.factory.buildStdioProtocol(prompt=False, promptWriter=prompts.append)
+        session.makeConnection(StringTransport())
+        session.dataReceived(b"vlan/create 10\n")
+        self.assertEqual(prompts, [])
 
 
 class FramingTests(ConsoleTestCase):

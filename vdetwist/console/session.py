@@ -18,10 +18,15 @@ newline, and the session goes on.
 
 As in r586, C{logout} and C{shutdown} inside a script do nothing, and
 commands that need a session (C{WITHFD}: C{load}, C{debug/*}) fail with
-1009 in the start-up rc file (L{ConsoleFactory.runRCFile}).  The
-stdin/stdout console (L{ConsoleFactory.buildStdioProtocol}) has no banner,
-writes prompts only to a terminal, ignores C{logout}, and stops the
-process at EOF, as r586's.
+1009 in the start-up rc file (L{ConsoleFactory.runRCFile}).
+
+The stdin/stdout console (L{ConsoleFactory.buildStdioProtocol}, run by
+L{vdetwist.console.stdio}) is r586's foreground console: no banner and no
+first prompt, a prompt after each reply only when stdin is a terminal,
+C{logout} does nothing (not even a prompt), C{shutdown} and the end of
+stdin (C{EOF on stdin, cleaning up and exiting}, a last line without its
+newline run first) stop the process once the replies are written, and a
+standard output that goes away (its reader closed) does not stop it.
 """
 
 import collections
@@ -30,10 +35,10 @@ import os
 from typing import Any, Callable, Deque, List, Optional, Sequence, Set, Tuple
 
 from twisted.internet import protocol
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.interfaces import IHalfCloseableProtocol, IPushProducer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
+from zope.interface import alsoProvides, implementer
 
 from vdetwist.console import scripts
 from vdetwist.console.arguments import cAtoi
@@ -76,15 +81,21 @@ class ConsoleProtocol(protocol.Protocol):
     @ivar stdio: this session is the stdin/stdout console: no banner, and
         C{logout} does nothing, as in r586.
     @ivar prompt: the prompt written after each reply.
+    @ivar promptWriter: where the prompt goes instead of the transport, or
+        L{None} (the stdin console's prompt goes to the terminal on stdin
+        when standard output is elsewhere, as r586 writes it to fd 0).
     @ivar subscriptions: the debug categories this session gets
         (L{vdetwist.console.debug}).
     @ivar droppedEvents: debug lines dropped while the client was not
         reading.
+    @ivar outputLost: the stdin console's standard output went away (its
+        replies are lost from then on).
     """
 
     factory: "ConsoleFactory"
     stdio = False
     prompt = PROMPT
+    promptWriter: Optional[Callable[[bytes], None]] = None
 
     def __init__(self) -> None:
         """
@@ -96,6 +107,9 @@ class ConsoleProtocol(protocol.Protocol):
         self._closing = False
         self._paused = False
         self._shutdownRequested = False
+        self.outputLost = False
+        self._detached = False
+        self._eof = False
         self._loadDepth = 0
         self._scriptBudget = 0
         self.subscriptions: Set[str] = set()
@@ -105,14 +119,15 @@ class ConsoleProtocol(protocol.Protocol):
 
     def connectionMade(self) -> None:
         """
-        Greet: the banner, then the prompt, in two writes as r586 does.
+        Greet: the banner, then the prompt, in two writes as r586 does (the
+        stdin console gets neither: r586 prompts there only after a reply).
         """
         self.factory.sessions.add(self)
         if self.transport is not None and hasattr(self.transport, "registerProducer"):
             self.transport.registerProducer(self, True)
         if not self.stdio:
             self._write(encode(self.factory.banner))
-        self._write(self.prompt)
+            self._write(self.prompt)
 
     def dataReceived(self, data: bytes) -> None:
         """
@@ -149,6 +164,9 @@ class ConsoleProtocol(protocol.Protocol):
                 self._tooLong()
             else:
                 self.lineReceived(line)
+        if self._eof and not self._pending and not self._closing and not self._detached:
+            log.warn("EOF on stdin, cleaning up and exiting")
+            self._endStdio()
 
     def pauseProducing(self) -> None:
         """
@@ -169,16 +187,78 @@ class ConsoleProtocol(protocol.Protocol):
 
     def stopProducing(self) -> None:
         """
-        The transport is going away.
+        The transport is going away (for the stdin console: its standard
+        output is, and L{writeConnectionLost} follows; stdin is still read).
+        """
+        if not self.stdio:
+            self._closing = True
+
+    # -- the stdin console's halves (IHalfCloseableProtocol, stdio only) --
+
+    def readConnectionLost(self) -> None:
+        """
+        The end of stdin: run a last line left without its newline (r586
+        runs whatever its last C{read} got), then stop the process once the
+        replies are out, as r586's C{EOF on stdin, cleaning up and exiting}.
+        """
+        if self._closing or self._detached:
+            return
+        if self._buffer and not self._discarding:
+            self._pending.append(self._buffer)
+        self._buffer = b""
+        self._eof = True
+        self._runPending()
+
+    def writeConnectionLost(self) -> None:
+        """
+        Standard output went away (its reader closed it): r586 ignores
+        C{SIGPIPE} and goes on running the commands it reads, replies lost;
+        so does this session.
+        """
+        self.outputLost = True
+        if self._paused and not self._closing:
+            self.resumeProducing()
+
+    def _endStdio(self) -> None:
+        """
+        Stop reading stdin and stop the process once the replies written so
+        far are out (L{connectionLost}); in 2 seconds at the latest, for a
+        standard output that is never read.
         """
         self._closing = True
+        self.factory.sessionEnded(self)
+        if self.outputLost:
+            self.factory.shutdownNow()
+            return
+        self.factory.shutdownSoon()
+        if self.transport is not None:
+            if hasattr(self.transport, "unregisterProducer"):
+                self.transport.unregisterProducer()
+            self.transport.loseConnection()
+
+    def detach(self) -> None:
+        """
+        The process is stopping for another reason: the end of this
+        session's transport is no longer the end of the process (nor an
+        EOF to report).
+        """
+        self._detached = True
 
     def _tooLong(self) -> None:
         """
         Answer a line over L{MAX_LINE} bytes.
         """
         self._write(encode(resultLine(errno.E2BIG)))
-        self._write(self.prompt)
+        self._writePrompt()
+
+    def _writePrompt(self) -> None:
+        """
+        Write the prompt, to the transport or to L{promptWriter}.
+        """
+        if self.promptWriter is None:
+            self._write(self.prompt)
+        elif self.prompt:
+            self.promptWriter(self.prompt)
 
     def lineReceived(self, line: bytes) -> None:
         """
@@ -193,10 +273,13 @@ class ConsoleProtocol(protocol.Protocol):
         rv, reply = self.runCommand(decode(line))
         self._write(encode(reply))
         if rv >= 0:
-            self._write(self.prompt)
+            self._writePrompt()
         elif self.stdio:
+            # r586: logout does nothing on stdin; shutdown exits (here once
+            # the replies before it are out).
             if rv == SHUTDOWN:
-                self.factory.shutdownNow()
+                self._shutdownRequested = True
+                self._endStdio()
         else:
             self._write(END_OF_SESSION)
             self._closing = True
@@ -216,17 +299,17 @@ class ConsoleProtocol(protocol.Protocol):
         The session ended: the tables drop what it held (its debug
         subscriptions); finish a C{shutdown} it asked for, now that its
         last reply is out.  The end of the stdin console stops the
-        process, as in r586.
+        process, as in r586 (unless the process is stopping anyway:
+        L{detach}).
 
         @param reason: why.
         """
         self._closing = True
         self.factory.sessionEnded(self)
         self.factory.sessions.discard(self)
-        if self.stdio:
-            log.warn("EOF on stdin, cleaning up and exiting")
-            self.factory.shutdownNow()
-        elif self._shutdownRequested:
+        if self._detached:
+            return
+        if self.stdio or self._shutdownRequested:
             self.factory.shutdownNow()
 
     def _write(self, data: bytes) -> None:
@@ -378,23 +461,31 @@ class ConsoleFactory(protocol.ServerFactory[ConsoleProtocol]):
         session.factory = self
         return session
 
-    def buildStdioProtocol(self, prompt: Optional[bool] = None) -> ConsoleProtocol:
+    def buildStdioProtocol(self, prompt: Optional[bool] = None,
+                           promptWriter: Optional[Callable[[bytes], None]] = None
+                           ) -> ConsoleProtocol:
         """
         The session for the process's stdin/stdout (give it to
-        L{twisted.internet.stdio.StandardIO}): no banner, C{logout} does
-        nothing, and EOF on stdin calls the shutdown callback, as in r586.
+        L{twisted.internet.stdio.StandardIO}; L{vdetwist.console.stdio}
+        does): no banner, C{logout} does nothing, and EOF on stdin calls
+        the shutdown callback once the replies are out, as in r586.  It
+        provides L{IHalfCloseableProtocol}, so that the end of stdin and the
+        end of stdout are told apart.
 
         @param prompt: whether to write prompts; by default only when stdin
             is a terminal (r586 writes them to fd 0, so a pipe never sees
             them).
+        @param promptWriter: where prompts go, if not to the transport.
         @return: the session.
         """
         session = self.buildProtocol(None)
         session.stdio = True
+        alsoProvides(session, IHalfCloseableProtocol)
         if prompt is None:
             prompt = os.isatty(0)
         if not prompt:
             session.prompt = b""
+        session.promptWriter = promptWriter
         return session
 
     def runRCFile(self, path: str) -> int:

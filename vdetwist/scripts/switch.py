@@ -16,11 +16,22 @@ foreground unless C{-d}: then the command returns once the switch serves
 daemon's pid, removed at exit.  A failed start is one line on standard
 error, status 1, and nothing left behind (L{vdetwist.service}).
 
-Differences from vde_switch: the foreground switch does not read console
-commands on standard input (use C{-M} and C{vdetwist term}, or unixterm),
-and C{-D} is accepted and ignored (the console's C{debug/add} needs no
-reserved clients).  Without FSTP in the switch, C{-F} and C{--priority}
-are accepted and a warning says FSTP is off.
+In the foreground, as vde_switch's, standard input is a console once the
+switch serves (L{vdetwist.console.stdio}): each line is a command of the
+C{-M} console, its reply on standard output, the prompt after it only
+when stdin is a terminal; C{logout} does nothing; C{shutdown} and the end
+of stdin stop the switch with status 0 (C{EOF on stdin, cleaning up and
+exiting} on standard error).  So C{vdetwist switch -s DIR < /dev/null &}
+exits at once, as C{vde_switch} does: a script runs it with C{-d}.  With
+C{-d} nothing reads stdin.  A closed descriptor 0, 1 or 2 gets /dev/null
+first (a closed stdin is an immediate EOF, as in vde_switch).
+
+Differences from vde_switch: C{-D} is accepted and ignored (the console's
+C{debug/add} needs no reserved clients); the console's input is split on
+newlines rather than run one C{read()} at a time, and the replies are
+flushed before the switch stops (L{vdetwist.console.stdio}).  Without
+FSTP in the switch, C{-F} and C{--priority} are accepted and a warning
+says FSTP is off.
 """
 
 import os
@@ -30,6 +41,7 @@ from typing import Any, List
 from twisted.logger import Logger
 from twisted.python import usage
 
+from vdetwist.console.stdio import StdioConsoleService, openStandardDescriptors
 from vdetwist.switch import tap
 
 __all__ = ["Options", "main"]
@@ -114,6 +126,9 @@ def _build(options: Options, reactor: Any) -> Any:
     if not _tapHas("fstp") and (options["fstp"] or options["priority"] is not None):
         _log.warn("FSTP is off: this vdetwist's switch has no fast spanning tree "
                   "(-F and --priority are ignored)")
+    if not options["daemon"]:
+        # Last, so it reads only once everything else has started.
+        StdioConsoleService(face.console, reactor).setServiceParent(face)
     return face
 
 
@@ -124,6 +139,9 @@ def main(argv: List[str]) -> int:
     @param argv: the arguments after C{switch}.
     @return: the exit status.
     """
+    # Before anything opens a descriptor: a closed stdin must not become
+    # a socket that the console reads.
+    openStandardDescriptors()
     options = Options()
     try:
         options.parseOptions(argv)
