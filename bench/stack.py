@@ -44,9 +44,9 @@ include our (Python) switch's cost in every direction.
 
 C{-v} prints the virtual host's counters (plug drops, TCP
 retransmissions, ...) changed by each transfer.  C{--micro} only prints
-the CPU cost per packet of the stack's layers, IPv4 and IPv6, in this process (no root,
-no I/O but a socket pair), the steadiest before/after measure of an
-optimisation on a shared machine.
+the CPU cost per packet of the stack's layers, IPv4 and IPv6, in this
+process (no root, no I/O but a socket pair), the steadiest before/after
+measure of an optimisation on a shared machine.
 
 With C{--profile DIR}, py-spy samples the virtual host during the first
 round's transfers (which then run slower; ratios of such a run are not
