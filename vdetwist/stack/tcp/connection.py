@@ -48,7 +48,7 @@ from vdetwist.stack.tcp.machine import (
     TIME_WAIT,
     TCPMachine,
 )
-from vdetwist.wire.tcp import TCPSegment
+from vdetwist.wire.tcp import TCPSegment, addressSum
 
 __all__ = ["TCPConnection", "failureForReason"]
 
@@ -151,6 +151,8 @@ class TCPConnection:
         self.localPort = machine.localPort
         self.remoteAddress = remoteAddress
         self.remotePort = machine.remotePort
+        #: The addresses' part of the checksum of every segment sent.
+        self.addressSum = addressSum(localAddress, remoteAddress)
         self._buildProtocol = buildProtocol
         self._onFailure = onFailure
         self._onConnected = onConnected

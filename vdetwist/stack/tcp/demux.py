@@ -63,9 +63,10 @@ from vdetwist.wire.tcp import (
     SYN,
     MalformedSegment,
     TCPSegment,
+    encodeSegment,
     parseSegment,
-    tcpChecksumValid,
 )
+from vdetwist.wire.checksum import internetChecksum
 
 __all__ = ["TCPLayer", "TCPListeningPort", "ANY_ADDRESS", "ANY_ADDRESS6", "SOMAXCONN"]
 
@@ -275,7 +276,10 @@ class TCPLayer:
         if len(payload) < 20:
             stats.malformedSegments += 1
             return
-        if not tcpChecksumValid(source, destination, payload):
+        # tcpChecksumValid, inlined.
+        if internetChecksum(payload, int.from_bytes(source, "big")
+                            + int.from_bytes(destination, "big")
+                            + PROTOCOL_TCP + len(payload)):
             stats.badChecksums += 1
             return
         try:
@@ -417,9 +421,8 @@ class TCPLayer:
         @param segment: the segment.
         """
         self.stats.segmentsSent += 1
-        local = connection.localAddress
-        remote = connection.remoteAddress
-        self.ip.sendPacket(PROTOCOL_TCP, local, remote, segment.encode(local, remote))
+        self.ip.sendPacket(PROTOCOL_TCP, connection.localAddress, connection.remoteAddress,
+                           encodeSegment(segment, connection.addressSum))
 
     def _resetFor(self, local: bytes, remote: bytes, segment: TCPSegment) -> None:
         """
