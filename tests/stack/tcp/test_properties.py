@@ -99,12 +99,7 @@ class SlowPathMachine(TCPMachine):
     A machine that never takes the header-prediction fast path.
     """
 
-    def _fastTimestamp(self, timestamp: object) -> bool:
-        """
-        @param timestamp: ignored.
-        @return: C{False}, always.
-        """
-        return False
+    headerPrediction = False
 
 
 class FastPathEquivalenceTests(SynchronousTestCase):
