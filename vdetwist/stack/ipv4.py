@@ -544,10 +544,25 @@ class IPv4Layer:
             return
         self._identification = identification = (self._identification + 1) & 0xFFFF
         maximum = self.mtu - HEADER_LENGTH
-        if len(payload) <= maximum:
+        size = len(payload)
+        if size <= maximum:
             counters["sent"] += 1
-            self._transmit(destination, self._header(
-                protocol, source, destination, identification, 0, len(payload)) + payload)
+            # _header and the unicast on-link case of _transmit, inlined:
+            # this runs for every datagram sent.
+            total = HEADER_LENGTH + size
+            ttl = self.ttl
+            remainder = (0x4500 + total + identification + (ttl << 8 | protocol)
+                         + int.from_bytes(source, "big")
+                         + int.from_bytes(destination, "big")) % 0xFFFF
+            datagram = _packHeader(0x45, 0, total, identification, 0, ttl, protocol,
+                                   0xFFFF - remainder if remainder else 0, source,
+                                   destination) + payload
+            if (destination[0] < 224 and destination != self.broadcast
+                    and destination != BROADCAST_IPV4 and self.prefixLength
+                    and int.from_bytes(destination, "big") >> self._shift == self._network):
+                self.arp.sendIPv4(destination, datagram)
+            else:
+                self._transmit(destination, datagram)
             return
         step = maximum & ~7
         counters["sent"] += 1

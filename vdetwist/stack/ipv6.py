@@ -719,12 +719,28 @@ class IPv6Layer:
                 0x60000000, len(payload), nextHeader, hopLimit, source,
                 destination) + payload)
             return
-        mtu = self.pathMTU(destination)
+        if self._pathMTU:
+            mtu = self.pathMTU(destination)
+        else:
+            # pathMTU, inlined for the usual case of no learnt path MTU.
+            mtu = self.mtu
+            if nd.linkMTU < mtu:
+                mtu = nd.linkMTU
         if HEADER_LENGTH + len(payload) <= mtu:
             counters["sent"] += 1
-            self._transmit(destination, _packHeader(
-                0x60000000, len(payload), nextHeader, hopLimit, source, destination)
-                + payload)
+            packet = _packHeader(0x60000000, len(payload), nextHeader, hopLimit, source,
+                                 destination) + payload
+            if destination[0] == 0xFF:
+                self._transmit(destination, packet)
+            elif nd.isOnLink(destination):
+                # _transmit's unicast cases, inlined.
+                nd.sendIPv6(destination, packet)
+            else:
+                router = nd.defaultRouter()
+                if router is None:
+                    counters["noRoute"] += 1
+                    return
+                nd.sendIPv6(router, packet)
             return
         self._identification = identification = (self._identification + 1) & 0xFFFFFFFF
         step = (mtu - HEADER_LENGTH - 8) & ~7
