@@ -525,33 +525,34 @@ class TCPMachine(OutputMixin, TimersMixin):
         """
         state = self.state
         flags = segment.flags
-        if state == ESTABLISHED and flags & 0x37 == ACK:  # no FIN, SYN, RST, URG
-            (_, _, seq, ack, _, window, payload, _, _, _, _, timestamp, _) = segment
+        if state == ESTABLISHED and flags & 0x37 == ACK and self.headerPrediction:
+            # Header prediction (RFC 9293's processing, short-cut for the
+            # two commonest segments, when in sequence and, with
+            # timestamps, not older than TS.Recent, which they become).
+            (_, _, seq, ack, _, window, payload, _, _, _, sackBlocks, timestamp,
+             _) = segment
             rcvNxt = self.rcvNxt
-            if (
-                seq == rcvNxt
-                and ack == self.sndUna
-                and payload
-                and self.headerPrediction
-                and not self.reassembly.bytes
-                and not self.readClosed
-                and (window << self.sndShift) == self.sndWnd
-                and len(payload) <= ((self.rcvAdv - rcvNxt + _HALF) & SEQ_MASK) - _HALF
-                and (not self.tsEnabled or (
+            if seq == rcvNxt and (not self.tsEnabled or (
                     timestamp is not None
-                    and not 0 < ((self.tsRecent - timestamp[0]) & SEQ_MASK) < _HALF))
-            ):
-                # Header prediction (RFC 9293's processing, short-cut for the
-                # commonest segment: in-order data that changes nothing
-                # else).  With timestamps, the segment's is no older than
-                # TS.Recent, which it becomes.
-                if self.tsEnabled:
-                    self.tsRecent = timestamp[0]  # type: ignore[index]
-                self._lastReceived = now
-                self._keepaliveProbes = 0
-                self.sndWl1 = seq
-                self._inOrder(payload, now)
-                return
+                    and not 0 < ((self.tsRecent - timestamp[0]) & SEQ_MASK) < _HALF)):
+                if payload:
+                    if (
+                        ack == self.sndUna
+                        and not self.reassembly.bytes
+                        and not self.readClosed
+                        and (window << self.sndShift) == self.sndWnd
+                        and len(payload) <= ((self.rcvAdv - rcvNxt + _HALF) & SEQ_MASK) - _HALF
+                    ):
+                        # In-order data that changes nothing else.
+                        if self.tsEnabled:
+                            self.tsRecent = timestamp[0]  # type: ignore[index]
+                        self._lastReceived = now
+                        self._keepaliveProbes = 0
+                        self.sndWl1 = seq
+                        self._inOrder(payload, now)
+                        return
+                elif self._fastAck(seq, ack, window, sackBlocks, timestamp, now):
+                    return
         if state == CLOSED:
             return
         if state == LISTEN:
@@ -563,6 +564,55 @@ class TCPMachine(OutputMixin, TimersMixin):
         self._updateTimers(now)
         if flags & RST:
             self.stats.resetsReceived += 1
+
+    def _fastAck(self, seq: int, ack: int, window: int,
+                 sackBlocks: Tuple[Tuple[int, int], ...],
+                 timestamp: Optional[Tuple[int, int]], now: float) -> bool:
+        """
+        Header prediction for a pure ACK of new data, in sequence, in
+        ESTABLISHED (checked by L{segmentReceived}): what L{_inSynchronized}
+        and L{_processAck} do with such a segment, without their checks
+        that cannot apply to it.  Segments with SACK blocks, or while the
+        scoreboard holds blocks or a FIN waits out of order, take the
+        general path.
+
+        @param seq: the segment's sequence number (RCV.NXT).
+        @param ack: its acknowledgment number.
+        @param window: its window field.
+        @param sackBlocks: its SACK blocks.
+        @param timestamp: its timestamp option.
+        @param now: the current time.
+        @return: whether the segment was processed.
+        """
+        sndUna = self.sndUna
+        if (
+            (sackBlocks and self.sackEnabled)
+            or self.congestion.scoreboard
+            or self.peerFinOffset is not None
+            # SND.UNA < SEG.ACK <= SND.MAX, and not below SND.UNA -
+            # MAX.SND.WND (_processAck's checks).
+            or not 0 < ((ack - sndUna) & SEQ_MASK) < _HALF
+            or 0 < ((ack - self.sndMax) & SEQ_MASK) < _HALF
+            or 0 < (((sndUna - self.maxSndWnd) - ack) & SEQ_MASK) < _HALF
+        ):
+            return False
+        self._lastReceived = now
+        self._keepaliveProbes = 0
+        if self.tsEnabled:
+            self.tsRecent = timestamp[0]  # type: ignore[index]
+        self._ackAdvanced(ack, sndUna, timestamp, now)
+        # The window update of _processAck.
+        sndWl1 = self.sndWl1
+        if 0 < ((seq - sndWl1) & SEQ_MASK) < _HALF or (
+                sndWl1 == seq and ((ack - self.sndWl2) & SEQ_MASK) < _HALF):
+            window <<= self.sndShift
+            self.sndWnd = window
+            self.sndWl1 = seq
+            self.sndWl2 = ack
+            if window > self.maxSndWnd:
+                self.maxSndWnd = window
+        self._updateTimers(now)
+        return True
 
     def _inListen(self, segment: TCPSegment, now: float) -> None:
         """
@@ -853,28 +903,7 @@ class TCPMachine(OutputMixin, TimersMixin):
             sackNew = congestion.sackedBytes() > before
             sackBlocks = ()
         if seqGT(ack, sndUna):
-            acked = seqSub(ack, sndUna)
-            dataAcked = acked
-            if sndUna == self.iss:
-                dataAcked -= 1
-            if self.finSent and ack == (self.finSeq + 1) & SEQ_MASK:
-                dataAcked -= 1
-            if dataAcked > 0:
-                self.sendBuffer.consume(min(dataAcked, len(self.sendBuffer)))
-            self.sndUna = ack
-            if seqLT(self.sndNxt, ack):
-                self.sndNxt = ack
-            self.retries = 0
-            self.rtoDeadline = None
-            # RTT (Karn's rule: the estimator forgets retransmitted
-            # segments and echoes of timestamps sent before a timeout).
-            timestamp = segment.timestamp
-            if self.tsEnabled and timestamp is not None and timestamp[1]:
-                self.rtt.acked(ack, now, timestamp[1], self._tsVal(now))
-            else:
-                self.rtt.acked(ack, now)
-            congestion.newAck(ack, acked, self.sndMax, self.mss)
-            self._persistBackoff = 0
+            self._ackAdvanced(ack, sndUna, segment.timestamp, now)
         elif (
             ack == sndUna
             and self.sndMax != sndUna
@@ -920,6 +949,41 @@ class TCPMachine(OutputMixin, TimersMixin):
                 self.ackNow = True
                 self.closeDeadline = now + 2 * self.config.msl
         return True
+
+    def _ackAdvanced(self, ack: int, sndUna: int, timestamp: Optional[Tuple[int, int]],
+                     now: float) -> None:
+        """
+        An acceptable ACK moved SND.UNA forward: drop the acknowledged
+        data, stop the retransmission timer, sample the RTT, grow the
+        congestion window.
+
+        @param ack: the acknowledgment number.
+        @param sndUna: SND.UNA before it.
+        @param timestamp: the segment's timestamp option.
+        @param now: the current time.
+        """
+        acked = ((ack - sndUna + _HALF) & SEQ_MASK) - _HALF
+        dataAcked = acked
+        if sndUna == self.iss:
+            dataAcked -= 1
+        if self.finSent and ack == (self.finSeq + 1) & SEQ_MASK:
+            dataAcked -= 1
+        if dataAcked > 0:
+            sendBuffer = self.sendBuffer
+            sendBuffer.consume(min(dataAcked, sendBuffer.length))
+        self.sndUna = ack
+        if 0 < ((ack - self.sndNxt) & SEQ_MASK) < _HALF:
+            self.sndNxt = ack
+        self.retries = 0
+        self.rtoDeadline = None
+        # RTT (Karn's rule: the estimator forgets retransmitted segments
+        # and echoes of timestamps sent before a timeout).
+        if self.tsEnabled and timestamp is not None and timestamp[1]:
+            self.rtt.acked(ack, now, timestamp[1], self._tsVal(now))
+        else:
+            self.rtt.acked(ack, now)
+        self.congestion.newAck(ack, acked, self.sndMax, self.mss)
+        self._persistBackoff = 0
 
     def _newDataSendable(self) -> bool:
         """
