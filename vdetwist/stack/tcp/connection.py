@@ -449,8 +449,9 @@ class TCPConnection:
         producer = self._producer
         if producer is None:
             return
-        buffered = len(self.machine.sendBuffer)
-        highWater = self.machine.sendBuffer.capacity
+        sendBuffer = self.machine.sendBuffer
+        buffered = sendBuffer.length
+        highWater = sendBuffer.capacity
         if self._streamingProducer:
             if not self._producerPaused and buffered > highWater:
                 self._producerPaused = True
@@ -480,7 +481,7 @@ class TCPConnection:
             self._producer is not None
             and self._streamingProducer
             and not self._producerPaused
-            and len(self.machine.sendBuffer) > self.machine.sendBuffer.capacity
+            and self.machine.sendBuffer.length > self.machine.sendBuffer.capacity
         ):
             self._producerPaused = True
             self._producer.pauseProducing()

@@ -15,13 +15,10 @@ from typing import List, Optional, Tuple
 from vdetwist.stack.tcp.config import COALESCE_SEGMENTS, windowShiftFor
 from vdetwist.stack.tcp.seq import SEQ_MASK, seqSub
 from vdetwist.stack.tcp.states import (
-    CLOSE_WAIT,
     CLOSED,
-    CLOSING,
     ESTABLISHED,
-    FIN_WAIT_1,
-    LAST_ACK,
     LISTEN,
+    SENDING_STATES,
     SYN_RECEIVED,
     SYN_SENT,
 )
@@ -234,7 +231,7 @@ class OutputMixin:
         """
         @return: whether the state allows sending data or FIN.
         """
-        return self.state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, LAST_ACK, CLOSING)
+        return self.state in SENDING_STATES
 
     def dispatch(self, now: float) -> List[TCPSegment]:
         """
@@ -291,7 +288,7 @@ class OutputMixin:
                     out.append(self._segment(seq, ACK, self.sendBuffer.peek(
                         seqSub(seq, self.sndUna), n), now))
                     sent = True
-        if self._hasUnsent() and self._synchronizedSending():
+        if self.state in SENDING_STATES and self._hasUnsent():
             sent = self._sendData(now, out) or sent
         if (self.ackNow and not sent) and state != CLOSED:
             # A pure ACK carries SND.MAX, not SND.NXT: after a timeout
