@@ -333,15 +333,20 @@ class TCPMachine(OutputMixin, TimersMixin):
 
         @return: the bytes, possibly empty.
         """
-        data = self.receiveBuffer.read()
+        receiveBuffer = self.receiveBuffer
+        data = receiveBuffer.read()
         if data and self.state in RECEIVING_STATES:
-            advertised = max(0, seqSub(self.rcvAdv, self.rcvNxt))
-            capacity = self.receiveBuffer.capacity
-            if advertised < capacity // 2 and (
-                self.receiveBuffer.space() - advertised
-                >= min(capacity // 2, 2 * self.mss)
-            ):
-                self.ackNow = True
+            # Written out: this runs for every delivery.
+            advertised = ((self.rcvAdv - self.rcvNxt + _HALF) & SEQ_MASK) - _HALF
+            if advertised < 0:
+                advertised = 0
+            half = receiveBuffer.capacity // 2
+            if advertised < half:
+                space = receiveBuffer.capacity - receiveBuffer.length
+                if space < 0:
+                    space = 0
+                if space - advertised >= min(half, 2 * self.mss):
+                    self.ackNow = True
         return data
 
     def close(self, now: float) -> None:
