@@ -301,13 +301,36 @@ class IPv4Layer:
         self.unreachable: Optional[Callable[[int, bytes], None]] = None
         self.timeExceeded: Optional[Callable[[bytes], None]] = None
         self.reassembler = reassembler if reassembler is not None else Reassembler()
-        self.counters: Counter[str] = Counter()
+        self._counters: Counter[str] = Counter()
+        self._received = 0
+        self._delivered = 0
+        self._sent = 0
         self._identification = 0
         self._reassemblyTimer: Any = None
         arp.interface.ipv4Handler = self.frameReceived
         self.address = _ANY
         self._receiveAddress: Optional[bytes] = None
         self.configure(address, prefixLength, gateway)
+
+    @property
+    def counters(self) -> "Counter[str]":
+        """
+        This layer's event counts (see the class docstring).  The
+        per-packet ones are kept as attributes and added in when this is
+        read: an increment of a C{Counter} costs several times one of an
+        attribute.
+        """
+        counters = self._counters
+        if self._received:
+            counters["received"] += self._received
+            self._received = 0
+        if self._delivered:
+            counters["delivered"] += self._delivered
+            self._delivered = 0
+        if self._sent:
+            counters["sent"] += self._sent
+            self._sent = 0
+        return counters
 
     @property
     def configured(self) -> bool:
@@ -419,8 +442,8 @@ class IPv4Layer:
         @param sourceMAC: the Ethernet source (unused).
         @param datagram: the Ethernet payload.
         """
-        counters = self.counters
-        counters["received"] += 1
+        self._received += 1
+        counters = self._counters
         size = len(datagram)
         if size < HEADER_LENGTH:
             counters["malformed"] += 1
@@ -469,7 +492,7 @@ class IPv4Layer:
             if self.unreachable is not None and not self.isBroadcast(destination):
                 self.unreachable(2, datagram)
             return
-        counters["delivered"] += 1
+        self._delivered += 1
         handler.packetReceived(source, destination, datagram[headerLength:], datagram)
 
     def _scheduleReassemblyTimer(self) -> None:
@@ -531,7 +554,7 @@ class IPv4Layer:
         @param destination: the destination address.
         @param payload: the transport header and data.
         """
-        counters = self.counters
+        counters = self._counters
         if source != self.address and source != _ANY and not self.router:
             counters["badSource"] += 1
             return
@@ -539,14 +562,14 @@ class IPv4Layer:
             counters["tooBig"] += 1
             return
         if destination == self.address:
-            counters["sent"] += 1
+            self._sent += 1
             self.reactor.callLater(0, self._loopback, protocol, source, destination, payload)
             return
         self._identification = identification = (self._identification + 1) & 0xFFFF
         maximum = self.mtu - HEADER_LENGTH
         size = len(payload)
         if size <= maximum:
-            counters["sent"] += 1
+            self._sent += 1
             # _header and the unicast on-link case of _transmit, inlined:
             # this runs for every datagram sent.
             total = HEADER_LENGTH + size
@@ -565,7 +588,7 @@ class IPv4Layer:
                 self._transmit(destination, datagram)
             return
         step = maximum & ~7
-        counters["sent"] += 1
+        self._sent += 1
         for offset in range(0, len(payload), step):
             chunk = payload[offset:offset + step]
             more = FLAG_MF if offset + step < len(payload) else 0

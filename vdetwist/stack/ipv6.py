@@ -326,13 +326,36 @@ class IPv6Layer:
         self.protocols: Dict[int, Any] = {}
         self.reportError: Optional[ErrorReporter] = None
         self.reassembler = reassembler if reassembler is not None else Reassembler()
-        self.counters: Counter[str] = Counter()
+        self._counters: Counter[str] = Counter()
+        self._received = 0
+        self._delivered = 0
+        self._sent = 0
         self.maxPathMTUs = maxPathMTUs
         self.pathMTULifetime = pathMTULifetime
         self._pathMTU: "OrderedDict[bytes, Tuple[int, float]]" = OrderedDict()
         self._identification = int.from_bytes(os.urandom(4), "big")
         self._reassemblyTimer: Any = None
         nd.interface.ipv6Handler = self.frameReceived
+
+    @property
+    def counters(self) -> "Counter[str]":
+        """
+        This layer's event counts (see the class docstring).  The
+        per-packet ones are kept as attributes and added in when this is
+        read: an increment of a C{Counter} costs several times one of an
+        attribute.
+        """
+        counters = self._counters
+        if self._received:
+            counters["received"] += self._received
+            self._received = 0
+        if self._delivered:
+            counters["delivered"] += self._delivered
+            self._delivered = 0
+        if self._sent:
+            counters["sent"] += self._sent
+            self._sent = 0
+        return counters
 
     @property
     def hopLimit(self) -> int:
@@ -389,8 +412,8 @@ class IPv6Layer:
         @param sourceMAC: the Ethernet source (unused).
         @param packet: the Ethernet payload.
         """
-        counters = self.counters
-        counters["received"] += 1
+        self._received += 1
+        counters = self._counters
         size = len(packet)
         if size < HEADER_LENGTH:
             counters["malformed"] += 1
@@ -418,7 +441,7 @@ class IPv6Layer:
             # The common case, without a walk.
             handler = self.protocols.get(nextHeader)
             if handler is not None:
-                counters["delivered"] += 1
+                self._delivered += 1
                 handler.packetReceived(source, destination, packet[HEADER_LENGTH:], packet)
                 return
         self._walk(source, destination, nextHeader, packet, False)
@@ -568,7 +591,7 @@ class IPv6Layer:
             self._error(TYPE_PARAMETER_PROBLEM, CODE_UNRECOGNIZED_NEXT_HEADER, pointer,
                         packet, destination)
             return
-        self.counters["delivered"] += 1
+        self._delivered += 1
         handler.packetReceived(source, destination, packet[HEADER_LENGTH + chain.offset:],
                                packet)
 
@@ -703,7 +726,7 @@ class IPv6Layer:
             in over the pseudo-header.
         @param hopLimit: the hop limit (the configured one when C{None}).
         """
-        counters = self.counters
+        counters = self._counters
         nd = self.nd
         if source not in nd.assigned and not self.router:
             counters["badSource"] += 1
@@ -714,7 +737,7 @@ class IPv6Layer:
         if hopLimit is None:
             hopLimit = nd.hopLimit
         if destination in nd.assigned:
-            counters["sent"] += 1
+            self._sent += 1
             self.reactor.callLater(0, self.frameReceived, b"", _packHeader(
                 0x60000000, len(payload), nextHeader, hopLimit, source,
                 destination) + payload)
@@ -727,7 +750,7 @@ class IPv6Layer:
             if nd.linkMTU < mtu:
                 mtu = nd.linkMTU
         if HEADER_LENGTH + len(payload) <= mtu:
-            counters["sent"] += 1
+            self._sent += 1
             packet = _packHeader(0x60000000, len(payload), nextHeader, hopLimit, source,
                                  destination) + payload
             if destination[0] == 0xFF:
@@ -744,7 +767,7 @@ class IPv6Layer:
             return
         self._identification = identification = (self._identification + 1) & 0xFFFFFFFF
         step = (mtu - HEADER_LENGTH - 8) & ~7
-        counters["sent"] += 1
+        self._sent += 1
         for offset in range(0, len(payload), step):
             chunk = payload[offset:offset + step]
             more = 1 if offset + step < len(payload) else 0
