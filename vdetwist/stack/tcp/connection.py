@@ -133,8 +133,8 @@ class TCPConnection:
     ) -> None:
         """
         @param reactor: an C{IReactorTime}.
-        @param layer: the owning layer: it provides C{sendSegment(conn,
-            segment)} and C{connectionClosed(conn)}.
+        @param layer: the owning layer: it provides C{sendSegments(conn,
+            segments)} and C{connectionClosed(conn)}.
         @param machine: the connection's machine.
         @param localAddress: our address, 4 bytes.
         @param remoteAddress: the peer's address, 4 bytes.
@@ -250,9 +250,7 @@ class TCPConnection:
                 else:
                     segments = machine.dispatch(now)
                 if segments:
-                    send = self.layer.sendSegment
-                    for segment in segments:
-                        send(self, segment)
+                    self.layer.sendSegments(self, segments)
                 if machine.events or machine.finSent:
                     self._handleEvents(now)
                 if self._producer is not None:

@@ -33,7 +33,7 @@ import os
 import random
 import socket
 import struct
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from twisted.internet import defer, error
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -414,15 +414,29 @@ class TCPLayer:
 
     def sendSegment(self, connection: TCPConnection, segment: TCPSegment) -> None:
         """
-        Send a segment of one of this layer's connections (called by the
-        connection for each segment its machine emits).
+        Send a segment of one of this layer's connections.
 
         @param connection: the connection.
         @param segment: the segment.
         """
-        self.stats.segmentsSent += 1
-        self.ip.sendPacket(PROTOCOL_TCP, connection.localAddress, connection.remoteAddress,
-                           encodeSegment(segment, connection.addressSum))
+        self.sendSegments(connection, [segment])
+
+    def sendSegments(self, connection: TCPConnection, segments: List[TCPSegment]) -> None:
+        """
+        Send the segments one of this layer's connections emits in a
+        wakeup (called by the connection), in order.
+
+        @param connection: the connection.
+        @param segments: the segments.
+        """
+        stats = self.stats
+        sendPacket = self.ip.sendPacket
+        local = connection.localAddress
+        remote = connection.remoteAddress
+        pseudo = connection.addressSum
+        for segment in segments:
+            stats.segmentsSent += 1
+            sendPacket(PROTOCOL_TCP, local, remote, encodeSegment(segment, pseudo))
 
     def _resetFor(self, local: bytes, remote: bytes, segment: TCPSegment) -> None:
         """

@@ -984,7 +984,8 @@ class TCPMachine(OutputMixin, TimersMixin):
         # RTT (Karn's rule: the estimator forgets retransmitted segments
         # and echoes of timestamps sent before a timeout).
         if self.tsEnabled and timestamp is not None and timestamp[1]:
-            self.rtt.acked(ack, now, timestamp[1], self._tsVal(now))
+            self.rtt.acked(ack, now, timestamp[1],
+                           (int(now * 1000) + self.timestampOffset) & SEQ_MASK)  # _tsVal
         else:
             self.rtt.acked(ack, now)
         self.congestion.newAck(ack, acked, self.sndMax, self.mss)

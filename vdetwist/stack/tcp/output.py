@@ -351,7 +351,8 @@ class OutputMixin:
                 if self.sackEnabled and self.reassembly.bytes:
                     sack = self._sackBlocks()
                 if self.tsEnabled:
-                    timestamp = (self._tsVal(now), self.tsRecent)
+                    timestamp = ((int(now * 1000) + self.timestampOffset) & SEQ_MASK,
+                                 self.tsRecent)  # _tsVal, inlined
             sndNxt = self.sndNxt
             sndMax = self.sndMax
             offset = ((sndNxt - self.sndUna + _HALF) & SEQ_MASK) - _HALF
