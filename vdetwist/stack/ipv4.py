@@ -558,7 +558,8 @@ class IPv4Layer:
         if source != self.address and source != _ANY and not self.router:
             counters["badSource"] += 1
             return
-        if len(payload) + HEADER_LENGTH > 65535:
+        size = len(payload)
+        if size + HEADER_LENGTH > 65535:
             counters["tooBig"] += 1
             return
         if destination == self.address:
@@ -567,22 +568,21 @@ class IPv4Layer:
             return
         self._identification = identification = (self._identification + 1) & 0xFFFF
         maximum = self.mtu - HEADER_LENGTH
-        size = len(payload)
         if size <= maximum:
             self._sent += 1
             # _header and the unicast on-link case of _transmit, inlined:
             # this runs for every datagram sent.
             total = HEADER_LENGTH + size
             ttl = self.ttl
+            target = int.from_bytes(destination, "big")
             remainder = (0x4500 + total + identification + (ttl << 8 | protocol)
-                         + int.from_bytes(source, "big")
-                         + int.from_bytes(destination, "big")) % 0xFFFF
+                         + int.from_bytes(source, "big") + target) % 0xFFFF
             datagram = _packHeader(0x45, 0, total, identification, 0, ttl, protocol,
                                    0xFFFF - remainder if remainder else 0, source,
                                    destination) + payload
             if (destination[0] < 224 and destination != self.broadcast
                     and destination != BROADCAST_IPV4 and self.prefixLength
-                    and int.from_bytes(destination, "big") >> self._shift == self._network):
+                    and target >> self._shift == self._network):
                 self.arp.sendIPv4(destination, datagram)
             else:
                 self._transmit(destination, datagram)

@@ -79,6 +79,9 @@ EPHEMERAL_LOW = 49152
 EPHEMERAL_HIGH = 65535
 
 ConnectionKey = Tuple[bytes, int, bytes, int]
+
+#: A segment's source and destination ports.
+_PORTS = struct.Struct("!HH")
 Forwarder = Callable[[bytes, int, bytes, int], Optional["defer.Deferred[Any]"]]
 
 
@@ -273,13 +276,20 @@ class TCPLayer:
         @param payload: the segment.
         """
         stats = self.stats
-        if len(payload) < 20:
+        size = len(payload)
+        if size < 20:
             stats.malformedSegments += 1
             return
+        # The connection first (the ports are the segment's first four
+        # bytes), for the addresses' part of the checksum it keeps; then
         # tcpChecksumValid, inlined.
-        if internetChecksum(payload, int.from_bytes(source, "big")
-                            + int.from_bytes(destination, "big")
-                            + PROTOCOL_TCP + len(payload)):
+        srcPort, dstPort = _PORTS.unpack_from(payload)
+        key = (destination, dstPort, source, srcPort)
+        connection = self.connections.get(key)
+        if internetChecksum(payload, size + (
+                connection.addressSum if connection is not None else
+                int.from_bytes(source, "big") + int.from_bytes(destination, "big")
+                + PROTOCOL_TCP)):
             stats.badChecksums += 1
             return
         try:
@@ -288,8 +298,6 @@ class TCPLayer:
             stats.malformedSegments += 1
             return
         stats.segmentsReceived += 1
-        key = (destination, segment.dstPort, source, segment.srcPort)
-        connection = self.connections.get(key)
         if connection is not None:
             machine = connection.machine
             if not (
