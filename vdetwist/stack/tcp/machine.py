@@ -576,10 +576,9 @@ class TCPMachine(OutputMixin, TimersMixin):
         """
         Header prediction for a pure ACK of new data, in sequence, in
         ESTABLISHED (checked by L{segmentReceived}): what L{_inSynchronized}
-        and L{_processAck} do with such a segment, without their checks
-        that cannot apply to it.  Segments with SACK blocks, or while the
-        scoreboard holds blocks or a FIN waits out of order, take the
-        general path.
+        and L{_processAck} do with it, without their checks that cannot
+        apply.  SACK blocks, a scoreboard or a FIN waiting out of order
+        take the general path.
 
         @param seq: the segment's sequence number (RCV.NXT).
         @param ack: its acknowledgment number.
@@ -959,8 +958,7 @@ class TCPMachine(OutputMixin, TimersMixin):
                      now: float) -> None:
         """
         An acceptable ACK moved SND.UNA forward: drop the acknowledged
-        data, stop the retransmission timer, sample the RTT, grow the
-        congestion window.
+        data, stop the RTO timer, sample the RTT, grow the window.
 
         @param ack: the acknowledgment number.
         @param sndUna: SND.UNA before it.
