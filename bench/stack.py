@@ -44,9 +44,9 @@ include our (Python) switch's cost in every direction.
 
 C{-v} prints the virtual host's counters (plug drops, TCP
 retransmissions, ...) changed by each transfer.  C{--micro} only prints
-the CPU cost per packet of the stack's layers in this process (no root,
-no I/O but a socket pair), the steadiest before/after measure of an
-optimisation on a shared machine.
+the CPU cost per packet of the stack's layers, IPv4 and IPv6, in this
+process (no root, no I/O but a socket pair), the steadiest before/after
+measure of an optimisation on a shared machine.
 
 With C{--profile DIR}, py-spy samples the virtual host during the first
 round's transfers (which then run slower; ratios of such a run are not
@@ -343,12 +343,13 @@ def _best(run: Callable[[], int], repeats: int = 5) -> float:
 def microMain(mtu: int) -> None:
     """
     Print the CPU cost per packet of the virtual host's layers, measured
-    in this process without any I/O: the receive path below TCP
-    (interface, IPv4), the send path below TCP (IPv4, ARP, interface), a
-    whole TCP transfer between two virtual hosts on an in-memory wire, and
-    the VDE plug's datagram I/O on a socket pair.  Lower is better; these
-    are the before/after numbers of the stack's optimisations, steadier on
-    a shared machine than the throughput of part 1.
+    in this process without any I/O, for IPv4 and for IPv6: the receive
+    path below TCP (interface, IP), the send path below TCP (IP, ARP or
+    Neighbor Discovery, interface), a whole TCP transfer between two
+    virtual hosts on an in-memory wire; and the VDE plug's datagram I/O on
+    a socket pair.  Lower is better; these are the before/after numbers
+    of the stack's optimisations, steadier on a shared machine than the
+    throughput of part 1.
 
     @param mtu: the MTU of the frames.
     """
@@ -357,13 +358,13 @@ def microMain(mtu: int) -> None:
 
     from vdetwist.interfaces import IFrameProtocol
     from vdetwist.stack.host import VirtualHost
-    from vdetwist.stack.tcp.demux import TCPLayer
-    from vdetwist.testing import MemoryWire, ipv4Frame
+    from vdetwist.testing import MemoryWire, ethernetFrame, ipv4Frame
     from vdetwist.vde.plug import VDEPlug
+    from vdetwist.wire.addr6 import parseIPv6
+    from vdetwist.wire.ethernet import ETHERTYPE_IPV6
+    from vdetwist.wire.ipv6 import HEADER as IPV6_HEADER
 
-    clock = task.Clock()
-    peerMAC, peerIP = bytes.fromhex("02000000aa01"), bytes([10, 79, 0, 1])
-    host = VirtualHost(clock, "10.79.0.10/24", mtu=mtu)
+    N = 20000
     sent: List[bytes] = []
 
     class NullTransport:
@@ -381,11 +382,10 @@ def microMain(mtu: int) -> None:
             """
             Nothing.
             """
-    host.interface.makeConnection(NullTransport())
 
     class NullTCP:
         """
-        Counts what the IPv4 layer delivers as protocol 6.
+        Counts what the IP layer delivers as protocol 6.
         """
 
         count = 0
@@ -401,50 +401,99 @@ def microMain(mtu: int) -> None:
             """
             Nothing.
             """
-    null = NullTCP()
-    host.registerProtocol(6, null)
-    payload = bytes(range(256)) * ((mtu - 20) // 256 + 1)
-    payload = payload[:mtu - 20]
-    frame = ipv4Frame(host.mac, peerMAC, peerIP, host.address, 6, payload)
-    frameReceived = host.interface.frameReceived
-    N = 20000
 
-    def receive() -> int:
+    def belowTCP(six: bool) -> Tuple[float, float, bytes]:
         """
-        Receive N frames.
-        """
-        for _ in range(N):
-            frameReceived(frame)
-        return N
-    rx = _best(receive)
-    assert null.count >= N, null.count
-    host.arp.cache.update(peerIP, peerMAC, clock.seconds())
-    sendPacket = host.ip.sendPacket
+        The receive and send paths below TCP of one family.
 
-    def send() -> int:
+        @param six: IPv6 rather than IPv4.
+        @return: (us per frame received, us per datagram sent, a received
+            frame for the plug's measures).
         """
-        Send N datagrams.
-        """
-        for _ in range(N):
-            sendPacket(6, host.address, peerIP, payload)
-        return N
-    tx = _best(send)
-    assert len(sent[0]) == mtu + 14, len(sent[0])
+        clock = task.Clock()
+        peerMAC = bytes.fromhex("02000000aa01")
+        host = VirtualHost(clock, "10.79.0.10/24", mtu=mtu,
+                           addresses6=["fd00:79::10/64"], dadTransmits=0)
+        host.interface.makeConnection(NullTransport())
+        null = NullTCP()
+        if six:
+            ip: Any = host.ip6
+            peer, address = parseIPv6("fd00:79::1"), parseIPv6("fd00:79::10")
+            header = 40
+        else:
+            ip = host.ip
+            peer, address = bytes([10, 79, 0, 1]), host.address
+            header = 20
+        ip.registerProtocol(6, null)
+        payload = (bytes(range(256)) * (mtu // 256 + 1))[:mtu - header]
+        if six:
+            frame = ethernetFrame(host.mac, peerMAC, ETHERTYPE_IPV6, IPV6_HEADER.pack(
+                0x60000000, len(payload), 6, 64, peer, address) + payload)
+        else:
+            frame = ipv4Frame(host.mac, peerMAC, peer, address, 6, payload)
+        frameReceived = host.interface.frameReceived
 
-    # A whole TCP transfer between two virtual hosts.
-    def transfer() -> int:
+        def receive() -> int:
+            """
+            Receive N frames.
+            """
+            for _ in range(N):
+                frameReceived(frame)
+            return N
+        rx = _best(receive)
+        assert null.count >= N, null.count
+        if six:
+            host.nd.cache.learn(peer, peerMAC, clock.seconds())
+            host.nd.cache.confirm(peer, clock.seconds())
+        else:
+            host.arp.cache.update(peer, peerMAC, clock.seconds())
+        sendPacket = ip.sendPacket
+
+        def send() -> int:
+            """
+            Send N datagrams.
+            """
+            for _ in range(N):
+                sendPacket(6, address, peer, payload)
+            return N
+        del sent[:]
+        tx = _best(send)
+        assert len(sent[0]) == mtu + 14, len(sent[0])
+        return rx, tx, frame
+
+    def transfer(six: bool, spent: Optional[List[float]] = None) -> int:
         """
-        Move 8 MB from one host to another; return the data segments.
+        Move 8 MB from one virtual host to another on an in-memory wire.
+
+        @param six: over IPv6 rather than IPv4.
+        @param spent: if given, the time each host spends handling the
+            frames it receives (everything it does but run its timers) is
+            added to C{spent[0]} (the sending host) and C{spent[1]} (the
+            receiving host), and the whole transfer's to C{spent[2]}, in
+            seconds of C{time.perf_counter} (C{time.process_time} costs a
+            system call, too much to call twice per frame).
+        @return: the number of data segments.
         """
         clock = task.Clock()
         wire = MemoryWire(record=False)
         hosts = []
-        for i, mac in ((1, "02:00:00:00:bb:01"), (2, "02:00:00:00:bb:02")):
-            h = VirtualHost(clock, "10.79.0.%d/24" % (i,), mac=mac, mtu=mtu)
-            tcp = TCPLayer(clock, h.ip)
-            h.registerProtocol(6, tcp)
+        for i in (1, 2):
+            h = VirtualHost(clock, "10.79.0.%d/24" % (i,), mac="02:00:00:00:bb:0%d" % (i,),
+                            mtu=mtu, addresses6=["fd00:79::%d/64" % (i,)],
+                            dadTransmits=0)
             wire.attach(h.interface)
-            hosts.append((h, tcp))
+            hosts.append(h)
+            if spent is not None:
+                def timed(frame: bytes, inner: Callable[[bytes], None] = h.interface.frameReceived,
+                          index: int = i - 1, clock: Callable[[], float] = time.perf_counter,
+                          ) -> None:
+                    """
+                    Deliver a frame, timing the host's work.
+                    """
+                    start = clock()
+                    inner(frame)
+                    spent[index] += clock() - start  # type: ignore[index]
+                h.interface.frameReceived = timed  # type: ignore[method-assign]
         size = 8 << 20
         got = [0]
 
@@ -471,19 +520,53 @@ def microMain(mtu: int) -> None:
                 chunk = b"\x5a" * CHUNK
                 for _ in range(size // CHUNK):
                     self.transport.write(chunk)
-        hosts[1][1].listen(5001, protocol.Factory.forProtocol(Receiver))
-        hosts[0][1].connect(hosts[1][0].address, 5001,
-                            protocol.Factory.forProtocol(Sender))
+        if six:
+            hosts[1].tcp6.listen(5001, protocol.Factory.forProtocol(Receiver))
+            hosts[0].tcp6.connect(parseIPv6("fd00:79::2"), 5001,
+                                  protocol.Factory.forProtocol(Sender))
+        else:
+            hosts[1].tcp.listen(5001, protocol.Factory.forProtocol(Receiver))
+            hosts[0].tcp.connect(hosts[1].address, 5001,
+                                 protocol.Factory.forProtocol(Sender))
+        start = time.perf_counter()
         for _ in range(100000):
             wire.pump()
             if got[0] >= size:
                 break
             clock.advance(0.0001)
+        if spent is not None:
+            spent[2] += time.perf_counter() - start
         assert got[0] == size, got[0]
-        return size // (mtu - 52)
-    tcp = _best(transfer, 3)
+        return size // (mtu - (72 if six else 52))
+
+    def split(six: bool, total: float) -> Tuple[float, float]:
+        """
+        The sending and the receiving host's shares of a transfer: the
+        fractions of its wall-clock time each spent on its frames (in the
+        run where they add up to the most, the one least disturbed by
+        other processes), times its CPU time.
+
+        @param six: over IPv6 rather than IPv4.
+        @param total: the transfer's CPU time per data segment.
+        @return: microseconds per data segment for each host.
+        """
+        best = (0.0, 0.0)
+        for _ in range(3):
+            spent = [0.0, 0.0, 0.0]
+            transfer(six, spent)
+            if spent[0] + spent[1] > sum(best) * spent[2]:
+                best = (spent[0] / spent[2], spent[1] / spent[2])
+        return best[0] * total, best[1] * total
+
+    rx4, tx4, frame = belowTCP(False)
+    rx6, tx6, _ = belowTCP(True)
+    tcp4 = _best(lambda: transfer(False), 3)
+    tcp6 = _best(lambda: transfer(True), 3)
+    sender4, receiver4 = split(False, tcp4)
+    sender6, receiver6 = split(True, tcp6)
 
     # The plug's datagram I/O.
+    clock = task.Clock()
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     a.setblocking(False)
     b.setblocking(False)
@@ -540,9 +623,16 @@ def microMain(mtu: int) -> None:
     a.close()
     b.close()
     print("CPU per packet, MTU %d (best of 5; this process, no I/O except the plug):" % (mtu,))
-    print("  receive below TCP (interface, IPv4)        %6.2f us/frame" % (rx,))
-    print("  send below TCP (IPv4, ARP, interface)      %6.2f us/datagram" % (tx,))
-    print("  TCP transfer, both hosts, all layers       %6.2f us/data segment" % (tcp,))
+    print("  receive below TCP (interface, IPv4)        %6.2f us/frame" % (rx4,))
+    print("  send below TCP (IPv4, ARP, interface)      %6.2f us/datagram" % (tx4,))
+    print("  TCP transfer, both hosts, all layers       %6.2f us/data segment" % (tcp4,))
+    print("    of which the sending host                %6.2f us/data segment" % (sender4,))
+    print("    of which the receiving host              %6.2f us/data segment" % (receiver4,))
+    print("  receive below TCP (interface, IPv6)        %6.2f us/frame" % (rx6,))
+    print("  send below TCP (IPv6, ND, interface)       %6.2f us/datagram" % (tx6,))
+    print("  TCP transfer over IPv6, both hosts         %6.2f us/data segment" % (tcp6,))
+    print("    of which the sending host                %6.2f us/data segment" % (sender6,))
+    print("    of which the receiving host              %6.2f us/data segment" % (receiver6,))
     print("  plug sendFrame (send syscall)              %6.2f us/frame" % (plugTx,))
     print("  plug receive (recv syscall + delivery)     %6.2f us/frame" % (plugRx,))
 

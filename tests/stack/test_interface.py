@@ -50,6 +50,21 @@ class NetworkInterfaceTests(SynchronousTestCase):
         self.assertEqual(mac[0] & 3, 2)
         self.assertRaises(ValueError, NetworkInterface, b"\0" * 5)
 
+    def test_frameCounts(self) -> None:
+        """
+        Frames received and sent are counted, the same whenever the
+        counters are read.
+        """
+        frame = ethernetFrame(MAC, OTHER, 0x0800, b"ip")
+        self.interface.frameReceived(frame)
+        self.interface.frameReceived(frame)
+        self.interface.sendFrame(OTHER, 0x0800, b"out")
+        counters = self.interface.counters
+        self.assertEqual((counters["framesReceived"], counters["framesSent"]), (2, 1))
+        self.interface.frameReceived(frame)
+        self.assertEqual(dict(self.interface.counters), {"framesReceived": 3, "framesSent": 1})
+        self.assertEqual(dict(self.interface.counters), {"framesReceived": 3, "framesSent": 1})
+
     def test_demux(self) -> None:
         """
         ARP and IPv4 payloads reach their handlers with the source MAC.

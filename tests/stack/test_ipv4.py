@@ -243,6 +243,25 @@ class IPv4LayerTests(SynchronousTestCase):
         self.receive(datagram + b"\0" * 10)
         self.assertEqual(self.proto.received, [(THEM, US, b"hello", datagram)])
 
+    def test_counts(self) -> None:
+        """
+        Datagrams received, delivered and sent are counted, the same
+        whenever the counters are read; the dropped ones are counted
+        apart.
+        """
+        datagram = ipv4Packet(THEM, US, 17, b"hello")
+        self.receive(datagram)
+        self.receive(ipv4Packet(THEM, US, 99, b"nobody"))
+        self.ip.sendPacket(17, US, THEM, b"out")
+        self.assertEqual((self.ip.counters["received"], self.ip.counters["delivered"],
+                          self.ip.counters["unknownProtocol"]), (2, 1, 1))
+        self.receive(datagram)
+        self.ip.sendPacket(17, US, THEM, b"out")
+        self.assertEqual(
+            {key: value for key, value in self.ip.allCounters().items()
+             if key in ("received", "delivered", "sent")},
+            {"received": 3, "delivered": 2, "sent": 3})
+
     def test_options(self) -> None:
         """
         Options are skipped: the payload starts after the IHL.

@@ -179,6 +179,25 @@ class IPv6LayerTests(SynchronousTestCase):
                          (PEER, US, packet[40:], packet))
         self.assertEqual(self.host.ip.counters["delivered"], 1)
 
+    def test_counts(self) -> None:
+        """
+        Packets received, delivered and sent are counted, the same
+        whenever the counters are read.
+        """
+        ip = self.host.ip
+        packet = bytes(self.udpPacket())
+        self.host.receive(packet)
+        self.host.receive(bytes(self.udpPacket(dst=parseIPv6("fd00:77::99"))))
+        ip.sendPacket(17, US, PEER, b"out")
+        self.assertEqual((ip.counters["received"], ip.counters["delivered"],
+                          ip.counters["notForUs"]), (2, 1, 1))
+        self.host.receive(packet)
+        ip.sendPacket(17, US, PEER, b"out")
+        self.assertEqual(
+            {key: value for key, value in ip.allCounters().items()
+             if key in ("received", "delivered", "sent")},
+            {"received": 3, "delivered": 2, "sent": 2})
+
     def test_filters(self) -> None:
         """
         Packets for other addresses, unjoined groups, tentative addresses,

@@ -10,6 +10,7 @@ from hypothesis import given, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from vdetwist.wire.checksum import (
+    SPLIT,
     checksumForUDP,
     internetChecksum,
     onesComplementSum,
@@ -116,6 +117,22 @@ class InternetChecksumTests(SynchronousTestCase):
                          referenceSum(data, tuple(words)))
         self.assertEqual(internetChecksum(data, sum(words)),
                          referenceChecksum(data, tuple(words)))
+
+    def test_longData(self) -> None:
+        """
+        Data longer than L{SPLIT}, summed in pieces, gives the reference
+        sum at even and odd lengths, from bytes, bytearrays and
+        memoryviews, and all zeros still sum to +0.
+        """
+        for size in (SPLIT + 1, SPLIT + 2, 1460, 1461, 1480, 8960, 65535):
+            data = bytes((i * 7 + 3) & 0xFF for i in range(size))
+            self.assertEqual(internetChecksum(data, 5), referenceChecksum(data, (5,)))
+            self.assertEqual(onesComplementSum(data, 5), referenceSum(data, (5,)))
+            self.assertEqual(internetChecksum(memoryview(data)), referenceChecksum(data))
+            self.assertEqual(internetChecksum(bytearray(data)), referenceChecksum(data))
+            self.assertEqual(internetChecksum(b"\0" * size), 0xFFFF)
+            self.assertEqual(onesComplementSum(b"\0" * size), 0)
+            self.assertEqual(internetChecksum(b"\xff" * (size & ~1)), 0)
 
     @given(st.binary(min_size=2, max_size=1500).filter(lambda d: len(d) % 2 == 0))
     def test_verifiesToZero(self, data: bytes) -> None:

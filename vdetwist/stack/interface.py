@@ -71,10 +71,29 @@ class NetworkInterface:
         self.arpHandler: Optional[PayloadHandler] = None
         self.ipv4Handler: Optional[PayloadHandler] = None
         self.ipv6Handler: Optional[PayloadHandler] = None
-        self.counters: Counter[str] = Counter()
+        self._counters: Counter[str] = Counter()
+        self._framesReceived = 0
+        self._framesSent = 0
         self.capture: Optional[Callable[[bytes], None]] = None
         self._connectObservers: List[Callable[[], None]] = []
         self._unpack = HEADER.unpack_from
+
+    @property
+    def counters(self) -> "Counter[str]":
+        """
+        The event counts (see the class docstring).  The per-frame ones
+        are kept as attributes and added in when this is read: an
+        increment of a C{Counter} costs several times one of an
+        attribute.
+        """
+        counters = self._counters
+        if self._framesReceived:
+            counters["framesReceived"] += self._framesReceived
+            self._framesReceived = 0
+        if self._framesSent:
+            counters["framesSent"] += self._framesSent
+            self._framesSent = 0
+        return counters
 
     def addConnectObserver(self, observer: Callable[[], None]) -> None:
         """
@@ -110,8 +129,8 @@ class NetworkInterface:
 
         @param frame: the frame, from the destination MAC on.
         """
-        counters = self.counters
-        counters["framesReceived"] += 1
+        self._framesReceived += 1
+        counters = self._counters
         if self.capture is not None:
             self._capture(frame)
         if len(frame) < HEADER_LENGTH:
@@ -151,9 +170,9 @@ class NetworkInterface:
         """
         transport = self.transport
         if transport is None:
-            self.counters["notAttached"] += 1
+            self._counters["notAttached"] += 1
             return
-        self.counters["framesSent"] += 1
+        self._framesSent += 1
         frame = HEADER.pack(destination, self.mac, etherType) + payload
         if self.capture is not None:
             self._capture(frame)
@@ -170,5 +189,5 @@ class NetworkInterface:
             self.capture(frame)  # type: ignore[misc]
         except Exception:
             self.capture = None
-            self.counters["captureErrors"] += 1
+            self._counters["captureErrors"] += 1
             _log.failure("Capture failed; capture stopped", Failure())  # type: ignore[no-untyped-call]

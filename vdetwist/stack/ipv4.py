@@ -184,13 +184,36 @@ class IPv4Layer(ReassemblyTimerMixin):
         self.unreachable: Optional[Callable[[int, bytes], None]] = None
         self.timeExceeded: Optional[Callable[[bytes], None]] = None
         self.reassembler = reassembler if reassembler is not None else Reassembler()
-        self.counters: Counter[str] = Counter()
+        self._counters: Counter[str] = Counter()
+        self._received = 0
+        self._delivered = 0
+        self._sent = 0
         self._identification = 0
         self._reassemblyTimer: Any = None
         arp.interface.ipv4Handler = self.frameReceived
         self.address = _ANY
         self._receiveAddress: Optional[bytes] = None
         self.configure(address, prefixLength, gateway)
+
+    @property
+    def counters(self) -> "Counter[str]":
+        """
+        This layer's event counts (see the class docstring).  The
+        per-packet ones are kept as attributes and added in when this is
+        read: an increment of a C{Counter} costs several times one of an
+        attribute.
+        """
+        counters = self._counters
+        if self._received:
+            counters["received"] += self._received
+            self._received = 0
+        if self._delivered:
+            counters["delivered"] += self._delivered
+            self._delivered = 0
+        if self._sent:
+            counters["sent"] += self._sent
+            self._sent = 0
+        return counters
 
     @property
     def configured(self) -> bool:
@@ -302,8 +325,8 @@ class IPv4Layer(ReassemblyTimerMixin):
         @param sourceMAC: the Ethernet source (unused).
         @param datagram: the Ethernet payload.
         """
-        counters = self.counters
-        counters["received"] += 1
+        self._received += 1
+        counters = self._counters
         size = len(datagram)
         if size < HEADER_LENGTH:
             counters["malformed"] += 1
@@ -352,7 +375,7 @@ class IPv4Layer(ReassemblyTimerMixin):
             if self.unreachable is not None and not self.isBroadcast(destination):
                 self.unreachable(2, datagram)
             return
-        counters["delivered"] += 1
+        self._delivered += 1
         handler.packetReceived(source, destination, datagram[headerLength:], datagram)
 
     def _reassemblyTimedOut(self, first: bytes) -> None:
@@ -397,26 +420,41 @@ class IPv4Layer(ReassemblyTimerMixin):
         @param destination: the destination address.
         @param payload: the transport header and data.
         """
-        counters = self.counters
+        counters = self._counters
         if source != self.address and source != _ANY and not self.router:
             counters["badSource"] += 1
             return
-        if len(payload) + HEADER_LENGTH > 65535:
+        size = len(payload)
+        if size + HEADER_LENGTH > 65535:
             counters["tooBig"] += 1
             return
         if destination == self.address:
-            counters["sent"] += 1
+            self._sent += 1
             self.reactor.callLater(0, self._loopback, protocol, source, destination, payload)
             return
         self._identification = identification = (self._identification + 1) & 0xFFFF
         maximum = self.mtu - HEADER_LENGTH
-        if len(payload) <= maximum:
-            counters["sent"] += 1
-            self._transmit(destination, self._header(
-                protocol, source, destination, identification, 0, len(payload)) + payload)
+        if size <= maximum:
+            self._sent += 1
+            # _header and the unicast on-link case of _transmit, inlined:
+            # this runs for every datagram sent.
+            total = HEADER_LENGTH + size
+            ttl = self.ttl
+            target = int.from_bytes(destination, "big")
+            remainder = (0x4500 + total + identification + (ttl << 8 | protocol)
+                         + int.from_bytes(source, "big") + target) % 0xFFFF
+            datagram = _packHeader(0x45, 0, total, identification, 0, ttl, protocol,
+                                   0xFFFF - remainder if remainder else 0, source,
+                                   destination) + payload
+            if (destination[0] < 224 and destination != self.broadcast
+                    and destination != BROADCAST_IPV4 and self.prefixLength
+                    and target >> self._shift == self._network):
+                self.arp.sendIPv4(destination, datagram)
+            else:
+                self._transmit(destination, datagram)
             return
         step = maximum & ~7
-        counters["sent"] += 1
+        self._sent += 1
         for offset in range(0, len(payload), step):
             chunk = payload[offset:offset + step]
             more = FLAG_MF if offset + step < len(payload) else 0

@@ -227,13 +227,36 @@ class IPv6Layer(ReassemblyTimerMixin):
         self.protocols: Dict[int, Any] = {}
         self.reportError: Optional[ErrorReporter] = None
         self.reassembler = reassembler if reassembler is not None else Reassembler()
-        self.counters: Counter[str] = Counter()
+        self._counters: Counter[str] = Counter()
+        self._received = 0
+        self._delivered = 0
+        self._sent = 0
         self.maxPathMTUs = maxPathMTUs
         self.pathMTULifetime = pathMTULifetime
         self._pathMTU: "OrderedDict[bytes, Tuple[int, float]]" = OrderedDict()
         self._identification = int.from_bytes(os.urandom(4), "big")
         self._reassemblyTimer: Any = None
         nd.interface.ipv6Handler = self.frameReceived
+
+    @property
+    def counters(self) -> "Counter[str]":
+        """
+        This layer's event counts (see the class docstring).  The
+        per-packet ones are kept as attributes and added in when this is
+        read: an increment of a C{Counter} costs several times one of an
+        attribute.
+        """
+        counters = self._counters
+        if self._received:
+            counters["received"] += self._received
+            self._received = 0
+        if self._delivered:
+            counters["delivered"] += self._delivered
+            self._delivered = 0
+        if self._sent:
+            counters["sent"] += self._sent
+            self._sent = 0
+        return counters
 
     @property
     def hopLimit(self) -> int:
@@ -290,8 +313,8 @@ class IPv6Layer(ReassemblyTimerMixin):
         @param sourceMAC: the Ethernet source (unused).
         @param packet: the Ethernet payload.
         """
-        counters = self.counters
-        counters["received"] += 1
+        self._received += 1
+        counters = self._counters
         size = len(packet)
         if size < HEADER_LENGTH:
             counters["malformed"] += 1
@@ -319,7 +342,7 @@ class IPv6Layer(ReassemblyTimerMixin):
             # The common case, without a walk.
             handler = self.protocols.get(nextHeader)
             if handler is not None:
-                counters["delivered"] += 1
+                self._delivered += 1
                 handler.packetReceived(source, destination, packet[HEADER_LENGTH:], packet)
                 return
         self._walk(source, destination, nextHeader, packet, False)
@@ -469,7 +492,7 @@ class IPv6Layer(ReassemblyTimerMixin):
             self._error(TYPE_PARAMETER_PROBLEM, CODE_UNRECOGNIZED_NEXT_HEADER, pointer,
                         packet, destination)
             return
-        self.counters["delivered"] += 1
+        self._delivered += 1
         handler.packetReceived(source, destination, packet[HEADER_LENGTH + chain.offset:],
                                packet)
 
@@ -584,7 +607,7 @@ class IPv6Layer(ReassemblyTimerMixin):
             in over the pseudo-header.
         @param hopLimit: the hop limit (the configured one when C{None}).
         """
-        counters = self.counters
+        counters = self._counters
         nd = self.nd
         if source not in nd.assigned and not self.router:
             counters["badSource"] += 1
@@ -595,21 +618,37 @@ class IPv6Layer(ReassemblyTimerMixin):
         if hopLimit is None:
             hopLimit = nd.hopLimit
         if destination in nd.assigned:
-            counters["sent"] += 1
+            self._sent += 1
             self.reactor.callLater(0, self.frameReceived, b"", _packHeader(
                 0x60000000, len(payload), nextHeader, hopLimit, source,
                 destination) + payload)
             return
-        mtu = self.pathMTU(destination)
+        if self._pathMTU:
+            mtu = self.pathMTU(destination)
+        else:
+            # pathMTU, inlined for the usual case of no learnt path MTU.
+            mtu = self.mtu
+            if nd.linkMTU < mtu:
+                mtu = nd.linkMTU
         if HEADER_LENGTH + len(payload) <= mtu:
-            counters["sent"] += 1
-            self._transmit(destination, _packHeader(
-                0x60000000, len(payload), nextHeader, hopLimit, source, destination)
-                + payload)
+            self._sent += 1
+            packet = _packHeader(0x60000000, len(payload), nextHeader, hopLimit, source,
+                                 destination) + payload
+            if destination[0] == 0xFF:
+                self._transmit(destination, packet)
+            elif nd.isOnLink(destination):
+                # _transmit's unicast cases, inlined.
+                nd.sendIPv6(destination, packet)
+            else:
+                router = nd.defaultRouter()
+                if router is None:
+                    counters["noRoute"] += 1
+                    return
+                nd.sendIPv6(router, packet)
             return
         self._identification = identification = (self._identification + 1) & 0xFFFFFFFF
         step = (mtu - HEADER_LENGTH - 8) & ~7
-        counters["sent"] += 1
+        self._sent += 1
         for offset in range(0, len(payload), step):
             chunk = payload[offset:offset + step]
             more = 1 if offset + step < len(payload) else 0

@@ -329,11 +329,17 @@ class NDLayer:
         @param address: 16 bytes.
         @return: the answer.
         """
-        if isLinkLocal(address):
+        if address[0] == 0xFE and address[1] & 0xC0 == 0x80:
+            # Link-local (isLinkLocal, inlined: this runs for every packet
+            # sent).
             return True
-        for prefix, length in self.prefixes:
-            if samePrefix(address, prefix, length):
-                return True
+        if self.prefixes:
+            # samePrefix, with the address converted once.
+            value = int.from_bytes(address, "big")
+            for prefix, length in self.prefixes:
+                shift = 128 - length
+                if value >> shift == int.from_bytes(prefix, "big") >> shift:
+                    return True
         return False
 
     def defaultRouter(self) -> Optional[bytes]:

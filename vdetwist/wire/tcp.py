@@ -40,6 +40,8 @@ __all__ = [
     "TCPSegment",
     "parseSegment",
     "tcpChecksumValid",
+    "addressSum",
+    "encodeSegment",
     "formatFlags",
 ]
 
@@ -74,6 +76,10 @@ _TIMESTAMP = struct.Struct("!II")
 #: The fixed header followed by NOP NOP TIMESTAMP(TSval, TSecr).
 _HEADER_TIMESTAMP = struct.Struct("!HHIIHHHHIII")
 _NOP_NOP_TIMESTAMP = b"\x01\x01\x08\x0a"
+#: C{tuple.__new__}: builds a L{TCPSegment} from all its fields in one C
+#: call, without the frame of the generated constructor (per-segment
+#: paths).
+_newTuple = tuple.__new__
 
 _FLAG_NAMES = ((FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"), (ACK, "."),
                (URG, "U"), (ECE, "E"), (CWR, "W"))
@@ -168,33 +174,67 @@ class TCPSegment(NamedTuple):
         Build the segment's bytes, checksum included.
 
         @param source: the IPv4 source address, 4 bytes (for the
-            pseudo-header).
+            pseudo-header; 16 bytes for IPv6).
         @param destination: the IPv4 destination address, 4 bytes.
         @return: header, options and payload.
         """
-        simple = self.mss is None and not (
-            self.sackPermitted or self.sackBlocks or self.windowScale is not None)
-        if simple and self.timestamp is not None:
-            # The usual data segment: NOP NOP TIMESTAMP, packed in one go.
-            total = 32 + len(self.payload)
-            header = _HEADER_TIMESTAMP.pack(
-                self.srcPort, self.dstPort, self.seq, self.ack, (32 << 10) | self.flags,
-                self.window, 0, self.urgent, 0x0101080A, *self.timestamp)
-        else:
-            options = b"" if simple else self.optionsBytes()
-            headerLength = HEADER_LENGTH + len(options)
-            total = headerLength + len(self.payload)
-            header = HEADER.pack(
-                self.srcPort, self.dstPort, self.seq, self.ack,
-                (headerLength << 10) | self.flags, self.window, 0, self.urgent,
-            ) + options
-        initial = pseudoHeaderSum(source, destination, PROTOCOL_TCP, total)
-        # The header is even-length, so its sum and the payload's add up
-        # (2**16 = 1 modulo 0xffff); no concatenation needed before summing.
-        initial += int.from_bytes(header, "big")
-        payload = self.payload
-        csum = internetChecksum(payload, initial)
-        return header[:16] + csum.to_bytes(2, "big") + header[18:] + payload
+        return encodeSegment(self, addressSum(source, destination))
+
+
+def addressSum(source: bytes, destination: bytes) -> int:
+    """
+    The part of a TCP pseudo-header sum that stays the same for every
+    segment of a connection (its addresses and protocol number), for
+    L{encodeSegment}.
+
+    @param source: the source address, 4 bytes (16 for IPv6).
+    @param destination: the destination address.
+    @return: a non-negative integer, not folded.
+    """
+    return int.from_bytes(source, "big") + int.from_bytes(destination, "big") + PROTOCOL_TCP
+
+
+def encodeSegment(segment: TCPSegment, pseudo: int) -> bytes:
+    """
+    Build a segment's bytes, checksum included: L{TCPSegment.encode} with
+    the addresses' part of the pseudo-header summed beforehand (once per
+    connection).
+
+    The header's fields are summed as integers (a 32-bit word is congruent
+    to the sum of its two halves modulo 0xffff, as 2**16 = 1), so the
+    header of a segment with no options or only timestamps is packed
+    once, with its checksum, and joined to the payload: one copy of the
+    data.
+
+    @param segment: the segment.
+    @param pseudo: L{addressSum}C{(source, destination)}.
+    @return: header, options and payload.
+    """
+    (srcPort, dstPort, seq, ack, flags, window, payload, mss, windowScale,
+     sackPermitted, sackBlocks, timestamp, urgent) = segment
+    if mss is None and windowScale is None and not sackPermitted and not sackBlocks:
+        if timestamp is not None:
+            # The usual data segment: NOP NOP TIMESTAMP.
+            tsVal, tsEcr = timestamp
+            offsetFlags = 0x8000 | flags
+            csum = internetChecksum(payload, pseudo + 32 + len(payload) + (
+                srcPort << 16 | dstPort) + seq + ack + (offsetFlags << 16 | window)
+                + urgent + 0x0101080A + tsVal + tsEcr)
+            return _HEADER_TIMESTAMP.pack(srcPort, dstPort, seq, ack, offsetFlags, window,
+                                          csum, urgent, 0x0101080A, tsVal, tsEcr) + payload
+        offsetFlags = 0x5000 | flags
+        csum = internetChecksum(payload, pseudo + 20 + len(payload) + (
+            srcPort << 16 | dstPort) + seq + ack + (offsetFlags << 16 | window) + urgent)
+        return HEADER.pack(srcPort, dstPort, seq, ack, offsetFlags, window, csum,
+                           urgent) + payload
+    options = segment.optionsBytes()
+    headerLength = HEADER_LENGTH + len(options)
+    offsetFlags = (headerLength << 10) | flags
+    csum = internetChecksum(payload, pseudo + headerLength + len(payload) + (
+        srcPort << 16 | dstPort) + seq + ack + (offsetFlags << 16 | window) + urgent
+        + int.from_bytes(options, "big"))
+    return HEADER.pack(srcPort, dstPort, seq, ack, offsetFlags, window, csum,
+                       urgent) + options + payload
 
 
 def tcpChecksumValid(source: bytes, destination: bytes, segment: Buffer) -> bool:
@@ -282,6 +322,16 @@ def parseSegment(buffer: Buffer) -> TCPSegment:
         data offset is below 5 or past the end, or an option is malformed.
     """
     size = len(buffer)
+    if size >= 32 and buffer[12] >> 4 == 8:
+        (srcPort, dstPort, seq, ack, offsetFlags, window, _, urgent, kinds, tsVal,
+         tsEcr) = _HEADER_TIMESTAMP.unpack_from(buffer)
+        if kinds == 0x0101080A:
+            # NOP NOP TIMESTAMP, the options of most segments, read with the
+            # header; the segment is built as the tuple it is, without the
+            # generated constructor's frame.
+            return _newTuple(TCPSegment, (srcPort, dstPort, seq, ack, offsetFlags & 0xFF,
+                                          window, bytes(buffer[32:]), None, None, False,
+                                          (), (tsVal, tsEcr), urgent))
     if size < HEADER_LENGTH:
         raise MalformedSegment(f"TCP segment too short: {size} bytes")
     srcPort, dstPort, seq, ack, offsetFlags, window, _, urgent = (
@@ -294,12 +344,8 @@ def parseSegment(buffer: Buffer) -> TCPSegment:
     payload = bytes(buffer[headerLength:])
     flags = offsetFlags & 0xFF
     if headerLength == HEADER_LENGTH:
-        return TCPSegment(srcPort, dstPort, seq, ack, flags, window, payload,
-                          urgent=urgent)
-    if headerLength == 32 and buffer[20:24] == _NOP_NOP_TIMESTAMP:
-        return TCPSegment(srcPort, dstPort, seq, ack, flags, window, payload,
-                          None, None, False, (),
-                          _TIMESTAMP.unpack_from(buffer, 24), urgent)
+        return _newTuple(TCPSegment, (srcPort, dstPort, seq, ack, flags, window, payload,
+                                      None, None, False, (), None, urgent))
     mss, windowScale, sackPermitted, sackBlocks, timestamp = _parseOptions(
         buffer, HEADER_LENGTH, headerLength
     )

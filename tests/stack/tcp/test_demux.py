@@ -675,3 +675,31 @@ class CoalescingTests(LayerTestsMixin, SynchronousTestCase):
         [ack] = self.sent()
         self.assertEqual(ack.ack, 7001 + 3000)
         self.assertEqual(len(b"".join(factory.built[0].received)), 3000)
+
+    def test_batchesKeepTheDelayedAckTimer(self) -> None:
+        """
+        The first segment of a batch arms the delayed-ACK deadline; the
+        ACK the batch then needs at once comes from a wakeup on the next
+        turn, and the deadline's timer is neither cancelled nor moved, for
+        batch after batch (a cancel and a callLater per batch saved); when
+        it fires with nothing due it sends nothing.
+        """
+        self.layer.listen(80, RecorderFactory())
+        iss = self.handshake()
+        seq = 7001
+        self.inject(TCPSegment(40000, 80, seq, iss + 1, ACK, 8000, b"x" * 1000))
+        seq += 1000
+        [deadline] = self.clock.getDelayedCalls()
+        self.assertAlmostEqual(deadline.getTime() - self.clock.seconds(), 0.04)
+        for _ in range(3):
+            for _ in range(2):
+                self.inject(TCPSegment(40000, 80, seq, iss + 1, ACK, 8000, b"x" * 1000))
+                seq += 1000
+            self.assertEqual(self.ip.sent, [])
+            [ack] = self.sent()
+            self.assertEqual(ack.ack, seq)
+            self.assertEqual(self.clock.getDelayedCalls(), [deadline])
+            self.assertTrue(deadline.active())
+            self.clock.advance(0.001)
+        self.clock.advance(0.04)
+        self.assertEqual(self.sent(), [])

@@ -99,12 +99,7 @@ class SlowPathMachine(TCPMachine):
     A machine that never takes the header-prediction fast path.
     """
 
-    def _fastTimestamp(self, timestamp: object) -> bool:
-        """
-        @param timestamp: ignored.
-        @return: C{False}, always.
-        """
-        return False
+    headerPrediction = False
 
 
 class FastPathEquivalenceTests(SynchronousTestCase):
@@ -144,5 +139,52 @@ class FastPathEquivalenceTests(SynchronousTestCase):
                 out.append(m.dispatch(now))
                 out.append(list(m.events))
             out.append(m.read())
+            results.append(out)
+        self.assertEqual(results[0], results[1])
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(st.integers(-1500, 4000), st.integers(0, 3),
+                              st.integers(0, 65535), st.floats(0, 0.3),
+                              st.integers(0, 3000), st.booleans()), max_size=40),
+           st.booleans(), st.booleans())
+    def test_sameOutputSending(self, script: list, timestamps: bool, sack: bool) -> None:
+        """
+        Property: while sending, a stream of ACKs (new, duplicate, old or
+        beyond what was sent, with windows that change, timestamps that
+        sometimes go back, SACK blocks, data and writes in between)
+        produces the same segments, events and sender state with and
+        without the fast path.
+        """
+        results = []
+        for cls in (TCPMachine, SlowPathMachine):
+            options: dict = {"timestamp": (1, 0)} if timestamps else {}
+            if sack:
+                options["sackPermitted"] = True
+            m = passive(config(timestamps=timestamps, sack=sack), **options)
+            m.__class__ = cls
+            m.send(b"s" * 20000)
+            now = 0.0
+            out = [m.dispatch(now)]
+            ts = 2
+            for ackAhead, kind, window, dt, write, data in script:
+                now += dt
+                ts += -1 if kind == 3 else 1
+                extra: dict = {}
+                if timestamps:
+                    extra["timestamp"] = (ts, m._tsVal(now) if kind else 0)
+                if sack and kind == 2:
+                    extra["sackBlocks"] = (((m.sndUna + 2000) & 0xFFFFFFFF,
+                                            (m.sndUna + 3000) & 0xFFFFFFFF),)
+                m.segmentReceived(theirs(m.rcvNxt, m.sndUna + ackAhead, ACK, window,
+                                         b"d" * 100 if data and kind == 1 else b"",
+                                         **extra), now)
+                if write:
+                    m.send(b"w" * write)
+                out.append(m.dispatch(now))
+                out.append(list(m.events))
+                out.append((m.state, m.sndUna, m.sndNxt, m.sndMax, m.sndWnd, m.sndWl1,
+                            m.sndWl2, m.maxSndWnd, m.cwnd, m.ssthresh, m.rtoDeadline,
+                            m.rto, m.srtt, m.tsRecent, m.rcvNxt, len(m.sendBuffer),
+                            m.pollAt(), m.retries, m.scoreboard))
             results.append(out)
         self.assertEqual(results[0], results[1])

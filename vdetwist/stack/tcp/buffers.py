@@ -30,9 +30,11 @@ class SendBuffer:
     @ivar capacity: the size the connection aims to keep the buffer under
         (used for producer flow control; L{write} accepts data past it, as
         Twisted transports do, and the producer is paused instead).
+    @ivar length: the number of bytes held (read only: the same as
+        C{len()}, without the call, for the sender's per-segment tests).
     """
 
-    __slots__ = ("_buffer", "_head", "capacity")
+    __slots__ = ("_buffer", "_head", "capacity", "length")
 
     def __init__(self, capacity: int) -> None:
         """
@@ -41,12 +43,13 @@ class SendBuffer:
         self._buffer = bytearray()
         self._head = 0
         self.capacity = capacity
+        self.length = 0
 
     def __len__(self) -> int:
         """
         @return: the number of bytes held.
         """
-        return len(self._buffer) - self._head
+        return self.length
 
     def write(self, data: bytes) -> None:
         """
@@ -55,6 +58,7 @@ class SendBuffer:
         @param data: the bytes.
         """
         self._buffer += data
+        self.length += len(data)
 
     def peek(self, offset: int, length: int) -> bytes:
         """
@@ -74,9 +78,11 @@ class SendBuffer:
         @param length: how many, at most the buffer's length.
         """
         self._head += length
+        self.length -= length
         if self._head >= len(self._buffer):
             self._buffer = bytearray()
             self._head = 0
+            self.length = 0
         elif self._head > 65536 and self._head * 2 > len(self._buffer):
             del self._buffer[:self._head]
             self._head = 0
@@ -86,7 +92,7 @@ class SendBuffer:
         @return: how many bytes may be added before reaching L{capacity}
             (never negative).
         """
-        return max(0, self.capacity - len(self))
+        return max(0, self.capacity - self.length)
 
 
 class ReceiveBuffer:

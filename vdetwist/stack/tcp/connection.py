@@ -4,14 +4,15 @@
 L{TCPConnection}: the Twisted transport face of one TCP connection.
 
 It owns a pure L{TCPMachine} and is the only place in the TCP stack that
-talks to the reactor: one C{callLater} per connection, rescheduled from
-the machine's C{pollAt} after every wakeup.  A wakeup (an incoming
-segment, the timer, an application call outside a wakeup) processes the
+talks to the reactor: a C{callLater} per connection for the machine's next
+deadline (from C{pollAt} after every wakeup), and one for "now" (the next
+reactor turn) when something is due at once.  A wakeup (an incoming
+segment, a timer, an application call outside a wakeup) processes the
 input, delivers data and events to the protocol, then emits everything the
 machine has to send in one go.
 
 Writes are not sent from inside C{write}: they mark the machine as having
-something to send, which schedules the timer for now (C{callLater(0)}),
+something to send, which schedules a wakeup for now (C{callLater(0)}),
 so many small writes in one reactor turn go out as few full segments.
 Writes made by the protocol while it handles input go out in the same
 wakeup, piggybacking the ACK.
@@ -48,7 +49,7 @@ from vdetwist.stack.tcp.machine import (
     TIME_WAIT,
     TCPMachine,
 )
-from vdetwist.wire.tcp import TCPSegment
+from vdetwist.wire.tcp import TCPSegment, addressSum
 
 __all__ = ["TCPConnection", "failureForReason"]
 
@@ -133,8 +134,8 @@ class TCPConnection:
     ) -> None:
         """
         @param reactor: an C{IReactorTime}.
-        @param layer: the owning layer: it provides C{sendSegment(conn,
-            segment)} and C{connectionClosed(conn)}.
+        @param layer: the owning layer: it provides C{sendSegments(conn,
+            segments)} and C{connectionClosed(conn)}.
         @param machine: the connection's machine.
         @param localAddress: our address, 4 bytes.
         @param remoteAddress: the peer's address, 4 bytes.
@@ -151,6 +152,8 @@ class TCPConnection:
         self.localPort = machine.localPort
         self.remoteAddress = remoteAddress
         self.remotePort = machine.remotePort
+        #: The addresses' part of the checksum of every segment sent.
+        self.addressSum = addressSum(localAddress, remoteAddress)
         self._buildProtocol = buildProtocol
         self._onFailure = onFailure
         self._onConnected = onConnected
@@ -161,6 +164,7 @@ class TCPConnection:
         self.disconnected = False
         self._timer: Optional[IDelayedCall] = None
         self._timerAt = 0.0
+        self._soon: Optional[IDelayedCall] = None
         self._busy = False
         self._again = False
         self._readPaused = False
@@ -211,6 +215,13 @@ class TCPConnection:
         self._timer = None
         self._service(self.reactor.seconds())
 
+    def _soonFired(self) -> None:
+        """
+        The wakeup for something due at once came.
+        """
+        self._soon = None
+        self._service(self.reactor.seconds())
+
     def _poke(self) -> None:
         """
         Something changed outside a wakeup: make sure it gets one (now if
@@ -248,9 +259,7 @@ class TCPConnection:
                 else:
                     segments = machine.dispatch(now)
                 if segments:
-                    send = self.layer.sendSegment
-                    for segment in segments:
-                        send(self, segment)
+                    self.layer.sendSegments(self, segments)
                 if machine.events or machine.finSent:
                     self._handleEvents(now)
                 if self._producer is not None:
@@ -274,14 +283,22 @@ class TCPConnection:
         timer = self._timer
         if at is None:
             return
-        if at < now:
-            at = now
-        if timer is not None:
+        if timer is not None and self._timerAt <= at:
             # A timer that fires too early costs one idle wakeup; moving it
             # on every segment (the RTO and delayed-ACK deadlines move with
             # each one) would cost a cancel and a callLater per packet.
-            if self._timerAt <= at:
-                return
+            return
+        if at <= now:
+            # Due at once (an ACK deferred to the end of a batch, data
+            # written): a wakeup on the next reactor turn, the deadline
+            # timer left as it is.  A batch of segments arms the
+            # delayed-ACK deadline with its first and needs the ACK now
+            # with its second: this spares a cancel and a callLater per
+            # batch, for an idle wakeup per delayed-ACK interval.
+            if self._soon is None:
+                self._soon = self.reactor.callLater(0, self._soonFired)
+            return
+        if timer is not None:
             timer.cancel()
         self._timerAt = at
         self._timer = self.reactor.callLater(at - now, self._timerFired)
@@ -296,6 +313,9 @@ class TCPConnection:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
         self.layer.connectionClosed(self)
 
     def _handleEvents(self, now: float) -> None:
@@ -447,8 +467,9 @@ class TCPConnection:
         producer = self._producer
         if producer is None:
             return
-        buffered = len(self.machine.sendBuffer)
-        highWater = self.machine.sendBuffer.capacity
+        sendBuffer = self.machine.sendBuffer
+        buffered = sendBuffer.length
+        highWater = sendBuffer.capacity
         if self._streamingProducer:
             if not self._producerPaused and buffered > highWater:
                 self._producerPaused = True
@@ -478,7 +499,7 @@ class TCPConnection:
             self._producer is not None
             and self._streamingProducer
             and not self._producerPaused
-            and len(self.machine.sendBuffer) > self.machine.sendBuffer.capacity
+            and self.machine.sendBuffer.length > self.machine.sendBuffer.capacity
         ):
             self._producerPaused = True
             self._producer.pauseProducing()

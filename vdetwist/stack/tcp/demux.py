@@ -33,7 +33,7 @@ import os
 import random
 import socket
 import struct
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from twisted.internet import defer, error
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -63,9 +63,10 @@ from vdetwist.wire.tcp import (
     SYN,
     MalformedSegment,
     TCPSegment,
+    encodeSegment,
     parseSegment,
-    tcpChecksumValid,
 )
+from vdetwist.wire.checksum import internetChecksum
 
 __all__ = ["TCPLayer", "TCPListeningPort", "ANY_ADDRESS", "ANY_ADDRESS6", "SOMAXCONN"]
 
@@ -78,6 +79,9 @@ EPHEMERAL_LOW = 49152
 EPHEMERAL_HIGH = 65535
 
 ConnectionKey = Tuple[bytes, int, bytes, int]
+
+#: A segment's source and destination ports.
+_PORTS = struct.Struct("!HH")
 Forwarder = Callable[[bytes, int, bytes, int], Optional["defer.Deferred[Any]"]]
 
 
@@ -272,10 +276,20 @@ class TCPLayer:
         @param payload: the segment.
         """
         stats = self.stats
-        if len(payload) < 20:
+        size = len(payload)
+        if size < 20:
             stats.malformedSegments += 1
             return
-        if not tcpChecksumValid(source, destination, payload):
+        # The connection first (the ports are the segment's first four
+        # bytes), for the addresses' part of the checksum it keeps; then
+        # tcpChecksumValid, inlined.
+        srcPort, dstPort = _PORTS.unpack_from(payload)
+        key = (destination, dstPort, source, srcPort)
+        connection = self.connections.get(key)
+        if internetChecksum(payload, size + (
+                connection.addressSum if connection is not None else
+                int.from_bytes(source, "big") + int.from_bytes(destination, "big")
+                + PROTOCOL_TCP)):
             stats.badChecksums += 1
             return
         try:
@@ -284,8 +298,6 @@ class TCPLayer:
             stats.malformedSegments += 1
             return
         stats.segmentsReceived += 1
-        key = (destination, segment.dstPort, source, segment.srcPort)
-        connection = self.connections.get(key)
         if connection is not None:
             machine = connection.machine
             if not (
@@ -410,16 +422,29 @@ class TCPLayer:
 
     def sendSegment(self, connection: TCPConnection, segment: TCPSegment) -> None:
         """
-        Send a segment of one of this layer's connections (called by the
-        connection for each segment its machine emits).
+        Send a segment of one of this layer's connections.
 
         @param connection: the connection.
         @param segment: the segment.
         """
-        self.stats.segmentsSent += 1
+        self.sendSegments(connection, [segment])
+
+    def sendSegments(self, connection: TCPConnection, segments: List[TCPSegment]) -> None:
+        """
+        Send the segments one of this layer's connections emits in a
+        wakeup (called by the connection), in order.
+
+        @param connection: the connection.
+        @param segments: the segments.
+        """
+        stats = self.stats
+        sendPacket = self.ip.sendPacket
         local = connection.localAddress
         remote = connection.remoteAddress
-        self.ip.sendPacket(PROTOCOL_TCP, local, remote, segment.encode(local, remote))
+        pseudo = connection.addressSum
+        for segment in segments:
+            stats.segmentsSent += 1
+            sendPacket(PROTOCOL_TCP, local, remote, encodeSegment(segment, pseudo))
 
     def _resetFor(self, local: bytes, remote: bytes, segment: TCPSegment) -> None:
         """

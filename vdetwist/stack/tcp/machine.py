@@ -94,6 +94,10 @@ from vdetwist.stack.tcp.states import (
 from vdetwist.stack.tcp.timers import TimersMixin
 from vdetwist.wire.tcp import ACK, FIN, RST, SYN, TCPSegment
 
+#: Half the sequence space (see L{vdetwist.stack.tcp.seq}), for the
+#: comparisons written out on the per-segment path.
+_HALF = 0x80000000
+
 __all__ = [
     "CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED",
     "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK",
@@ -122,7 +126,11 @@ class TCPMachine(OutputMixin, TimersMixin):
         data is acknowledged and discarded, and FIN_WAIT_2 times out.
     @ivar congestion: the sender's congestion control and loss recovery.
     @ivar rtt: the RTT estimator and retransmission timeout.
+    @cvar headerPrediction: take the short-cut for in-order data (tests
+        compare the output with and without it).
     """
+
+    headerPrediction = True
 
     def __init__(
         self,
@@ -325,15 +333,20 @@ class TCPMachine(OutputMixin, TimersMixin):
 
         @return: the bytes, possibly empty.
         """
-        data = self.receiveBuffer.read()
+        receiveBuffer = self.receiveBuffer
+        data = receiveBuffer.read()
         if data and self.state in RECEIVING_STATES:
-            advertised = max(0, seqSub(self.rcvAdv, self.rcvNxt))
-            capacity = self.receiveBuffer.capacity
-            if advertised < capacity // 2 and (
-                self.receiveBuffer.space() - advertised
-                >= min(capacity // 2, 2 * self.mss)
-            ):
-                self.ackNow = True
+            # Written out: this runs for every delivery.
+            advertised = ((self.rcvAdv - self.rcvNxt + _HALF) & SEQ_MASK) - _HALF
+            if advertised < 0:
+                advertised = 0
+            half = receiveBuffer.capacity // 2
+            if advertised < half:
+                space = receiveBuffer.capacity - receiveBuffer.length
+                if space < 0:
+                    space = 0
+                if space - advertised >= min(half, 2 * self.mss):
+                    self.ackNow = True
         return data
 
     def close(self, now: float) -> None:
@@ -517,25 +530,34 @@ class TCPMachine(OutputMixin, TimersMixin):
         """
         state = self.state
         flags = segment.flags
-        if (
-            state == ESTABLISHED
-            and flags & 0x37 == ACK  # ACK without FIN, SYN, RST, URG
-            and segment.seq == self.rcvNxt
-            and segment.ack == self.sndUna
-            and segment.payload
-            and not self.reassembly.bytes
-            and not self.readClosed
-            and (segment.window << self.sndShift) == self.sndWnd
-            and len(segment.payload) <= seqSub(self.rcvAdv, self.rcvNxt)
-            and self._fastTimestamp(segment.timestamp)
-        ):
+        if state == ESTABLISHED and flags & 0x37 == ACK and self.headerPrediction:
             # Header prediction (RFC 9293's processing, short-cut for the
-            # commonest segment: in-order data that changes nothing else).
-            self._lastReceived = now
-            self._keepaliveProbes = 0
-            self.sndWl1 = segment.seq
-            self._inOrder(segment.payload, now)
-            return
+            # two commonest segments, when in sequence and, with
+            # timestamps, not older than TS.Recent, which they become).
+            (_, _, seq, ack, _, window, payload, _, _, _, sackBlocks, timestamp,
+             _) = segment
+            rcvNxt = self.rcvNxt
+            if seq == rcvNxt and (not self.tsEnabled or (
+                    timestamp is not None
+                    and not 0 < ((self.tsRecent - timestamp[0]) & SEQ_MASK) < _HALF)):
+                if payload:
+                    if (
+                        ack == self.sndUna
+                        and not self.reassembly.bytes
+                        and not self.readClosed
+                        and (window << self.sndShift) == self.sndWnd
+                        and len(payload) <= ((self.rcvAdv - rcvNxt + _HALF) & SEQ_MASK) - _HALF
+                    ):
+                        # In-order data that changes nothing else.
+                        if self.tsEnabled:
+                            self.tsRecent = timestamp[0]  # type: ignore[index]
+                        self._lastReceived = now
+                        self._keepaliveProbes = 0
+                        self.sndWl1 = seq
+                        self._inOrder(payload, now)
+                        return
+                elif self._fastAck(seq, ack, window, sackBlocks, timestamp, now):
+                    return
         if state == CLOSED:
             return
         if state == LISTEN:
@@ -548,19 +570,52 @@ class TCPMachine(OutputMixin, TimersMixin):
         if flags & RST:
             self.stats.resetsReceived += 1
 
-    def _fastTimestamp(self, timestamp: Optional[Tuple[int, int]]) -> bool:
+    def _fastAck(self, seq: int, ack: int, window: int,
+                 sackBlocks: Tuple[Tuple[int, int], ...],
+                 timestamp: Optional[Tuple[int, int]], now: float) -> bool:
         """
-        The timestamp check of the fast path: with timestamps on, the
-        segment has one no older than TS.Recent (which it becomes).
+        Header prediction for a pure ACK of new data, in sequence, in
+        ESTABLISHED (checked by L{segmentReceived}): what L{_inSynchronized}
+        and L{_processAck} do with it, without their checks that cannot
+        apply.  SACK blocks, a scoreboard or a FIN waiting out of order
+        take the general path.
 
-        @param timestamp: the segment's timestamp option.
-        @return: whether the fast path may be taken.
+        @param seq: the segment's sequence number (RCV.NXT).
+        @param ack: its acknowledgment number.
+        @param window: its window field.
+        @param sackBlocks: its SACK blocks.
+        @param timestamp: its timestamp option.
+        @param now: the current time.
+        @return: whether the segment was processed.
         """
-        if not self.tsEnabled:
-            return True
-        if timestamp is None or seqLT(timestamp[0], self.tsRecent):
+        sndUna = self.sndUna
+        if (
+            (sackBlocks and self.sackEnabled)
+            or self.congestion.scoreboard
+            or self.peerFinOffset is not None
+            # SND.UNA < SEG.ACK <= SND.MAX, and not below SND.UNA -
+            # MAX.SND.WND (_processAck's checks).
+            or not 0 < ((ack - sndUna) & SEQ_MASK) < _HALF
+            or 0 < ((ack - self.sndMax) & SEQ_MASK) < _HALF
+            or 0 < (((sndUna - self.maxSndWnd) - ack) & SEQ_MASK) < _HALF
+        ):
             return False
-        self.tsRecent = timestamp[0]
+        self._lastReceived = now
+        self._keepaliveProbes = 0
+        if self.tsEnabled:
+            self.tsRecent = timestamp[0]  # type: ignore[index]
+        self._ackAdvanced(ack, sndUna, timestamp, now)
+        # The window update of _processAck.
+        sndWl1 = self.sndWl1
+        if 0 < ((seq - sndWl1) & SEQ_MASK) < _HALF or (
+                sndWl1 == seq and ((ack - self.sndWl2) & SEQ_MASK) < _HALF):
+            window <<= self.sndShift
+            self.sndWnd = window
+            self.sndWl1 = seq
+            self.sndWl2 = ack
+            if window > self.maxSndWnd:
+                self.maxSndWnd = window
+        self._updateTimers(now)
         return True
 
     def _inListen(self, segment: TCPSegment, now: float) -> None:
@@ -852,28 +907,7 @@ class TCPMachine(OutputMixin, TimersMixin):
             sackNew = congestion.sackedBytes() > before
             sackBlocks = ()
         if seqGT(ack, sndUna):
-            acked = seqSub(ack, sndUna)
-            dataAcked = acked
-            if sndUna == self.iss:
-                dataAcked -= 1
-            if self.finSent and ack == (self.finSeq + 1) & SEQ_MASK:
-                dataAcked -= 1
-            if dataAcked > 0:
-                self.sendBuffer.consume(min(dataAcked, len(self.sendBuffer)))
-            self.sndUna = ack
-            if seqLT(self.sndNxt, ack):
-                self.sndNxt = ack
-            self.retries = 0
-            self.rtoDeadline = None
-            # RTT (Karn's rule: the estimator forgets retransmitted
-            # segments and echoes of timestamps sent before a timeout).
-            timestamp = segment.timestamp
-            if self.tsEnabled and timestamp is not None and timestamp[1]:
-                self.rtt.acked(ack, now, timestamp[1], self._tsVal(now))
-            else:
-                self.rtt.acked(ack, now)
-            congestion.newAck(ack, acked, self.sndMax, self.mss)
-            self._persistBackoff = 0
+            self._ackAdvanced(ack, sndUna, segment.timestamp, now)
         elif (
             ack == sndUna
             and self.sndMax != sndUna
@@ -919,6 +953,41 @@ class TCPMachine(OutputMixin, TimersMixin):
                 self.ackNow = True
                 self.closeDeadline = now + 2 * self.config.msl
         return True
+
+    def _ackAdvanced(self, ack: int, sndUna: int, timestamp: Optional[Tuple[int, int]],
+                     now: float) -> None:
+        """
+        An acceptable ACK moved SND.UNA forward: drop the acknowledged
+        data, stop the RTO timer, sample the RTT, grow the window.
+
+        @param ack: the acknowledgment number.
+        @param sndUna: SND.UNA before it.
+        @param timestamp: the segment's timestamp option.
+        @param now: the current time.
+        """
+        acked = ((ack - sndUna + _HALF) & SEQ_MASK) - _HALF
+        dataAcked = acked
+        if sndUna == self.iss:
+            dataAcked -= 1
+        if self.finSent and ack == (self.finSeq + 1) & SEQ_MASK:
+            dataAcked -= 1
+        if dataAcked > 0:
+            sendBuffer = self.sendBuffer
+            sendBuffer.consume(min(dataAcked, sendBuffer.length))
+        self.sndUna = ack
+        if 0 < ((ack - self.sndNxt) & SEQ_MASK) < _HALF:
+            self.sndNxt = ack
+        self.retries = 0
+        self.rtoDeadline = None
+        # RTT (Karn's rule: the estimator forgets retransmitted segments
+        # and echoes of timestamps sent before a timeout).
+        if self.tsEnabled and timestamp is not None and timestamp[1]:
+            self.rtt.acked(ack, now, timestamp[1],
+                           (int(now * 1000) + self.timestampOffset) & SEQ_MASK)  # _tsVal
+        else:
+            self.rtt.acked(ack, now)
+        self.congestion.newAck(ack, acked, self.sndMax, self.mss)
+        self._persistBackoff = 0
 
     def _newDataSendable(self) -> bool:
         """

@@ -13,21 +13,26 @@ ACK may wait for the end of a batch.
 from typing import List, Optional, Tuple
 
 from vdetwist.stack.tcp.config import COALESCE_SEGMENTS, windowShiftFor
-from vdetwist.stack.tcp.seq import SEQ_MASK, seqGT, seqLT, seqSub
+from vdetwist.stack.tcp.seq import SEQ_MASK, seqSub
 from vdetwist.stack.tcp.states import (
-    CLOSE_WAIT,
     CLOSED,
-    CLOSING,
     ESTABLISHED,
-    FIN_WAIT_1,
-    LAST_ACK,
     LISTEN,
+    SENDING_STATES,
     SYN_RECEIVED,
     SYN_SENT,
 )
 from vdetwist.wire.tcp import ACK, FIN, PSH, SYN, TCPSegment
 
 __all__ = ["OutputMixin"]
+
+#: Half the sequence space: the sequence comparisons of L{seq
+#: <vdetwist.stack.tcp.seq>} are written out with it in the per-segment
+#: methods (a call each costs more than the arithmetic).
+_HALF = 0x80000000
+
+#: Builds a L{TCPSegment} from all its fields in one C call.
+_newTuple = tuple.__new__
 
 
 class OutputMixin:
@@ -50,10 +55,19 @@ class OutputMixin:
         """
         shift = self.rcvShift
         rcvNxt = self.rcvNxt
-        advertised = max(0, seqSub(self.rcvAdv, rcvNxt))
-        space = self.receiveBuffer.space()
-        capacity = self.receiveBuffer.capacity
-        if space - advertised >= min(capacity // 2, self.config.mss):
+        rcvAdv = self.rcvAdv
+        advertised = ((rcvAdv - rcvNxt + _HALF) & SEQ_MASK) - _HALF
+        if advertised < 0:
+            advertised = 0
+        receiveBuffer = self.receiveBuffer
+        capacity = receiveBuffer.capacity
+        space = capacity - receiveBuffer.length
+        if space < 0:
+            space = 0
+        step = capacity // 2
+        if step > self.config.mss:
+            step = self.config.mss
+        if space - advertised >= step:
             window = space
         else:
             window = advertised
@@ -63,7 +77,7 @@ class OutputMixin:
         if field > 65535:
             field = 65535
         edge = (rcvNxt + (field << shift)) & SEQ_MASK
-        if seqGT(edge, self.rcvAdv):
+        if 0 < ((edge - rcvAdv) & SEQ_MASK) < _HALF:
             self.rcvAdv = edge
         return field
 
@@ -92,12 +106,12 @@ class OutputMixin:
         self.ackNow = False
         self.ackDeadline = None
         self._unackedBytes = 0
-        return TCPSegment(
+        return _newTuple(TCPSegment, (
             self.localPort, self.remotePort, seq, self.rcvNxt, flags,
             self._advertise(), payload, None, None, False,
             self._sackBlocks() if self.sackEnabled and self.reassembly.bytes else (),
-            (self._tsVal(now), self.tsRecent) if self.tsEnabled else None,
-        )
+            ((int(now * 1000) + self.timestampOffset) & SEQ_MASK, self.tsRecent)
+            if self.tsEnabled else None, 0))
 
     def _synSegment(self, now: float) -> TCPSegment:
         """
@@ -136,29 +150,33 @@ class OutputMixin:
 
         @return: C{(length, fin)} or C{None} when nothing should go now.
         """
-        if self.finSent and self.sndNxt == (self.finSeq + 1) & SEQ_MASK:
+        sndNxt = self.sndNxt
+        if self.finSent and sndNxt == (self.finSeq + 1) & SEQ_MASK:
             return None
-        offset = seqSub(self.sndNxt, self.sndUna)
-        avail = len(self.sendBuffer) - offset
+        sndUna = self.sndUna
+        offset = ((sndNxt - sndUna + _HALF) & SEQ_MASK) - _HALF
+        avail = self.sendBuffer.length - offset
         if avail < 0:
             return None
         mss = self.mss - self._sackRoom
         congestion = self.congestion
+        sndMax = self.sndMax
         if congestion.dupAcks or congestion.inRecovery:
-            room = congestion.room(offset, mss, self.sndUna, self.sndMax)
+            room = congestion.room(offset, mss, sndUna, sndMax)
         else:
             room = congestion.cwnd - offset
-        usable = min(
-            seqSub((self.sndWl2 + self.sndWnd) & SEQ_MASK, self.sndNxt),
-            room,
-        )
-        retransmission = seqLT(self.sndNxt, self.sndMax)
+        usable = ((self.sndWl2 + self.sndWnd - sndNxt + _HALF) & SEQ_MASK) - _HALF
+        if room < usable:
+            usable = room
+        retransmission = 0 < ((sndMax - sndNxt) & SEQ_MASK) < _HALF
         if offset == 0 and retransmission and self._force:
             # The first retransmission after a timeout goes whatever the
             # window (the peer may have shrunk it: Linux too always resends
             # the head).
-            usable = max(usable, min(mss, seqSub(self.sndMax, self.sndNxt)))
-        n = min(avail, mss, usable)
+            usable = max(usable, min(mss, seqSub(sndMax, sndNxt)))
+        n = avail if avail < mss else mss
+        if usable < n:
+            n = usable
         if n < 0:
             n = 0
         fin = self.finQueued and n == avail
@@ -181,7 +199,7 @@ class OutputMixin:
 
         @return: whether L{_sendable} could return something.
         """
-        unsent = len(self.sendBuffer) - ((self.sndNxt - self.sndUna) & SEQ_MASK)
+        unsent = self.sendBuffer.length - ((self.sndNxt - self.sndUna) & SEQ_MASK)
         if unsent > 0:
             return True
         return unsent == 0 and self.finQueued and not (
@@ -213,7 +231,7 @@ class OutputMixin:
         """
         @return: whether the state allows sending data or FIN.
         """
-        return self.state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, LAST_ACK, CLOSING)
+        return self.state in SENDING_STATES
 
     def dispatch(self, now: float) -> List[TCPSegment]:
         """
@@ -270,7 +288,7 @@ class OutputMixin:
                     out.append(self._segment(seq, ACK, self.sendBuffer.peek(
                         seqSub(seq, self.sndUna), n), now))
                     sent = True
-        if self._hasUnsent() and self._synchronizedSending():
+        if self.state in SENDING_STATES and self._hasUnsent():
             sent = self._sendData(now, out) or sent
         if (self.ackNow and not sent) and state != CLOSED:
             # A pure ACK carries SND.MAX, not SND.NXT: after a timeout
@@ -317,6 +335,8 @@ class OutputMixin:
         sack: Tuple[Tuple[int, int], ...] = ()
         timestamp: Optional[Tuple[int, int]] = None
         rtt = self.rtt
+        localPort = self.localPort
+        remotePort = self.remotePort
         while True:
             decision = self._sendable()
             if decision is None:
@@ -331,29 +351,31 @@ class OutputMixin:
                 if self.sackEnabled and self.reassembly.bytes:
                     sack = self._sackBlocks()
                 if self.tsEnabled:
-                    timestamp = (self._tsVal(now), self.tsRecent)
+                    timestamp = ((int(now * 1000) + self.timestampOffset) & SEQ_MASK,
+                                 self.tsRecent)  # _tsVal, inlined
             sndNxt = self.sndNxt
-            offset = seqSub(sndNxt, self.sndUna)
+            sndMax = self.sndMax
+            offset = ((sndNxt - self.sndUna + _HALF) & SEQ_MASK) - _HALF
             payload = sendBuffer.peek(offset, n) if n else b""
             flags = ACK
             if fin:
                 flags |= FIN
                 self.finSent = True
                 self.finSeq = (sndNxt + n) & SEQ_MASK
-            if n and offset + n == len(sendBuffer):
+            if n and offset + n == sendBuffer.length:
                 flags |= PSH
-            if seqLT(sndNxt, self.sndMax):
+            if 0 < ((sndMax - sndNxt) & SEQ_MASK) < _HALF:
                 self.stats.retransmissions += 1
             elif rtt.timedSeq is None and not self.tsEnabled:
                 rtt.timedSeq = (sndNxt + n + fin) & SEQ_MASK
                 rtt.timedAt = now
-            out.append(TCPSegment(self.localPort, self.remotePort, sndNxt, self.rcvNxt,
-                                  flags, window, payload, None, None, False, sack,
-                                  timestamp))
+            out.append(_newTuple(TCPSegment, (localPort, remotePort, sndNxt, self.rcvNxt,
+                                              flags, window, payload, None, None, False,
+                                              sack, timestamp, 0)))
             sent = True
             sndNxt = (sndNxt + n + fin) & SEQ_MASK
             self.sndNxt = sndNxt
-            if seqGT(sndNxt, self.sndMax):
+            if 0 < ((sndNxt - sndMax) & SEQ_MASK) < _HALF:
                 self.sndMax = sndNxt
             self._force = False
             if fin:

@@ -19,6 +19,7 @@ from vdetwist.stack.tcp.states import (
     LISTEN,
     REASON_DONE,
     REASON_TIMEOUT,
+    SENDING_STATES,
     SYN_RECEIVED,
     SYN_SENT,
     TIME_WAIT,
@@ -122,7 +123,7 @@ class TimersMixin:
             self.persistDeadline = None
         else:
             self.rtoDeadline = None
-            if (len(self.sendBuffer) and self._synchronizedSending()
+            if (self.sendBuffer.length and self.state in SENDING_STATES
                     and (self.sndWnd == 0 or self._sendable() is None)):
                 # Zero window, or one too small to use (sender SWS
                 # avoidance): the persist timer probes or forces a segment.
@@ -159,12 +160,22 @@ class TimersMixin:
         if state == SYN_SENT or state == SYN_RECEIVED:
             if self.sndNxt == self.iss:
                 return 0.0
-        elif (self._hasUnsent() and self._synchronizedSending()
+        elif (state in SENDING_STATES and self._hasUnsent()
               and self._sendable() is not None):
             return 0.0
-        deadline = None
-        for candidate in (self.ackDeadline, self.rtoDeadline, self.persistDeadline,
-                          self.keepaliveDeadline, self.closeDeadline):
-            if candidate is not None and (deadline is None or candidate < deadline):
-                deadline = candidate
+        # The earliest of the five deadlines, written out (this runs after
+        # every wakeup).
+        deadline = self.ackDeadline
+        candidate = self.rtoDeadline
+        if candidate is not None and (deadline is None or candidate < deadline):
+            deadline = candidate
+        candidate = self.persistDeadline
+        if candidate is not None and (deadline is None or candidate < deadline):
+            deadline = candidate
+        candidate = self.keepaliveDeadline
+        if candidate is not None and (deadline is None or candidate < deadline):
+            deadline = candidate
+        candidate = self.closeDeadline
+        if candidate is not None and (deadline is None or candidate < deadline):
+            deadline = candidate
         return deadline
