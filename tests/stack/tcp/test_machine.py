@@ -5,6 +5,8 @@ Tests for L{vdetwist.stack.tcp.machine}: segments in at chosen times, the
 exact segments out (smoltcp's socket tests are the model).
 """
 
+from typing import Any
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.stack.tcp.helpers import (
@@ -1159,3 +1161,68 @@ class AckCoalescingTests(SynchronousTestCase):
             m.segmentReceived(theirs(RISS + 1 + 1000 * i, ISS + 1, payload=data(1000)), 1.0)
         self.assertTrue(m.ackNow)
         self.assertFalse(m.ackCanWait())
+
+
+class PacingTests(SynchronousTestCase):
+    """
+    Once the round trip is measured, data goes at most L{pacingBurst}
+    segments at a time, spaced at twice the congestion window per smoothed
+    RTT in slow start (Linux's pacing rate), instead of a whole window in
+    one burst.
+    """
+
+    def opened(self, **kwargs: Any) -> TCPMachine:
+        """
+        An active open whose SYN-ACK comes 0.1 s after the SYN (the first
+        RTT sample), a peer window of 64000, and 20000 bytes queued.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config(**kwargs))
+        m.connect(0)
+        m.dispatch(0)
+        m.segmentReceived(theirs(RISS, ISS + 1, SYN | ACK, 64000, mss=1000), 0.1)
+        m.dispatch(0.1)
+        self.assertEqual(m.srtt, 0.1)
+        m.send(data(20000))
+        return m
+
+    def test_burstThenSpaced(self) -> None:
+        """
+        Of the initial window (ten segments) eight go at once; the rest
+        when the pacing rate (2 * 10000 bytes / 0.1 s: 5 ms per segment)
+        allows, which L{pollAt} names.
+        """
+        m = self.opened()
+        self.assertEqual(len(m.dispatch(0.1)), 8)
+        self.assertAlmostEqual(m.pollAt(), 0.105)
+        self.assertEqual(m.dispatch(0.104), [])
+        [ninth] = m.dispatch(0.105)
+        self.assertEqual(ninth.seq, ISS + 1 + 8000)
+        self.assertAlmostEqual(m.pollAt(), 0.110)
+        self.assertEqual(len(m.dispatch(0.110)), 1)
+        # The window is full: nothing more until an ACK, and pollAt names
+        # the retransmission timeout, not the pacing.
+        self.assertEqual(m.dispatch(0.2), [])
+        self.assertEqual(m.pollAt(), m.rtoDeadline)
+
+    def test_idleGivesOneBurst(self) -> None:
+        """
+        Time without sending earns no more than one burst.
+        """
+        m = self.opened(initialWindow=20)
+        self.assertEqual(len(m.dispatch(0.1)), 8)
+        self.assertEqual(len(m.dispatch(0.35)), 8)
+        self.assertEqual(m.dispatch(0.35), [])
+
+    def test_off(self) -> None:
+        """
+        With C{pacing=False} the whole initial window goes at once.
+        """
+        m = self.opened(pacing=False)
+        self.assertEqual(len(m.dispatch(0.1)), 10)
+
+    def test_burstSize(self) -> None:
+        """
+        L{TCPConfig.pacingBurst} sets the burst.
+        """
+        m = self.opened(pacingBurst=3)
+        self.assertEqual(len(m.dispatch(0.1)), 3)

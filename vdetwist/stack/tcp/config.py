@@ -48,6 +48,14 @@ class TCPConfig:
     @ivar timestamps: offer/accept RFC 7323 timestamps.
     @ivar windowScaling: offer/accept RFC 7323 window scaling.
     @ivar sack: offer/accept SACK-permitted (we send SACK blocks).
+    @ivar pacing: spread data segments over the round trip once it is
+        measured, at twice the congestion window per smoothed RTT in slow
+        start and 1.2 times after (Linux's pacing rate), instead of sending
+        a window in one burst: a VDE path queues few frames (an AF_UNIX
+        datagram queue holds net.unix.max_dgram_qlen = 10), so whole-window
+        bursts are dropped there.
+    @ivar pacingBurst: the segments that may go back to back before pacing
+        spaces them.
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -80,6 +88,8 @@ class TCPConfig:
         self.timestamps = True
         self.windowScaling = True
         self.sack = True
+        self.pacing = True
+        self.pacingBurst = 8
         for name, value in kwargs.items():
             if not hasattr(self, name):
                 raise TypeError(f"unknown TCP setting {name!r}")

@@ -337,11 +337,36 @@ class OutputMixin:
         rtt = self.rtt
         localPort = self.localPort
         remotePort = self.remotePort
+        self.pacedUntil = None
+        srtt = rtt.srtt
+        perByte = 0.0
+        if self.pacing and srtt:
+            # Seconds per byte at the pacing rate, and how far ahead of it
+            # a burst may run.
+            congestion = self.congestion
+            perByte = srtt / ((2.0 if congestion.cwnd < congestion.ssthresh else 1.2)
+                              * congestion.cwnd)
+            slack = self.pacingBurst * self.mss * perByte
+            paceNext = self.paceNext
+            if paceNext < now:
+                paceNext = now
         while True:
             decision = self._sendable()
             if decision is None:
+                if perByte:
+                    self.paceNext = paceNext
                 return sent
             n, fin = decision
+            if perByte:
+                after = paceNext + (n + fin) * perByte
+                if after - now > slack + 1e-6:
+                    # Ahead of the pacing rate by more than a burst: wait.
+                    # (The microsecond: the timer set for the moment pacing
+                    # allows must find it allowed despite rounding.)
+                    self.paceNext = paceNext
+                    self.pacedUntil = after - slack
+                    return sent
+                paceNext = after
             if window < 0:
                 # One ACK, window, timestamp and SACK for the whole burst.
                 self.ackNow = False
@@ -379,4 +404,6 @@ class OutputMixin:
                 self.sndMax = sndNxt
             self._force = False
             if fin:
+                if perByte:
+                    self.paceNext = paceNext
                 return True
