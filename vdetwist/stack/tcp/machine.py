@@ -200,12 +200,7 @@ class TCPMachine(OutputMixin, TimersMixin):
         self._force = False
         self._sackRoom = 0
         self.retries = 0
-        self.pacing = bool(config.pacing)
-        self.pacingBurst = config.pacingBurst
-        #: When the data sent so far has gone out at the pacing rate.
-        self.paceNext = 0.0
-        #: When pacing lets the next segment go, while it holds one back.
-        self.pacedUntil: Optional[float] = None
+        self.pacing, self.pacingBurst = bool(config.pacing), config.pacingBurst
 
         self.rtoDeadline: Optional[float] = None
         self.persistDeadline: Optional[float] = None

@@ -45,6 +45,11 @@ class OutputMixin:
     indirection on the per-segment path.
     """
 
+    #: When the data sent so far has gone out at the pacing rate.
+    paceNext = 0.0
+    #: When pacing lets the next segment go, while it holds one back.
+    pacedUntil: Optional[float] = None
+
     def _advertise(self) -> int:
         """
         Choose the window field for a non-SYN segment and move the
