@@ -121,10 +121,12 @@ def interpreters(given: Optional[List[str]]) -> List[Tuple[str, str]]:
     """
     The interpreters to run our side with.
 
-    @param given: the C{--python} values, or L{None}.
-    @return: C{(label, path)} pairs, e.g. C{("CPython 3.11.2", ".venv/bin/python")}.
+    @param given: the C{--python} values, or L{None}; a relative path is
+        made absolute, since our side runs in directories of its own.
+    @return: C{(label, path)} pairs, e.g. C{("CPython 3.11.2",
+        "/src/vdetwist/.venv/bin/python")}.
     """
-    paths = list(given or [])
+    paths = [os.path.abspath(p) if os.sep in p else p for p in given or []]
     if not paths:
         paths = [sys.executable] + ([PYPY] if os.access(PYPY, os.X_OK) else [])
     return [(implementation(path), path) for path in paths]
