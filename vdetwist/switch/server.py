@@ -27,7 +27,7 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import ISwitchPort
 from vdetwist.vde import local
-from vdetwist.vde.system import RealSystem, claimSocketPath
+from vdetwist.vde.system import RealSystem, claimSocketPath, datagramReceiver
 from vdetwist.switch.switch import Switch, SwitchError
 from vdetwist.vde.control import (
     REQ_NEW_PORT0, BadRequest, ControlRequest, encodeReply, parseRequest, plausiblePrefix,
@@ -140,7 +140,7 @@ class DatagramEndpoint:
         self.errors = 0
         self.oversize = 0
         self._send = sock.send
-        self._recv = sock.recv
+        self._recv = datagramReceiver(sock, MAX_FRAME + 1)
         self._fileno = sock.fileno()
         self._closed = False
 
