@@ -174,25 +174,37 @@ class TCPSegment(NamedTuple):
         """
         simple = self.mss is None and not (
             self.sackPermitted or self.sackBlocks or self.windowScale is not None)
+        srcPort, dstPort, seq, ack, window, urgent = (
+            self.srcPort, self.dstPort, self.seq, self.ack, self.window, self.urgent)
+        payload = self.payload
         if simple and self.timestamp is not None:
             # The usual data segment: NOP NOP TIMESTAMP, packed in one go.
-            total = 32 + len(self.payload)
+            total = 32 + len(payload)
+            offsetFlags = (32 << 10) | self.flags
+            tsVal, tsEcr = self.timestamp
             header = _HEADER_TIMESTAMP.pack(
-                self.srcPort, self.dstPort, self.seq, self.ack, (32 << 10) | self.flags,
-                self.window, 0, self.urgent, 0x0101080A, *self.timestamp)
+                srcPort, dstPort, seq, ack, offsetFlags, window, 0, urgent,
+                0x0101080A, tsVal, tsEcr)
+            # The header's sum from its fields, as 32-bit words (2**32 = 1
+            # modulo 0xffff too): small integers, where reading the packed
+            # header as one integer made a big one, slow on PyPy.
+            headerSum = 0x0101080A + tsVal + tsEcr
         else:
             options = b"" if simple else self.optionsBytes()
             headerLength = HEADER_LENGTH + len(options)
-            total = headerLength + len(self.payload)
+            total = headerLength + len(payload)
+            offsetFlags = (headerLength << 10) | self.flags
             header = HEADER.pack(
-                self.srcPort, self.dstPort, self.seq, self.ack,
-                (headerLength << 10) | self.flags, self.window, 0, self.urgent,
+                srcPort, dstPort, seq, ack, offsetFlags, window, 0, urgent,
             ) + options
-        initial = pseudoHeaderSum(source, destination, PROTOCOL_TCP, total)
+            headerSum = int.from_bytes(options, "big") if options else 0
         # The header is even-length, so its sum and the payload's add up
         # (2**16 = 1 modulo 0xffff); no concatenation needed before summing.
-        initial += int.from_bytes(header, "big")
-        payload = self.payload
+        # (The small terms first, then one addition to the pseudo-header's
+        # sum, which is a big integer for IPv6 on CPython.)
+        initial = pseudoHeaderSum(source, destination, PROTOCOL_TCP, total) + (
+            headerSum + (srcPort << 16) + dstPort + seq + ack + (offsetFlags << 16)
+            + window + urgent)
         csum = internetChecksum(payload, initial)
         return header[:16] + csum.to_bytes(2, "big") + header[18:] + payload
 
