@@ -80,6 +80,18 @@ def freePort() -> int:
     return port
 
 
+def interpreterPath(path: str) -> str:
+    """
+    An interpreter given on the command line, usable from any directory:
+    a path with a slash in it is made absolute (our side often runs in a
+    directory of its own), a bare name is left to C{PATH}.
+
+    @param path: what was given.
+    @return: the path to run.
+    """
+    return os.path.abspath(path) if os.sep in path else path
+
+
 def addPythonOption(parser: argparse.ArgumentParser, many: bool = True) -> None:
     """
     Add C{--python PATH}: the interpreter that runs our side.
@@ -89,12 +101,12 @@ def addPythonOption(parser: argparse.ArgumentParser, many: bool = True) -> None:
     """
     if many:
         parser.add_argument(
-            "--python", action="append", metavar="PATH",
+            "--python", action="append", metavar="PATH", type=interpreterPath,
             help="an interpreter to run our side with, one column each (repeat it); "
                  "default: this one, plus .venv-pypy/bin/pypy3 when bin/setup-pypy made it")
     else:
         parser.add_argument(
-            "--python", metavar="PATH", default=None,
+            "--python", metavar="PATH", default=None, type=interpreterPath,
             help="the interpreter to run our side with (default: this one; "
                  "e.g. .venv-pypy/bin/pypy3)")
 
@@ -121,10 +133,12 @@ def interpreters(given: Optional[List[str]]) -> List[Tuple[str, str]]:
     """
     The interpreters to run our side with.
 
-    @param given: the C{--python} values, or L{None}.
-    @return: C{(label, path)} pairs, e.g. C{("CPython 3.11.2", ".venv/bin/python")}.
+    @param given: the C{--python} values, or L{None}; a relative path is
+        made absolute, since our side runs in directories of its own.
+    @return: C{(label, path)} pairs, e.g. C{("CPython 3.11.2",
+        "/src/vdetwist/.venv/bin/python")}.
     """
-    paths = list(given or [])
+    paths = [interpreterPath(p) for p in given or []]
     if not paths:
         paths = [sys.executable] + ([PYPY] if os.access(PYPY, os.X_OK) else [])
     return [(implementation(path), path) for path in paths]

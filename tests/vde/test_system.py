@@ -15,7 +15,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from vdetwist.testing import FakeSystem
-from vdetwist.vde.system import ISystem, RealSystem
+from vdetwist.testing.system import FakeDatagramSocket
+from vdetwist.vde.system import ISystem, RealSystem, datagramReceiver
 
 if TYPE_CHECKING:
     _Base = SynchronousTestCase
@@ -176,3 +177,63 @@ class FakeSystemTests(SystemBehaviourMixin, SynchronousTestCase):
         """
         self.system.missing.add(path)
         return path
+
+
+class DatagramReceiverTests(SynchronousTestCase):
+    """
+    Tests for L{datagramReceiver}: both of its ways read datagrams as
+    C{recv} does.
+    """
+
+    def setUp(self) -> None:
+        """
+        A pair of connected, nonblocking datagram sockets.
+        """
+        self.near, self.far = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(self.near.close)
+        self.addCleanup(self.far.close)
+        self.near.setblocking(False)
+
+    def check(self, implementation: str) -> None:
+        """
+        The receiver made for C{implementation} returns each datagram
+        whole and as C{bytes}, even after a longer one (no stale bytes of
+        a reused buffer), truncates to C{n}, returns an empty datagram as
+        C{b""}, and raises C{BlockingIOError} when none is queued.
+
+        @param implementation: what L{platform.python_implementation}
+            would answer.
+        """
+        receive = datagramReceiver(self.near, 100, implementation)
+        for datagram in (b"x" * 100, b"short", b"", b"0123456789"):
+            self.far.send(datagram)
+        first = receive(100)
+        self.assertEqual((type(first), first), (bytes, b"x" * 100))
+        self.assertEqual(receive(100), b"short")
+        self.assertEqual(receive(100), b"")
+        self.assertEqual(receive(4), b"0123")
+        self.assertRaises(BlockingIOError, receive, 100)
+        self.assertEqual(first, b"x" * 100)
+
+    def test_cpython(self) -> None:
+        """
+        On CPython the receiver is the socket's C{recv}.
+        """
+        self.assertEqual(datagramReceiver(self.near, 100, "CPython"), self.near.recv)
+        self.check("CPython")
+
+    def test_pypy(self) -> None:
+        """
+        On PyPy the receiver reads into a reusable buffer, and returns
+        what C{recv} would.
+        """
+        self.assertNotEqual(datagramReceiver(self.near, 100, "PyPy"), self.near.recv)
+        self.check("PyPy")
+
+    def test_withoutRecvInto(self) -> None:
+        """
+        A socket without C{recv_into} (the fake system's) gets its C{recv},
+        whatever the interpreter.
+        """
+        sock = FakeDatagramSocket(FakeSystem())
+        self.assertEqual(datagramReceiver(sock, 100, "PyPy"), sock.recv)

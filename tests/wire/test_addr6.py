@@ -83,6 +83,26 @@ class PrefixTests(SynchronousTestCase):
         self.assertTrue(addr6.samePrefix(a, addr6.parseIPv6("1::"), 0))
         self.assertRaises(ValueError, addr6.prefixMask, 129)
 
+    @given(st.binary(min_size=16, max_size=16), st.integers(0, 128),
+           st.integers(0, 127), st.booleans())
+    def test_samePrefixProperty(self, a: bytes, prefixLength: int, flip: int,
+                                change: bool) -> None:
+        """
+        L{addr6.samePrefix} agrees with comparing the addresses' first
+        C{prefixLength} bits as integers (C{ipaddress}), for an address
+        and a copy with one bit flipped, before, at or after the prefix's
+        end, or none.
+        """
+        b = bytearray(a)
+        if change:
+            b[flip >> 3] ^= 0x80 >> (flip & 7)
+        b = bytes(b)
+        shift = 128 - prefixLength
+        expected = (int(ipaddress.IPv6Address(a)) >> shift
+                    == int(ipaddress.IPv6Address(b)) >> shift)
+        self.assertEqual(addr6.samePrefix(a, b, prefixLength), expected)
+        self.assertEqual(addr6.samePrefix(a, b, prefixLength), not change or flip >= prefixLength)
+
     def test_classify(self) -> None:
         """
         Multicast, link-local, unspecified and solicited-node tests.

@@ -4,17 +4,27 @@
 Tests for L{vdetwist.wire.checksum}.
 """
 
+import platform
 import struct
+from typing import Any
 
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from vdetwist.wire import checksum
 from vdetwist.wire.checksum import (
     SPLIT,
     checksumForUDP,
+    implementationFor,
     internetChecksum,
+    internetChecksumBigInt,
+    internetChecksumWords,
     onesComplementSum,
+    onesComplementSumBigInt,
+    onesComplementSumWords,
     pseudoHeaderSum,
+    pseudoHeaderSumBigInt,
+    pseudoHeaderSumWords,
 )
 
 
@@ -48,10 +58,26 @@ def referenceChecksum(data: bytes, initialWords: tuple = ()) -> int:
     return ~referenceSum(data, initialWords) & 0xFFFF
 
 
-class InternetChecksumTests(SynchronousTestCase):
+class InternetChecksumTestsMixin:
     """
-    Tests for L{internetChecksum} and L{onesComplementSum}.
+    Tests for a pair of sum and checksum functions: L{onesComplementSum}
+    and L{internetChecksum}, whichever implementation this interpreter
+    uses, and each implementation explicitly, so both are tested on every
+    interpreter.
+
+    @ivar onesComplementSum: the sum function under test.
+    @ivar internetChecksum: the checksum function under test.
     """
+
+    onesComplementSum: Any
+    internetChecksum: Any
+
+    #: The property tests below run once per implementation, from each
+    #: subclass: the same property of different functions.  A failing
+    #: example hypothesis saves from one is replayed on the others, which
+    #: must pass it too, so the health check against this is not needed.
+    _perImplementation = settings(suppress_health_check=[HealthCheck.differing_executors],
+                                  deadline=None)
 
     def test_rfc1071Example(self) -> None:
         """
@@ -59,8 +85,8 @@ class InternetChecksumTests(SynchronousTestCase):
         ddf2 (with carries folded), so the checksum is 220d.
         """
         data = bytes.fromhex("0001f203f4f5f6f7")
-        self.assertEqual(onesComplementSum(data), 0xDDF2)
-        self.assertEqual(internetChecksum(data), 0x220D)
+        self.assertEqual(self.onesComplementSum(data), 0xDDF2)
+        self.assertEqual(self.internetChecksum(data), 0x220D)
 
     def test_ipv4HeaderExample(self) -> None:
         """
@@ -69,53 +95,54 @@ class InternetChecksumTests(SynchronousTestCase):
         place.
         """
         header = bytes.fromhex("450000730000400040110000c0a80001c0a800c7")
-        self.assertEqual(internetChecksum(header), 0xB861)
+        self.assertEqual(self.internetChecksum(header), 0xB861)
         filled = header[:10] + b"\xb8\x61" + header[12:]
-        self.assertEqual(internetChecksum(filled), 0)
+        self.assertEqual(self.internetChecksum(filled), 0)
 
     def test_allZeros(self) -> None:
         """
         The sum of zeros is +0, so the checksum is 0xffff.
         """
-        self.assertEqual(onesComplementSum(b"\0" * 10), 0)
-        self.assertEqual(internetChecksum(b"\0" * 10), 0xFFFF)
-        self.assertEqual(internetChecksum(b""), 0xFFFF)
+        self.assertEqual(self.onesComplementSum(b"\0" * 10), 0)
+        self.assertEqual(self.internetChecksum(b"\0" * 10), 0xFFFF)
+        self.assertEqual(self.internetChecksum(b""), 0xFFFF)
 
     def test_negativeZero(self) -> None:
         """
         Words summing to a multiple of 0xffff give the sum 0xffff ("negative
         zero") and the checksum 0, not 0xffff.
         """
-        self.assertEqual(onesComplementSum(b"\xff\xff"), 0xFFFF)
-        self.assertEqual(internetChecksum(b"\x00\x01\xff\xfe"), 0)
-        self.assertEqual(internetChecksum(b"\xff\xff\xff\xff"), 0)
+        self.assertEqual(self.onesComplementSum(b"\xff\xff"), 0xFFFF)
+        self.assertEqual(self.internetChecksum(b"\x00\x01\xff\xfe"), 0)
+        self.assertEqual(self.internetChecksum(b"\xff\xff\xff\xff"), 0)
 
     def test_oddLength(self) -> None:
         """
         An odd length is padded with a zero byte at the end.
         """
-        self.assertEqual(internetChecksum(b"\x12"), ~0x1200 & 0xFFFF)
-        self.assertEqual(internetChecksum(b"\x12\x34\x56"),
-                         internetChecksum(b"\x12\x34\x56\x00"))
+        self.assertEqual(self.internetChecksum(b"\x12"), ~0x1200 & 0xFFFF)
+        self.assertEqual(self.internetChecksum(b"\x12\x34\x56"),
+                         self.internetChecksum(b"\x12\x34\x56\x00"))
 
     def test_memoryview(self) -> None:
         """
         Memoryviews and bytearrays are summed like bytes.
         """
         data = bytes(range(37))
-        self.assertEqual(internetChecksum(memoryview(data)[3:]),
-                         internetChecksum(data[3:]))
-        self.assertEqual(internetChecksum(bytearray(data)), internetChecksum(data))
+        self.assertEqual(self.internetChecksum(memoryview(data)[3:]),
+                         self.internetChecksum(data[3:]))
+        self.assertEqual(self.internetChecksum(bytearray(data)), self.internetChecksum(data))
 
+    @_perImplementation
     @given(st.binary(max_size=3000), st.lists(st.integers(0, 0xFFFF), max_size=6))
     def test_matchesReference(self, data: bytes, words: list) -> None:
         """
         The folding trick agrees with the word-by-word reference for any
         data and any chained initial words.
         """
-        self.assertEqual(onesComplementSum(data, sum(words)),
+        self.assertEqual(self.onesComplementSum(data, sum(words)),
                          referenceSum(data, tuple(words)))
-        self.assertEqual(internetChecksum(data, sum(words)),
+        self.assertEqual(self.internetChecksum(data, sum(words)),
                          referenceChecksum(data, tuple(words)))
 
     def test_longData(self) -> None:
@@ -126,21 +153,115 @@ class InternetChecksumTests(SynchronousTestCase):
         """
         for size in (SPLIT + 1, SPLIT + 2, 1460, 1461, 1480, 8960, 65535):
             data = bytes((i * 7 + 3) & 0xFF for i in range(size))
-            self.assertEqual(internetChecksum(data, 5), referenceChecksum(data, (5,)))
-            self.assertEqual(onesComplementSum(data, 5), referenceSum(data, (5,)))
-            self.assertEqual(internetChecksum(memoryview(data)), referenceChecksum(data))
-            self.assertEqual(internetChecksum(bytearray(data)), referenceChecksum(data))
-            self.assertEqual(internetChecksum(b"\0" * size), 0xFFFF)
-            self.assertEqual(onesComplementSum(b"\0" * size), 0)
-            self.assertEqual(internetChecksum(b"\xff" * (size & ~1)), 0)
+            self.assertEqual(self.internetChecksum(data, 5), referenceChecksum(data, (5,)))
+            self.assertEqual(self.onesComplementSum(data, 5), referenceSum(data, (5,)))
+            self.assertEqual(self.internetChecksum(memoryview(data)), referenceChecksum(data))
+            self.assertEqual(self.internetChecksum(bytearray(data)), referenceChecksum(data))
+            self.assertEqual(self.internetChecksum(b"\0" * size), 0xFFFF)
+            self.assertEqual(self.onesComplementSum(b"\0" * size), 0)
+            self.assertEqual(self.internetChecksum(b"\xff" * (size & ~1)), 0)
 
+    @_perImplementation
     @given(st.binary(min_size=2, max_size=1500).filter(lambda d: len(d) % 2 == 0))
     def test_verifiesToZero(self, data: bytes) -> None:
         """
         Appending the checksum of even-length data makes it verify to 0.
         """
-        csum = internetChecksum(data)
-        self.assertEqual(internetChecksum(data + struct.pack("!H", csum)), 0)
+        csum = self.internetChecksum(data)
+        self.assertEqual(self.internetChecksum(data + struct.pack("!H", csum)), 0)
+
+
+class SelectedImplementationTests(InternetChecksumTestsMixin, SynchronousTestCase):
+    """
+    L{InternetChecksumTestsMixin} for the functions this interpreter uses.
+    """
+
+    onesComplementSum = staticmethod(onesComplementSum)
+    internetChecksum = staticmethod(internetChecksum)
+
+
+class BigIntImplementationTests(InternetChecksumTestsMixin, SynchronousTestCase):
+    """
+    L{InternetChecksumTestsMixin} for the C{int.from_bytes} implementation.
+    """
+
+    onesComplementSum = staticmethod(onesComplementSumBigInt)
+    internetChecksum = staticmethod(internetChecksumBigInt)
+
+
+class WordsImplementationTests(InternetChecksumTestsMixin, SynchronousTestCase):
+    """
+    L{InternetChecksumTestsMixin} for the word-array implementation.
+    """
+
+    onesComplementSum = staticmethod(onesComplementSumWords)
+    internetChecksum = staticmethod(internetChecksumWords)
+
+
+class ImplementationTests(SynchronousTestCase):
+    """
+    The two implementations agree, and each interpreter gets its own.
+    """
+
+    @settings(deadline=None)
+    @given(st.binary(max_size=3000), st.integers(0, 2 ** 140))
+    def test_sameSums(self, data: bytes, initial: int) -> None:
+        """
+        Both sums agree on any data (odd lengths, zeros, words summing to a
+        multiple of 0xffff) with any initial value, including big ones like
+        an IPv6 pseudo-header sum.
+        """
+        self.assertEqual(onesComplementSumWords(data, initial),
+                         onesComplementSumBigInt(data, initial))
+        self.assertEqual(internetChecksumWords(data, initial),
+                         internetChecksumBigInt(data, initial))
+
+    @settings(deadline=None)
+    @given(st.binary(max_size=3000), st.integers(0, 3000), st.integers(0, 3000),
+           st.integers(0, 0xFFFFF))
+    def test_sameSumsOfViews(self, data: bytes, start: int, stop: int,
+                             initial: int) -> None:
+        """
+        Both sums agree on memoryview slices (what the IP layers pass) and
+        bytearrays, and agree with the same bytes as C{bytes}.
+        """
+        view = memoryview(data)[start:stop]
+        expected = internetChecksumBigInt(bytes(view), initial)
+        self.assertEqual(internetChecksumWords(view, initial), expected)
+        self.assertEqual(internetChecksumBigInt(view, initial), expected)
+        self.assertEqual(internetChecksumWords(bytearray(view), initial), expected)
+        self.assertEqual(onesComplementSumWords(view, initial),
+                         onesComplementSumBigInt(bytes(view), initial))
+
+    def test_largeData(self) -> None:
+        """
+        Data whose word sum needs more than two folds (over 2**17 bytes of
+        0xff) sums to 0xffff, like the reference.
+        """
+        data = b"\xff" * (1 << 18) + b"\x00\x01"
+        self.assertEqual(onesComplementSumWords(data), referenceSum(data))
+        self.assertEqual(onesComplementSumBigInt(data), referenceSum(data))
+
+    def test_implementationFor(self) -> None:
+        """
+        PyPy gets the word-array functions; CPython (and anything else)
+        the big-integer ones.
+        """
+        self.assertEqual(implementationFor("PyPy"),
+                         (onesComplementSumWords, internetChecksumWords))
+        self.assertEqual(implementationFor("CPython"),
+                         (onesComplementSumBigInt, internetChecksumBigInt))
+        self.assertEqual(implementationFor("GraalVM"),
+                         (onesComplementSumBigInt, internetChecksumBigInt))
+
+    def test_selected(self) -> None:
+        """
+        The module's C{onesComplementSum} and C{internetChecksum} are the
+        running interpreter's pair.
+        """
+        self.assertEqual(
+            (checksum.onesComplementSum, checksum.internetChecksum),
+            implementationFor(platform.python_implementation()))
 
 
 class PseudoHeaderTests(SynchronousTestCase):
@@ -161,6 +282,32 @@ class PseudoHeaderTests(SynchronousTestCase):
             internetChecksum(data, pseudoHeaderSum(src, dst, proto, length)),
             referenceChecksum(explicit),
         )
+
+    @given(st.sampled_from([4, 16]).flatmap(
+               lambda n: st.tuples(st.binary(min_size=n, max_size=n),
+                                   st.binary(min_size=n, max_size=n))),
+           st.integers(0, 255), st.integers(0, 0xFFFFFFFF), st.binary(max_size=64))
+    def test_bothPseudoHeaderSums(self, addresses: tuple, proto: int, length: int,
+                                  data: bytes) -> None:
+        """
+        The word and big-integer pseudo-header sums, for 4- and 16-byte
+        addresses, have the same remainder modulo 0xffff and are zero only
+        together, so they chain into the same checksum.
+        """
+        src, dst = addresses
+        big = pseudoHeaderSumBigInt(src, dst, proto, length)
+        words = pseudoHeaderSumWords(src, dst, proto, length)
+        self.assertEqual((big % 0xFFFF, big == 0), (words % 0xFFFF, words == 0))
+        self.assertEqual(internetChecksum(data, words), internetChecksum(data, big))
+
+    def test_pseudoHeaderSelected(self) -> None:
+        """
+        L{pseudoHeaderSum} is the word sum on PyPy, the big-integer one
+        elsewhere.
+        """
+        expected = (pseudoHeaderSumWords if platform.python_implementation() == "PyPy"
+                    else pseudoHeaderSumBigInt)
+        self.assertIs(pseudoHeaderSum, expected)
 
     def test_udpZero(self) -> None:
         """

@@ -6,12 +6,15 @@ scapy as an independent oracle in both directions.
 """
 
 import random
+import struct
+from typing import Optional, Tuple
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.wire.oracle import SKIP_REASON, scapy
+from tests.wire.test_checksum import referenceChecksum
 from vdetwist.wire.tcp import (
     ACK,
     FIN,
@@ -353,3 +356,24 @@ class PropertyTests(SynchronousTestCase):
         data = segment.encode(SOURCE, DESTINATION)
         self.assertTrue(tcpChecksumValid(SOURCE, DESTINATION, data))
         self.assertEqual(parseSegment(data), segment)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(0, 255),
+           st.binary(max_size=100),
+           st.one_of(st.none(), st.tuples(st.integers(0, 2**32 - 1),
+                                             st.integers(0, 2**32 - 1))),
+           st.binary(min_size=16, max_size=16), st.binary(min_size=16, max_size=16))
+    def test_checksumIPv6(self, seq: int, ack: int, flags: int, payload: bytes,
+                          timestamp: Optional[Tuple[int, int]], source: bytes,
+                          destination: bytes) -> None:
+        """
+        Property: a segment encoded with 16-byte addresses carries the
+        checksum of the IPv6 pseudo-header (RFC 8200 section 8.1) computed
+        independently, word by word.
+        """
+        segment = TCPSegment(5001, 40000, seq, ack, flags, 65535, payload,
+                             timestamp=timestamp)
+        data = segment.encode(source, destination)
+        pseudo = source + destination + struct.pack("!IxxxB", len(data), 6)
+        self.assertEqual(referenceChecksum(pseudo + data), 0)
+        self.assertTrue(tcpChecksumValid(source, destination, data))

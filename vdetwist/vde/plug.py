@@ -65,7 +65,7 @@ from vdetwist.vde.control import (
     ControlRequest,
     parseReply,
 )
-from vdetwist.vde.system import RealSystem
+from vdetwist.vde.system import RealSystem, datagramReceiver
 from vdetwist.vde.url import VDEURL, parseVDEURL
 from vdetwist.wire.frames import MAX_FRAME, MIN_FRAME
 
@@ -252,7 +252,7 @@ class VDEPlug:
         self.disconnecting = False
         self._sock = sock
         self._send: Callable[[bytes], int] = sock.send
-        self._recv: Callable[[int], bytes] = sock.recv
+        self._recv = datagramReceiver(sock, self.receiveSize)
         self._ctlTransport = ctlTransport
         self._reader = _DataReader(self, sock.fileno())
         self._reading = False

@@ -20,10 +20,12 @@ The stack's receive path uses L{HEADER} directly: one unpack of the
 fixed 40 bytes into locals.
 """
 
+import platform
 import struct
 from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
 
+from vdetwist.wire.checksum import pseudoHeaderSumWords as _pseudoHeaderSumWords
 from vdetwist.wire.frames import MalformedPacket
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -55,6 +57,8 @@ __all__ = [
     "parseOptions",
     "optionAction",
     "pseudoHeaderSum",
+    "pseudoHeaderSumBigInt",
+    "pseudoHeaderSumWords",
     "OPTION_PAD1",
     "OPTION_PADN",
     "OPTION_ROUTER_ALERT",
@@ -509,8 +513,8 @@ def optionAction(optionType: int) -> int:
     return optionType >> 6
 
 
-def pseudoHeaderSum(source: bytes, destination: bytes, nextHeader: int,
-                    length: int) -> int:
+def pseudoHeaderSumBigInt(source: bytes, destination: bytes, nextHeader: int,
+                          length: int) -> int:
     """
     The uncomplemented sum of the IPv6 pseudo-header of upper-layer
     checksums (RFC 8200 section 8.1): source, destination, the 32-bit
@@ -519,13 +523,32 @@ def pseudoHeaderSum(source: bytes, destination: bytes, nextHeader: int,
     Each address is read as one integer: by the folding trick of
     L{vdetwist.wire.checksum}, that is congruent to the sum of its 16-bit
     words modulo C{0xffff}.  Pass the result as C{initial} to
-    L{vdetwist.wire.checksum.internetChecksum}.
+    L{vdetwist.wire.checksum.internetChecksum}.  This is the way for
+    CPython, whose big integers are fast; see L{pseudoHeaderSum}.
 
     @param source: 16 bytes.
     @param destination: 16 bytes (the final destination).
     @param nextHeader: the upper-layer protocol (6, 17, 58).
     @param length: the upper-layer header and data length.
-    @return: a non-negative integer (folded by the checksum).
+    @return: a non-negative integer (folded by the checksum), C{0} only
+        when every field is zero.
     """
     return (int.from_bytes(source, "big") + int.from_bytes(destination, "big")
             + length + nextHeader)
+
+
+#: L{pseudoHeaderSumBigInt}'s sum modulo C{0xffff} (so the same checksum),
+#: from the addresses' 32-bit words (C{2**32} is 1 modulo C{0xffff} too):
+#: machine integers on PyPy, where a 16-byte address read whole is a big
+#: integer, slow there in every sum it enters.  The same function as
+#: L{vdetwist.wire.checksum.pseudoHeaderSumWords}, whose 16-byte case it is.
+pseudoHeaderSumWords = _pseudoHeaderSumWords
+
+
+#: The IPv6 pseudo-header sum (RFC 8200 section 8.1), computed the faster
+#: way for the running interpreter: L{pseudoHeaderSumWords} on PyPy,
+#: L{pseudoHeaderSumBigInt} elsewhere.  The two return different integers
+#: with the same remainder modulo C{0xffff}, so every checksum chained
+#: from them is the same.
+pseudoHeaderSum = (pseudoHeaderSumWords if platform.python_implementation() == "PyPy"
+                   else pseudoHeaderSumBigInt)

@@ -191,7 +191,8 @@ def addressSum(source: bytes, destination: bytes) -> int:
     @param destination: the destination address.
     @return: a non-negative integer, not folded.
     """
-    return int.from_bytes(source, "big") + int.from_bytes(destination, "big") + PROTOCOL_TCP
+    # (pseudoHeaderSum reads the addresses without big integers on PyPy.)
+    return pseudoHeaderSum(source, destination, PROTOCOL_TCP, 0)
 
 
 def encodeSegment(segment: TCPSegment, pseudo: int) -> bytes:
