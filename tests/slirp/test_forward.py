@@ -120,20 +120,22 @@ class FlowControlTests(SynchronousTestCase):
     The host-to-guest flow control of a forwarded connection: the relay
     reads the host socket while the guest connection's send buffer holds
     at most L{GUEST_SEND_BUFFER} bytes, pauses above it, and resumes at
-    half of it, before the buffer empties.
+    half of it, before the buffer empties; so what a relay holds for a slow
+    guest, and what it has in flight to it, stay bounded.
     """
 
-    #: Bytes per host read (what Twisted's TCP reads at once).
-    chunk = 65536
+    #: Bytes per host read.
+    chunk = GUEST_SEND_BUFFER // 8
 
     def setUp(self) -> None:
         """
-        A guest listening on 10000, a forward to it, a host client
-        connected, and the guest application not reading (its window
-        closes once its receive buffer is full).
+        A guest listening on 10000 with a receive window of a host read, a
+        forward to it, a host client connected, and the guest application
+        not reading (its window closes once its receive buffer is full).
         """
         self.net = Network()
         self.guest = self.net.guest("10.0.2.15/24")
+        self.guest.tcp.config.receiveBufferSize = self.chunk
         self.guest.listen(10000, b"g")
         self.forward = self.net.gateway.addForward(
             "tcp", parseForwardSpec("2222:10.0.2.15:10000"), listen=False)
@@ -181,11 +183,21 @@ class FlowControlTests(SynchronousTestCase):
             self.highest = max(self.highest, self.buffered())
             self.net.run(0.02)
 
+    def guestReads(self) -> None:
+        """
+        The guest application reads what it holds (a window's worth), then
+        stops again; the network runs.
+        """
+        self.guestSide.resumeProducing()
+        self.net.wire.pump()
+        self.guestSide.pauseProducing()
+        self.net.run(0.02)
+
     def test_readsUpToHighWater(self) -> None:
         """
-        The relay reads from the host while less than
-        L{GUEST_SEND_BUFFER} is buffered for the guest, and pauses once
-        more is: then the buffer holds at most one host read more.
+        The relay reads from the host while at most L{GUEST_SEND_BUFFER}
+        is buffered for the guest, and pauses once more is: then the
+        buffer holds at most one host read more.
         """
         self.hostSends()
         self.assertTrue(self.host.paused)
@@ -199,21 +211,17 @@ class FlowControlTests(SynchronousTestCase):
         """
         A paused relay resumes reading the host once the guest took enough
         for the buffer to fall to half of L{GUEST_SEND_BUFFER}, not
-        before, and not only when it is empty.
+        before, and not only once it is empty.
         """
         self.hostSends()
         self.assertTrue(self.host.paused)
         while self.host.paused:
-            # The guest reads a window's worth at a time.
-            self.guestSide.resumeProducing()
-            self.net.run(0.02)
-            self.guestSide.pauseProducing()
-            self.net.run(0.02)
+            self.guestReads()
             if self.host.paused:
                 self.assertGreater(self.buffered(), GUEST_SEND_BUFFER // 2)
         [level] = self.resumedAt
         self.assertLessEqual(level, GUEST_SEND_BUFFER // 2)
-        self.assertGreater(level, GUEST_SEND_BUFFER // 4)
+        self.assertGreater(level, 0)
 
     def test_boundedWithSlowGuest(self) -> None:
         """
@@ -221,12 +229,10 @@ class FlowControlTests(SynchronousTestCase):
         never buffers more than L{GUEST_SEND_BUFFER} and one host read for
         it, and everything arrives, in order.
         """
-        total = 8 * GUEST_SEND_BUFFER
+        total = 16 * GUEST_SEND_BUFFER
         while sum(map(len, self.received)) < total:
             self.hostSends(total)
-            self.guestSide.resumeProducing()
-            self.net.run(0.02)
-            self.guestSide.pauseProducing()
+            self.guestReads()
         self.assertEqual(self.sent, total)
         self.assertGreater(len(self.resumedAt), 3)
         self.assertLessEqual(self.highest, GUEST_SEND_BUFFER + self.chunk)

@@ -50,16 +50,18 @@ DEFAULT_NETWORK = "10.0.2.0/24"
 #: The send buffer of the gateway's TCP connections to guests (forwarded
 #: connections and the NAT's), in bytes.  A relay reads its host socket
 #: while the guest connection buffers at most this much, pauses above it,
-#: and resumes at half of it (the stack's low-water mark), so the sender
-#: still has data to send when reading resumes as long as half of it is
-#: more than the data in flight.  Through Debian's vde_switch on a busy
-#: machine the congestion window of a forward was 100-210 KiB on average:
-#: with the stack's default (256 KiB, resuming at 128 KiB) the sender had
-#: no data ready in 38-54% of samples, against 1-22% with 1 MiB, and the
-#: forward carried 1.47x as much (medians of five alternating rounds;
-#: docs/performance.txt, Slirp).  It also bounds a relay's memory towards
-#: a slow guest (with one host read, 64 KiB, on top).
-GUEST_SEND_BUFFER = 1024 * 1024
+#: and resumes at half of it (the stack's low-water mark); so it bounds a
+#: relay's memory towards a slow guest, and also the data in flight to the
+#: guest (at most this plus one host read of 64 KiB).  That bound is what
+#: decides the throughput through Debian's vde_switch: beyond about 100 KiB
+#: in flight the sender's bursts overflow the switch's queues, frames are
+#: lost and the congestion window collapses.  Measured host->guest through
+#: a forward (docs/performance.txt, Slirp, 2026-12-04), 64 KiB lost no frame
+#: and carried the most (0.40-0.58 Gbit/s median per run); the stack's
+#: default of 256 KiB lost 1-4 frames in 1000 and carried 0.29-0.47; 1 MiB,
+#: which keeps the sender from ever waiting for host data, lost more
+#: still and carried 0.28-0.43.
+GUEST_SEND_BUFFER = 64 * 1024
 
 
 def slirpMAC(address: bytes) -> bytes:
