@@ -37,7 +37,11 @@ run.  Each session measures through its slirp, from the host:
 
 Rates are Gbit/s as received; beside them the slirp process's CPU (cores,
 from C{/proc}), its CPU per Gbit/s or per completed connection, and the
-machine's busy share (C{/proc/stat}) over each test.  It prints every
+machine's busy share (C{/proc/stat}) over each test.  Losses on the way
+are counted too: in C{up}, the guest's out-of-order arrivals (its
+C{TcpExtTCPOFOQueue}, from C{nstat}) for every slirp, and our slirp's
+retransmissions per 1000 segments sent (its console's C{tcp/print}, over
+C{-M}); in C{down}, the guest's retransmissions per 1000 segments sent.  It prints every
 measurement, the medians with min-max, the ratios ours/libslirp, the
 machine and the command.  With C{--profile DIR} it also samples our slirp
 with py-spy (200 Hz, non-blocking) during the first round's tests (both
@@ -91,7 +95,8 @@ KINDS = ["ours", "libslirp", "ours6"]
 TESTS = ["up", "down", "conn"]
 #: What the report shows, and how.
 MEASURES = ["up Gbit/s", "down Gbit/s", "conn/s", "conn first", "up cores", "down cores",
-            "conn cores", "up per", "down per", "conn per", "up busy", "down busy", "conn busy"]
+            "conn cores", "up per", "down per", "conn per", "up busy", "down busy", "conn busy",
+            "up ofo", "up rexmit", "down rexmit"]
 LABELS = {
     "up Gbit/s": "host->guest (Gbit/s)",
     "down Gbit/s": "guest->host (Gbit/s)",
@@ -106,6 +111,9 @@ LABELS = {
     "up busy": "machine busy, h->g",
     "down busy": "machine busy, g->h",
     "conn busy": "machine busy, conn",
+    "up ofo": "guest out-of-order, h->g",
+    "up rexmit": "slirp rexmit/1000, h->g",
+    "down rexmit": "guest rexmit/1000, g->h",
 }
 
 
@@ -197,6 +205,73 @@ def machineBusy() -> Tuple[float, float]:
     idle = fields[3] + fields[4]
     total = sum(fields[:8])
     return float(total - idle), float(total)
+
+
+def guestCounters(namespace: Any) -> Dict[str, int]:
+    """
+    The guest kernel's SNMP counters, absolute (C{nstat -asz}: no history
+    kept or updated).
+
+    @param namespace: the guest's namespace.
+    @return: counter name to value (empty when C{nstat} fails).
+    """
+    result = namespace.exec("nstat", "-asz", check=False)
+    counters: Dict[str, int] = {}
+    output = result.stdout.decode() if isinstance(result.stdout, bytes) else (result.stdout or "")
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[1].isdigit():
+            counters[fields[0]] = int(fields[1])
+    return counters
+
+
+def consoleCommand(path: str, command: str, timeout: float = 5.0) -> List[str]:
+    """
+    Run one command on a vdetwist console (vde_switch's framing) and
+    return its data lines.
+
+    @param path: the console's unix socket.
+    @param command: the command line.
+    @param timeout: seconds.
+    @return: the lines between C{0000 DATA END WITH '.'} and C{.}.
+    @raise OSError: no console, or it did not answer in time.
+    """
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(command.encode() + b"\n")
+        data = b""
+        while not re.search(rb"\n1\d\d\d [^\n]*\n", data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    lines = data.decode("utf-8", "replace").splitlines()
+    # The reply's first line follows the prompt ("vde$ 0000 DATA ...").
+    starts = [i for i, line in enumerate(lines) if line.endswith("0000 DATA END WITH '.'")]
+    if not starts or "." not in lines[starts[0]:]:
+        return []
+    start = starts[0] + 1
+    return lines[start:lines.index(".", start)]
+
+
+def slirpTCPCounters(path: str) -> Dict[str, int]:
+    """
+    Our slirp's TCP counters, IPv4 and IPv6 added (C{tcp/print}).
+
+    @param path: its console's socket.
+    @return: counter name to value (empty when the console is not there).
+    """
+    counters: Dict[str, int] = {}
+    try:
+        lines = consoleCommand(path, "tcp/print")
+    except OSError:
+        return counters
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) == 3:
+            counters[fields[0]] = sum(int(x) for x in fields[1:] if x.isdigit())
+    return counters
 
 
 def iperf(port: int, seconds: float, reverse: bool) -> float:
@@ -348,6 +423,13 @@ class Slirp:
         self.echoPort = echoPort
         self.process: Optional[subprocess.Popen] = None
 
+    @property
+    def mgmt(self) -> str:
+        """
+        Our slirp's console socket (C{-M}).
+        """
+        return os.path.join(self.directory, "%s.mgmt" % (self.kind,))
+
     def command(self) -> List[str]:
         """
         The command line that starts it.
@@ -362,7 +444,7 @@ class Slirp:
                     "-n", "--pidfile", "", "--logfile",
                     os.path.join(self.directory, "slirp.log"),
                     "slirp", "-q", "-s", self.switchDir, "-n", NETWORK,
-                    "--prefix6", PREFIX6, "-L", iperf, "-L", echo]
+                    "--prefix6", PREFIX6, "-M", self.mgmt, "-L", iperf, "-L", echo]
         return ["vde_plug", "vde://" + self.switchDir,
                 "slirp:///v4/addr=%s/tcpfwd=%s,%s" % (GATEWAY, iperf, echo)]
 
@@ -520,6 +602,9 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
             if options.profile and slirp.kind != "libslirp" and round == 0:
                 spy = profile(slirp.pid, options.seconds, os.path.join(
                     options.profile, "%s%s.txt" % (slirp.kind[4:], test)))
+            ours = slirp.kind != "libslirp"
+            guestBefore = guestCounters(namespace)
+            tcpBefore = slirpTCPCounters(slirp.mgmt) if ours else {}
             before, start = cpuSeconds(slirp.pid), time.monotonic()
             busyBefore, totalBefore = machineBusy()
             if test == "conn":
@@ -542,6 +627,25 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
             cores = (cpuSeconds(slirp.pid) - before) / (time.monotonic() - start)
             busyAfter, totalAfter = machineBusy()
             busy = (busyAfter - busyBefore) / max(1.0, totalAfter - totalBefore)
+            guest = guestCounters(namespace)
+            tcp = slirpTCPCounters(slirp.mgmt) if ours else {}
+
+            def delta(after: Dict[str, int], before: Dict[str, int], name: str) -> int:
+                return after.get(name, 0) - before.get(name, 0)
+            if test == "up":
+                mine["up ofo"].append(delta(guest, guestBefore, "TcpExtTCPOFOQueue"))
+                text += ", guest out-of-order %d" % (mine["up ofo"][-1],)
+                sent = delta(tcp, tcpBefore, "segmentsSent")
+                if sent > 0:
+                    mine["up rexmit"].append(
+                        1000.0 * delta(tcp, tcpBefore, "retransmissions") / sent)
+                    text += ", retransmitted %.1f/1000" % (mine["up rexmit"][-1],)
+            elif test == "down":
+                sent = delta(guest, guestBefore, "TcpOutSegs")
+                if sent > 0:
+                    mine["down rexmit"].append(
+                        1000.0 * delta(guest, guestBefore, "TcpRetransSegs") / sent)
+                    text += ", guest retransmitted %.1f/1000" % (mine["down rexmit"][-1],)
             mine[test + " cores"].append(cores)
             # CPU per unit of work: cores per Gbit/s, or CPU-ms per connection.
             mine[test + " per"].append(cores / rate * (1000 if test == "conn" else 1)
@@ -624,16 +728,16 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
         "median [min-max]", "vdetwist slirp", "libslirp", "vdetwist, IPv6 guest",
         "ours/libslirp", "IPv6/IPv4"))
     for measure in MEASURES:
-        if not ours[measure] or not lib[measure] or not ours6[measure]:
+        if not ours[measure] or not ours6[measure]:
             continue
-        fmt = ("%.0f" if measure in ("conn/s", "conn first")
+        fmt = ("%.0f" if measure in ("conn/s", "conn first", "up ofo")
                else "%.3f" if "Gbit" in measure else "%.2f")
         cells = []
         for values in (ours[measure], lib[measure], ours6[measure]):
             cells.append((fmt + " [" + fmt + "-" + fmt + "]") % (
-                statistics.median(values), min(values), max(values)))
-        a, b = statistics.median(ours[measure]), statistics.median(lib[measure])
-        c = statistics.median(ours6[measure])
+                statistics.median(values), min(values), max(values)) if values else "-")
+        a, c = statistics.median(ours[measure]), statistics.median(ours6[measure])
+        b = statistics.median(lib[measure]) if lib[measure] else 0
         print("%-26s %-24s %-24s %-24s %-14s %s" % (
             LABELS[measure], cells[0], cells[1], cells[2], "%.2f" % (a / b) if b else "-",
             "%.2f" % (c / a) if a else "-"))

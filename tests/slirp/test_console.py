@@ -127,6 +127,27 @@ class ConsoleTests(SynchronousTestCase):
         reply = self.command("conn/print")
         self.assertIn("fwd   127.0.0.1:5000 -> 192.168.77.100:10000", reply)
 
+    def test_tcpPrint(self) -> None:
+        """
+        C{tcp/print} shows the gateway's TCP counters, IPv4 and IPv6: a
+        forwarded connection's data segments count as sent on IPv4.
+        """
+        end = self.forward._accepted(IPv4Address("TCP", "127.0.0.1", 5000))
+        end.makeConnection(HostTransport())
+        self.net.run()
+        end.dataReceived(b"x" * 10000)
+        self.net.run()
+        reply = self.command("tcp/print")
+        self.assertTrue(reply.startswith("0000 DATA END WITH '.'\n"))
+        self.assertTrue(reply.endswith(".\n1000 Success\n"))
+        lines = {line.split()[0]: line.split()[1:] for line in reply.splitlines()[1:-2]}
+        self.assertEqual(lines["COUNTER"], ["IPV4", "IPV6"])
+        sent, sent6 = lines["segmentsSent"]
+        self.assertEqual(int(sent), self.net.gateway.tcp.stats.segmentsSent)
+        self.assertGreaterEqual(int(sent), 1 + 7)
+        self.assertEqual(sent6, "0")
+        self.assertEqual(lines["retransmissions"], ["0", "0"])
+
     def test_dhcpPrint(self) -> None:
         """
         C{dhcp/print} lists the leases.

@@ -2,8 +2,9 @@
 # Copyright (c) vdetwist authors. See LICENSE for details.
 """
 Tests for L{vdetwist.slirp.forward}: forward specs, the relay's idle
-timeout and backpressure, a guest slow to accept, and UDP forwards with
-flow aging.
+timeout and backpressure, its flow control towards a guest (how much it
+reads from the host while the guest connection's send buffer fills and
+drains), a guest slow to accept, and UDP forwards with flow aging.
 """
 
 from typing import Any, List, Tuple
@@ -16,6 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.slirp.helpers import HostTransport, Network
 from tests.slirp.test_nat import HostReactor
 from vdetwist.slirp.forward import EARLY_DATA_LIMIT, ForwardSpec, parseForwardSpec
+from vdetwist.slirp.gateway import GUEST_SEND_BUFFER
 from vdetwist.stack.tcp.machine import SYN_SENT
 from vdetwist.wire.addr import parseIPv4
 
@@ -111,6 +113,131 @@ class RelayTests(SynchronousTestCase):
         self.connect()
         self.assertIsNone(self.forward._accepted(IPv4Address("TCP", "127.0.0.1", 5001)))
         self.assertEqual(self.forward.counters.failed, 1)
+
+
+class FlowControlTests(SynchronousTestCase):
+    """
+    The host-to-guest flow control of a forwarded connection: the relay
+    reads the host socket while the guest connection's send buffer holds
+    at most L{GUEST_SEND_BUFFER} bytes, pauses above it, and resumes at
+    half of it, before the buffer empties; so what a relay holds for a slow
+    guest, and what it has in flight to it, stay bounded.
+    """
+
+    #: Bytes per host read.
+    chunk = GUEST_SEND_BUFFER // 8
+
+    def setUp(self) -> None:
+        """
+        A guest listening on 10000 with a receive window of a host read, a
+        forward to it, a host client connected, and the guest application
+        not reading (its window closes once its receive buffer is full).
+        """
+        self.net = Network()
+        self.guest = self.net.guest("10.0.2.15/24")
+        self.guest.tcp.config.receiveBufferSize = self.chunk
+        self.guest.listen(10000, b"g")
+        self.forward = self.net.gateway.addForward(
+            "tcp", parseForwardSpec("2222:10.0.2.15:10000"), listen=False)
+        self.end = self.forward._accepted(IPv4Address("TCP", "127.0.0.1", 5000))
+        self.host = HostTransport()
+        self.resumedAt: List[int] = []
+        resume = self.host.resumeProducing
+
+        def resumed() -> None:
+            if self.host.paused:
+                self.resumedAt.append(self.buffered())
+            resume()
+        self.host.resumeProducing = resumed  # type: ignore[method-assign]
+        self.end.makeConnection(self.host)
+        self.net.run()
+        [self.server] = self.guest.servers
+        # What the guest application read (a list: joining bytes as they
+        # come would cost more than the transfer).
+        self.received: List[bytes] = []
+        self.server.dataReceived = self.received.append  # type: ignore[method-assign]
+        self.guestSide = self.server.transport
+        self.guestSide.pauseProducing()
+        self.sent = 0
+        self.highest = 0
+
+    def buffered(self) -> int:
+        """
+        @return: the bytes in the send buffer of the gateway's connection
+            to the guest (not yet acknowledged by the guest).
+        """
+        [relay] = self.forward.relays
+        return len(relay.guestEnd.transport.machine.sendBuffer)
+
+    def hostSends(self, limit: int = 1 << 30) -> None:
+        """
+        The host client sends a chunk per host read for as long as the
+        relay reads (at most C{limit} bytes), the network running in
+        between.
+
+        @param limit: the most bytes to send.
+        """
+        while not self.host.paused and self.sent < limit:
+            self.end.dataReceived(b"%08d" % (self.sent,) * (self.chunk // 8))
+            self.sent += self.chunk
+            self.highest = max(self.highest, self.buffered())
+            self.net.run(0.02)
+
+    def guestReads(self) -> None:
+        """
+        The guest application reads what it holds (a window's worth), then
+        stops again; the network runs.
+        """
+        self.guestSide.resumeProducing()
+        self.net.wire.pump()
+        self.guestSide.pauseProducing()
+        self.net.run(0.02)
+
+    def test_readsUpToHighWater(self) -> None:
+        """
+        The relay reads from the host while at most L{GUEST_SEND_BUFFER}
+        is buffered for the guest, and pauses once more is: then the
+        buffer holds at most one host read more.
+        """
+        self.hostSends()
+        self.assertTrue(self.host.paused)
+        self.assertGreater(self.buffered(), GUEST_SEND_BUFFER)
+        self.assertLessEqual(self.buffered(), GUEST_SEND_BUFFER + self.chunk)
+        # The guest's receive buffer (its window) took the rest.
+        self.assertEqual(self.sent - self.buffered(),
+                         len(self.guestSide.machine.receiveBuffer))
+
+    def test_resumesAtLowWater(self) -> None:
+        """
+        A paused relay resumes reading the host once the guest took enough
+        for the buffer to fall to half of L{GUEST_SEND_BUFFER}, not
+        before, and not only once it is empty.
+        """
+        self.hostSends()
+        self.assertTrue(self.host.paused)
+        while self.host.paused:
+            self.guestReads()
+            if self.host.paused:
+                self.assertGreater(self.buffered(), GUEST_SEND_BUFFER // 2)
+        [level] = self.resumedAt
+        self.assertLessEqual(level, GUEST_SEND_BUFFER // 2)
+        self.assertGreater(level, 0)
+
+    def test_boundedWithSlowGuest(self) -> None:
+        """
+        A host client sending far more than a slow guest reads: the relay
+        never buffers more than L{GUEST_SEND_BUFFER} and one host read for
+        it, and everything arrives, in order.
+        """
+        total = 16 * GUEST_SEND_BUFFER
+        while sum(map(len, self.received)) < total:
+            self.hostSends(total)
+            self.guestReads()
+        self.assertEqual(self.sent, total)
+        self.assertGreater(len(self.resumedAt), 3)
+        self.assertLessEqual(self.highest, GUEST_SEND_BUFFER + self.chunk)
+        self.assertEqual(b"".join(self.received), b"".join(
+            b"%08d" % (offset,) * (self.chunk // 8) for offset in range(0, total, self.chunk)))
 
 
 class SlowGuestTests(SynchronousTestCase):

@@ -15,7 +15,8 @@ from tests.slirp.helpers import HostTransport, Network
 from vdetwist.slirp.forward import EARLY_DATA_LIMIT, parseForwardSpec
 from vdetwist.interfaces import IFrameProtocol, IIPv4Protocol
 from vdetwist.slirp.forward import ProxyEnd
-from vdetwist.slirp.gateway import Gateway, _Attachment, _GatewayICMP, parseNetwork, slirpMAC
+from vdetwist.slirp.gateway import (
+    GUEST_SEND_BUFFER, Gateway, _Attachment, _GatewayICMP, parseNetwork, slirpMAC)
 from vdetwist.testing import arpFrame, checkFrame, ethernet, arp, arpOperation
 from vdetwist.wire.addr import parseIPv4, parseMAC
 
@@ -85,6 +86,25 @@ class GatewayTests(SynchronousTestCase):
         for frame in arpReplies:
             checkFrame(frame, ethernet(arp(arpOperation(2))))
             self.assertEqual(frame[6:12], parseMAC("52:55:0a:00:02:02"))
+
+    def test_tcpTunables(self) -> None:
+        """
+        The gateway's TCP connections to guests, over IPv4 and IPv6, have
+        a send buffer of L{GUEST_SEND_BUFFER} (or the one given), and an
+        MSS that still follows the MTU.
+        """
+        clock = Network().clock
+        for mtu, sendBuffer in [(1500, None), (9000, 4096)]:
+            if sendBuffer is None:
+                gateway = Gateway(clock, dns=False)
+                sendBuffer = GUEST_SEND_BUFFER
+            else:
+                gateway = Gateway(clock, dns=False, mtu=mtu, sendBuffer=sendBuffer)
+            assert gateway.ipv6 is not None
+            self.assertEqual(gateway.tcp.config.sendBufferSize, sendBuffer)
+            self.assertEqual(gateway.ipv6.tcp.config.sendBufferSize, sendBuffer)
+            self.assertEqual(gateway.tcp.config.mss, mtu - 40)
+            self.assertEqual(gateway.ipv6.tcp.config.mss, mtu - 60)
 
     def test_startupText(self) -> None:
         """

@@ -19,6 +19,7 @@ from vdetwist.extras import hasExtra, missingExtra
 from vdetwist.manhole import ManholeService
 from vdetwist.slirp import tap
 from vdetwist.slirp.forward import TCPForward, UDPForward
+from vdetwist.slirp.gateway import GUEST_SEND_BUFFER
 from vdetwist.wire.addr import parseIPv4
 
 TUTORIAL = ["-s", "/tmp/vde", "-n", "192.168.77.0", "-L30000:192.168.77.100:10000",
@@ -106,6 +107,7 @@ class OptionsTests(SynchronousTestCase):
             (["-N", "10.0.9.3"], "--dns"),
             (["--dhcp-start", "10.9.9.9"], "--dhcp-start"),
             (["--mtu", "100"], "--mtu"),
+            (["--tcp-sndbuf", "100"], "--tcp-sndbuf"),
             (["-s", "-"], "stream mode"),
             (["a", "b"], "too many"),
             (["--manhole", "tcp:2222"], "--manhole"),
@@ -138,6 +140,19 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(sorted(port for port, *_ in reactor.tcpServers), [30000, 30001, 30002])
         self.assertIn("redir TCP   =30001:192.168.77.101:10000", service.out.getvalue())
         top.stopService()
+
+    def test_tcpSendBuffer(self) -> None:
+        """
+        C{--tcp-sndbuf} sets the send buffer of the gateway's TCP
+        connections to guests, over IPv4 and IPv6.
+        """
+        reactor = MemoryReactorClock()
+        gateway = tap.makeService(parse(["-s", "/tmp/sw", "--no-dns"]), reactor).gateway
+        self.assertEqual(gateway.tcp.config.sendBufferSize, GUEST_SEND_BUFFER)
+        gateway = tap.makeService(parse(["-s", "/tmp/sw", "--no-dns", "--tcp-sndbuf",
+                                         "1048576"]), reactor).gateway
+        self.assertEqual(gateway.tcp.config.sendBufferSize, 1048576)
+        self.assertEqual(gateway.ipv6.tcp.config.sendBufferSize, 1048576)
 
     def test_consoleAndUDP(self) -> None:
         """

@@ -15,6 +15,8 @@ table (L{SlirpCommands}):
     live connections go on.
   - C{fwd/print}: each forward with its connection and byte counters.
   - C{conn/print}: the live NAT flows.
+  - C{tcp/print}: the counters of the gateway's TCP (segments sent and
+    received, retransmissions, ...), IPv4 and IPv6.
   - C{dhcp/print}: the DHCP leases.
   - C{neigh/print}: the gateway's neighbour (ARP) table.
   - C{showinfo}: addresses, switch, tables and their bounds.
@@ -51,6 +53,8 @@ COMMANDS: List[Entry] = [
     ("fwd/print", "", "print the forwards and their counters", NOARG | WITHFILE),
     ("conn", MENU, "CONNECTION MENU", None),
     ("conn/print", "", "print the live NAT flows", NOARG | WITHFILE),
+    ("tcp", MENU, "TCP MENU", None),
+    ("tcp/print", "", "print the TCP counters (IPv4, IPv6)", NOARG | WITHFILE),
     ("dhcp", MENU, "DHCP MENU", None),
     ("dhcp/print", "", "print the DHCP leases", NOARG | WITHFILE),
     ("neigh", MENU, "NEIGHBOUR MENU", None),
@@ -205,6 +209,19 @@ class SlirpCommands(CommandTable):
                         0 if guestEnd is None else guestEnd.bytesRead,
                         relay.hostEnd.bytesRead, int(now - relay.started),
                         getattr(machine, "state", "CONNECTING")))
+        return 0
+
+    def cmd_tcp_print(self, session: Any, out: List[str], arg: None) -> int:
+        """
+        C{tcp/print}: the counters of the gateway's TCP layers, one line
+        each with the IPv4 and the IPv6 value (C{-} when IPv6 is off).
+        """
+        ipv4 = self.gateway.tcp.stats.asDict()
+        ipv6 = getattr(self.gateway, "ipv6", None)
+        counters6 = ipv6.tcp.stats.asDict() if ipv6 is not None else {}
+        out.append("%-24s %12s %12s" % ("COUNTER", "IPV4", "IPV6"))
+        for name, value in ipv4.items():
+            out.append("%-24s %12d %12s" % (name, value, counters6.get(name, "-")))
         return 0
 
     def cmd_dhcp_print(self, session: Any, out: List[str], arg: None) -> int:

@@ -32,6 +32,7 @@ from vdetwist.slirp.forward import ForwardSpec, TCPForward, UDPForward, formatEn
 from vdetwist.slirp.gateway6 import DEFAULT_PREFIX6, Gateway6
 from vdetwist.slirp.nat import NAT
 from vdetwist.stack.host import VirtualHost
+from vdetwist.stack.tcp.config import TCPConfig
 from vdetwist.vde.attach import SwitchAttachment, attachPersistently
 from vdetwist.wire.addr import formatIPv4, networkAddress, parseIPv4, sameNetwork
 from vdetwist.wire.addr6 import formatIPv6, samePrefix
@@ -39,12 +40,28 @@ from vdetwist.wire.checksum import internetChecksum
 from vdetwist.wire.icmp import ICMPRepr
 from vdetwist.wire.ipv4 import PROTOCOL_ICMP, PROTOCOL_TCP, IPv4Repr
 
-__all__ = ["Gateway", "parseNetwork", "slirpMAC", "DEFAULT_NETWORK"]
+__all__ = ["Gateway", "parseNetwork", "slirpMAC", "DEFAULT_NETWORK", "GUEST_SEND_BUFFER"]
 
 _log = Logger()
 
 #: slirpvde's default network.
 DEFAULT_NETWORK = "10.0.2.0/24"
+
+#: The send buffer of the gateway's TCP connections to guests (forwarded
+#: connections and the NAT's), in bytes.  A relay reads its host socket
+#: while the guest connection buffers at most this much, pauses above it,
+#: and resumes at half of it (the stack's low-water mark); so it bounds a
+#: relay's memory towards a slow guest, and also the data in flight to the
+#: guest (at most this plus one host read of 64 KiB).  That bound is what
+#: decides the throughput through Debian's vde_switch: beyond about 100 KiB
+#: in flight the sender's bursts overflow the switch's queues, frames are
+#: lost and the congestion window collapses.  Measured host->guest through
+#: a forward (docs/performance.txt, Slirp, 2026-12-04), 64 KiB lost no frame
+#: and carried the most (0.40-0.58 Gbit/s median per run); the stack's
+#: default of 256 KiB lost 1-4 frames in 1000 and carried 0.29-0.47; 1 MiB,
+#: which keeps the sender from ever waiting for host data, lost more
+#: still and carried 0.28-0.43.
+GUEST_SEND_BUFFER = 64 * 1024
 
 
 def slirpMAC(address: bytes) -> bytes:
@@ -187,7 +204,8 @@ class Gateway:
                  maxTCP: int = 1024, maxUDPFlows: int = 1024,
                  icmpSocketFactory: Any = None, ipv6: bool = True,
                  prefix6: str = DEFAULT_PREFIX6,
-                 raInterval: Tuple[float, float] = (20.0, 60.0)) -> None:
+                 raInterval: Tuple[float, float] = (20.0, 60.0),
+                 sendBuffer: int = GUEST_SEND_BUFFER) -> None:
         """
         @param reactor: the reactor.
         @param network: C{ADDR[/bits]} (see L{parseNetwork}).
@@ -210,6 +228,8 @@ class Gateway:
         @param prefix6: the virtual IPv6 /64.
         @param raInterval: the least and most seconds between unsolicited
             router advertisements.
+        @param sendBuffer: the send buffer of TCP connections to guests
+            (see L{GUEST_SEND_BUFFER}).
         @raise ValueError: bad addresses.
         """
         self.reactor = reactor
@@ -219,10 +239,13 @@ class Gateway:
                            else (base + 3).to_bytes(4, "big"))
         self.preserveSource = preserveSource
         self.localAddresses = {self.address, self.dnsAddress}
+        # The MSS as the TCP layer's default (the IPv6 layer lowers it).
+        tcpConfig = TCPConfig(mss=max(536, mtu - 40), sendBufferSize=sendBuffer)
         self.host = VirtualHost(
             reactor, address=f"{formatIPv4(self.address)}/{self.prefixLength}",
             mac=slirpMAC(self.address), mtu=mtu, router=True,
-            proxyAddresses=[self.dnsAddress], resolutionFailed=self._neighbourUnreachable)
+            proxyAddresses=[self.dnsAddress], resolutionFailed=self._neighbourUnreachable,
+            tcpConfig=tcpConfig)
         self.tcp = self.host.tcp
         self.nat = NAT(reactor, self.host.udp, self.address, self.dnsAddress,
                        self.prefixLength, allowHostLoopback=allowHostLoopback,
@@ -252,7 +275,7 @@ class Gateway:
             self.ipv6 = Gateway6(reactor, self.host.interface, prefix6, mtu=mtu, dns=self.dns,
                                  allowHostLoopback=allowHostLoopback, maxTCP=maxTCP,
                                  maxUDPFlows=maxUDPFlows, icmpSocketFactory=icmpSocketFactory,
-                                 raInterval=raInterval)
+                                 raInterval=raInterval, tcpConfig=tcpConfig)
             self.ipv6.nd.resolutionFailed = self._neighbourUnreachable
         elif ipv6:
             _log.info("slirp: IPv6 is off: the MTU {mtu} is below IPv6's 1280", mtu=mtu)

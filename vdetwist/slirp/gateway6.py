@@ -214,7 +214,7 @@ class Gateway6:
                  mtu: int = 1500, dns: Any = None, allowHostLoopback: bool = False,
                  maxTCP: int = 1024, maxUDPFlows: int = 1024,
                  icmpSocketFactory: Any = None, raInterval: Tuple[float, float] = (20.0, 60.0),
-                 ) -> None:
+                 tcpConfig: Any = None) -> None:
         """
         @param reactor: the reactor.
         @param interface: the gateway's L{NetworkInterface}.
@@ -227,6 +227,9 @@ class Gateway6:
         @param icmpSocketFactory: see L{NAT}.
         @param raInterval: the least and most seconds between
             unsolicited RAs.
+        @param tcpConfig: the TCP layer's
+            L{vdetwist.stack.tcp.config.TCPConfig} (its MSS is lowered to
+            the MTU less 60), or C{None} for the defaults.
         @raise ValueError: a bad prefix or MTU.
         """
         self.reactor = reactor
@@ -250,7 +253,7 @@ class Gateway6:
         self.icmp.registerErrorHandler(17, self.udp.errorReceived)
         self.udpServices = _UDP6Services(self)
         self.udp.setFallback(self.udpServices.datagramReceived)
-        self.tcp = TCPLayer(reactor, self.ip, ipv6=True)
+        self.tcp = TCPLayer(reactor, self.ip, tcpConfig, ipv6=True)
         self.ip.registerProtocol(6, self.tcp)
         self.icmp.registerErrorHandler(6, self.tcp.errorReceived)
         self.dns = dns

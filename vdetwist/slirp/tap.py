@@ -36,7 +36,7 @@ from vdetwist.observe.service import OBSERVE_PARAMETERS, checkObserveOptions
 from vdetwist.version import VersionOption
 from vdetwist.service import FaceService, StartupError, addStartupStep, reportStartupFailure
 from vdetwist.slirp.forward import parseForwardSpec
-from vdetwist.slirp.gateway import DEFAULT_NETWORK, Gateway, parseNetwork
+from vdetwist.slirp.gateway import DEFAULT_NETWORK, GUEST_SEND_BUFFER, Gateway, parseNetwork
 from vdetwist.slirp.gateway6 import DEFAULT_PREFIX6, parsePrefix6
 from vdetwist.wire.addr import parseIPv4, sameNetwork
 from vdetwist.wire.addr6 import samePrefix
@@ -119,6 +119,9 @@ class Options(VersionOption, usage.Options):
          "The virtual IPv6 /64 (default: the ULA fd00:0:0:2::/64; gateway ::2, DNS ::3)."],
         ["max-tcp", None, 1024, "The most outbound TCP connections.", int],
         ["max-udp", None, 1024, "The most outbound UDP flows.", int],
+        ["tcp-sndbuf", None, GUEST_SEND_BUFFER,
+         "Bytes a TCP connection towards a guest buffers, and so has in flight, at most "
+         "(more suits a guest far away; through a local vde_switch more loses frames).", int],
         ["manhole", None, None, "Serve a manhole (Python shell over SSH) on this "
          "endpoint, e.g. ssh:2222:interface=127.0.0.1."],
         ["manhole-keys", None, None, "Authorized keys file for the manhole."],
@@ -259,6 +262,8 @@ class Options(VersionOption, usage.Options):
         for name in ("max-tcp", "max-udp"):
             if self[name] < 1:
                 raise usage.UsageError(f"--{name} must be at least 1")
+        if not 4096 <= self["tcp-sndbuf"] <= 1 << 30:
+            raise usage.UsageError("--tcp-sndbuf must be 4096 to 1073741824")
         try:
             self["mgmtmode"] = parseOctalMode(self["mgmtmode"])
         except ValueError:
@@ -463,7 +468,8 @@ def makeService(options: Any, reactor: Optional[Any] = None,
         allowHostLoopback=options["allow-host-loopback"],
         preserveSource=options["preserve-source"], mtu=options["mtu"],
         maxTCP=options["max-tcp"], maxUDPFlows=options["max-udp"],
-        ipv6=not options["no-ipv6"], prefix6=options["prefix6"])
+        ipv6=not options["no-ipv6"], prefix6=options["prefix6"],
+        sendBuffer=options["tcp-sndbuf"])
     for protocol, spec in options["forwards"]:
         gateway.addForward(protocol, spec, listen=False)
     top.gateway = gateway  # type: ignore[attr-defined]
