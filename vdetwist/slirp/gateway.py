@@ -54,13 +54,14 @@ DEFAULT_NETWORK = "10.0.2.0/24"
 #: relay's memory towards a slow guest, and also the data in flight to the
 #: guest (at most this plus one host read of 64 KiB).  That bound is what
 #: decides the throughput through Debian's vde_switch: beyond about 100 KiB
-#: in flight the sender's bursts overflow the switch's queues, frames are
-#: lost and the congestion window collapses.  Measured host->guest through
-#: a forward (docs/performance.txt, Slirp, 2026-12-04), 64 KiB lost no frame
-#: and carried the most (0.40-0.58 Gbit/s median per run); the stack's
+#: in flight frames are lost between the switch and the guest, and the
+#: congestion window shrinks.  Measured host->guest through a forward
+#: (docs/performance.txt, Slirp, 2026-12-04), 64 KiB lost no frame and
+#: carried the most (0.36-0.58 Gbit/s median per run); the stack's
 #: default of 256 KiB lost 1-4 frames in 1000 and carried 0.29-0.47; 1 MiB,
-#: which keeps the sender from ever waiting for host data, lost more
-#: still and carried 0.28-0.43.
+#: which keeps the sender supplied with host data, lost more still and
+#: carried 0.28-0.43 (it did better than 256 KiB only on a machine loaded
+#: 4-6 times over).
 GUEST_SEND_BUFFER = 64 * 1024
 
 
