@@ -213,6 +213,20 @@ class DatagramEndpoint:
                 append(frame)
         if not frames:
             return
+        self._forward(frames, None)
+
+    def _forward(self, frames: List[bytes],
+                 sender: Optional[mmsg.MultiMessage]) -> None:
+        """
+        The last two phases of L{doRead}: forward a batch into the switch,
+        with L{sendFrame} queueing what goes to datagram endpoints, then
+        send the queued frames in the order forwarded (also when
+        forwarding raised).
+
+        @param frames: the frames read, in order.
+        @param sender: the send buffer of C{sendmmsg} (L{_sendBatches}),
+            or L{None} for one C{send} per frame.
+        """
         forward = self.server.switch.frameFromPort
         port = self.port
         outgoing: List[Tuple[DatagramEndpoint, bytes]] = []
@@ -224,16 +238,19 @@ class DatagramEndpoint:
                 forward(port, frame)
         finally:
             DatagramEndpoint._outgoing = previous
-            # sendFrame's sending, for the queued frames, in their order.
-            for endpoint, frame in outgoing:
-                if endpoint._closed:
-                    continue
-                try:
-                    endpoint._send(frame)
-                except BlockingIOError:
-                    endpoint.drops += 1
-                except OSError:
-                    endpoint.errors += 1
+            if sender is not None:
+                _sendBatches(outgoing, sender)
+            else:
+                # sendFrame's sending, for the queued frames, in order.
+                for endpoint, frame in outgoing:
+                    if endpoint._closed:
+                        continue
+                    try:
+                        endpoint._send(frame)
+                    except BlockingIOError:
+                        endpoint.drops += 1
+                    except OSError:
+                        endpoint.errors += 1
 
     def _doReadMulti(self, multi: Tuple[mmsg.MultiMessage, mmsg.MultiMessage]) -> None:
         """
@@ -258,18 +275,7 @@ class DatagramEndpoint:
                 frames.append(frame)
         if not frames:
             return
-        forward = self.server.switch.frameFromPort
-        port = self.port
-        outgoing: List[Tuple[DatagramEndpoint, bytes]] = []
-        previous, DatagramEndpoint._outgoing = DatagramEndpoint._outgoing, outgoing
-        try:
-            for frame in frames:
-                if self._closed:
-                    break
-                forward(port, frame)
-        finally:
-            DatagramEndpoint._outgoing = previous
-            _sendBatches(outgoing, sender)
+        self._forward(frames, sender)
 
     #: While a L{doRead} forwards its batch: the frames it sends to datagram
     #: endpoints, as C{(endpoint, frame)}, sent when the batch is done;
