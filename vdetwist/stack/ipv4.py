@@ -196,26 +196,6 @@ class IPv4Layer(ReassemblyTimerMixin):
         self.configure(address, prefixLength, gateway)
 
     @property
-    def counters(self) -> "Counter[str]":
-        """
-        This layer's event counts (see the class docstring).  The
-        per-packet ones are kept as attributes and added in when this is
-        read: an increment of a C{Counter} costs several times one of an
-        attribute.
-        """
-        counters = self._counters
-        if self._received:
-            counters["received"] += self._received
-            self._received = 0
-        if self._delivered:
-            counters["delivered"] += self._delivered
-            self._delivered = 0
-        if self._sent:
-            counters["sent"] += self._sent
-            self._sent = 0
-        return counters
-
-    @property
     def configured(self) -> bool:
         """
         Whether the layer has an address (else it sends only from

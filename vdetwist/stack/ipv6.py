@@ -239,26 +239,6 @@ class IPv6Layer(ReassemblyTimerMixin):
         nd.interface.ipv6Handler = self.frameReceived
 
     @property
-    def counters(self) -> "Counter[str]":
-        """
-        This layer's event counts (see the class docstring).  The
-        per-packet ones are kept as attributes and added in when this is
-        read: an increment of a C{Counter} costs several times one of an
-        attribute.
-        """
-        counters = self._counters
-        if self._received:
-            counters["received"] += self._received
-            self._received = 0
-        if self._delivered:
-            counters["delivered"] += self._delivered
-            self._delivered = 0
-        if self._sent:
-            counters["sent"] += self._sent
-            self._sent = 0
-        return counters
-
-    @property
     def hopLimit(self) -> int:
         """
         The hop limit of packets we send (the ND layer's, from RAs).

@@ -237,18 +237,42 @@ class BaseReassembler:
 class ReassemblyTimerMixin:
     """
     The one timer of a layer that expires its reassembler, and the
-    layer's C{stop} and C{allCounters}.
+    layer's C{counters}, C{stop} and C{allCounters}.
 
     The layer has C{reactor} (an L{IReactorTime} provider),
-    C{reassembler} (a L{BaseReassembler}), C{counters}, and
+    C{reassembler} (a L{BaseReassembler}), C{_counters} with the per-packet
+    counts C{_received}, C{_delivered} and C{_sent} beside it, and
     C{_reassemblyTimer} (C{None} at first), and implements
     L{_reassemblyTimedOut}.
     """
 
     reactor: Any
     reassembler: BaseReassembler
-    counters: "Counter[str]"
+    _counters: "Counter[str]"
+    _received: int
+    _delivered: int
+    _sent: int
     _reassemblyTimer: Any
+
+    @property
+    def counters(self) -> "Counter[str]":
+        """
+        This layer's event counts (see the layer's docstring).  The
+        per-packet ones are kept as attributes and added in when this is
+        read: an increment of a C{Counter} costs several times one of an
+        attribute.
+        """
+        counters = self._counters
+        if self._received:
+            counters["received"] += self._received
+            self._received = 0
+        if self._delivered:
+            counters["delivered"] += self._delivered
+            self._delivered = 0
+        if self._sent:
+            counters["sent"] += self._sent
+            self._sent = 0
+        return counters
 
     def _reassemblyTimedOut(self, first: bytes) -> None:
         """

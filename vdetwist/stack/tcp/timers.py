@@ -160,19 +160,18 @@ class TimersMixin:
         if state == SYN_SENT or state == SYN_RECEIVED:
             if self.sndNxt == self.iss:
                 return 0.0
+        deadline = None
         if (state in SENDING_STATES and self._hasUnsent()
                 and self._sendable() is not None):
             # Pacing may hold the next segment back until a moment.
-            pacedUntil = self.pacedUntil
-            if pacedUntil is None:
+            deadline = self.pacedUntil
+            if deadline is None:
                 return 0.0
-        else:
-            pacedUntil = None
         # The earliest of the deadlines, written out (this runs after
         # every wakeup).
-        deadline = self.ackDeadline
-        if pacedUntil is not None and (deadline is None or pacedUntil < deadline):
-            deadline = pacedUntil
+        candidate = self.ackDeadline
+        if candidate is not None and (deadline is None or candidate < deadline):
+            deadline = candidate
         candidate = self.rtoDeadline
         if candidate is not None and (deadline is None or candidate < deadline):
             deadline = candidate
