@@ -214,6 +214,34 @@ class Namespace:
             time.sleep(0.05)
 
 
+def routedNamespace(addCleanup: Callable, hostAddress: str, address: str) -> str:
+    """
+    A namespace the host routes to over a veth pair: C{hostAddress} on the
+    host's side, C{address} inside (IPv6 ones without DAD), both up, with
+    the namespace's loopback; all removed at cleanup.
+
+    @param addCleanup: the test's C{addCleanup}.
+    @param hostAddress: C{ADDR/PREFIX} for the host's side.
+    @param address: C{ADDR/PREFIX} for the namespace's side.
+    @return: the namespace's name.
+    """
+    outside = uniqueName("vto")
+    run("ip", "netns", "add", outside)
+    addCleanup(run, "ip", "netns", "del", outside, check=False)
+    hostSide, nsSide = uniqueName("vth"), uniqueName("vtp")
+    run("ip", "link", "add", hostSide, "type", "veth", "peer", "name", nsSide)
+    addCleanup(run, "ip", "link", "del", hostSide, check=False)
+    run("ip", "link", "set", nsSide, "netns", outside)
+    nodad = ("nodad",) if ":" in hostAddress else ()
+    run("ip", "addr", "add", hostAddress, "dev", hostSide, *nodad)
+    run("ip", "link", "set", hostSide, "up")
+    inside = ("ip", "netns", "exec", outside)
+    run(*inside, "ip", "addr", "add", address, "dev", nsSide, *nodad)
+    run(*inside, "ip", "link", "set", nsSide, "up")
+    run(*inside, "ip", "link", "set", "lo", "up")
+    return outside
+
+
 SINK = r"""
 import hashlib, socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

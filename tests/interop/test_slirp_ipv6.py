@@ -32,7 +32,8 @@ from typing import List, Sequence
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.interop.netns import ROOT, Namespace, VdetwistSwitch, missingTools, run, uniqueName
+from tests.interop.netns import (ROOT, Namespace, VdetwistSwitch, missingTools,
+                                 routedNamespace, uniqueName)
 from tests.slirp.test_interop import SlirpProcess, freePorts
 from tests.util import shortTempDir
 from tests.vde.realswitch import RealVDESwitch
@@ -158,20 +159,9 @@ def outsideServer(testCase: SynchronousTestCase) -> "tuple[str, subprocess.Popen
     @return: the server's address and its process (L{LISTENER6} prints
         the peer and the bytes read when the connection ends).
     """
-    outside = uniqueName("vto")
-    run("ip", "netns", "add", outside)
-    testCase.addCleanup(run, "ip", "netns", "del", outside, check=False)
-    hostSide, nsSide = uniqueName("vth"), uniqueName("vtp")
-    run("ip", "link", "add", hostSide, "type", "veth", "peer", "name", nsSide)
-    testCase.addCleanup(run, "ip", "link", "del", hostSide, check=False)
-    run("ip", "link", "set", nsSide, "netns", outside)
-    prefix = "fd00:88:%x:%x" % (os.getpid() & 0xFFFF, int(outside.rsplit("x", 1)[1]) & 0xFFFF)
-    run("ip", "-6", "addr", "add", prefix + "::1/64", "dev", hostSide, "nodad")
-    run("ip", "link", "set", hostSide, "up")
+    prefix = "fd00:88:%x:%x" % (os.getpid() & 0xFFFF, int(uniqueName().rsplit("x", 1)[1]) & 0xFFFF)
+    outside = routedNamespace(testCase.addCleanup, prefix + "::1/64", prefix + "::2/64")
     inside = ("ip", "netns", "exec", outside)
-    run(*inside, "ip", "-6", "addr", "add", prefix + "::2/64", "dev", nsSide, "nodad")
-    run(*inside, "ip", "link", "set", nsSide, "up")
-    run(*inside, "ip", "link", "set", "lo", "up")
     server = subprocess.Popen([*inside, sys.executable, "-c", LISTENER6, "outside", "10000"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     testCase.addCleanup(Tutorial6Mixin._reap, server)

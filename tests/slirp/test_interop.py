@@ -27,6 +27,7 @@ from tests.interop.netns import (
     Namespace,
     VdetwistSwitch,
     missingTools,
+    routedNamespace,
     run,
     uniqueName,
 )
@@ -570,19 +571,8 @@ class SlirpInteropMixin:
         gateway's ICMP host unreachable); the host's loopback is reachable
         through the gateway address only with C{--allow-host-loopback}.
         """
-        outside = uniqueName("vto")
-        run("ip", "netns", "add", outside)
-        self.addCleanup(run, "ip", "netns", "del", outside, check=False)
-        hostSide, nsSide = uniqueName("vth"), uniqueName("vtp")
-        run("ip", "link", "add", hostSide, "type", "veth", "peer", "name", nsSide)
-        self.addCleanup(run, "ip", "link", "del", hostSide, check=False)
-        run("ip", "link", "set", nsSide, "netns", outside)
-        subnet = "10.%d.%d" % (200 + os.getpid() % 50, len(outside) % 250)
-        run("ip", "addr", "add", subnet + ".1/24", "dev", hostSide)
-        run("ip", "link", "set", hostSide, "up")
-        run("ip", "netns", "exec", outside, "ip", "addr", "add", subnet + ".2/24", "dev", nsSide)
-        run("ip", "netns", "exec", outside, "ip", "link", "set", nsSide, "up")
-        run("ip", "netns", "exec", outside, "ip", "link", "set", "lo", "up")
+        subnet = "10.%d.%d" % (200 + os.getpid() % 50, len(uniqueName("vto")) % 250)
+        outside = routedNamespace(self.addCleanup, subnet + ".1/24", subnet + ".2/24")
         server = subprocess.Popen(
             ["ip", "netns", "exec", outside, sys.executable, "-c", LISTENER, "outside", "10000"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
