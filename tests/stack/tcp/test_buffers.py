@@ -45,6 +45,48 @@ class SendBufferTests(SynchronousTestCase):
         b.write(b"tail")
         self.assertEqual(b.peek(0, 1 << 20), payload[200000:] + b"tail")
 
+    def test_peekAcrossWrites(self) -> None:
+        """
+        A peek spanning several writes, and one starting inside a partly
+        acknowledged write, read the bytes in order; memoryviews and
+        bytearrays written are held as bytes.
+        """
+        b = SendBuffer(100)
+        b.write(b"a" * 3000)
+        b.write(bytearray(b"b" * 3000))
+        b.write(memoryview(b"c" * 3000))
+        b.consume(2500)
+        self.assertEqual(b.peek(0, 1000), b"a" * 500 + b"b" * 500)
+        self.assertEqual(b.peek(400, 4000), b"a" * 100 + b"b" * 3000 + b"c" * 900)
+        self.assertEqual(b.peek(6490, 100), b"c" * 10)
+        self.assertEqual(b.peek(6500, 10), b"")
+        self.assertIs(type(b.peek(600, 10)), bytes)
+
+    @given(st.lists(st.tuples(st.sampled_from(["write", "peek", "consume"]),
+                              st.integers(0, 5000), st.integers(0, 5000)), max_size=60))
+    def test_model(self, operations: list) -> None:
+        """
+        Any sequence of writes (short ones are joined, long ones kept),
+        peeks and consumes gives the bytes a plain C{bytes} model gives.
+        """
+        b = SendBuffer(1 << 16)
+        model = b""
+        counter = 0
+        for operation, x, y in operations:
+            if operation == "write":
+                data = bytes((counter + i) & 0xFF for i in range(x))
+                counter += x
+                b.write(data)
+                model += data
+            elif operation == "peek":
+                self.assertEqual(b.peek(x, y), model[x:x + y])
+            else:
+                n = min(x, len(model))
+                b.consume(n)
+                model = model[n:]
+            self.assertEqual(len(b), len(model))
+            self.assertEqual(b.space(), max(0, (1 << 16) - len(model)))
+
 
 class ReceiveBufferTests(SynchronousTestCase):
     """

