@@ -48,6 +48,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     @return: the exit status.
     """
     from vdetwist.version import versionLine
+    if argv is None:
+        from vdetwist.runtime import tuneInterpreter
+        tuneInterpreter()
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())

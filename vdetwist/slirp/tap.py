@@ -456,6 +456,8 @@ def makeService(options: Any, reactor: Optional[Any] = None,
     """
     exitProcess = reactor is None
     if reactor is None:
+        from vdetwist.runtime import tuneInterpreter
+        tuneInterpreter()
         from twisted.internet import reactor as _reactor
         reactor = _reactor
     top = FaceService(command, reactor, exitProcess=exitProcess)

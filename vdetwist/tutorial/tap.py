@@ -184,6 +184,8 @@ def makeService(options: Any, reactor: Optional[Any] = None) -> FaceService:
     """
     exitProcess = reactor is None
     if reactor is None:
+        from vdetwist.runtime import tuneInterpreter
+        tuneInterpreter()
         from twisted.internet import reactor as _reactor
         reactor = _reactor
     from vdetwist.slirp import tap as slirpTap

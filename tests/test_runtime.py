@@ -1,0 +1,102 @@
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.runtime}: PyPy's nursery for vdetwist's programs.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import platform
+from typing import Dict, List, Tuple
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from vdetwist.runtime import NURSERY_VARIABLE, PYPY_NURSERY, tuneInterpreter
+
+
+class TuneInterpreterTests(SynchronousTestCase):
+    """
+    L{tuneInterpreter} re-executes a vdetwist program on PyPy once, with
+    the nursery set, and does nothing anywhere else.
+    """
+
+    def call(self, argv: List[str], environ: Dict[str, str],
+             implementation: str = "PyPy") -> Tuple[bool, List[Tuple[str, List[str]]]]:
+        calls: List[Tuple[str, List[str]]] = []
+        result = tuneInterpreter(argv, environ, implementation, "/usr/bin/pypy3",
+                                 lambda path, args: calls.append((path, args)))
+        return result, calls
+
+    def test_pypyProgram(self) -> None:
+        """
+        C{vdetwist} and C{twistd} on PyPy without the variable set it and
+        re-execute the same command line under the same interpreter.
+        """
+        for program in ("/venv/bin/vdetwist", "twistd"):
+            environ: Dict[str, str] = {"PATH": "/bin"}
+            result, calls = self.call([program, "-n", "slirp", "-s", "/tmp/x"], environ)
+            self.assertTrue(result)
+            self.assertEqual(environ, {"PATH": "/bin", NURSERY_VARIABLE: PYPY_NURSERY})
+            self.assertEqual(calls, [("/usr/bin/pypy3",
+                                      ["/usr/bin/pypy3", program, "-n", "slirp", "-s", "/tmp/x"])])
+
+    def test_userValueKept(self) -> None:
+        """
+        A nursery the user chose is kept, and nothing is re-executed (so a
+        re-executed program does not loop).
+        """
+        environ = {NURSERY_VARIABLE: "4MB"}
+        self.assertEqual(self.call(["vdetwist", "cat"], environ), (False, []))
+        self.assertEqual(environ, {NURSERY_VARIABLE: "4MB"})
+
+    def test_notPyPyOrNotOurs(self) -> None:
+        """
+        On CPython, and for any other program (trial running the tests,
+        a user's script calling makeService), nothing happens.
+        """
+        for argv, implementation in [(["vdetwist", "cat"], "CPython"),
+                                     (["/x/twisted/trial/__main__.py"], "PyPy"),
+                                     (["myscript.py"], "PyPy"), ([], "PyPy")]:
+            environ: Dict[str, str] = {}
+            self.assertEqual(self.call(argv, environ, implementation), (False, []))
+            self.assertEqual(environ, {})
+
+
+class ProgramTests(SynchronousTestCase):
+    """
+    The installed C{vdetwist} program runs with the nursery set on PyPy,
+    and without it on CPython: the environment it runs with, read from
+    C{/proc}, says so.
+    """
+
+    def test_runningSwitch(self) -> None:
+        program = os.path.join(os.path.dirname(sys.executable), "vdetwist")
+        if not os.path.exists(program):
+            raise self.skipTest("no vdetwist program beside %s" % (sys.executable,))
+        directory = tempfile.mkdtemp()
+        self.addCleanup(os.rmdir, directory)
+        environ = dict(os.environ)
+        environ.pop(NURSERY_VARIABLE, None)
+        process = subprocess.Popen(
+            [program, "switch", "-s", os.path.join(directory, "sw")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=environ)
+        try:
+            # The switch prints vde_switch's prompt once it runs; by then any
+            # re-execution has happened.
+            process.stdin.write(b"showinfo\n")
+            process.stdin.flush()
+            process.stdout.read1(4096)
+            with open("/proc/%d/environ" % (process.pid,), "rb") as f:
+                variables = f.read().split(b"\0")
+        finally:
+            process.stdin.close()
+            process.wait(30)
+            process.stdout.close()
+            process.stderr.close()
+        wanted = ("%s=%s" % (NURSERY_VARIABLE, PYPY_NURSERY)).encode()
+        if platform.python_implementation() == "PyPy":
+            self.assertIn(wanted, variables)
+        else:
+            self.assertFalse([v for v in variables if v.startswith(NURSERY_VARIABLE.encode())])
