@@ -14,6 +14,15 @@ import sys
 from typing import List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from vdetwist.runtime import NURSERY_VARIABLE, PYPY_NURSERY  # noqa: E402
+
+# Our side runs as `python -c ...` or a script, not as vdetwist's programs,
+# so it would miss the nursery those give themselves on PyPy
+# (vdetwist/runtime.py): give it here, to every process the run starts
+# (CPython ignores it; a value set by the user is kept and measured).
+os.environ.setdefault(NURSERY_VARIABLE, PYPY_NURSERY)
 #: The PyPy virtualenv bin/setup-pypy makes; a PyPy column is added when it
 #: exists and no C{--python} is given.
 PYPY = os.path.join(ROOT, ".venv-pypy", "bin", "pypy3")
