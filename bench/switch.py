@@ -465,14 +465,15 @@ def makeSwitch(kind: str, directory: str, launcher: str, profile: Optional[str],
 
 
 def iperfRun(switch: Any, seconds: float,
-             cleanups: List[Callable[[], None]]) -> Tuple[float, float]:
+             cleanups: List[Callable[[], None]]) -> Tuple[float, float, int]:
     """
     TCP throughput between two namespaces joined to C{switch}.
 
     @param switch: a started switch.
     @param seconds: the iperf3 duration.
     @param cleanups: where to register the namespaces' removal.
-    @return: C{(Gbit/s received, switch CPU cores used meanwhile)}.
+    @return: C{(Gbit/s received, switch CPU cores used meanwhile, the
+        sender's retransmissions)}.
     """
     from tests.interop.netns import Namespace
     server = Namespace(cleanups.append, switch.directory)
@@ -502,7 +503,8 @@ def iperfRun(switch: Any, seconds: float,
         except ValueError:
             report = {"error": result.stdout.decode("utf-8", "replace")[-300:]}
         if "error" not in report:
-            return report["end"]["sum_received"]["bits_per_second"] / 1e9, cpu
+            return (report["end"]["sum_received"]["bits_per_second"] / 1e9, cpu,
+                    report["end"]["sum_sent"].get("retransmits", 0))
         if time.monotonic() > deadline or "connect" not in report["error"]:
             raise RuntimeError("iperf3 failed: %s" % (report["error"],))
         time.sleep(0.2)
@@ -597,6 +599,7 @@ METRICS = [
     ("gbps", "iperf3", "%6.3f", "Gbit/s"),
     ("cpuI", "switch CPU in iperf3", "%4.2f", "cores"),
     ("cpg", "switch CPU per iperf3 Gbit/s", "%4.2f", "cores"),
+    ("retr", "iperf3 retransmissions", "%5.0f", "segments"),
     ("fps", "64-byte forwarded", "%7.0f", "frames/s"),
     ("cpuS", "switch CPU in 64-byte", "%4.2f", "cores"),
     ("fpc", "64-byte per switch CPU-second", "%7.0f", "frames"),
@@ -656,7 +659,8 @@ def benchmark(options: argparse.Namespace) -> int:
                                             python)
                     cleanups.append(switch.stop)
                     if not options.no_iperf:
-                        got["gbps"], got["cpuI"] = iperfRun(switch, options.seconds, cleanups)
+                        got["gbps"], got["cpuI"], got["retr"] = iperfRun(
+                            switch, options.seconds, cleanups)
                         got["cpg"] = got["cpuI"] / got["gbps"] if got["gbps"] else float("nan")
                     if not options.no_small:
                         got["fps"], got["cpuS"] = smallFrameRun(switch, options.seconds, cleanups)
