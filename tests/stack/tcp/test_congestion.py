@@ -89,6 +89,28 @@ class GrowthTests(SynchronousTestCase):
         self.assertEqual(windows, [4000, 4000, 4000, 5000, 5000, 5000, 5000, 5000, 6000])
 
 
+    def test_notCwndLimited(self) -> None:
+        """
+        The window does not grow while the sender does not use it (RFC
+        7661): in slow start while less than half of it is in flight, in
+        congestion avoidance while the flight is more than two segments
+        below it; it grows again once used.
+        """
+        cc = CongestionControl(10 * SMSS, 0)
+        for ack in (1000, 2000, 3000, 4000):
+            cc.newAck(ack, 1000, ack + 3000, SMSS)
+        self.assertEqual(cc.cwnd, 10000)
+        cc.newAck(5000, 1000, 10000, SMSS)
+        self.assertEqual(cc.cwnd, 11000)
+        cc.ssthresh = 11000
+        for i in range(1, 30):
+            cc.newAck(5000 + i * 1000, 1000, 5000 + i * 1000 + 7000, SMSS)
+        self.assertEqual(cc.cwnd, 11000)
+        for i in range(30, 41):
+            cc.newAck(5000 + i * 1000, 1000, 5000 + i * 1000 + 8000, SMSS)
+        self.assertEqual(cc.cwnd, 12000)
+
+
 class FastRetransmitTests(SynchronousTestCase):
     """
     RFC 5681 section 3.2 with RFC 6582's NewReno recovery.

@@ -31,6 +31,10 @@ INFINITE_SSTHRESH = 1 << 30
 MAX_CWND = 16 * 1024 * 1024
 #: Duplicate ACKs that signal a loss (RFC 5681's and RFC 6675's DupThresh).
 DUPTHRESH = 3
+#: In congestion avoidance the window counts as limiting the sender while
+#: the bytes in flight reach it less this many segments (an ACK arrives
+#: after the sender has filled the window, less what pacing held back).
+CWND_LIMITED_SLACK = 2
 #: The most SACK ranges the scoreboard keeps.
 SCOREBOARD_RANGES = 16
 
@@ -113,13 +117,21 @@ class CongestionControl:
         else:
             self.dupAcks = 0
             cwnd = self.cwnd
+            # The window grows only while it limits the sender (RFC 7661,
+            # as Linux's tcp_is_cwnd_limited): a sender held back by its
+            # application or its send buffer would otherwise grow it
+            # without bound, and the pacing rate derived from it with it,
+            # so the next burst the application writes would leave at
+            # once and overflow a small queue on the path.
+            flight = ((sndMax - ack) & SEQ_MASK) + acked
             if cwnd < self.ssthresh:
                 # Slow start counts every byte acknowledged (as Linux
                 # does, beyond RFC 3465's L = 2*SMSS), so stretch ACKs
                 # from a receiver that acknowledges a burst at once do
-                # not slow it down.
-                cwnd += acked
-            else:
+                # not slow it down; it is limited while it uses half.
+                if cwnd < 2 * flight:
+                    cwnd += acked
+            elif flight + CWND_LIMITED_SLACK * mss >= cwnd:
                 self.caBytes += acked
                 if self.caBytes >= cwnd:
                     self.caBytes -= cwnd
