@@ -46,6 +46,7 @@ from zope.interface import implementer
 from vdetwist.stack.dhcpclient import DHCPClient, DHCPLease, DHCPTimeout
 from vdetwist.stack.host import VirtualHost
 from vdetwist.stack.tcp.demux import SOMAXCONN
+from vdetwist.vde.announce import switchMTU
 from vdetwist.vde.attach import SwitchAttachment, attachPersistently
 from vdetwist.wire.addr import ANY_IPV4, parseIPv4, parseInterface
 from vdetwist.wire.addr6 import parseInterface6, parseIPv6
@@ -276,7 +277,7 @@ class StackRegistry:
 
     def hostFor(self, reactor: Any, sock: str, address: Optional[str],
                 gateway: Optional[str] = None,
-                mac: Optional[bytes] = None, mtu: int = 1500,
+                mac: Optional[bytes] = None, mtu: Optional[int] = None,
                 description: str = "vdetwist",
                 dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
                 gateway6: Optional[str] = None) -> "defer.Deferred[StackHost]":
@@ -289,7 +290,9 @@ class StackRegistry:
         @param address: C{ADDR/PREFIX}, or C{"dhcp"}.
         @param gateway: the default gateway.
         @param mac: the MAC.
-        @param mtu: the MTU.
+        @param mtu: the link MTU; L{None} for the switch's
+            (L{vdetwist.vde.announce.switchMTU}: 1500 unless a vdetwist
+            switch announces another).
         @param description: the port description.
         @param dhcpWait: with DHCP, seconds to wait for the lease.
         @param address6: a static IPv6 C{ADDR/PREFIX}, or C{None}.
@@ -304,6 +307,8 @@ class StackRegistry:
             key = key + (parseInterface6(address6)[0],)
         existing = self._hosts.get(key)
         if existing is None:
+            if mtu is None:
+                mtu = switchMTU(sock)
             attaching = StackHost(reactor, address, gateway, mac, mtu,
                                   dhcpWait, address6, gateway6).attach(sock, description)
             existing = self._hosts[key] = _Shared(attaching)
@@ -375,7 +380,7 @@ class VDEServerEndpoint:
 
     def __init__(self, reactor: Any, sock: str, address: str, port: int,
                  gateway: Optional[str] = None, mac: Optional[bytes] = None,
-                 mtu: int = 1500, backlog: int = SOMAXCONN,
+                 mtu: Optional[int] = None, backlog: int = SOMAXCONN,
                  hosts: Optional[StackRegistry] = None,
                  dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
                  gateway6: Optional[str] = None) -> None:
@@ -387,7 +392,7 @@ class VDEServerEndpoint:
         @param port: the TCP port.
         @param gateway: the host's default gateway.
         @param mac: the host's MAC.
-        @param mtu: the link MTU.
+        @param mtu: the link MTU; L{None} for the switch's.
         @param backlog: the listen backlog (the most half-open
             connections; SYN cookies answer SYNs beyond it), Linux's
             somaxconn by default.
@@ -426,7 +431,7 @@ class VDEClientEndpoint:
 
     def __init__(self, reactor: Any, sock: str, address: str, host: str, port: int,
                  gateway: Optional[str] = None, mac: Optional[bytes] = None,
-                 mtu: int = 1500, timeout: float = 30,
+                 mtu: Optional[int] = None, timeout: float = 30,
                  hosts: Optional[StackRegistry] = None,
                  dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
                  gateway6: Optional[str] = None) -> None:
@@ -439,7 +444,7 @@ class VDEClientEndpoint:
         @param port: the server's port.
         @param gateway: our default gateway.
         @param mac: our MAC.
-        @param mtu: the link MTU.
+        @param mtu: the link MTU; L{None} for the switch's.
         @param timeout: seconds to wait for the connection.
         @param hosts: the registry, the process-wide one by default.
         @param dhcpWait: with DHCP, seconds to wait for the lease.
