@@ -12,14 +12,17 @@ way (that part needs root and C{ip}).
 import hashlib
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import sys
+import time
 from typing import List
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.interop.netns import ROOT, VdetwistSwitch
+from tests.interop.test_ns import freePorts
 from tests.util import shortTempDir
 from tests.vde.realswitch import SKIP_REASON, RealVDESwitch
 
@@ -100,18 +103,36 @@ class _JumboMixin:
         listener's capture shows data frames of exactly L{largest} bytes and
         none longer.
         """
-        pcap = os.path.join(self.dir, "listener.pcap")
-        output = open(os.path.join(self.dir, "received"), "w+b")
-        self.addCleanup(output.close)
-        listener = self.start(*VDETWIST, "cat", "-s", self.switch.ctlDir,
-                              "--ip", "192.168.78.1/24", "--pcap", pcap, "-v", "-l", "-p",
-                              "10000", stdout=output)
-        self.assertEqual(listener.stderr.readline(), b"listening on [any] 10000 ...\n")
+        listener, output, pcap = self.listen("received")
         client = self.start(*VDETWIST, "cat", "-s", self.switch.ctlDir,
                             "--ip", "192.168.78.2/24", "-N", "-w", "20", "192.168.78.1",
                             "10000", stdin=subprocess.PIPE)
         out, err = client.communicate(DATA, timeout=120)
         self.assertEqual(client.returncode, 0, err)
+        self.assertReceived(listener, output, pcap)
+
+    def listen(self, name: str):
+        """
+        Start C{vdetwist cat -l} (no C{--mtu}) at 192.168.78.1 port 10000,
+        its output to a file, its frames captured.
+
+        @param name: names the files.
+        @return: the process, the output file, and the capture's path.
+        """
+        pcap = os.path.join(self.dir, name + ".pcap")
+        output = open(os.path.join(self.dir, name), "w+b")
+        self.addCleanup(output.close)
+        listener = self.start(*VDETWIST, "cat", "-s", self.switch.ctlDir,
+                              "--ip", "192.168.78.1/24", "--pcap", pcap, "-v", "-l", "-p",
+                              "10000", stdout=output)
+        self.assertEqual(listener.stderr.readline(), b"listening on [any] 10000 ...\n")
+        return listener, output, pcap
+
+    def assertReceived(self, listener: subprocess.Popen, output, pcap: str) -> None:
+        """
+        The listener ends well, having received L{DATA} in frames of at
+        most L{largest} bytes, most of it in frames of exactly that.
+        """
         _, err = listener.communicate(timeout=60)
         self.assertEqual(listener.returncode, 0, err)
         output.seek(0)
@@ -120,8 +141,36 @@ class _JumboMixin:
                          hashlib.sha256(DATA).hexdigest())
         lengths = frameLengths(pcap)
         self.assertEqual(max(lengths), self.largest)
-        # Most of the 2 MB came in full frames.
         self.assertGreater(lengths.count(self.largest) * (self.largest - 54), len(DATA) // 2)
+
+    def test_slirpForward(self) -> None:
+        """
+        2 MB from a host socket through C{twistd slirp}'s port forward
+        (neither slirp nor the listener given C{--mtu}) reach the virtual
+        host in frames as long as the switch path allows.
+        """
+        listener, output, pcap = self.listen("forwarded")
+        [port] = freePorts(1)
+        self.start(sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+                   "-n", "--pidfile", os.path.join(self.dir, "slirp.pid"),
+                   "--logfile", os.path.join(self.dir, "slirp.log"), "slirp",
+                   "-s", self.switch.ctlDir, "-n", "192.168.78.0", "--no-ipv6",
+                   "-L", "%d:192.168.78.1:10000" % (port,))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        with sock:
+            sock.sendall(DATA)
+            sock.shutdown(socket.SHUT_WR)
+            while sock.recv(65536):
+                pass
+        self.assertReceived(listener, output, pcap)
 
     def test_namespaceTap(self) -> None:
         """
