@@ -344,3 +344,24 @@ class SwitchMTUTests(SynchronousTestCase):
         from twisted.internet.endpoints import serverFromString
         endpoint = serverFromString(MemoryReactor(), "vde:sock=/x:ip=10.0.0.1/24:port=80")
         self.assertIsNone(endpoint.mtu)
+
+    def test_switchMTUChanged(self) -> None:
+        """
+        When the switch comes back announcing another MTU, the host says so
+        and keeps its own.
+        """
+        from twisted.logger import formatEvent, globalLogPublisher
+        host = self.host(9000)
+        self.assertEqual(host.switchMTU, 9000)
+        self.assertTrue(host.checkSwitchMTU())
+        events: list = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        assert host._sock is not None
+        local.register(host._sock, Switch(numports=4))
+        self.assertFalse(host.checkSwitchMTU())
+        self.assertEqual(host.host.ip.mtu, 9000)
+        self.assertEqual(host.switchMTU, 1500)
+        [message] = [formatEvent(e) for e in events if "announces MTU" in formatEvent(e)]
+        self.assertIn("now announces MTU 1500 (it was 9000", message)
+        self.assertIn("keeps MTU 9000", message)

@@ -40,6 +40,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import (
     IListeningPort, IStreamClientEndpoint, IStreamClientEndpointStringParserWithReactor,
     IStreamServerEndpoint, IStreamServerEndpointStringParser)
+from twisted.logger import Logger
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
@@ -57,6 +58,8 @@ DHCP = "dhcp"
 #: Seconds an C{ip=dhcp} host waits for its lease by default.
 DEFAULT_DHCP_WAIT = 30.0
 
+_log = Logger()
+
 
 class StackHost:
     """
@@ -73,6 +76,8 @@ class StackHost:
     @ivar attachment: the L{SwitchAttachment} it sends into: it reattaches
         when the switch restarts, keeping the host's MAC and addresses (its
         C{counters()} include the frames dropped while detached).
+    @ivar switchMTU: the MTU the switch announced when the host attached
+        (L{vdetwist.vde.announce.switchMTU}), or L{None} before.
     """
 
     def __init__(self, reactor: Any, address: Optional[str], gateway: Optional[str] = None,
@@ -107,6 +112,8 @@ class StackHost:
         self.address6 = parseInterface6(address6)[0] if address6 is not None else None
         self.tcp = self.host.tcp
         self.attachment: Optional[SwitchAttachment] = None
+        self.switchMTU: Optional[int] = None
+        self._sock: Optional[str] = None
 
     @property
     def address(self) -> bytes:
@@ -175,6 +182,26 @@ class StackHost:
                 parseIPv6(host), port, factory, timeout=timeout)
         return self.tcp.connect(parseIPv4(host), port, factory, timeout=timeout)
 
+    def checkSwitchMTU(self) -> bool:
+        """
+        After the switch came back: warn when it now announces another MTU
+        than when the host attached (its --mtu changed, or Debian's switch
+        took its place).  The host keeps its MTU (TCP connections and
+        their MSS outlive the outage); restarting it takes the new one.
+
+        @return: whether the switch's MTU is still the one seen at attach.
+        """
+        if self._sock is None:
+            return True
+        now = switchMTU(self._sock)
+        if now == self.switchMTU:
+            return True
+        _log.warn("switch {switch} now announces MTU {now} (it was {then} when this host "
+                  "attached); the host keeps MTU {mtu} until it is restarted",
+                  switch=self._sock, now=now, then=self.switchMTU, mtu=self.host.ip.mtu)
+        self.switchMTU = now
+        return False
+
     def stop(self) -> None:
         """
         Reset every connection, stop listening, cancel the stack's timers
@@ -202,11 +229,14 @@ class StackHost:
             L{vdetwist.vde.attach.attachToSwitch}'s does, or with
             L{DHCPTimeout} (the host leaves the switch then).
         """
+        self._sock = sock
+        self.switchMTU = switchMTU(sock)
         d = attachPersistently(self.reactor, sock, self.host.interface, description)
 
         def attached(attachment: SwitchAttachment) -> Any:
             self.attachment = attachment
             attachment.addReattachObserver(self.host.arp.announce)
+            attachment.addReattachObserver(self.checkSwitchMTU)
             if self.dhcp is None:
                 return self.host.whenReady6().addCallbacks(lambda _: self, failed)
             self.dhcp.start()
