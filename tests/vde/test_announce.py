@@ -158,6 +158,13 @@ class FileTests(SynchronousTestCase):
         os.symlink(real, os.path.join(self.dir, ANNOUNCEMENT))
         self.assertIsNone(readAnnouncedMTU(self.dir))
 
+    def test_fifoRefused(self) -> None:
+        """
+        A FIFO in place of the file is not waited on.
+        """
+        os.mkfifo(os.path.join(self.dir, ANNOUNCEMENT))
+        self.assertIsNone(readAnnouncedMTU(self.dir))
+
     def test_switchMTUFromFile(self) -> None:
         """
         L{switchMTU} reads the file of the directory a path or a C{vde://}

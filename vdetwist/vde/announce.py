@@ -164,7 +164,8 @@ def readAnnouncedMTU(directory: str, system: Any = None) -> Optional[int]:
     system = system if system is not None else RealSystem()
     path = os.path.join(directory, ANNOUNCEMENT)
     try:
-        fd = system.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        # Not following a link, and not waiting on a FIFO put there.
+        fd = system.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     try:
