@@ -42,6 +42,15 @@ into a 2048-byte buffer; kernel -> kernel is measured through the same
 switch, so the ratios compare like with like, but the absolute numbers
 include our (Python) switch's cost in every direction.
 
+C{--jumbo} runs, instead of both parts, the three transfers twice through
+vdetwist's switch: started without C{--mtu} (namespaces by C{vde_plug2tap}
+at 1500) and with C{--mtu 9000} (namespaces by C{vde_plug tap://} at 9000);
+the virtual host is given no MTU and takes the switch's (docs/switch.txt,
+"Jumbo frames"; it prints the MTU it took on standard error); the switch
+runs on C{--python} too.  It prints the
+gain of 9000 over 1500 per transfer: throughput, and the virtual host's CPU
+per Gbit/s.
+
 C{-v} prints the virtual host's counters (plug drops, TCP
 retransmissions, ...) changed by each transfer.  C{--micro} only prints
 the CPU cost per packet of the stack's layers, IPv4 and IPv6, in this
@@ -94,14 +103,15 @@ CHUNK = 1 << 16
 # -- the virtual host (its own process) --------------------------------
 
 
-def vhostMain(sock: str, address: str, mtu: int) -> None:
+def vhostMain(sock: str, address: str, mtu: Optional[int]) -> None:
     """
     Attach a virtual host to the switch at C{sock} and serve a sink, a
     timed source and an echo until killed.  Prints "ready" once listening.
 
     @param sock: the switch directory.
     @param address: C{ADDR/PREFIX}.
-    @param mtu: the host's MTU.
+    @param mtu: the host's MTU; L{None} for the switch's (printed on
+        standard error once listening).
     """
     from twisted.internet import protocol, reactor
     from twisted.internet.defer import gatherResults
@@ -208,7 +218,15 @@ def vhostMain(sock: str, address: str, mtu: int) -> None:
         """
         print("failed: %s" % (f.getErrorMessage(),), flush=True)
         reactor.stop()
-    gatherResults(ds).addCallbacks(lambda _: print("ready", flush=True), failed)
+    def ready(_: Any) -> None:
+        """
+        Say which MTU the host has, and that it listens.
+        """
+        from vdetwist.stack.endpoints import registry
+        for host in registry.attached():
+            print("virtual host MTU %d" % (host.host.ip.mtu,), file=sys.stderr, flush=True)
+        print("ready", flush=True)
+    gatherResults(ds).addCallbacks(ready, failed)
 
     def counters() -> None:
         """
@@ -669,18 +687,18 @@ class VirtualHostProcess:
     @ivar pid: its pid.
     """
 
-    def __init__(self, switchDir: str, address: str, mtu: int) -> None:
+    def __init__(self, switchDir: str, address: str, mtu: Optional[int]) -> None:
         """
         Start it and wait for "ready".
 
         @param switchDir: the switch directory.
         @param address: C{ADDR/PREFIX}.
-        @param mtu: its MTU.
+        @param mtu: its MTU; L{None} for the switch's.
         @raise Failed: when it does not come up.
         """
         self.process = subprocess.Popen(
-            [PYTHON, os.path.abspath(__file__), "--vhost", switchDir, address,
-             "--mtu", str(mtu)],
+            [PYTHON, os.path.abspath(__file__), "--vhost", switchDir, address]
+            + ([] if mtu is None else ["--mtu", str(mtu)]),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             env=dict(os.environ, PYTHONPATH=ROOT))
         self.pid = self.process.pid
@@ -943,8 +961,8 @@ DIRECTIONS = [("kk", "kernel -> kernel"), ("kv", "kernel -> vhost"),
 
 
 def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
-                     cleanups: List[Callable[[], None]], label: str
-                     ) -> Dict[str, List[float]]:
+                     cleanups: List[Callable[[], None]], label: str,
+                     vhostMTU: Optional[int] = -1) -> Dict[str, List[float]]:
     """
     On one started switch: two namespaces and a virtual host at C{mtu}, and
     the three transfers alternating for C{options.rounds} rounds.
@@ -954,6 +972,8 @@ def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
     @param options: the command line.
     @param cleanups: where to register what is made.
     @param label: printed with each round.
+    @param vhostMTU: the virtual host's C{--mtu}: C{mtu} by default,
+        L{None} for none (it takes the switch's).
     @return: per key (C{kk}, C{kv}, C{vk}, and C{cpu_kv}, C{cpu_vk}), the
         values of each round.
     """
@@ -963,7 +983,8 @@ def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
     plugNamespace(a, switch.ctlDir, KERNEL_A + "/24", mtu)
     plugNamespace(b, switch.ctlDir, KERNEL_B + "/24", mtu)
     a.exec("ip", "-6", "addr", "add", KERNEL_A6 + "/64", "dev", a.tap, "nodad")
-    vhost = VirtualHostProcess(switch.ctlDir, VHOST + "/24", mtu)
+    vhost = VirtualHostProcess(switch.ctlDir, VHOST + "/24",
+                               mtu if vhostMTU == -1 else vhostMTU)
     cleanups.append(vhost.stop)
     server = b.popen("iperf3", "-s", "-B", KERNEL_B, stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -1140,15 +1161,29 @@ def benchmark(options: argparse.Namespace) -> int:
         raise KeyboardInterrupt("signal %d" % (signum,))
     signal.signal(signal.SIGTERM, terminated)
     options.loadBefore = loadAverage()
-    summary: Dict[int, Dict[str, List[float]]] = {}
+    summary: Dict[Tuple[int, str], Dict[str, List[float]]] = {}
     rates: List[float] = []
     perConnection = None
     try:
-        if not options.no_1500:
+        if options.jumbo:
+            # Both through our switch: without --mtu, and with --mtu 9000;
+            # the virtual host is given no MTU and takes the switch's.  All
+            # our parts run on --python here, the switch included.
+            VdetwistSwitch.python = PYTHON
+            for mtu in (1500, 9000):
+                switch = VdetwistSwitch(os.path.join(top, "j%d" % (mtu,)))
+                switch.start(["--mtu", str(mtu)] if mtu != 1500 else [])
+                cleanups.append(switch.stop)
+                summary[mtu, JUMBO_LABELS[mtu]] = throughputRounds(
+                    switch, mtu, options, cleanups, "MTU %d (vdetwist switch%s)" % (
+                        mtu, " --mtu %d" % (mtu,) if mtu != 1500 else ""), vhostMTU=None)
+                runCleanups(cleanups[1:])
+                cleanups[1:] = []
+        if not options.no_1500 and not options.jumbo:
             switch = RealVDESwitch(os.path.join(top, "c"))
             switch.start()
             cleanups.append(switch.stop)
-            summary[1500] = throughputRounds(switch, 1500, options, cleanups,
+            summary[1500, SWITCHES[1500]] = throughputRounds(switch, 1500, options, cleanups,
                                              "MTU 1500 (vde_switch)")
             runCleanups(cleanups[1:])
             cleanups[1:] = []
@@ -1159,11 +1194,11 @@ def benchmark(options: argparse.Namespace) -> int:
                 rates, perConnection = connectionRate(switch, options, cleanups)
                 runCleanups(cleanups[1:])
                 cleanups[1:] = []
-        if not options.no_9000:
+        if not options.no_9000 and not options.jumbo:
             switch = VdetwistSwitch(os.path.join(top, "v"))
             switch.start()
             cleanups.append(switch.stop)
-            summary[9000] = throughputRounds(switch, 9000, options, cleanups,
+            summary[9000, SWITCHES[9000]] = throughputRounds(switch, 9000, options, cleanups,
                                              "MTU 9000 (vdetwist switch)")
             runCleanups(cleanups[1:])
             cleanups[1:] = []
@@ -1173,7 +1208,19 @@ def benchmark(options: argparse.Namespace) -> int:
     return 0
 
 
-def report(options: argparse.Namespace, summary: Dict[int, Dict[str, List[float]]],
+#: What each part of the benchmark runs through, by MTU.
+SWITCHES = {1500: "Debian vde_switch, taps by vde_plug2tap",
+            9000: "vdetwist switch (vde_switch truncates frames over 1518 bytes),"
+            " taps by vde_plug tap:// (vde_plug2tap's buffer is 2048 bytes)"}
+#: The same for C{--jumbo}.
+JUMBO_LABELS = {1500: "vdetwist switch without --mtu (virtual host without --mtu: 1500),"
+                " taps by vde_plug2tap",
+                9000: "vdetwist switch --mtu 9000 (virtual host without --mtu: 9000),"
+                " taps by vde_plug tap:// at MTU 9000"}
+
+
+def report(options: argparse.Namespace,
+           summary: Dict[Tuple[int, str], Dict[str, List[float]]],
            rates: List[float], perConnection: Optional[float]) -> None:
     """
     Print the medians and ratios.
@@ -1193,18 +1240,27 @@ def report(options: argparse.Namespace, summary: Dict[int, Dict[str, List[float]
     print("load average (1 min) at start %s, at end %s" % (options.loadBefore, loadAverage()))
     print("rounds %d x %g s, directions alternating; medians:" % (
         options.rounds, options.seconds))
-    switches = {1500: "Debian vde_switch, taps by vde_plug2tap",
-                9000: "vdetwist switch (vde_switch truncates frames over 1518 bytes),"
-                " taps by vde_plug tap:// (vde_plug2tap's buffer is 2048 bytes)"}
-    for mtu, results in sorted(summary.items()):
-        med = {k: statistics.median(v) for k, v in results.items() if v}
-        print("MTU %d through %s:" % (mtu, switches[mtu]))
+    medians = {}
+    for (mtu, switch), results in sorted(summary.items()):
+        med = medians[mtu] = {k: statistics.median(v) for k, v in results.items() if v}
+        print("MTU %d through %s:" % (mtu, switch))
         print("  kernel -> kernel (iperf3)  %8.1f Mbit/s" % (med["kk"],))
         for key, label in DIRECTIONS[1:]:
             print("  %-26s %8.1f Mbit/s  ratio %.2f  (vhost CPU %.2f cores)" % (
                 label, med[key], med[key] / med["kk"], med["cpu_" + key]))
         for key in ("kv", "vk"):
             print("  IPv6 / IPv4 %-14s %8.2f" % (dict(DIRECTIONS)[key], med[key + "6"] / med[key]))
+    if options.jumbo and len(medians) == 2:
+        small, large = medians[1500], medians[9000]
+        print("MTU 9000 / MTU 1500 (same switch, same run):")
+        for key, label in DIRECTIONS:
+            cpu = ""
+            if key != "kk":
+                # CPU-seconds of the virtual host per gigabit moved.
+                perGbit = [m["cpu_" + key] / m[key] * 1000 for m in (small, large)]
+                cpu = "  vhost CPU per Gbit/s %.2f -> %.2f cores" % tuple(perGbit)
+            print("  %-26s %8.1f -> %8.1f Mbit/s  x%.2f%s" % (
+                label, small[key], large[key], large[key] / small[key], cpu))
     if rates:
         print("connections/s kernel -> vhost (connect, 1-byte echo, close): %.0f" % (
             statistics.median(rates),))
@@ -1238,8 +1294,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--no-conns", action="store_true",
                         help="skip connections/s and memory")
     parser.add_argument("--no-9000", action="store_true", help="skip the MTU 9000 part")
+    parser.add_argument("--jumbo", action="store_true",
+                        help="instead of both parts: the transfers through vdetwist's switch "
+                        "without --mtu and with --mtu 9000, the virtual host given no MTU "
+                        "(it takes the switch's), and the gain of 9000 over 1500")
     parser.add_argument("--vhost", nargs=2, metavar=("SOCK", "ADDR"), help=argparse.SUPPRESS)
-    parser.add_argument("--mtu", type=int, default=1500,
+    parser.add_argument("--mtu", type=int, default=None,
                         help="the MTU of --micro (default 1500)")
     parser.add_argument("--kclient", choices=["send", "recv", "conns", "idle"],
                         help=argparse.SUPPRESS)
@@ -1253,7 +1313,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     global PYTHON
     PYTHON = options.python or sys.executable
     if options.micro:
-        microMain(options.mtu)
+        microMain(options.mtu or 1500)
         return 0
     if options.vhost:
         vhostMain(options.vhost[0], options.vhost[1], options.mtu)

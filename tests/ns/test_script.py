@@ -106,3 +106,42 @@ class JoinTests(SynchronousTestCase):
         self.assertEqual(join(options, system, err), 1)
         self.assertEqual(err.getvalue(),
                          b"vdetwist ns: no network view named v1 (/run/netns/v1 does not exist)\n")
+
+
+class LinkMTUTests(SynchronousTestCase):
+    """
+    L{Options.linkMTU}: C{--mtu}, else the switch's.
+    """
+
+    def options(self, switchMTU: int, *argv: str) -> Options:
+        """
+        Options for a switch at C{switchMTU}, served in this process.
+        """
+        from tests.util import shortTempDir
+        from vdetwist.switch.switch import Switch
+        from vdetwist.vde import local
+        directory = shortTempDir(self)
+        local.register(directory, Switch(numports=4, mtu=switchMTU))
+        self.addCleanup(local.unregister, directory)
+        options = Options()
+        options.parseOptions(["-s", directory, *argv])
+        return options
+
+    def test_jumboSwitch(self) -> None:
+        """
+        A switch at 9000 gives the tap 9000.
+        """
+        self.assertEqual(self.options(9000).linkMTU(), 9000)
+
+    def test_defaultSwitch(self) -> None:
+        """
+        A switch at 1500 leaves the kernel's default (L{None}: nothing set).
+        """
+        self.assertIsNone(self.options(1500).linkMTU())
+
+    def test_explicitWins(self) -> None:
+        """
+        C{--mtu} wins, also when it is 1500 on a jumbo switch.
+        """
+        self.assertEqual(self.options(9000, "--mtu", "1500").linkMTU(), 1500)
+        self.assertEqual(self.options(1500, "--mtu", "4000").linkMTU(), 4000)

@@ -42,6 +42,19 @@ class OptionsTests(SynchronousTestCase):
         o = self.parse("-s", "/tmp/vde", "--ip", "192.168.77.100", "-l", "10000")
         self.assertEqual((o["port"], o["ip"]), (10000, "192.168.77.100/24"))
 
+    def test_mtu(self) -> None:
+        """
+        Without C{--mtu} the MTU is left to the switch (L{None}); C{--mtu}
+        takes 576 to 9216.
+        """
+        o = self.parse("-s", "/tmp/vde", "--ip", "10.0.0.2/24", "10.0.0.1", "80")
+        self.assertIsNone(o["mtu"])
+        o = self.parse("-s", "/tmp/vde", "--ip", "10.0.0.2/24", "--mtu", "9000", "10.0.0.1", "80")
+        self.assertEqual(o["mtu"], 9000)
+        for value in ("575", "9217"):
+            self.assertRaises(usage.UsageError, self.parse, "-s", "/tmp/vde", "--ip",
+                              "10.0.0.2/24", "--mtu", value, "10.0.0.1", "80")
+
     def test_connect(self) -> None:
         """
         C{HOST PORT} connects; -N and -w are kept.

@@ -266,3 +266,49 @@ class StartFailureTests(SynchronousTestCase):
                       top.err.getvalue())
         self.assertEqual(len(top.err.getvalue().splitlines()), 1)
         self.assertEqual(top.exitStatus, 1)
+
+
+class SwitchMTUTests(SynchronousTestCase):
+    """
+    Without C{--mtu} the slirp takes the switch's MTU
+    (L{vdetwist.vde.announce.switchMTU}); C{--mtu} overrides it.
+    """
+
+    def gateway(self, switchMTU: int, *argv: str):
+        """
+        The gateway slirp builds for a switch at C{switchMTU}, served in
+        this process.
+        """
+        from tests.util import shortTempDir
+        from vdetwist.switch.switch import Switch
+        from vdetwist.vde import local
+        directory = shortTempDir(self)
+        local.register(directory, Switch(numports=4, mtu=switchMTU))
+        self.addCleanup(local.unregister, directory)
+        return tap.makeService(parse(["-s", directory, "--no-dns", *argv]),
+                               MemoryReactorClock()).gateway
+
+    def test_jumboSwitch(self) -> None:
+        """
+        On a switch at 9000 the guests' link is 9000: the gateway's IP
+        layers, the MSS it announces to guests, and the MTU its router
+        advertisements give.
+        """
+        gateway = self.gateway(9000)
+        self.assertEqual(gateway.host.ip.mtu, 9000)
+        self.assertEqual(gateway.tcp.config.mss, 8960)
+        self.assertEqual(gateway.ipv6.nd.mtu, 9000)
+
+    def test_defaultSwitch(self) -> None:
+        """
+        On a switch at 1500 it stays 1500.
+        """
+        gateway = self.gateway(1500)
+        self.assertEqual(gateway.host.ip.mtu, 1500)
+        self.assertEqual(gateway.tcp.config.mss, 1460)
+
+    def test_explicitWins(self) -> None:
+        """
+        C{--mtu} wins.
+        """
+        self.assertEqual(self.gateway(9000, "--mtu", "1500").host.ip.mtu, 1500)

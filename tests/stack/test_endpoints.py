@@ -15,11 +15,14 @@ from twisted.plugin import getPlugins
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from typing import Optional
+
+from tests.util import shortTempDir
 from vdetwist.slirp.gateway import Gateway
 from vdetwist.stack.dhcpclient import DHCPTimeout
 from vdetwist.stack.endpoints import (
-    DEFAULT_DHCP_WAIT, StackRegistry, VDEClientEndpoint, VDEClientParser, VDEServerEndpoint,
-    VDEServerParser)
+    DEFAULT_DHCP_WAIT, StackHost, StackRegistry, VDEClientEndpoint, VDEClientParser,
+    VDEServerEndpoint, VDEServerParser)
 from vdetwist.switch.switch import Switch
 from vdetwist.vde import local
 
@@ -286,3 +289,79 @@ class InProcessTests(SynchronousTestCase):
         self.assertEqual(str(failure.value), "no DHCP answer from the switch within 5 s")
         self.assertEqual(self.hosts.attached(), [])
         self.assertEqual([p for p in self.switch.ports if p is not None and p.active], [])
+
+
+class SwitchMTUTests(SynchronousTestCase):
+    """
+    A host made without C{mtu=} takes the switch's MTU
+    (L{vdetwist.vde.announce.switchMTU}); C{mtu=} overrides it.
+    """
+
+    def host(self, switchMTU: int, mtu: Optional[int] = None) -> StackHost:
+        """
+        A host attached in process to a switch at C{switchMTU}.
+        """
+        from twisted.internet.task import Clock
+        directory = shortTempDir(self)
+        local.register(directory, Switch(numports=4, mtu=switchMTU))
+        self.addCleanup(local.unregister, directory)
+        hosts = StackRegistry()
+        attached = self.successResultOf(
+            hosts.hostFor(Clock(), directory, "10.9.0.1/24", mtu=mtu))
+        self.addCleanup(attached.stop)
+        return attached
+
+    def test_jumboSwitch(self) -> None:
+        """
+        On a switch at 9000 the host's IPv4 and IPv6 MTU is 9000 and TCP
+        announces an MSS of 8960 (8940 over IPv6).
+        """
+        host = self.host(9000)
+        self.assertEqual(host.host.ip.mtu, 9000)
+        self.assertEqual(host.host.nd.mtu, 9000)
+        self.assertEqual(host.tcp.config.mss, 8960)
+        self.assertEqual(host.host.tcp6.config.mss, 8940)
+
+    def test_defaultSwitch(self) -> None:
+        """
+        On a switch at 1500 (ours without --mtu, or Debian's) it is 1500.
+        """
+        host = self.host(1500)
+        self.assertEqual(host.host.ip.mtu, 1500)
+        self.assertEqual(host.tcp.config.mss, 1460)
+
+    def test_explicitWins(self) -> None:
+        """
+        C{mtu=} wins over the switch's, in both directions.
+        """
+        self.assertEqual(self.host(9000, mtu=1500).host.ip.mtu, 1500)
+        self.assertEqual(self.host(1500, mtu=4000).host.ip.mtu, 4000)
+
+    def test_parserLeavesItToTheSwitch(self) -> None:
+        """
+        A C{vde:} string without C{mtu=} leaves the MTU to the switch.
+        """
+        from twisted.internet.endpoints import serverFromString
+        endpoint = serverFromString(MemoryReactor(), "vde:sock=/x:ip=10.0.0.1/24:port=80")
+        self.assertIsNone(endpoint.mtu)
+
+    def test_switchMTUChanged(self) -> None:
+        """
+        When the switch comes back announcing another MTU, the host says so
+        and keeps its own.
+        """
+        from twisted.logger import formatEvent, globalLogPublisher
+        host = self.host(9000)
+        self.assertEqual(host.switchMTU, 9000)
+        self.assertTrue(host.checkSwitchMTU())
+        events: list = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        assert host._sock is not None
+        local.register(host._sock, Switch(numports=4))
+        self.assertFalse(host.checkSwitchMTU())
+        self.assertEqual(host.host.ip.mtu, 9000)
+        self.assertEqual(host.switchMTU, 1500)
+        [message] = [formatEvent(e) for e in events if "announces MTU" in formatEvent(e)]
+        self.assertIn("now announces MTU 1500 (it was 9000", message)
+        self.assertIn("keeps MTU 9000", message)

@@ -42,6 +42,10 @@ C{-u}, four C{X} datagrams are sent and the port counts as open unless an
 ICMP port unreachable comes back within L{UDP_PROBE_WAIT} seconds (failures
 are silent, as netcat's are).
 
+The link MTU is the switch's unless C{--mtu} says otherwise: 1500, or
+what a vdetwist switch started with C{--mtu} announces (jumbo frames
+between vdetwist's parts; L{vdetwist.vde.announce}).
+
 The host is dual-stack: C{--ip6 ADDR/PREFIX} gives it a static IPv6
 address (usable once duplicate address detection passed, about a second)
 and C{--gw6} an IPv6 default router; it also configures addresses from
@@ -102,7 +106,8 @@ class Options(VersionOption, usage.Options):
         ["ip6", None, None, "The virtual host's static IPv6 address, ADDR/PREFIX."],
         ["gw6", None, None, "The virtual host's IPv6 default router."],
         ["mac", None, None, "The virtual host's MAC (random by default)."],
-        ["mtu", None, 1500, "The link MTU.", int],
+        ["mtu", None, None, "The link MTU, 576 to 9216 (default: the switch's: 1500, or "
+         "what a vdetwist switch started with --mtu announces).", int],
         ["port", "p", None, "The local port (with -l).", int],
         ["wait", "w", 30.0, "Connect timeout in seconds.", float],
         ["quit", "q", -1.0,
@@ -159,6 +164,8 @@ class Options(VersionOption, usage.Options):
             self["ip"] += "/24"
         if self["ipv4"] and self["ipv6"]:
             raise usage.UsageError("-4 and -6 cannot be used together")
+        if self["mtu"] is not None and not 576 <= self["mtu"] <= 9216:
+            raise usage.UsageError("--mtu must be 576 to 9216")
         if self["ip6"] and "/" not in self["ip6"]:
             self["ip6"] += "/64"
         try:

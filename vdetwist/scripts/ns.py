@@ -19,7 +19,9 @@ C{--ip/--gw} and C{--ip6/--gw6} configure the interface in advance;
 C{--dhcp} runs busybox's C{udhcpc} for it inside the view (address, router
 and DNS servers from a DHCP server such as slirp's; the servers in a
 C{/etc/resolv.conf} bind-mounted for COMMAND only, see
-L{vdetwist.ns.dhcp}).  The
+L{vdetwist.ns.dhcp}).  C{vd0}'s MTU is C{--mtu}, else the switch's: 1500,
+or what a vdetwist switch started with C{--mtu} announces
+(L{vdetwist.vde.announce}; jumbo frames between vdetwist's parts).  The
 exit status is COMMAND's (127 when it does not exist, 128 + N when it died
 of signal N; 1 when the view could not be made); SIGINT, SIGTERM and
 SIGHUP are passed on to it.  When it ends, the port, the tap, the name and
@@ -145,8 +147,9 @@ class Options(VersionOption, usage.Options):
         ["ip6", None, None, "Configure the IPv6 ADDR/PREFIX on the interface (no duplicate "
                             "address detection) and bring it up."],
         ["gw6", None, None, "Add an IPv6 default route via GW (needs --ip6)."],
-        ["mtu", None, None, "The interface's MTU (up to %d: jumbo frames between vdetwist's "
-                            "switch and stacks)." % (MAX_MTU,), _mtu],
+        ["mtu", None, None, "The interface's MTU, up to %d (default: the switch's: 1500, or "
+                            "what a vdetwist switch started with --mtu announces)."
+                            % (MAX_MTU,), _mtu],
         ["pidfile", "p", None, "Write our process id to this file (removed at exit)."],
         ["name", None, None, "Name the view, as ip netns add does (/run/netns/NAME, "
                              "removed at exit; root only)."],
@@ -190,6 +193,22 @@ class Options(VersionOption, usage.Options):
         _checkAddress("gw", self["gw"], None, False)
         _checkAddress("ip6", self["ip6"], 6, True)
         _checkAddress("gw6", self["gw6"], 6, False)
+
+    def linkMTU(self, system: Any = None) -> Optional[int]:
+        """
+        The interface's MTU: C{--mtu}, else the one the switch announces
+        (L{vdetwist.vde.announce.switchMTU}), else L{None} (the kernel's
+        1500).
+
+        @param system: the L{vdetwist.vde.system.ISystem} reading the
+            announcement.
+        @return: the MTU, or L{None}.
+        """
+        if self["mtu"] is not None:
+            return int(self["mtu"])
+        from vdetwist.vde.announce import DEFAULT_MTU, switchMTU
+        mtu = switchMTU(self["sock"], system)
+        return None if mtu == DEFAULT_MTU else min(mtu, MAX_MTU)
 
     def viewConfig(self) -> ViewConfig:
         """
@@ -263,7 +282,9 @@ def _run(options: Options) -> int:
     from twisted.internet import reactor
 
     from vdetwist.ns.view import NamespaceView
-    view = NamespaceView(reactor, options["sock"], options.viewConfig(), options["command"],
+    config = options.viewConfig()
+    config.mtu = options.linkMTU()
+    view = NamespaceView(reactor, options["sock"], config, options["command"],
                          description=options["descr"])
     status = [1]
 

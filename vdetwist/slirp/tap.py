@@ -17,6 +17,10 @@ C{vdetwist slirp} takes them as slirpvde does, L{vdetwist.scripts.slirp}).
 Long options take one dash too, as slirpvde's C{getopt_long_only}
 (C{-socket DIR}, C{-dhcp}; L{longOnly}).
 
+The virtual link's MTU is the switch's unless C{--mtu} says otherwise:
+1500, or what a vdetwist switch started with C{--mtu} announces (read
+when the service is made; L{vdetwist.vde.announce}).
+
 A failed start (no switch at C{-s}, a forward's host port taken, a busy
 C{-M} socket) is one line on standard error and exit status 1, with
 nothing left listening (L{vdetwist.service.FaceService}).
@@ -113,7 +117,8 @@ class Options(VersionOption, usage.Options):
         ["dhcp-start", None, None, "The DHCP pool's first address (implies -D)."],
         ["mgmt", "M", None, "Management console socket."],
         ["mgmtmode", None, "0600", "Mode of the management socket, octal."],
-        ["mtu", None, 1500, "The virtual link's MTU.", int],
+        ["mtu", None, None, "The virtual link's MTU (default: the switch's: 1500, or what "
+         "a vdetwist switch started with --mtu announces).", int],
         ["hosts", None, "/etc/hosts", "The hosts file the DNS server reads first."],
         ["prefix6", None, DEFAULT_PREFIX6,
          "The virtual IPv6 /64 (default: the ULA fd00:0:0:2::/64; gateway ::2, DNS ::3)."],
@@ -257,7 +262,7 @@ class Options(VersionOption, usage.Options):
             prefix6 = parsePrefix6(self["prefix6"])
         except ValueError as e:
             raise usage.UsageError(f"--prefix6: {e}")
-        if not 576 <= self["mtu"] <= 65535:
+        if self["mtu"] is not None and not 576 <= self["mtu"] <= 65535:
             raise usage.UsageError("--mtu must be 576 to 65535")
         for name in ("max-tcp", "max-udp"):
             if self[name] < 1:
@@ -464,11 +469,15 @@ def makeService(options: Any, reactor: Optional[Any] = None,
     if resolver is None and options["hosts"] != "/etc/hosts" and not options["no-dns"]:
         from vdetwist.slirp.dns import makeHostResolver
         resolver = makeHostResolver(reactor, hosts=options["hosts"])
+    mtu = options["mtu"]
+    if mtu is None:
+        from vdetwist.vde.announce import switchMTU
+        mtu = switchMTU(options["sock"])
     gateway = Gateway(
         reactor, options["network"], dnsAddress=options["dns"], dhcp=options["dhcp"],
         dhcpStart=options["dhcp-start"], dns=not options["no-dns"], resolver=resolver,
         allowHostLoopback=options["allow-host-loopback"],
-        preserveSource=options["preserve-source"], mtu=options["mtu"],
+        preserveSource=options["preserve-source"], mtu=mtu,
         maxTCP=options["max-tcp"], maxUDPFlows=options["max-udp"],
         ipv6=not options["no-ipv6"], prefix6=options["prefix6"],
         sendBuffer=options["tcp-sndbuf"])

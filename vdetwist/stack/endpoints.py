@@ -40,12 +40,14 @@ from twisted.internet import defer
 from twisted.internet.interfaces import (
     IListeningPort, IStreamClientEndpoint, IStreamClientEndpointStringParserWithReactor,
     IStreamServerEndpoint, IStreamServerEndpointStringParser)
+from twisted.logger import Logger
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from vdetwist.stack.dhcpclient import DHCPClient, DHCPLease, DHCPTimeout
 from vdetwist.stack.host import VirtualHost
 from vdetwist.stack.tcp.demux import SOMAXCONN
+from vdetwist.vde.announce import switchMTU
 from vdetwist.vde.attach import SwitchAttachment, attachPersistently
 from vdetwist.wire.addr import ANY_IPV4, parseIPv4, parseInterface
 from vdetwist.wire.addr6 import parseInterface6, parseIPv6
@@ -55,6 +57,8 @@ DHCP = "dhcp"
 
 #: Seconds an C{ip=dhcp} host waits for its lease by default.
 DEFAULT_DHCP_WAIT = 30.0
+
+_log = Logger()
 
 
 class StackHost:
@@ -72,6 +76,8 @@ class StackHost:
     @ivar attachment: the L{SwitchAttachment} it sends into: it reattaches
         when the switch restarts, keeping the host's MAC and addresses (its
         C{counters()} include the frames dropped while detached).
+    @ivar switchMTU: the MTU the switch announced when the host attached
+        (L{vdetwist.vde.announce.switchMTU}), or L{None} before.
     """
 
     def __init__(self, reactor: Any, address: Optional[str], gateway: Optional[str] = None,
@@ -106,6 +112,8 @@ class StackHost:
         self.address6 = parseInterface6(address6)[0] if address6 is not None else None
         self.tcp = self.host.tcp
         self.attachment: Optional[SwitchAttachment] = None
+        self.switchMTU: Optional[int] = None
+        self._sock: Optional[str] = None
 
     @property
     def address(self) -> bytes:
@@ -174,6 +182,26 @@ class StackHost:
                 parseIPv6(host), port, factory, timeout=timeout)
         return self.tcp.connect(parseIPv4(host), port, factory, timeout=timeout)
 
+    def checkSwitchMTU(self) -> bool:
+        """
+        After the switch came back: warn when it now announces another MTU
+        than when the host attached (its --mtu changed, or Debian's switch
+        took its place).  The host keeps its MTU (TCP connections and
+        their MSS outlive the outage); restarting it takes the new one.
+
+        @return: whether the switch's MTU is still the one seen at attach.
+        """
+        if self._sock is None:
+            return True
+        now = switchMTU(self._sock)
+        if now == self.switchMTU:
+            return True
+        _log.warn("switch {switch} now announces MTU {now} (it was {then} when this host "
+                  "attached); the host keeps MTU {mtu} until it is restarted",
+                  switch=self._sock, now=now, then=self.switchMTU, mtu=self.host.ip.mtu)
+        self.switchMTU = now
+        return False
+
     def stop(self) -> None:
         """
         Reset every connection, stop listening, cancel the stack's timers
@@ -201,11 +229,14 @@ class StackHost:
             L{vdetwist.vde.attach.attachToSwitch}'s does, or with
             L{DHCPTimeout} (the host leaves the switch then).
         """
+        self._sock = sock
+        self.switchMTU = switchMTU(sock)
         d = attachPersistently(self.reactor, sock, self.host.interface, description)
 
         def attached(attachment: SwitchAttachment) -> Any:
             self.attachment = attachment
             attachment.addReattachObserver(self.host.arp.announce)
+            attachment.addReattachObserver(self.checkSwitchMTU)
             if self.dhcp is None:
                 return self.host.whenReady6().addCallbacks(lambda _: self, failed)
             self.dhcp.start()
@@ -276,7 +307,7 @@ class StackRegistry:
 
     def hostFor(self, reactor: Any, sock: str, address: Optional[str],
                 gateway: Optional[str] = None,
-                mac: Optional[bytes] = None, mtu: int = 1500,
+                mac: Optional[bytes] = None, mtu: Optional[int] = None,
                 description: str = "vdetwist",
                 dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
                 gateway6: Optional[str] = None) -> "defer.Deferred[StackHost]":
@@ -289,7 +320,9 @@ class StackRegistry:
         @param address: C{ADDR/PREFIX}, or C{"dhcp"}.
         @param gateway: the default gateway.
         @param mac: the MAC.
-        @param mtu: the MTU.
+        @param mtu: the link MTU; L{None} for the switch's
+            (L{vdetwist.vde.announce.switchMTU}: 1500 unless a vdetwist
+            switch announces another).
         @param description: the port description.
         @param dhcpWait: with DHCP, seconds to wait for the lease.
         @param address6: a static IPv6 C{ADDR/PREFIX}, or C{None}.
@@ -304,6 +337,8 @@ class StackRegistry:
             key = key + (parseInterface6(address6)[0],)
         existing = self._hosts.get(key)
         if existing is None:
+            if mtu is None:
+                mtu = switchMTU(sock)
             attaching = StackHost(reactor, address, gateway, mac, mtu,
                                   dhcpWait, address6, gateway6).attach(sock, description)
             existing = self._hosts[key] = _Shared(attaching)
@@ -375,7 +410,7 @@ class VDEServerEndpoint:
 
     def __init__(self, reactor: Any, sock: str, address: str, port: int,
                  gateway: Optional[str] = None, mac: Optional[bytes] = None,
-                 mtu: int = 1500, backlog: int = SOMAXCONN,
+                 mtu: Optional[int] = None, backlog: int = SOMAXCONN,
                  hosts: Optional[StackRegistry] = None,
                  dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
                  gateway6: Optional[str] = None) -> None:
@@ -387,7 +422,7 @@ class VDEServerEndpoint:
         @param port: the TCP port.
         @param gateway: the host's default gateway.
         @param mac: the host's MAC.
-        @param mtu: the link MTU.
+        @param mtu: the link MTU; L{None} for the switch's.
         @param backlog: the listen backlog (the most half-open
             connections; SYN cookies answer SYNs beyond it), Linux's
             somaxconn by default.
@@ -426,7 +461,7 @@ class VDEClientEndpoint:
 
     def __init__(self, reactor: Any, sock: str, address: str, host: str, port: int,
                  gateway: Optional[str] = None, mac: Optional[bytes] = None,
-                 mtu: int = 1500, timeout: float = 30,
+                 mtu: Optional[int] = None, timeout: float = 30,
                  hosts: Optional[StackRegistry] = None,
                  dhcpWait: float = DEFAULT_DHCP_WAIT, address6: Optional[str] = None,
                  gateway6: Optional[str] = None) -> None:
@@ -439,7 +474,7 @@ class VDEClientEndpoint:
         @param port: the server's port.
         @param gateway: our default gateway.
         @param mac: our MAC.
-        @param mtu: the link MTU.
+        @param mtu: the link MTU; L{None} for the switch's.
         @param timeout: seconds to wait for the connection.
         @param hosts: the registry, the process-wide one by default.
         @param dhcpWait: with DHCP, seconds to wait for the lease.

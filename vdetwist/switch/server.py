@@ -28,6 +28,7 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import ISwitchPort
 from vdetwist.vde import local, mmsg
+from vdetwist.vde.announce import DEFAULT_MTU, removeAnnouncement, writeAnnouncement
 from vdetwist.vde.system import RealSystem, claimSocketPath, datagramReceiver
 from vdetwist.switch.switch import Switch, SwitchError
 from vdetwist.vde.control import (
@@ -63,6 +64,12 @@ LOG_INTERVAL = 10.0
 #: empty).  On CPython the plain socket calls cost less
 #: (docs/performance.txt, "PyPy").
 MULTI_MESSAGE = platform.python_implementation() == "PyPy" and mmsg.available()
+
+#: How our own clients' descriptions start (C{vdetwist cat}'s, slirp's,
+#: the C{vde:} endpoints', C{vdetwist ns}'s); an endpoint whose description
+#: does not, on a switch announcing an MTU above 1500, gets a warning: it
+#: may be a C tool that cannot take jumbo frames.
+OUR_DESCRIPTIONS = "vdetwist"
 
 #: The kernel's C{struct ucred}: pid, uid, gid.
 _PEERCRED = struct.Struct("3i")
@@ -556,6 +563,7 @@ class ControlServer(protocol.ServerFactory, Service):
         self._logFlush: Any = None
         self._listening: Any = None
         self._createdDirectory = False
+        self._announced = False
 
     def buildProtocol(self, addr: Any) -> Optional[ControlProtocol]:
         """
@@ -647,8 +655,32 @@ class ControlServer(protocol.ServerFactory, Service):
             self.system.umask(old)
         if self.group != -1:
             self.system.chown(self.ctlPath, -1, self.group)
+        self._announce()
         local.register(self.directory, self.switch)
         Service.startService(self)
+
+    def _announce(self) -> None:
+        """
+        Tell our clients the switch's MTU (L{vdetwist.vde.announce}) when
+        it is not the default: a file beside C{ctl}, which the C tools
+        never read.  Without one (or when it cannot be written, which is
+        logged) every client stays at 1500.
+        """
+        mtu = getattr(self.switch, "mtu", DEFAULT_MTU)
+        self._announced = False
+        if mtu == DEFAULT_MTU:
+            # A file left by a killed switch that announced another MTU is
+            # stale anyway (its ctl= names the old socket); remove it.
+            removeAnnouncement(self.directory, self.system)
+            return
+        try:
+            writeAnnouncement(self.directory, mtu, self.mode, self.group, self.system)
+        except OSError as e:
+            log.warn("cannot announce the MTU {mtu} in {dir}: {error}; clients "
+                     "default to 1500", mtu=mtu, dir=self.directory, error=e)
+            return
+        self._announced = True
+        log.info("announcing MTU {mtu} to vdetwist clients", mtu=mtu)
 
     def stopService(self) -> Any:
         """
@@ -666,6 +698,9 @@ class ControlServer(protocol.ServerFactory, Service):
         # What is attached in process (hosts, slirp, cables) goes too.
         self.switch.closeAll()
         self._flushRefusalLog()
+        if self._announced:
+            self._announced = False
+            removeAnnouncement(self.directory, self.system)
         listening, self._listening = self._listening, None
         if listening is None:
             self._removeDirectory()
@@ -747,6 +782,12 @@ class ControlServer(protocol.ServerFactory, Service):
         control.transport.write(encodeReply(path.encode()))
         log.info("port {port} up: endpoint {id} {descr!r}", port=port.number,
                  id=endpointID, descr=request.description)
+        mtu = getattr(self.switch, "mtu", DEFAULT_MTU)
+        if mtu > DEFAULT_MTU and not request.description.startswith(OUR_DESCRIPTIONS):
+            log.warn("port {port}: endpoint {id} {descr!r} may not be vdetwist's: this "
+                     "switch's clients default to MTU {mtu}, and frames over 1518 "
+                     "bytes may not reach it (TCP adapts; UDP and ICMP do not)",
+                     port=port.number, id=endpointID, descr=request.description, mtu=mtu)
         return endpoint
 
     def _unlinkQuietly(self, path: str) -> None:

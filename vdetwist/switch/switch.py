@@ -104,12 +104,16 @@ class Switch:
         their VLAN (FSTP).
     @ivar vlanCaptures: VLAN id to the capture of every frame entering that
         VLAN (L{startVLANCapture}).
+    @ivar mtu: the MTU the switch's clients default to (C{--mtu};
+        L{vdetwist.vde.announce}); frames up to L{MAX_FRAME} pass whatever
+        it is.
     """
 
     def __init__(self, numports: int = DEFAULT_NUMPORTS, hub: bool = False,
                  mac: Optional[bytes] = None, hashSize: int = 128,
                  maxFDBEntries: int = DEFAULT_MAX_ENTRIES,
-                 maxPortFDBEntries: int = DEFAULT_MAX_PORT_ENTRIES) -> None:
+                 maxPortFDBEntries: int = DEFAULT_MAX_PORT_ENTRIES,
+                 mtu: int = 1500) -> None:
         """
         @param numports: the number of ports (0 .. numports - 1).
         @param hub: start in hub mode.
@@ -119,6 +123,7 @@ class Switch:
             recently seen is evicted).
         @param maxPortFDBEntries: the bound on the MACs one port learns (past
             it the port's least recently seen is evicted), 0 for none.
+        @param mtu: the MTU announced to the switch's clients.
         """
         if numports < 1:
             raise SwitchError(errno.EINVAL, "numports must be positive")
@@ -143,6 +148,7 @@ class Switch:
                          statusChanged=self._fstpStatusChanged, emit=self.emit)
         self.fstp.addVLAN(0)
         self.vlanCaptures: Dict[int, Any] = {}
+        self.mtu = mtu
 
     # -- time ----------------------------------------------------------
 

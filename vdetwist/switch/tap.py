@@ -9,6 +9,9 @@ Differences from vde_switch r586, all deliberate: refused control requests
 close the control stream (r586 leaves the client hanging), frames up to 9234
 bytes pass (r586 truncates at 1518), access control uses the kernel's peer
 credentials, and a management socket held by a live process is an error.
+C{--mtu N} (not a vde_switch option) announces N to vdetwist's own clients
+in C{DIR/.vdetwist} (L{vdetwist.vde.announce}), which they take as their
+default MTU: jumbo frames between vdetwist's parts.
 
 A failed start (C{-s} under a directory that does not exist, or where a
 live switch serves; C{-M} on a live console) is one line on standard error
@@ -80,6 +83,10 @@ class Options(VersionOption, CableOptions, usage.Options):
         ["mgmtmode", None, "0600", "Mode of the management socket, octal."],
         ["mgmtgroup", None, None, "Group owning the management socket."],
         ["rcfile", "f", None, "Console commands to run at start."],
+        ["mtu", None, 1500, "The MTU vdetwist's own clients (virtual hosts, slirp, vdetwist "
+         "cat, vdetwist ns) default to, up to 9216: 9000 gives them jumbo frames; for a "
+         "switch with no C tool (vde_plug2tap, slirpvde, wirefilter, QEMU) on it, nor a "
+         "cable to one (docs/switch.txt, \"Jumbo frames\").", int],
         ["tap", "t", None, "A Linux tap device to add as one more port."],
         ["manhole", None, None, "Serve a manhole (Python shell over SSH) on this "
          "endpoint, e.g. ssh:2222:interface=127.0.0.1."],
@@ -109,6 +116,9 @@ class Options(VersionOption, CableOptions, usage.Options):
             raise usage.UsageError("-F (FSTP) cannot run in hub mode (-x)")
         if self["hashsize"] < 1:
             raise usage.UsageError("--hashsize must be at least 1")
+        from vdetwist.vde.announce import MAX_MTU, MIN_MTU
+        if not MIN_MTU <= self["mtu"] <= MAX_MTU:
+            raise usage.UsageError("--mtu must be %d to %d" % (MIN_MTU, MAX_MTU))
         if self["macaddr"] is not None:
             try:
                 self["macaddr"] = parseMAC(self["macaddr"])
@@ -166,7 +176,8 @@ def makeService(options: Any, reactor: Optional[Any] = None,
 
     top = FaceService(command, reactor, exitProcess=exitProcess)
     switch = Switch(numports=options["numports"], hub=options["hub"],
-                    mac=options["macaddr"], hashSize=options["hashsize"])
+                    mac=options["macaddr"], hashSize=options["hashsize"],
+                    mtu=options.get("mtu", 1500))
     top.switch = switch
     if options["fstp"]:
         switch.setFSTP(True)

@@ -25,10 +25,13 @@ class FakeStat:
     @ivar st_uid: owner.
     @ivar st_gid: group.
     @ivar st_mode: permission bits.
+    @ivar st_dev: the device (0).
+    @ivar st_ino: the inode (0).
     """
 
     def __init__(self, uid: int, gid: int, mode: int = 0o600) -> None:
         self.st_uid, self.st_gid, self.st_mode = uid, gid, mode
+        self.st_dev = self.st_ino = 0
 
 
 class FakeDatagramSocket:

@@ -1,0 +1,1 @@
+vdetwist switch --mtu 9000 (twistd vdeswitch --mtu) gives vdetwist's own parts on that switch -- virtual hosts, vdetwist cat, slirp, vdetwist ns -- jumbo frames by default, announced in a file beside ctl that Debian's tools never read; an explicit --mtu or mtu= still wins, and on Debian's vde_switch everything stays at 1500.
