@@ -25,6 +25,36 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 _counter = itertools.count()
 
 
+def startProcess(addCleanup: Callable, argv: Sequence[str], env: Optional[dict] = None,
+                 **kwargs) -> subprocess.Popen:
+    """
+    Start a process (standard input from /dev/null, output piped unless
+    given), killed, reaped and its pipes closed at cleanup.
+
+    @param addCleanup: a test's C{addCleanup}.
+    @param argv: the command line.
+    @param env: the environment (default: ours with C{PYTHONPATH} at the
+        tree, so C{python -m vdetwist} runs this checkout).
+    @return: the process.
+    """
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    if env is None:
+        env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen(list(argv), env=env, **kwargs)
+
+    def stop() -> None:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        for stream in (p.stdout, p.stderr, p.stdin):
+            if stream is not None:
+                stream.close()
+    addCleanup(stop)
+    return p
+
+
 def uniqueName(prefix: str = "vt") -> str:
     """
     A short name unique to this process and call, fit for a namespace or an

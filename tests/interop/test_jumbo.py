@@ -21,7 +21,7 @@ from typing import List
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.interop.netns import ROOT, VdetwistSwitch
+from tests.interop.netns import ROOT, VdetwistSwitch, startProcess
 from tests.interop.test_ns import freePorts
 from tests.util import shortTempDir
 from tests.vde.realswitch import SKIP_REASON, RealVDESwitch
@@ -81,20 +81,8 @@ class _JumboMixin:
         """
         Start a process with our PYTHONPATH; killed at cleanup.
         """
-        kwargs.setdefault("stdin", subprocess.DEVNULL)
-        kwargs.setdefault("stdout", subprocess.PIPE)
-        kwargs.setdefault("stderr", subprocess.PIPE)
-        p = subprocess.Popen(list(argv), env=ENV, cwd=ROOT, **kwargs)
-
-        def stop() -> None:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-            for stream in (p.stdout, p.stderr, p.stdin):
-                if stream is not None:
-                    stream.close()
-        self.addCleanup(stop)
-        return p
+        kwargs.setdefault("cwd", ROOT)
+        return startProcess(self.addCleanup, argv, ENV, **kwargs)
 
     def test_bulkTCP(self) -> None:
         """

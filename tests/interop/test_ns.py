@@ -24,7 +24,7 @@ from typing import Callable, List
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.interop.netns import ROOT, VdetwistSwitch, missingTools, uniqueName
+from tests.interop.netns import ROOT, VdetwistSwitch, missingTools, startProcess, uniqueName
 from tests.util import shortTempDir
 from tests.vde.realswitch import SKIP_REASON, RealVDESwitch
 
@@ -146,20 +146,7 @@ class _ViewMixin:
         """
         Start a process with our PYTHONPATH; killed at cleanup.
         """
-        kwargs.setdefault("stdin", subprocess.DEVNULL)
-        kwargs.setdefault("stdout", subprocess.PIPE)
-        kwargs.setdefault("stderr", subprocess.PIPE)
-        p = subprocess.Popen(list(argv), env=ENV, **kwargs)
-
-        def stop() -> None:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-            for stream in (p.stdout, p.stderr, p.stdin):
-                if stream is not None:
-                    stream.close()
-        self.addCleanup(stop)
-        return p
+        return startProcess(self.addCleanup, argv, ENV, **kwargs)
 
     def ns(self, *argv: str, **kwargs) -> subprocess.Popen:
         """
