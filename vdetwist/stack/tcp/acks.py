@@ -11,7 +11,7 @@ ACK of new data.
 
 from typing import Optional, Tuple
 
-from vdetwist.stack.tcp.seq import SEQ_MASK, seqGT, seqLE, seqLT
+from vdetwist.stack.tcp.seq import SEQ_MASK, seqGE, seqGT, seqLE, seqLT
 from vdetwist.stack.tcp.states import (
     CLOSING,
     FIN_WAIT_1,
@@ -60,6 +60,7 @@ class AckMixin:
         if (
             (sackBlocks and self.sackEnabled)
             or self.congestion.scoreboard
+            or self.log.lost
             or self.peerFinOffset is not None
             # SND.UNA < SEG.ACK <= SND.MAX, and not below SND.UNA -
             # MAX.SND.WND (_processAck's checks).
@@ -73,6 +74,13 @@ class AckMixin:
         if self.tsEnabled:
             self.tsRecent = timestamp[0]  # type: ignore[index]
         self._ackAdvanced(ack, sndUna, timestamp, now)
+        log = self.log
+        delivered = log.delivered
+        log.ackedTo(ack, now)
+        congestion = self.congestion
+        if congestion.modelBased:
+            congestion.update(log, log.delivered - delivered,
+                              (self.sndMax - ack) & SEQ_MASK, self.mss, now)
         # The window update of _processAck.
         sndWl1 = self.sndWl1
         if 0 < ((seq - sndWl1) & SEQ_MASK) < _HALF or (
@@ -133,12 +141,19 @@ class AckMixin:
             and self.state != SYN_RECEIVED
         ):
             self.stats.duplicateAcks += 1
-            if congestion.duplicateAck(sndUna, self.sndMax, self.mss, self.sackEnabled,
-                                       self._newDataSendable):
+            if congestion.rack:
+                # RACK, not the count, decides what is lost.
+                congestion.dupAcks += 1
+                if sackNew:
+                    self.tlpDeadline = None
+            elif congestion.duplicateAck(sndUna, self.sndMax, self.mss, self.sackEnabled,
+                                         self._newDataSendable):
                 self.stats.fastRetransmits += 1
 
         if sackBlocks or congestion.scoreboard:
             congestion.updateScoreboard(sackBlocks, self.sndUna, self.sndMax)
+        if self.state != SYN_RECEIVED:
+            self._logAck(now)
 
         # Window update.
         seq = segment.seq
@@ -195,6 +210,10 @@ class AckMixin:
             self.sndNxt = ack
         self.retries = 0
         self.rtoDeadline = None
+        self.tlpDeadline = None
+        tlpEnd = self._tlpEnd
+        if tlpEnd is not None and not 0 < ((tlpEnd - ack) & SEQ_MASK) < _HALF:
+            self._tlpEnd = None
         # RTT (Karn's rule: the estimator forgets retransmitted segments
         # and echoes of timestamps sent before a timeout).
         if self.tsEnabled and timestamp is not None and timestamp[1]:
@@ -204,6 +223,41 @@ class AckMixin:
             self.rtt.acked(ack, now)
         self.congestion.newAck(ack, acked, self.sndMax, self.mss)
         self._persistBackoff = 0
+
+    def _logAck(self, now: float) -> None:
+        """
+        Tell the sender's log what an ACK delivered: RACK marks losses
+        (and recovery starts) when the peer SACKs, and a model-based
+        congestion control takes the rate sample.
+
+        @param now: the current time.
+        """
+        log = self.log
+        congestion = self.congestion
+        delivered = log.delivered
+        if congestion.rack and (congestion.scoreboard or log.sacked):
+            if log.onAck(self.sndUna, congestion.scoreboard, now):
+                self._rackLoss()
+            if log.lost:
+                congestion.sackRetransmit = True
+        else:
+            log.ackedTo(self.sndUna, now)
+        if congestion.modelBased:
+            congestion.update(log, log.delivered - delivered,
+                              log.pipe((self.sndMax - self.sndUna) & SEQ_MASK), self.mss, now)
+
+    def _rackLoss(self) -> None:
+        """
+        RACK marked data lost: enter recovery unless this loss belongs to
+        one already answered (below RFC 6582's C{recover}), and resend.
+        """
+        congestion = self.congestion
+        self.stats.rackLosses += 1
+        if not congestion.inRecovery and seqGE(self.sndUna, congestion.recover):
+            congestion.enterRecovery(self.sndUna, self.sndMax, self.mss)
+            self.stats.fastRetransmits += 1
+            self._tlpEnd = None
+        congestion.sackRetransmit = True
 
     def _newDataSendable(self) -> bool:
         """

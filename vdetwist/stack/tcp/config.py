@@ -56,6 +56,17 @@ class TCPConfig:
         bursts are dropped there.
     @ivar pacingBurst: the segments that may go back to back before pacing
         spaces them.
+    @ivar rack: with a peer that sends SACK blocks, find losses by time
+        (RACK, RFC 8985: a segment is lost once something sent after it
+        has been delivered and a round trip and a reordering window have
+        passed; lost retransmissions are found the same way) and probe
+        the tail of a flight before the RTO (TLP), instead of counting
+        duplicate ACKs (RFC 6675).
+    @ivar congestionControl: C{"newreno"} (RFC 5681 and 6582: the window
+        halves on each loss) or C{"bbr"} (a model of the path after BBR
+        v1: paces at the measured bandwidth, keeps twice the
+        bandwidth-delay product in flight, and does not take random loss
+        for congestion; needs L{rack} and SACK to recover losses well).
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -90,6 +101,8 @@ class TCPConfig:
         self.sack = True
         self.pacing = True
         self.pacingBurst = 8
+        self.rack = True
+        self.congestionControl = "newreno"
         for name, value in kwargs.items():
             if not hasattr(self, name):
                 raise TypeError(f"unknown TCP setting {name!r}")
@@ -123,6 +136,7 @@ class TCPStatistics:
         "outOfWindowAcksLimited", "timeWaitRecycled",
         "reassemblyDrops", "noConnection", "icmpErrors", "sackRetransmissions",
         "synCookiesSent", "synCookiesValidated", "synCookiesFailed",
+        "tailLossProbes", "rackLosses",
     )
 
     def __init__(self) -> None:
@@ -158,6 +172,8 @@ class TCPStatistics:
         self.synCookiesSent = 0
         self.synCookiesValidated = 0
         self.synCookiesFailed = 0
+        self.tailLossProbes = 0
+        self.rackLosses = 0
 
     def asDict(self) -> Dict[str, int]:
         """

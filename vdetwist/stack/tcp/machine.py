@@ -56,10 +56,12 @@ L{vdetwist.stack.tcp.states}.
 from typing import List, Optional, Tuple
 
 from vdetwist.stack.tcp.acks import AckMixin
+from vdetwist.stack.tcp.bbr import BBR
 from vdetwist.stack.tcp.buffers import ReassemblyBuffer, ReceiveBuffer, SendBuffer
 from vdetwist.stack.tcp.config import QUICK_ACKS, TCPConfig, TCPStatistics, windowShiftFor
 from vdetwist.stack.tcp.congestion import CongestionControl
 from vdetwist.stack.tcp.output import OutputMixin
+from vdetwist.stack.tcp.rack import SentLog
 from vdetwist.stack.tcp.rtt import RTTEstimator
 from vdetwist.stack.tcp.seq import (
     SEQ_MASK,
@@ -128,6 +130,9 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
         data is acknowledged and discarded, and FIN_WAIT_2 times out.
     @ivar congestion: the sender's congestion control and loss recovery.
     @ivar rtt: the RTT estimator and retransmission timeout.
+    @ivar log: what is in flight and when it was sent (RACK's loss
+        detection and the delivery rate samples).
+    @ivar tlpDeadline: when the tail loss probe goes, or C{None}.
     @cvar headerPrediction: take the short-cut for in-order data (tests
         compare the output with and without it).
     """
@@ -196,7 +201,16 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
         self.keepAlive = False
         self.readClosed = False
 
-        self.congestion = CongestionControl(config.initialWindow * self.mss, iss)
+        if config.congestionControl == "bbr":
+            self.congestion: CongestionControl = BBR(config.initialWindow * self.mss, iss)
+        elif config.congestionControl == "newreno":
+            self.congestion = CongestionControl(config.initialWindow * self.mss, iss)
+        else:
+            raise ValueError(f"unknown congestion control {config.congestionControl!r}")
+        self.log = SentLog(iss)
+        self.log.rateSampling = self.congestion.modelBased
+        self.tlpDeadline: Optional[float] = None
+        self._tlpEnd: Optional[int] = None
         self.rtt = RTTEstimator(config.initialRTO, config.minRTO, config.maxRTO,
                                 timestampOffset)
         self._force = False
@@ -416,6 +430,8 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
         self.closeDeadline = None
         self.ackNow = False
         self.congestion.retransmitFirst = False
+        self.tlpDeadline = None
+        self.log.forget()
         self.events.append((EVENT_CLOSED, reason))
 
     def _timeWait(self, now: float) -> None:
@@ -426,6 +442,8 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
         """
         self.state = TIME_WAIT
         self.rtoDeadline = None
+        self.tlpDeadline = None
+        self.log.forget()
         self.persistDeadline = None
         self.keepaliveDeadline = None
         self.closeDeadline = now + 2 * self.config.msl
@@ -497,6 +515,7 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
         if self.tsEnabled:
             self.tsRecent = segment.timestamp[0]  # type: ignore[index]
         self.sackEnabled = config.sack and segment.sackPermitted
+        self.congestion.rack = self.sackEnabled and bool(config.rack)
         self.wsEnabled = config.windowScaling and segment.windowScale is not None
         if self.wsEnabled:
             self.sndShift = min(segment.windowScale or 0, 14)
