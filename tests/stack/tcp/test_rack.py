@@ -299,7 +299,7 @@ class RACKMachineTests(SynchronousTestCase):
             log = m.log
             flight = (m.sndMax - m.sndUna) & 0xFFFFFFFF
             una = log.position(m.sndUna)
-            self.assertLessEqual(len(m.scoreboard), 32)
+            self.assertLessEqual(len(m.scoreboard), 128)
             self.assertLessEqual(len(log.records), MAX_RECORDS)
             self.assertEqual(log.lostBytes, sum(end - start for start, end in log.lost))
             for (s1, e1), (s2, e2) in zip(log.lost, log.lost[1:]):

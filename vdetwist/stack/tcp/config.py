@@ -25,7 +25,10 @@ class TCPConfig:
 
     @ivar mss: the MSS we announce (link MTU minus 40).
     @ivar sendBufferSize: the send buffer's soft bound (producer high-water
-        mark).
+        mark) on data not yet sent.
+    @ivar sendFlightAllowance: the most data in flight (sent, not yet
+        acknowledged) the send buffer holds beyond L{sendBufferSize}
+        (Linux's largest send buffer, net.ipv4.tcp_wmem, is 4 MiB).
     @ivar receiveBufferSize: the receive buffer, which bounds the window.
     @ivar maxOutOfOrder: the most out-of-order pieces held.
     @ivar initialRTO: the RTO before any RTT sample (RFC 6298: 1 s).
@@ -76,6 +79,7 @@ class TCPConfig:
         """
         self.mss = 1460
         self.sendBufferSize = 256 * 1024
+        self.sendFlightAllowance = 4 * 1024 * 1024
         # 128 KiB: on a VDE link a larger window lets a Linux sender burst
         # past what the switch can queue to a datagram socket (AF_UNIX
         # datagram queues hold net.unix.max_dgram_qlen = 10 frames), and

@@ -32,7 +32,7 @@ MAX_CWND = 16 * 1024 * 1024
 #: Duplicate ACKs that signal a loss (RFC 5681's and RFC 6675's DupThresh).
 DUPTHRESH = 3
 #: The most SACK ranges the scoreboard keeps.
-SCOREBOARD_RANGES = 32
+SCOREBOARD_RANGES = 128
 
 
 class CongestionControl:

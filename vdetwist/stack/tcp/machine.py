@@ -366,6 +366,24 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
                     self.ackNow = True
         return data
 
+    def sendBacklog(self) -> int:
+        """
+        The bytes of the send buffer that count against the producer's
+        high-water mark (L{TCPConfig.sendBufferSize}): what is not yet
+        sent, plus what is in flight beyond L{TCPConfig.sendFlightAllowance}.
+        Data in flight waits on the path, not on the application: counting
+        it would starve a sender whose flight holds SACKed data above a
+        hole for a few round trips (the lossy path of issue 13).
+
+        @return: a byte count.
+        """
+        length = self.sendBuffer.length
+        flight = (self.sndMax - self.sndUna) & SEQ_MASK
+        if flight > length:
+            flight = length
+        allowance = self.config.sendFlightAllowance
+        return length - (flight if flight < allowance else allowance)
+
     def close(self, now: float) -> None:
         """
         Close our sending direction: a FIN follows the queued data.

@@ -210,8 +210,10 @@ class SentLog:
         una = self.una + ((ack - self.unaSeq) & SEQ_MASK)
         if una == self.una:
             return
-        self.delivered += una - self.una
-        self.deliveredTime = now
+        if una > self._deliveredMark:
+            self.delivered += una - self._deliveredMark
+            self._deliveredMark = una
+            self.deliveredTime = now
         self.una = una
         self.unaSeq = ack
         if self.sacked:
@@ -244,7 +246,6 @@ class SentLog:
         @param now: the current time.
         @return: the bytes newly marked lost.
         """
-        before = self.una + self.sacked
         una = self.una + ((ack - self.unaSeq) & SEQ_MASK)
         self.una = una
         self.unaSeq = ack
@@ -256,8 +257,12 @@ class SentLog:
             sacked.append((start, end))
             total += end - start
         self.sacked = total
-        if una + total > before:
-            self.delivered += una + total - before
+        if una + total > self._deliveredMark:
+            # Counted against the highest SND.UNA + SACKed seen, so SACK
+            # ranges the scoreboard had to drop (or a peer reneged) are
+            # not counted twice when reported again.
+            self.delivered += una + total - self._deliveredMark
+            self._deliveredMark = una + total
             self.deliveredTime = now
         if self.lost:
             self._trimLost(sacked)
@@ -342,6 +347,9 @@ class SentLog:
 
     #: The scoreboard of the last ACK, as positions (for the timer).
     _sackedPositions: Sequence[Tuple[int, int]] = ()
+    #: The highest SND.UNA plus SACKed bytes seen (delivery is counted
+    #: above it).
+    _deliveredMark = 0
 
     def reorderingWindow(self) -> float:
         """
