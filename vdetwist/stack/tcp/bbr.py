@@ -14,7 +14,9 @@ feed a windowed maximum over ten round trips (the bottleneck bandwidth)
 and the least round trip seen in ten seconds (the propagation delay).
 STARTUP doubles the rate each round trip until the bandwidth stops
 growing by a quarter for three rounds, DRAIN empties the queue that made,
-PROBE_BW cycles the pacing gain over 1.25, 0.75 and six rounds of 1.
+PROBE_BW cycles the pacing gain over 1.25, 0.75 and six rounds of 1.  As
+in Linux, the window also covers the data ACKs delivered in a batch
+beyond the bandwidth (ACK aggregation, up to 100 ms of it).
 PROBE_RTT is left out: the minimum round trip is simply allowed to rise
 to a fresh sample once it is ten seconds old.
 
@@ -45,6 +47,13 @@ BW_WINDOW = 10
 MIN_RTT_WINDOW = 10.0
 #: Rounds without a quarter more bandwidth that end STARTUP.
 FULL_BW_ROUNDS = 3
+#: Rounds each of the two slots of the ACK aggregation filter covers.
+EXTRA_ACKED_ROUNDS = 5
+#: The most time's worth of bandwidth the aggregation adds to the window.
+EXTRA_ACKED_MAX_TIME = 0.1
+#: An aggregation epoch ends after this many bytes (Linux: 2**20 packets
+#: would be far more; a bound keeps old epochs from inflating it).
+EPOCH_RESET_BYTES = 1 << 24
 
 
 class BBR(CongestionControl):
@@ -87,6 +96,11 @@ class BBR(CongestionControl):
         self._cycleStamp = 0.0
         self.pacingRate = 0.0
         self._initialCwnd = cwnd
+        self.extraAcked = [0, 0]
+        self._extraIndex = 0
+        self._extraRounds = 0
+        self._epochStart = 0.0
+        self._epochAcked = 0
 
     def newAck(self, ack: int, acked: int, sndMax: int, mss: int) -> None:
         """
@@ -176,6 +190,27 @@ class BBR(CongestionControl):
             self.cwnd = min(self.cwnd + acked, MAX_CWND)
             return
         bdp = bw * self.minRTT
+        # ACK aggregation (Linux's bbr_update_ack_aggregation): ACKs that
+        # arrive in batches deliver more than bw * time for a while, and
+        # the window must cover that or the sender idles between batches
+        # (a Python peer or reactor batches its ACKs).
+        if roundStart:
+            self._extraRounds += 1
+            if self._extraRounds >= EXTRA_ACKED_ROUNDS:
+                self._extraRounds = 0
+                self._extraIndex ^= 1
+                self.extraAcked[self._extraIndex] = 0
+        expected = bw * (now - self._epochStart)
+        if self._epochAcked <= expected or self._epochAcked + acked >= EPOCH_RESET_BYTES:
+            self._epochAcked = 0
+            self._epochStart = now
+            expected = 0.0
+        self._epochAcked += acked
+        extra = int(self._epochAcked - expected)
+        if extra > self.cwnd:
+            extra = self.cwnd
+        if extra > self.extraAcked[self._extraIndex]:
+            self.extraAcked[self._extraIndex] = extra
         mode = self.mode
         if mode == STARTUP and self.filledPipe:
             mode = self.mode = DRAIN
@@ -197,6 +232,8 @@ class BBR(CongestionControl):
         if self.filledPipe or pacingRate > self.pacingRate:
             self.pacingRate = pacingRate
         target = int(self.cwndGain * bdp) + 3 * mss
+        if self.filledPipe:
+            target += int(min(max(self.extraAcked), bw * EXTRA_ACKED_MAX_TIME))
         cwnd = self.cwnd + acked
         if self.filledPipe:
             if cwnd > target:

@@ -430,15 +430,23 @@ class OutputMixin:
         if self.pacing and (srtt or congestion.pacingRate):
             # Seconds per byte at the pacing rate, and how far ahead of it
             # a burst may run.
+            slack = self.pacingBurst * self.mss
+            paceNext = self.paceNext
             if congestion.pacingRate:
                 perByte = 1.0 / congestion.pacingRate
+                slack *= perByte
+                # A model's rate is what the path delivered at the rate
+                # sent: a timer that fires late must not lower it (the
+                # reactor's timers are coarse), so up to a burst of the
+                # lateness is made up.
+                if paceNext < now - slack:
+                    paceNext = now - slack
             else:
                 perByte = srtt / ((2.0 if congestion.cwnd < congestion.ssthresh else 1.2)
                                   * congestion.cwnd)
-            slack = self.pacingBurst * self.mss * perByte
-            paceNext = self.paceNext
-            if paceNext < now:
-                paceNext = now
+                slack *= perByte
+                if paceNext < now:
+                    paceNext = now
         while True:
             decision = self._sendable()
             if decision is None:
