@@ -85,10 +85,33 @@ class SentLogTests(SynchronousTestCase):
         self.assertEqual(log.lostBytes, 0)
         log.sent(0, 1000, 1.13, True)
         log.sent(2000, 1000, 1.14, False)
+        log.dupThreshBytes = 3000
         self.assertEqual(log.onAck(0, [(1000, 3000)], 1.24), 0)
         self.assertAlmostEqual(log.deadline, 1.13 + 0.1 + 0.025)
         self.assertEqual(log.detectLosses(1.26), 1000)
         self.assertEqual(log.lost, [[0, 1000]])
+
+    def test_noReorderingWindowInRecovery(self) -> None:
+        """
+        While no reordering has been seen, the window is zero in recovery
+        or once DupThresh bytes are SACKed (RFC 8985 6.2 step 4); a
+        retransmission acknowledged too soon (its original was late) shows
+        reordering, and the window is back.
+        """
+        log = SentLog(0)
+        log.sent(0, 1000, 1.0, False)
+        log.sent(1000, 1000, 1.01, False)
+        log.onAck(0, [(1000, 2000)], 1.11)
+        self.assertAlmostEqual(log.reorderingWindow(), 0.025)
+        log.recovering = True
+        self.assertEqual(log.reorderingWindow(), 0.0)
+        log.recovering = False
+        log.dupThreshBytes = 1000
+        self.assertEqual(log.reorderingWindow(), 0.0)
+        log.sent(0, 1000, 1.12, True)
+        log.ackedTo(2000, 1.13)
+        self.assertTrue(log.reordering)
+        self.assertAlmostEqual(log.reorderingWindow(), 0.025)
 
     def test_sackedLostRangeIsNotResent(self) -> None:
         """
@@ -248,14 +271,16 @@ class RACKMachineTests(SynchronousTestCase):
                 (ISS + 1001, ISS + 1 + end * 1000),)), now)
             return [segment.seq - ISS for segment in m.dispatch(now)]
 
-        # Three segments SACKed: three new ones go (the pipe shrank).
-        self.assertEqual(sack(4, 1.1), [4001, 5001, 6001])
-        # A reordering window later the first is lost and resent.
-        self.assertEqual([s.seq - ISS for s in m.dispatch(1.13)], [1])
-        # What was sent before the retransmission arrives: nothing lost.
-        self.assertEqual(sack(7, 1.2), [7001, 8001])
-        # What was sent after it arrives, and it does not: lost again.
-        self.assertEqual(sack(9, 1.31), [1, 9001, 10001])
+        # Three segments SACKed (DupThresh, no reordering seen: no
+        # reordering window): the first is lost and resent at once, and a
+        # new segment goes in the same burst.
+        self.assertEqual(sack(4, 1.1), [1, 4001])
+        # That segment arrives: sent with the retransmission, it tells
+        # nothing about it.
+        self.assertEqual(sack(5, 1.2), [5001])
+        # What was sent after the retransmission arrives, and it does
+        # not: lost again, and resent.
+        self.assertEqual(sack(6, 1.3), [1, 6001])
         self.assertEqual(m.stats.retransmissionTimeouts, 0)
 
     def test_timeoutResendsOnlyUnSACKed(self) -> None:

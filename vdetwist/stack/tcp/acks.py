@@ -236,6 +236,7 @@ class AckMixin:
         congestion = self.congestion
         delivered = log.delivered
         if congestion.rack and (congestion.scoreboard or log.sacked):
+            log.recovering = congestion.inRecovery
             if log.onAck(self.sndUna, congestion.scoreboard, now):
                 self._rackLoss()
             if log.lost:

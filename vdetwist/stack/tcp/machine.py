@@ -542,6 +542,7 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
             self.sndShift = 0
             self.rcvShift = 0
         self.mss = max(64, min(self.peerMSS, config.mss) - (12 if self.tsEnabled else 0))
+        self.log.dupThreshBytes = 3 * self.mss
         self.congestion.cwnd = config.initialWindow * self.mss
         self.irs = segment.seq
         self.rcvNxt = (segment.seq + 1) & SEQ_MASK

@@ -351,12 +351,24 @@ class SentLog:
     #: above it).
     _deliveredMark = 0
 
+    #: Whether the peer has shown reordering (a retransmission
+    #: acknowledged sooner than a round trip: the original arrived late).
+    reordering = False
+    #: Whether the sender is in loss recovery (set by the sender).
+    recovering = False
+    #: RFC 6675's DupThresh in bytes (three segments; set by the sender).
+    dupThreshBytes = 3 * 536
+
     def reorderingWindow(self) -> float:
         """
-        @return: RACK.reo_wnd: a quarter of the least round trip (RFC
-            8985 section 6.2 step 4), bounded by the round trip itself.
+        @return: RACK.reo_wnd (RFC 8985 section 6.2 step 4): none while no
+            reordering has been seen and the sender is in recovery or
+            DupThresh segments are SACKed; else a quarter of the least
+            round trip, bounded by the round trip itself.
         """
         if self.minRTT == float("inf"):
+            return 0.0
+        if not self.reordering and (self.recovering or self.sacked >= self.dupThreshBytes):
             return 0.0
         return min(self.minRTT / 4, self.rtt)
 
@@ -403,6 +415,7 @@ class SentLog:
             return
         rtt = now - sentAt
         if record[_RETRANSMIT] and rtt < self.minRTT:
+            self.reordering = True
             return
         self.xmitTime = sentAt
         self.rtt = rtt

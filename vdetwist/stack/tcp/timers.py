@@ -67,6 +67,7 @@ class TimersMixin:
             self._lossProbe(now, out)
         log = self.log
         if log.deadline is not None and now >= log.deadline:
+            log.recovering = self.congestion.inRecovery
             if log.detectLosses(now):
                 self._rackLoss()
         if self.persistDeadline is not None and now >= self.persistDeadline:
