@@ -227,11 +227,14 @@ class SentLog:
                 self._rackUpdate(newest, now)
         if self.lost:
             self._trimLost(())
-        self.sampleRate = 0.0
         if records and records[0][0] < una and records[0][2] > self.xmitTime:
             self._rackUpdate(records[0], now)
-        if newest is not None:
-            self._rateSample(newest, now)
+        if self.rateSampling:
+            self.sampleRate = 0.0
+            if newest is not None:
+                self._rateSample(newest, now)
+        elif newest is not None:
+            self.firstSentTime = newest[_TIME]
 
     def onAck(self, ack: int, scoreboard: Sequence[Tuple[int, int]], now: float) -> int:
         """
