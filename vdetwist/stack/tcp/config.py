@@ -53,7 +53,8 @@ class TCPConfig:
     @ivar sack: offer/accept SACK-permitted (we send SACK blocks).
     @ivar pacing: spread data segments over the round trip once it is
         measured, at twice the congestion window per smoothed RTT in slow
-        start and 1.2 times after (Linux's pacing rate), instead of sending
+        start and 1.2 times after (Linux's pacing rate; with BBR, at the
+        model's rate), instead of sending
         a window in one burst: a VDE path queues few frames (an AF_UNIX
         datagram queue holds net.unix.max_dgram_qlen = 10), so whole-window
         bursts are dropped there.

@@ -12,7 +12,9 @@ counting every byte acknowledged, as Linux does), limited transmit (RFC
 (RFC 6582) or, when the peer sends SACK blocks, scoreboard-driven recovery
 (RFC 6675: cwnd = ssthresh, holes and new data gated by the pipe), and
 the collapse of the window on a retransmission timeout (RFC 5681 section
-3.1).
+3.1).  With RACK (L{vdetwist.stack.tcp.rack}) the losses are found by
+time and recovery entered by L{CongestionControl.enterRecovery}; BBR
+(L{vdetwist.stack.tcp.bbr}) is a subclass.
 
 Sequence numbers are those of the connection; C{una} and C{sndMax} (the
 first unacknowledged and the highest sent sequence numbers) are passed in

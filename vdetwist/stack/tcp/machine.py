@@ -30,7 +30,10 @@ virtual LAN's RTT), RFC 5681 slow start and congestion avoidance with an
 initial window of 10 segments (RFC 6928), limited transmit (RFC 3042),
 early retransmit (RFC 5827), fast retransmit with NewReno recovery (RFC
 6582) or, when the peer sends SACK blocks, scoreboard-driven recovery
-(RFC 6675: cwnd = ssthresh, holes and new data gated by the pipe), RFC
+(RFC 6675: cwnd = ssthresh, holes and new data gated by the pipe) with
+losses found by time rather than by duplicate ACKs and a tail loss probe
+(RACK-TLP, RFC 8985, L{vdetwist.stack.tcp.rack}), optionally BBR v1
+instead of NewReno (L{vdetwist.stack.tcp.bbr}), RFC
 7323 window scaling, timestamps and PAWS, RFC 2018 SACK both ways (out
 of order data is reassembled and reported, the peer's blocks kept in a
 scoreboard), the MSS option, delayed ACKs (every second full-sized
