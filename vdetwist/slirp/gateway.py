@@ -241,7 +241,10 @@ class Gateway:
         self.preserveSource = preserveSource
         self.localAddresses = {self.address, self.dnsAddress}
         # The MSS as the TCP layer's default (the IPv6 layer lowers it).
-        tcpConfig = TCPConfig(mss=max(536, mtu - 40), sendBufferSize=sendBuffer)
+        # The send buffer bounds what a relay holds for a guest, in flight
+        # or not (a guest's window must not make the gateway hold more).
+        tcpConfig = TCPConfig(mss=max(536, mtu - 40), sendBufferSize=sendBuffer,
+                              sendFlightAllowance=0)
         self.host = VirtualHost(
             reactor, address=f"{formatIPv4(self.address)}/{self.prefixLength}",
             mac=slirpMAC(self.address), mtu=mtu, router=True,

@@ -916,7 +916,9 @@ class LossRecoveryTests(SynchronousTestCase):
         @return: the machine after sending them at time 1.0.
         """
         if sack:
-            m = passive(config(sack=True), sackPermitted=True)
+            # RFC 6675's duplicate ACK counting; RACK is tested in
+            # test_rack.
+            m = passive(config(sack=True, rack=False), sackPermitted=True)
         else:
             m = passive()
         m.noDelay = True
@@ -1045,9 +1047,10 @@ class LossRecoveryTests(SynchronousTestCase):
     def sackSender(self) -> TCPMachine:
         """
         @return: a SACK machine with 8 segments in flight (cwnd 8000), 4000
-            more bytes queued and a 60000-byte peer window.
+            more bytes queued and a 60000-byte peer window, counting
+            duplicate ACKs (RFC 6675) rather than timing losses (RACK).
         """
-        m = passive(config(sack=True), peerWindow=60000, sackPermitted=True)
+        m = passive(config(sack=True, rack=False), peerWindow=60000, sackPermitted=True)
         m.noDelay = True
         m.cwnd = 8000
         m.send(data(12000))

@@ -25,7 +25,10 @@ class TCPConfig:
 
     @ivar mss: the MSS we announce (link MTU minus 40).
     @ivar sendBufferSize: the send buffer's soft bound (producer high-water
-        mark).
+        mark) on data not yet sent.
+    @ivar sendFlightAllowance: the most data in flight (sent, not yet
+        acknowledged) the send buffer holds beyond L{sendBufferSize}
+        (Linux's largest send buffer, net.ipv4.tcp_wmem, is 4 MiB).
     @ivar receiveBufferSize: the receive buffer, which bounds the window.
     @ivar maxOutOfOrder: the most out-of-order pieces held.
     @ivar initialRTO: the RTO before any RTT sample (RFC 6298: 1 s).
@@ -50,12 +53,24 @@ class TCPConfig:
     @ivar sack: offer/accept SACK-permitted (we send SACK blocks).
     @ivar pacing: spread data segments over the round trip once it is
         measured, at twice the congestion window per smoothed RTT in slow
-        start and 1.2 times after (Linux's pacing rate), instead of sending
+        start and 1.2 times after (Linux's pacing rate; with BBR, at the
+        model's rate), instead of sending
         a window in one burst: a VDE path queues few frames (an AF_UNIX
         datagram queue holds net.unix.max_dgram_qlen = 10), so whole-window
         bursts are dropped there.
     @ivar pacingBurst: the segments that may go back to back before pacing
         spaces them.
+    @ivar rack: with a peer that sends SACK blocks, find losses by time
+        (RACK, RFC 8985: a segment is lost once something sent after it
+        has been delivered and a round trip and a reordering window have
+        passed; lost retransmissions are found the same way) and probe
+        the tail of a flight before the RTO (TLP), instead of counting
+        duplicate ACKs (RFC 6675).
+    @ivar congestionControl: C{"newreno"} (RFC 5681 and 6582: the window
+        halves on each loss) or C{"bbr"} (a model of the path after BBR
+        v1: paces at the measured bandwidth, keeps twice the
+        bandwidth-delay product in flight, and does not take random loss
+        for congestion; needs L{rack} and SACK to recover losses well).
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -65,6 +80,7 @@ class TCPConfig:
         """
         self.mss = 1460
         self.sendBufferSize = 256 * 1024
+        self.sendFlightAllowance = 4 * 1024 * 1024
         # 128 KiB: on a VDE link a larger window lets a Linux sender burst
         # past what the switch can queue to a datagram socket (AF_UNIX
         # datagram queues hold net.unix.max_dgram_qlen = 10 frames), and
@@ -90,6 +106,8 @@ class TCPConfig:
         self.sack = True
         self.pacing = True
         self.pacingBurst = 8
+        self.rack = True
+        self.congestionControl = "newreno"
         for name, value in kwargs.items():
             if not hasattr(self, name):
                 raise TypeError(f"unknown TCP setting {name!r}")
@@ -123,6 +141,7 @@ class TCPStatistics:
         "outOfWindowAcksLimited", "timeWaitRecycled",
         "reassemblyDrops", "noConnection", "icmpErrors", "sackRetransmissions",
         "synCookiesSent", "synCookiesValidated", "synCookiesFailed",
+        "tailLossProbes", "rackLosses",
     )
 
     def __init__(self) -> None:
@@ -158,6 +177,8 @@ class TCPStatistics:
         self.synCookiesSent = 0
         self.synCookiesValidated = 0
         self.synCookiesFailed = 0
+        self.tailLossProbes = 0
+        self.rackLosses = 0
 
     def asDict(self) -> Dict[str, int]:
         """

@@ -12,7 +12,9 @@ counting every byte acknowledged, as Linux does), limited transmit (RFC
 (RFC 6582) or, when the peer sends SACK blocks, scoreboard-driven recovery
 (RFC 6675: cwnd = ssthresh, holes and new data gated by the pipe), and
 the collapse of the window on a retransmission timeout (RFC 5681 section
-3.1).
+3.1).  With RACK (L{vdetwist.stack.tcp.rack}) the losses are found by
+time and recovery entered by L{CongestionControl.enterRecovery}; BBR
+(L{vdetwist.stack.tcp.bbr}) is a subclass.
 
 Sequence numbers are those of the connection; C{una} and C{sndMax} (the
 first unacknowledged and the highest sent sequence numbers) are passed in
@@ -36,7 +38,7 @@ DUPTHRESH = 3
 #: after the sender has filled the window, less what pacing held back).
 CWND_LIMITED_SLACK = 2
 #: The most SACK ranges the scoreboard keeps.
-SCOREBOARD_RANGES = 16
+SCOREBOARD_RANGES = 128
 
 
 class CongestionControl:
@@ -64,7 +66,19 @@ class CongestionControl:
         unacknowledged segment now.
     @ivar sackRetransmit: a request to the sender: fill the pipe with
         holes and new data now (SACK recovery).
+    @ivar rack: whether losses are found by RACK (L{vdetwist.stack.tcp.rack})
+        rather than by counting duplicate ACKs: recovery is entered by
+        L{enterRecovery}, and the sender resends the ranges RACK marks
+        lost instead of walking the scoreboard's holes.
+    @cvar modelBased: whether the window follows a model fed by rate
+        samples (L{update}) rather than the ACKs' count.
+    @cvar pacingRate: the rate the model asks the sender to pace at, bytes
+        per second; 0 lets the sender derive it from cwnd and SRTT.
     """
+
+    modelBased = False
+    pacingRate = 0.0
+    rack = False
 
     def __init__(self, cwnd: int, iss: int) -> None:
         """
@@ -103,6 +117,9 @@ class CongestionControl:
                 self.cwnd = min(self.ssthresh, flight + mss)
                 self.inRecovery = False
                 self.dupAcks = 0
+            elif self.rack:
+                # RACK has marked what is lost; the pipe decides.
+                self.sackRetransmit = True
             elif self.sackRecovery:
                 # Partial ACK: the segment now first is lost too (RFC
                 # 6582's reasoning) unless already resent; the pipe
@@ -177,6 +194,36 @@ class CongestionControl:
         self.rexmitNext = una
         return True
 
+    def enterRecovery(self, una: int, sndMax: int, mss: int) -> None:
+        """
+        RACK marked a loss outside recovery: halve the flight into
+        ssthresh and start a scoreboard-driven recovery (cwnd = ssthresh,
+        sending limited by the pipe) that lasts until SND.MAX is
+        acknowledged.
+
+        @param una: SND.UNA.
+        @param sndMax: the highest sequence number sent.
+        @param mss: the sender's segment size.
+        """
+        self.ssthresh = max(seqSub(sndMax, una) // 2, 2 * mss)
+        self.cwnd = self.ssthresh
+        self.caBytes = 0
+        self.recover = sndMax
+        self.inRecovery = True
+        self.sackRecovery = True
+
+    def update(self, log: object, acked: int, inflight: int, mss: int, now: float) -> None:
+        """
+        A rate sample for a model-based controller (see
+        L{vdetwist.stack.tcp.bbr.BBR.update}); this one counts ACKs.
+
+        @param log: the sender's L{SentLog<vdetwist.stack.tcp.rack.SentLog>}.
+        @param acked: bytes newly delivered.
+        @param inflight: the bytes in flight.
+        @param mss: the sender's segment size.
+        @param now: the current time.
+        """
+
     def lossDetected(self, una: int, sndMax: int, mss: int,
                      newDataSendable: Callable[[], bool]) -> bool:
         """
@@ -225,7 +272,10 @@ class CongestionControl:
         self.dupAcks = 0
         self.retransmitFirst = False
         self.sackRetransmit = False
-        self.scoreboard = []
+        if not self.rack:
+            # RACK keeps the SACKed ranges: what it resends is what they
+            # do not cover.
+            self.scoreboard = []
 
     # -- sending ----------------------------------------------------------------
 

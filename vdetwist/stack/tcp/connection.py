@@ -462,14 +462,14 @@ class TCPConnection:
     def _checkProducer(self) -> None:
         """
         Pause or resume the registered producer by the send buffer's level
-        (high-water mark: the send buffer size; low-water: half of it).
+        (L{TCPMachine.sendBacklog}; high-water mark: the send buffer size;
+        low-water: half of it).
         """
         producer = self._producer
         if producer is None:
             return
-        sendBuffer = self.machine.sendBuffer
-        buffered = sendBuffer.length
-        highWater = sendBuffer.capacity
+        buffered = self.machine.sendBacklog()
+        highWater = self.machine.sendBuffer.capacity
         if self._streamingProducer:
             if not self._producerPaused and buffered > highWater:
                 self._producerPaused = True
@@ -499,7 +499,7 @@ class TCPConnection:
             self._producer is not None
             and self._streamingProducer
             and not self._producerPaused
-            and self.machine.sendBuffer.length > self.machine.sendBuffer.capacity
+            and self.machine.sendBacklog() > self.machine.sendBuffer.capacity
         ):
             self._producerPaused = True
             self._producer.pauseProducing()

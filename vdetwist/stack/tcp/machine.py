@@ -30,7 +30,10 @@ virtual LAN's RTT), RFC 5681 slow start and congestion avoidance with an
 initial window of 10 segments (RFC 6928), limited transmit (RFC 3042),
 early retransmit (RFC 5827), fast retransmit with NewReno recovery (RFC
 6582) or, when the peer sends SACK blocks, scoreboard-driven recovery
-(RFC 6675: cwnd = ssthresh, holes and new data gated by the pipe), RFC
+(RFC 6675: cwnd = ssthresh, holes and new data gated by the pipe) with
+losses found by time rather than by duplicate ACKs and a tail loss probe
+(RACK-TLP, RFC 8985, L{vdetwist.stack.tcp.rack}), optionally BBR v1
+instead of NewReno (L{vdetwist.stack.tcp.bbr}), RFC
 7323 window scaling, timestamps and PAWS, RFC 2018 SACK both ways (out
 of order data is reassembled and reported, the peer's blocks kept in a
 scoreboard), the MSS option, delayed ACKs (every second full-sized
@@ -43,8 +46,9 @@ TIME_WAIT for 2*MSL, a short-cut for in-order data (header prediction).
 
 The parts live by concern: this module processes input (RFC 9293 section
 3.10.7) and the application's requests; L{vdetwist.stack.tcp.output}
-builds what goes out and L{vdetwist.stack.tcp.timers} runs the deadlines
-(mixins sharing the machine's state, with no indirection per segment);
+builds what goes out, L{vdetwist.stack.tcp.acks} processes the ACK field
+and L{vdetwist.stack.tcp.timers} runs the deadlines (mixins sharing the
+machine's state, with no indirection per segment);
 L{vdetwist.stack.tcp.congestion} (congestion control and loss recovery)
 and L{vdetwist.stack.tcp.rtt} (the RFC 6298 estimator) are objects of
 their own, driven through method calls and tested alone; the tunables and
@@ -54,10 +58,13 @@ L{vdetwist.stack.tcp.states}.
 
 from typing import List, Optional, Tuple
 
+from vdetwist.stack.tcp.acks import AckMixin
+from vdetwist.stack.tcp.bbr import BBR
 from vdetwist.stack.tcp.buffers import ReassemblyBuffer, ReceiveBuffer, SendBuffer
 from vdetwist.stack.tcp.config import QUICK_ACKS, TCPConfig, TCPStatistics, windowShiftFor
 from vdetwist.stack.tcp.congestion import CongestionControl
 from vdetwist.stack.tcp.output import OutputMixin
+from vdetwist.stack.tcp.rack import SentLog
 from vdetwist.stack.tcp.rtt import RTTEstimator
 from vdetwist.stack.tcp.seq import (
     SEQ_MASK,
@@ -109,7 +116,7 @@ __all__ = [
 ]
 
 
-class TCPMachine(OutputMixin, TimersMixin):
+class TCPMachine(AckMixin, OutputMixin, TimersMixin):
     """
     One TCP connection's state.  See the module docstring for how to drive
     it.  Attributes named after RFC 9293's variables are public for tests
@@ -126,6 +133,9 @@ class TCPMachine(OutputMixin, TimersMixin):
         data is acknowledged and discarded, and FIN_WAIT_2 times out.
     @ivar congestion: the sender's congestion control and loss recovery.
     @ivar rtt: the RTT estimator and retransmission timeout.
+    @ivar log: what is in flight and when it was sent (RACK's loss
+        detection and the delivery rate samples).
+    @ivar tlpDeadline: when the tail loss probe goes, or C{None}.
     @cvar headerPrediction: take the short-cut for in-order data (tests
         compare the output with and without it).
     """
@@ -194,7 +204,16 @@ class TCPMachine(OutputMixin, TimersMixin):
         self.keepAlive = False
         self.readClosed = False
 
-        self.congestion = CongestionControl(config.initialWindow * self.mss, iss)
+        if config.congestionControl == "bbr":
+            self.congestion: CongestionControl = BBR(config.initialWindow * self.mss, iss)
+        elif config.congestionControl == "newreno":
+            self.congestion = CongestionControl(config.initialWindow * self.mss, iss)
+        else:
+            raise ValueError(f"unknown congestion control {config.congestionControl!r}")
+        self.log = SentLog(iss)
+        self.log.rateSampling = self.congestion.modelBased
+        self.tlpDeadline: Optional[float] = None
+        self._tlpEnd: Optional[int] = None
         self.rtt = RTTEstimator(config.initialRTO, config.minRTO, config.maxRTO,
                                 timestampOffset)
         self._force = False
@@ -350,6 +369,24 @@ class TCPMachine(OutputMixin, TimersMixin):
                     self.ackNow = True
         return data
 
+    def sendBacklog(self) -> int:
+        """
+        The bytes of the send buffer that count against the producer's
+        high-water mark (L{TCPConfig.sendBufferSize}): what is not yet
+        sent, plus what is in flight beyond L{TCPConfig.sendFlightAllowance}.
+        Data in flight waits on the path, not on the application: counting
+        it would starve a sender whose flight holds SACKed data above a
+        hole for a few round trips (the lossy path of issue 13).
+
+        @return: a byte count.
+        """
+        length = self.sendBuffer.length
+        flight = (self.sndMax - self.sndUna) & SEQ_MASK
+        if flight > length:
+            flight = length
+        allowance = self.config.sendFlightAllowance
+        return length - (flight if flight < allowance else allowance)
+
     def close(self, now: float) -> None:
         """
         Close our sending direction: a FIN follows the queued data.
@@ -414,6 +451,8 @@ class TCPMachine(OutputMixin, TimersMixin):
         self.closeDeadline = None
         self.ackNow = False
         self.congestion.retransmitFirst = False
+        self.tlpDeadline = None
+        self.log.forget()
         self.events.append((EVENT_CLOSED, reason))
 
     def _timeWait(self, now: float) -> None:
@@ -424,6 +463,8 @@ class TCPMachine(OutputMixin, TimersMixin):
         """
         self.state = TIME_WAIT
         self.rtoDeadline = None
+        self.tlpDeadline = None
+        self.log.forget()
         self.persistDeadline = None
         self.keepaliveDeadline = None
         self.closeDeadline = now + 2 * self.config.msl
@@ -495,6 +536,7 @@ class TCPMachine(OutputMixin, TimersMixin):
         if self.tsEnabled:
             self.tsRecent = segment.timestamp[0]  # type: ignore[index]
         self.sackEnabled = config.sack and segment.sackPermitted
+        self.congestion.rack = self.sackEnabled and bool(config.rack)
         self.wsEnabled = config.windowScaling and segment.windowScale is not None
         if self.wsEnabled:
             self.sndShift = min(segment.windowScale or 0, 14)
@@ -503,6 +545,7 @@ class TCPMachine(OutputMixin, TimersMixin):
             self.sndShift = 0
             self.rcvShift = 0
         self.mss = max(64, min(self.peerMSS, config.mss) - (12 if self.tsEnabled else 0))
+        self.log.dupThreshBytes = 3 * self.mss
         self.congestion.cwnd = config.initialWindow * self.mss
         self.irs = segment.seq
         self.rcvNxt = (segment.seq + 1) & SEQ_MASK
@@ -570,54 +613,6 @@ class TCPMachine(OutputMixin, TimersMixin):
         self._updateTimers(now)
         if flags & RST:
             self.stats.resetsReceived += 1
-
-    def _fastAck(self, seq: int, ack: int, window: int,
-                 sackBlocks: Tuple[Tuple[int, int], ...],
-                 timestamp: Optional[Tuple[int, int]], now: float) -> bool:
-        """
-        Header prediction for a pure ACK of new data, in sequence, in
-        ESTABLISHED (checked by L{segmentReceived}): what L{_inSynchronized}
-        and L{_processAck} do with it, without their checks that cannot
-        apply.  SACK blocks, a scoreboard or a FIN waiting out of order
-        take the general path.
-
-        @param seq: the segment's sequence number (RCV.NXT).
-        @param ack: its acknowledgment number.
-        @param window: its window field.
-        @param sackBlocks: its SACK blocks.
-        @param timestamp: its timestamp option.
-        @param now: the current time.
-        @return: whether the segment was processed.
-        """
-        sndUna = self.sndUna
-        if (
-            (sackBlocks and self.sackEnabled)
-            or self.congestion.scoreboard
-            or self.peerFinOffset is not None
-            # SND.UNA < SEG.ACK <= SND.MAX, and not below SND.UNA -
-            # MAX.SND.WND (_processAck's checks).
-            or not 0 < ((ack - sndUna) & SEQ_MASK) < _HALF
-            or 0 < ((ack - self.sndMax) & SEQ_MASK) < _HALF
-            or 0 < (((sndUna - self.maxSndWnd) - ack) & SEQ_MASK) < _HALF
-        ):
-            return False
-        self._lastReceived = now
-        self._keepaliveProbes = 0
-        if self.tsEnabled:
-            self.tsRecent = timestamp[0]  # type: ignore[index]
-        self._ackAdvanced(ack, sndUna, timestamp, now)
-        # The window update of _processAck.
-        sndWl1 = self.sndWl1
-        if 0 < ((seq - sndWl1) & SEQ_MASK) < _HALF or (
-                sndWl1 == seq and ((ack - self.sndWl2) & SEQ_MASK) < _HALF):
-            window <<= self.sndShift
-            self.sndWnd = window
-            self.sndWl1 = seq
-            self.sndWl2 = ack
-            if window > self.maxSndWnd:
-                self.maxSndWnd = window
-        self._updateTimers(now)
-        return True
 
     def _inListen(self, segment: TCPSegment, now: float) -> None:
         """
@@ -870,128 +865,3 @@ class TCPMachine(OutputMixin, TimersMixin):
         @return: whether our FIN was sent and acknowledged.
         """
         return self.finSent and self.sndUna == (self.finSeq + 1) & SEQ_MASK
-
-    def _processAck(self, segment: TCPSegment, now: float) -> bool:
-        """
-        The ACK field of an acceptable segment (RFC 9293 3.10.7.4, fifth
-        check; RFC 5961 section 5; RFC 5681/6582 for congestion control).
-
-        @param segment: the segment.
-        @param now: the current time.
-        @return: whether processing of the segment should continue.
-        """
-        ack = segment.ack
-        sndUna = self.sndUna
-        if self.state == SYN_RECEIVED:
-            if seqGT(ack, sndUna) and seqLE(ack, self.sndMax):
-                self._established()
-            else:
-                self._reset(ack)
-                return False
-        if seqGT(ack, self.sndMax):
-            self._outOfWindowAck(now)
-            return False
-        if seqLT(ack, (sndUna - self.maxSndWnd) & SEQ_MASK):
-            self._outOfWindowAck(now)
-            return False
-
-        window = segment.window << self.sndShift
-        congestion = self.congestion
-        sackBlocks = segment.sackBlocks if self.sackEnabled else ()
-        sackNew = False
-        if ack == sndUna and sackBlocks:
-            # An ACK that SACKs new data counts as a duplicate even when it
-            # moves the window (RFC 6675's DupAck; Linux's receivers grow
-            # their window all the time).
-            before = congestion.sackedBytes()
-            congestion.updateScoreboard(sackBlocks, sndUna, self.sndMax)
-            sackNew = congestion.sackedBytes() > before
-            sackBlocks = ()
-        if seqGT(ack, sndUna):
-            self._ackAdvanced(ack, sndUna, segment.timestamp, now)
-        elif (
-            ack == sndUna
-            and self.sndMax != sndUna
-            and not segment.payload
-            and not segment.flags & (SYN | FIN)
-            and (window == self.sndWnd or sackNew)
-            and self.state != SYN_RECEIVED
-        ):
-            self.stats.duplicateAcks += 1
-            if congestion.duplicateAck(sndUna, self.sndMax, self.mss, self.sackEnabled,
-                                       self._newDataSendable):
-                self.stats.fastRetransmits += 1
-
-        if sackBlocks or congestion.scoreboard:
-            congestion.updateScoreboard(sackBlocks, self.sndUna, self.sndMax)
-
-        # Window update.
-        seq = segment.seq
-        if seqLT(self.sndWl1, seq) or (
-            self.sndWl1 == seq and seqLE(self.sndWl2, ack)
-        ):
-            self.sndWnd = window
-            self.sndWl1 = seq
-            self.sndWl2 = ack
-            if window > self.maxSndWnd:
-                self.maxSndWnd = window
-
-        state = self.state
-        if state == FIN_WAIT_1:
-            if self._finAcked():
-                self.state = FIN_WAIT_2
-                if self.readClosed:
-                    self.closeDeadline = now + self.config.finWait2Timeout
-        elif state == CLOSING:
-            if self._finAcked():
-                self._timeWait(now)
-        elif state == LAST_ACK:
-            if self._finAcked():
-                self._closed(REASON_DONE)
-                return False
-        elif state == TIME_WAIT:
-            if segment.flags & FIN:
-                self.ackNow = True
-                self.closeDeadline = now + 2 * self.config.msl
-        return True
-
-    def _ackAdvanced(self, ack: int, sndUna: int, timestamp: Optional[Tuple[int, int]],
-                     now: float) -> None:
-        """
-        An acceptable ACK moved SND.UNA forward: drop the acknowledged
-        data, stop the RTO timer, sample the RTT, grow the window.
-
-        @param ack: the acknowledgment number.
-        @param sndUna: SND.UNA before it.
-        @param timestamp: the segment's timestamp option.
-        @param now: the current time.
-        """
-        acked = ((ack - sndUna + _HALF) & SEQ_MASK) - _HALF
-        dataAcked = acked
-        if sndUna == self.iss:
-            dataAcked -= 1
-        if self.finSent and ack == (self.finSeq + 1) & SEQ_MASK:
-            dataAcked -= 1
-        if dataAcked > 0:
-            sendBuffer = self.sendBuffer
-            sendBuffer.consume(min(dataAcked, sendBuffer.length))
-        self.sndUna = ack
-        if 0 < ((ack - self.sndNxt) & SEQ_MASK) < _HALF:
-            self.sndNxt = ack
-        self.retries = 0
-        self.rtoDeadline = None
-        # RTT (Karn's rule: the estimator forgets retransmitted segments
-        # and echoes of timestamps sent before a timeout).
-        if self.tsEnabled and timestamp is not None and timestamp[1]:
-            self.rtt.acked(ack, now, timestamp[1],
-                           (int(now * 1000) + self.timestampOffset) & SEQ_MASK)  # _tsVal
-        else:
-            self.rtt.acked(ack, now)
-        self.congestion.newAck(ack, acked, self.sndMax, self.mss)
-        self._persistBackoff = 0
-
-    def _newDataSendable(self) -> bool:
-        """
-        @return: whether new data (or a FIN) could be sent now.
-        """
-        return self._sendable() is not None

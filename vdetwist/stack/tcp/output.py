@@ -166,7 +166,12 @@ class OutputMixin:
         mss = self.mss - self._sackRoom
         congestion = self.congestion
         sndMax = self.sndMax
-        if congestion.dupAcks or congestion.inRecovery:
+        if congestion.rack:
+            # RACK's pipe: in flight less SACKed and lost (SND.NXT is
+            # SND.MAX: lost ranges are resent by dispatch, not go-back-N).
+            log = self.log
+            room = congestion.cwnd - offset + log.sacked + log.lostBytes
+        elif congestion.dupAcks or congestion.inRecovery:
             room = congestion.room(offset, mss, sndUna, sndMax)
         else:
             room = congestion.cwnd - offset
@@ -276,7 +281,10 @@ class OutputMixin:
                 sent = True
         if congestion.sackRetransmit:
             congestion.sackRetransmit = False
-            if (congestion.inRecovery and congestion.sackRecovery
+            if congestion.rack:
+                if self.log.lost and self._synchronizedSending():
+                    sent = self._retransmitLost(now, out) or sent
+            elif (congestion.inRecovery and congestion.sackRecovery
                     and self._synchronizedSending()):
                 # Retransmit lost holes while the pipe has room (RFC 6675
                 # section 5, NextSeg rule 1); new data follows in
@@ -292,9 +300,17 @@ class OutputMixin:
                     self.rtt.timedSeq = None
                     out.append(self._segment(seq, ACK, self.sendBuffer.peek(
                         seqSub(seq, self.sndUna), n), now))
+                    self.log.sent(seq, n, now, True)
                     sent = True
         if self.state in SENDING_STATES and self._hasUnsent():
-            sent = self._sendData(now, out) or sent
+            first = self.sndNxt
+            sndMax = self.sndMax
+            if self._sendData(now, out):
+                sent = True
+                self.log.sent(first, (self.sndNxt - first) & SEQ_MASK, now,
+                              0 < ((sndMax - first) & SEQ_MASK) < _HALF)
+            if congestion.modelBased and not self._hasUnsent():
+                self.log.markAppLimited((self.sndMax - self.sndUna) & SEQ_MASK)
         if (self.ackNow and not sent) and state != CLOSED:
             # A pure ACK carries SND.MAX, not SND.NXT: after a timeout
             # SND.NXT goes back for retransmission, and the peer (which may
@@ -324,7 +340,72 @@ class OutputMixin:
         self.stats.retransmissions += 1
         self.rtt.timedSeq = None
         self.congestion.rexmitNext = (self.sndUna + n) & SEQ_MASK
+        self.log.sent(self.sndUna, n + (flags & FIN), now, True)
         return self._segment(self.sndUna, flags, self.sendBuffer.peek(0, n), now)
+
+    def _resend(self, offset: int, n: int, now: float) -> TCPSegment:
+        """
+        Build the retransmission of C{n} sequence numbers from C{offset}
+        bytes above SND.UNA (data, and our FIN if they reach it), and log
+        it.
+
+        @param offset: where it starts, from SND.UNA.
+        @param n: its sequence length.
+        @param now: the current time.
+        @return: the segment.
+        """
+        sendBuffer = self.sendBuffer
+        data = sendBuffer.length - offset
+        if data > n:
+            data = n
+        if data < 0:
+            data = 0
+        flags = ACK
+        if data < n and self.finSent:
+            flags |= FIN
+        elif data < n:
+            n = data
+        if offset + data == sendBuffer.length and data:
+            flags |= PSH
+        seq = (self.sndUna + offset) & SEQ_MASK
+        self.stats.retransmissions += 1
+        self.rtt.timedSeq = None
+        self.log.sent(seq, data + (flags & FIN), now, True)
+        return self._segment(seq, flags, sendBuffer.peek(offset, data), now)
+
+    def _retransmitLost(self, now: float, out: List[TCPSegment]) -> bool:
+        """
+        Resend the ranges RACK marked lost, in sequence order, while the
+        pipe leaves a segment's room in the congestion window (RFC 6675's
+        NextSeg rule 1 with RACK's losses; new data follows in
+        L{_sendData} under the same limit).
+
+        @param now: the current time.
+        @param out: where to append the segments.
+        @return: whether anything was emitted.
+        """
+        log = self.log
+        congestion = self.congestion
+        mss = self.mss - self._sackRoom
+        sent = False
+        flight = (self.sndMax - self.sndUna) & SEQ_MASK
+        una = log.position(self.sndUna)
+        while log.lost and log.pipe(flight) < congestion.cwnd:
+            taken = log.takeLost(mss)
+            if taken is None:
+                break
+            start, n = taken
+            if start < una:
+                continue
+            if start == una:
+                # The head again: the RTO counts from now (as Linux
+                # re-arms it), so RACK, not the timer, handles a loss of
+                # this retransmission if data sent after it gets through.
+                self.rtoDeadline = now + self.rtt.rto
+            self.stats.sackRetransmissions += 1
+            out.append(self._resend(start - una, n, now))
+            sent = True
+        return sent
 
     def _sendData(self, now: float, out: List[TCPSegment]) -> bool:
         """
@@ -345,16 +426,27 @@ class OutputMixin:
         self.pacedUntil = None
         srtt = rtt.srtt
         perByte = 0.0
-        if self.pacing and srtt:
+        congestion = self.congestion
+        if self.pacing and (srtt or congestion.pacingRate):
             # Seconds per byte at the pacing rate, and how far ahead of it
             # a burst may run.
-            congestion = self.congestion
-            perByte = srtt / ((2.0 if congestion.cwnd < congestion.ssthresh else 1.2)
-                              * congestion.cwnd)
-            slack = self.pacingBurst * self.mss * perByte
+            slack = self.pacingBurst * self.mss
             paceNext = self.paceNext
-            if paceNext < now:
-                paceNext = now
+            if congestion.pacingRate:
+                perByte = 1.0 / congestion.pacingRate
+                slack *= perByte
+                # A model's rate is what the path delivered at the rate
+                # sent: a timer that fires late must not lower it (the
+                # reactor's timers are coarse), so up to a burst of the
+                # lateness is made up.
+                if paceNext < now - slack:
+                    paceNext = now - slack
+            else:
+                perByte = srtt / ((2.0 if congestion.cwnd < congestion.ssthresh else 1.2)
+                                  * congestion.cwnd)
+                slack *= perByte
+                if paceNext < now:
+                    paceNext = now
         while True:
             decision = self._sendable()
             if decision is None:

@@ -4,7 +4,8 @@
 The timers of L{vdetwist.stack.tcp.machine.TCPMachine}, pure like the
 rest of it: deadlines are times kept in the machine, acted on when the
 owner calls C{dispatch(now)} and reported by C{pollAt}.  The
-retransmission timer (RFC 6298), the persist timer (zero-window probes
+retransmission timer (RFC 6298), the tail loss probe and RACK's reordering
+timer (RFC 8985), the persist timer (zero-window probes
 and the override of a window too small to use), delayed ACKs, keepalive,
 and the close deadline (TIME_WAIT, FIN_WAIT_2, a connect timeout).
 """
@@ -26,7 +27,11 @@ from vdetwist.stack.tcp.states import (
 )
 from vdetwist.wire.tcp import ACK, RST, TCPSegment
 
-__all__ = ["TimersMixin"]
+__all__ = ["TimersMixin", "WORST_DELAYED_ACK"]
+
+#: RFC 8985's WCDelAckT: the longest a peer may delay an ACK of a single
+#: segment, added to the tail loss probe's timeout then.
+WORST_DELAYED_ACK = 0.2
 
 
 class TimersMixin:
@@ -53,9 +58,18 @@ class TimersMixin:
             return
         if self.rtoDeadline is not None and now >= self.rtoDeadline:
             self.rtoDeadline = None
+            self.tlpDeadline = None
             self._retransmitTimeout(now, out)
             if self.state == CLOSED:
                 return
+        if self.tlpDeadline is not None and now >= self.tlpDeadline:
+            self.tlpDeadline = None
+            self._lossProbe(now, out)
+        log = self.log
+        if log.deadline is not None and now >= log.deadline:
+            log.recovering = self.congestion.inRecovery
+            if log.detectLosses(now):
+                self._rackLoss()
         if self.persistDeadline is not None and now >= self.persistDeadline:
             self.persistDeadline = None
             self._persistBackoff += 1
@@ -99,13 +113,46 @@ class TimersMixin:
             self._closed(REASON_TIMEOUT)
             return
         self.stats.retransmissionTimeouts += 1
+        congestion = self.congestion
+        self._tlpEnd = None
         if handshake:
             self.sndNxt = self.iss
+        elif congestion.rack and self.sndNxt == self.sndMax:
+            # RFC 8985 section 6.3: all that is in flight and not SACKed
+            # is lost, and is resent from the lost ranges as the window
+            # (one segment now) grows.
+            congestion.timeout(self.retries == 1, self.sndUna, self.sndMax, self.mss)
+            log = self.log
+            log.ackedTo(self.sndUna, now)
+            log.markAllLost(self.sndMax)
+            congestion.sackRetransmit = True
         else:
-            self.congestion.timeout(self.retries == 1, self.sndUna, self.sndMax, self.mss)
+            congestion.timeout(self.retries == 1, self.sndUna, self.sndMax, self.mss)
+            self.log.forget()
             self.sndNxt = self.sndUna
             self._force = True
         self.rtt.backoff(self._tsVal(now))
+
+    def _lossProbe(self, now: float, out: List[TCPSegment]) -> None:
+        """
+        The tail loss probe's timer expired (RFC 8985 section 7.3): resend
+        the last segment sent, so that the peer's ACK (with SACK blocks)
+        lets RACK find losses at the tail of the flight without waiting
+        for the RTO; then the RTO is armed afresh.
+
+        @param now: the current time.
+        @param out: where segments go.
+        """
+        flight = (self.sndMax - self.sndUna) & SEQ_MASK
+        if not flight or self._tlpEnd is not None or not self._synchronizedSending():
+            return
+        n = self.mss - self._sackRoom
+        if n > flight:
+            n = flight
+        self.stats.tailLossProbes += 1
+        self._tlpEnd = self.sndMax
+        out.append(self._resend(flight - n, n, now))
+        self.rtoDeadline = now + self.rtt.rto
 
     def _updateTimers(self, now: float) -> None:
         """
@@ -121,6 +168,18 @@ class TimersMixin:
             if self.rtoDeadline is None:
                 self.rtoDeadline = now + self.rtt.rto
             self.persistDeadline = None
+            congestion = self.congestion
+            if (self.tlpDeadline is None and congestion.rack and self._tlpEnd is None
+                    and not congestion.inRecovery and not self.log.lost and self.rtt.srtt):
+                # The tail loss probe (RFC 8985 section 7.2): two round
+                # trips, plus the worst delayed ACK when one segment is
+                # out, unless the RTO comes first.
+                srtt = self.rtt.srtt
+                pto = 2 * srtt
+                if ((self.sndMax - self.sndUna) & SEQ_MASK) <= self.mss:
+                    pto += WORST_DELAYED_ACK
+                if now + pto < self.rtoDeadline:
+                    self.tlpDeadline = now + pto
         else:
             self.rtoDeadline = None
             if (self.sendBuffer.length and self.state in SENDING_STATES
@@ -173,6 +232,12 @@ class TimersMixin:
         if candidate is not None and (deadline is None or candidate < deadline):
             deadline = candidate
         candidate = self.rtoDeadline
+        if candidate is not None and (deadline is None or candidate < deadline):
+            deadline = candidate
+        candidate = self.tlpDeadline
+        if candidate is not None and (deadline is None or candidate < deadline):
+            deadline = candidate
+        candidate = self.log.deadline
         if candidate is not None and (deadline is None or candidate < deadline):
             deadline = candidate
         candidate = self.persistDeadline

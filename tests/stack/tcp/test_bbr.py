@@ -1,0 +1,122 @@
+# Copyright (c) vdetwist authors. See LICENSE for details.
+"""
+Tests for L{vdetwist.stack.tcp.bbr}: the model-based congestion control,
+on a deterministic in-memory lossy path (L{tests.stack.tcp.lossypath}).
+"""
+
+import math
+import random
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.stack.tcp.helpers import ISS, RISS, config, passive, theirs
+from tests.stack.tcp.lossypath import LossyPath
+from vdetwist.stack.tcp.bbr import BBR, BW_WINDOW, PROBE_BW
+from vdetwist.stack.tcp.congestion import MAX_CWND, CongestionControl
+from vdetwist.stack.tcp.machine import TCPConfig, TCPMachine
+
+#: The path's bottleneck, bytes per second.
+RATE = 1000000.0
+#: Its one-way delay.
+DELAY = 0.02
+
+
+def path(congestionControl: str, lossEvery: int, queue: int = 64) -> LossyPath:
+    """
+    @param congestionControl: the machines' congestion control.
+    @param lossEvery: drop every this many data segments.
+    @param queue: the bottleneck's queue, in segments.
+    @return: a path between two machines with a large receive buffer.
+    """
+    return LossyPath(RATE, DELAY, lossEvery, TCPConfig(
+        congestionControl=congestionControl, receiveBufferSize=1 << 20), queue)
+
+
+class BBRTests(SynchronousTestCase):
+    """
+    BBR's model and control.
+    """
+
+    def test_selectedByConfig(self) -> None:
+        """
+        L{TCPConfig.congestionControl} chooses the controller; an unknown
+        name is refused.
+        """
+        self.assertIsInstance(TCPMachine(1, 2, 0, TCPConfig(congestionControl="bbr")).congestion,
+                              BBR)
+        newreno = TCPMachine(1, 2, 0, TCPConfig(congestionControl="newreno")).congestion
+        self.assertIs(type(newreno), CongestionControl)
+        self.assertRaises(ValueError, TCPMachine, 1, 2, 0, TCPConfig(congestionControl="x"))
+
+    def test_bandwidthConvergesUnderRandomLoss(self) -> None:
+        """
+        With one data segment in ten lost (retransmissions too), the
+        bandwidth estimate converges on the bottleneck's rate, the sender
+        reaches PROBE_BW and delivers most of the rate, where NewReno's
+        window collapses.
+        """
+        bbr = path("bbr", 10)
+        bbr.run(3.0, b"x" * 65536)
+        model = bbr.sender.congestion
+        self.assertEqual(model.mode, PROBE_BW)
+        self.assertTrue(0.8 * RATE <= model.bw <= 1.25 * RATE, model.bw)
+        self.assertLess(abs(model.minRTT - 2 * DELAY), 0.01)
+        self.assertGreater(bbr.received, 0.6 * RATE * 3.0)
+        self.assertGreater(bbr.dropped, 100)
+        self.assertEqual(bbr.sender.stats.retransmissionTimeouts, 0)
+        newreno = path("newreno", 10)
+        newreno.run(3.0, b"x" * 65536)
+        self.assertGreater(bbr.received, 4 * newreno.received)
+
+    def test_pacedAtTheModel(self) -> None:
+        """
+        The pacing rate is the gain times the bandwidth estimate, and the
+        window twice the bandwidth-delay product (plus a few segments and
+        the data ACKs delivered in a batch beyond the rate).
+        """
+        p = path("bbr", 0)
+        p.run(2.0, b"x" * 65536)
+        model = p.sender.congestion
+        self.assertAlmostEqual(model.pacingRate, model.pacingGain * model.bw)
+        bdp = model.bw * model.minRTT
+        self.assertLessEqual(model.cwnd,
+                             2 * bdp + 3 * p.sender.mss + max(model.extraAcked) + 1)
+        self.assertGreater(model.cwnd, bdp)
+
+    def test_shallowQueue(self) -> None:
+        """
+        With no random loss and a queue of 16 segments (under half the
+        bandwidth-delay product), the rate is still found and used.
+        """
+        p = path("bbr", 0, queue=16)
+        p.run(3.0, b"x" * 65536)
+        self.assertTrue(0.8 * RATE <= p.sender.congestion.bw <= 1.25 * RATE)
+        self.assertGreater(p.received, 0.6 * RATE * 3.0)
+
+    def test_hostileAcks(self) -> None:
+        """
+        Random ACKs and SACK blocks leave the model finite and bounded: the
+        window within L{MAX_CWND}, the filter within its rounds.
+        """
+        rng = random.Random(7)
+        m = passive(config(sack=True, congestionControl="bbr"), peerWindow=60000,
+                    sackPermitted=True)
+        m.noDelay = True
+        m.send(b"y" * 300000)
+        now = 1.0
+        m.dispatch(now)
+        for _ in range(3000):
+            now += rng.random() * 0.01
+            flight = (m.sndMax - m.sndUna) & 0xFFFFFFFF
+            blocks = tuple(
+                ((m.sndUna + left) & 0xFFFFFFFF, (m.sndUna + left + size) & 0xFFFFFFFF)
+                for left, size in ((rng.randint(-5000, flight + 5000), rng.randint(-5, 9000))
+                                   for _ in range(rng.randint(0, 3))))
+            ack = m.sndUna + (rng.randint(0, min(flight, 4000)) if rng.random() < 0.5 else 0)
+            m.segmentReceived(theirs(RISS + 1, ack, window=60000, sackBlocks=blocks), now)
+            m.dispatch(now)
+            model = m.congestion
+            self.assertLessEqual(model.cwnd, MAX_CWND)
+            self.assertTrue(math.isfinite(model.bw))
+            self.assertLessEqual(len(model._bwFilter), BW_WINDOW + 1)
+        self.assertGreater(m.sndUna - ISS, 0)
