@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.stack.tcp.helpers import ISS, RISS, config, passive, theirs
 from tests.stack.tcp.lossypath import LossyPath
-from vdetwist.stack.tcp.bbr import BBR, BW_WINDOW, PROBE_BW
+from vdetwist.stack.tcp.bbr import BBR, BW_WINDOW, MIN_RTT_FLOOR, PROBE_BW
 from vdetwist.stack.tcp.congestion import MAX_CWND, CongestionControl
 from vdetwist.stack.tcp.machine import TCPConfig, TCPMachine
 
@@ -82,6 +82,26 @@ class BBRTests(SynchronousTestCase):
         self.assertLessEqual(model.cwnd,
                              2 * bdp + 3 * p.sender.mss + max(model.extraAcked) + 1)
         self.assertGreater(model.cwnd, bdp)
+
+    def test_lanWindowFloor(self) -> None:
+        """
+        On a LAN whose round trip is a fraction of a millisecond the window
+        is sized for L{MIN_RTT_FLOOR} instead (a reactor that wakes late or
+        batches ACKs stretches such a round trip tenfold, and a window of
+        twice the least one then starves the sender), and the rate is
+        still found and used.
+        """
+        rate = 100e6
+        p = LossyPath(rate, 0.00005, 0, TCPConfig(congestionControl="bbr",
+                                                  receiveBufferSize=1 << 20), 64)
+        p.run(0.2, b"x" * 65536)
+        model = p.sender.congestion
+        self.assertEqual(model.mode, PROBE_BW)
+        self.assertLess(model.minRTT, MIN_RTT_FLOOR / 4)
+        self.assertGreaterEqual(model.cwnd, 2 * model.bw * MIN_RTT_FLOOR)
+        self.assertLessEqual(model.cwnd, 2 * model.bw * MIN_RTT_FLOOR + 3 * p.sender.mss
+                             + max(model.extraAcked) + 1)
+        self.assertGreater(p.received, 0.9 * rate * 0.2)
 
     def test_shallowQueue(self) -> None:
         """
