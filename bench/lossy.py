@@ -14,7 +14,10 @@ The kernel sender's congestion control is the machine's
 (C{net.ipv4.tcp_congestion_control}), unless C{--cc} sets it on the
 socket (C{TCP_CONGESTION}): with BBR, which does not take random loss for
 congestion, kernel -> kernel is many times faster than any loss-based
-sender (ours is NewReno), so the run prints which one the kernel used.
+sender, so the run prints which one the kernel used.  Ours is NewReno by
+default, BBR with TCPConfig(congestionControl="bbr"): C{--vhost-cc} starts
+one virtual host per controller named (default both), timed side by side
+in every round.
 
 Needs root, vde_switch, vde_plug2tap and wirefilter:
     .venv/bin/python bench/lossy.py --rounds 2 --size 4000000
@@ -39,7 +42,6 @@ from tests.interop.netns import SINK, Namespace  # noqa: E402
 from tests.interop.test_stack_interop import RECEIVE, SEND  # noqa: E402
 from tests.vde.realswitch import RealVDESwitch  # noqa: E402
 
-VHOST = "10.78.0.100"
 
 #: L{tests.interop.netns.SOURCE} with the congestion control chosen.
 SOURCE = r"""
@@ -97,6 +99,9 @@ def main() -> None:
     parser.add_argument("--delay", default="20", help="wirefilter -d (default 20)")
     parser.add_argument("--cc", default=None,
                         help="the kernel sender's congestion control (e.g. cubic, reno, bbr)")
+    parser.add_argument("--vhost-cc", default="newreno,bbr",
+                        help="our congestion controls, comma-separated: one virtual host each,"
+                             " measured side by side (default newreno,bbr)")
     options = parser.parse_args()
     cleanups: List[Callable[[], object]] = []
     directory = tempfile.mkdtemp(prefix="vtlossy")
@@ -114,13 +119,18 @@ def main() -> None:
                         "--daemon", "--pidfile", pidfile],
                        check=True, stdin=subprocess.DEVNULL, timeout=10)
         cleanups.append(lambda: os.kill(int(open(pidfile).read()), signal.SIGTERM))
-        vhost = subprocess.Popen(
-            [sys.executable, "-m", "tests.interop.vhost", far.ctlDir, VHOST + "/24"],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=ROOT))
-        cleanups.append(lambda: (vhost.kill(), vhost.wait(), vhost.stdout.close()))
-        if vhost.stdout.readline().strip() != b"ready":
-            raise SystemExit("the virtual host did not start")
+        vhosts = []
+        for index, name in enumerate(options.vhost_cc.split(",")):
+            address = "10.78.0.%d" % (100 + index,)
+            vhost = subprocess.Popen(
+                [sys.executable, "-m", "tests.interop.vhost", far.ctlDir, address + "/24",
+                 "--cc", name],
+                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT,
+                env=dict(os.environ, PYTHONPATH=ROOT))
+            cleanups.append(lambda vhost=vhost: (vhost.kill(), vhost.wait(), vhost.stdout.close()))
+            if vhost.stdout.readline().strip() != b"ready":
+                raise SystemExit("the virtual host did not start")
+            vhosts.append((name, address, vhost))
         nearHost = Namespace(cleanups.append, directory)
         nearHost.plug(near.ctlDir, "10.78.0.1/24")
         farHost = Namespace(cleanups.append, directory)
@@ -134,23 +144,26 @@ def main() -> None:
         size = str(options.size)
         for i in range(options.rounds):
             kk = transfer(farHost, nearHost, options.size, options.cc or "")
-            start = time.monotonic()
-            nearHost.exec(sys.executable, "-c", RECEIVE, VHOST, size, timeout=600)
-            vk = time.monotonic() - start
-            start = time.monotonic()
-            nearHost.exec(sys.executable, "-c", SEND, VHOST, size, timeout=600)
-            kv = time.monotonic() - start
-            print("round %d: kernel->kernel %.2f s  vhost->kernel %.2f s (%.1fx)"
-                  "  kernel->vhost %.2f s (%.1fx)" % (i + 1, kk, vk, vk / kk, kv, kv / kk),
-                  flush=True)
-        vhost.send_signal(signal.SIGUSR1)
-        counters: Dict[str, str] = {}
-        for line in iter(vhost.stdout.readline, b"end\n"):
-            name, _, value = line.decode().strip().partition("=")
-            if name.startswith("proto6.") and value != "0":
-                counters[name[7:]] = value
-        print("virtual host TCP counters: " + " ".join(
-            "%s=%s" % item for item in sorted(counters.items())))
+            line = "round %d: kernel->kernel %.2f s" % (i + 1, kk)
+            for name, address, _ in vhosts:
+                start = time.monotonic()
+                nearHost.exec(sys.executable, "-c", RECEIVE, address, size, timeout=600)
+                vk = time.monotonic() - start
+                start = time.monotonic()
+                nearHost.exec(sys.executable, "-c", SEND, address, size, timeout=600)
+                kv = time.monotonic() - start
+                line += "  [%s] vhost->kernel %.2f s (%.1fx) kernel->vhost %.2f s (%.1fx)" % (
+                    name, vk, vk / kk, kv, kv / kk)
+            print(line, flush=True)
+        for name, _, vhost in vhosts:
+            vhost.send_signal(signal.SIGUSR1)
+            counters: Dict[str, str] = {}
+            for line in iter(vhost.stdout.readline, b"end\n"):
+                counter, _, value = line.decode().strip().partition("=")
+                if counter.startswith("proto6.") and value != "0":
+                    counters[counter[7:]] = value
+            print("virtual host [%s] TCP counters: " % (name,) + " ".join(
+                "%s=%s" % item for item in sorted(counters.items())))
         print("load average at end %s" % (loadAverage(),))
     finally:
         for cleanup in reversed(cleanups):

@@ -97,12 +97,31 @@ class Echo(protocol.Protocol):
         self.transport.write(data)
 
 
+def useCongestionControl(name: str) -> None:
+    """
+    Make C{name} the congestion control of every TCP configuration this
+    process makes (the virtual hosts take the default one; a benchmark
+    compares them in one run).
+
+    @param name: a L{TCPConfig.congestionControl} value.
+    """
+    from vdetwist.stack.tcp.config import TCPConfig
+    original = TCPConfig.__init__
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("congestionControl", name)
+        original(self, *args, **kwargs)
+    TCPConfig.__init__ = __init__  # type: ignore[method-assign]
+
+
 def main(argv) -> None:
     """
     Serve until killed.
     """
     sock, address = argv[0], argv[1]
     web = argv[argv.index("--web") + 1] if "--web" in argv else None
+    if "--cc" in argv:
+        useCongestionControl(argv[argv.index("--cc") + 1])
     services = [(5001, protocol.Factory.forProtocol(Sink)),
                 (5002, protocol.Factory.forProtocol(Source)),
                 (5003, protocol.Factory.forProtocol(Echo))]
