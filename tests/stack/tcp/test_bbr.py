@@ -48,6 +48,25 @@ class BBRTests(SynchronousTestCase):
         self.assertIs(type(newreno), CongestionControl)
         self.assertRaises(ValueError, TCPMachine, 1, 2, 0, TCPConfig(congestionControl="x"))
 
+    def test_autoByRoundTrip(self) -> None:
+        """
+        C{congestionControl="auto"} (the default) gives both ends of a
+        connection BBR once the handshake measures a round trip of at
+        least L{TCPConfig.bbrAboveRTT}, and NewReno on a LAN.
+        """
+        self.assertEqual(TCPConfig().congestionControl, "auto")
+        wan = path("auto", 0)
+        wan.run(0.5, b"x" * 65536)
+        self.assertIsInstance(wan.sender.congestion, BBR)
+        self.assertIsInstance(wan.receiver.congestion, BBR)
+        self.assertTrue(wan.sender.log.rateSampling)
+        lan = LossyPath(100e6, 0.00005, 0, TCPConfig(receiveBufferSize=1 << 20), 64)
+        lan.run(0.05, b"x" * 65536)
+        for machine in (lan.sender, lan.receiver):
+            self.assertIs(type(machine.congestion), CongestionControl)
+            self.assertFalse(machine.congestionUndecided)
+        self.assertGreater(lan.received, 0)
+
     def test_bandwidthConvergesUnderRandomLoss(self) -> None:
         """
         With one data segment in ten lost (retransmissions too), the

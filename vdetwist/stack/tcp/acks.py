@@ -221,6 +221,8 @@ class AckMixin:
                            (int(now * 1000) + self.timestampOffset) & SEQ_MASK)  # _tsVal
         else:
             self.rtt.acked(ack, now)
+        if self.congestionUndecided:
+            self.chooseCongestion()
         self.congestion.newAck(ack, acked, self.sndMax, self.mss)
         self._persistBackoff = 0
 

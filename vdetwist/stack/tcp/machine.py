@@ -206,10 +206,12 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
 
         if config.congestionControl == "bbr":
             self.congestion: CongestionControl = BBR(config.initialWindow * self.mss, iss)
-        elif config.congestionControl == "newreno":
+        elif config.congestionControl in ("newreno", "auto"):
             self.congestion = CongestionControl(config.initialWindow * self.mss, iss)
         else:
             raise ValueError(f"unknown congestion control {config.congestionControl!r}")
+        #: "auto" decides at the handshake's round trip (L{chooseCongestion}).
+        self.congestionUndecided = config.congestionControl == "auto"
         self.log = SentLog(iss)
         self.log.rateSampling = self.congestion.modelBased
         self.tlpDeadline: Optional[float] = None
@@ -551,6 +553,25 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
         self.rcvNxt = (segment.seq + 1) & SEQ_MASK
         self.rcvAdv = (self.rcvNxt + min(self.receiveBuffer.space(), 65535)) & SEQ_MASK
 
+    def chooseCongestion(self) -> None:
+        """
+        C{congestionControl="auto"}, once a round trip is measured (the
+        handshake's, before any data is sent): BBR on a path whose round
+        trip is at least L{TCPConfig.bbrAboveRTT} (a WAN, where random loss
+        is common and a loss-based window collapses under it), NewReno
+        below (a LAN of virtual machines, where losses are a full queue
+        and NewReno spends less per ACK: docs/performance.txt).
+        """
+        srtt = self.rtt.srtt
+        if srtt is None:
+            return
+        self.congestionUndecided = False
+        # Only before any data is sent (a connection opened from a SYN
+        # cookie has no handshake round trip: it stays with NewReno).
+        if srtt >= self.config.bbrAboveRTT and self.sndMax == self.sndUna:
+            self.congestion = BBR(self.congestion.cwnd, self.iss)
+            self.log.rateSampling = True
+
     def _established(self) -> None:
         """
         The handshake completed.
@@ -673,6 +694,8 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
             if rtt.timedSeq is not None:
                 rtt.sample(now - rtt.timedAt)
                 rtt.timedSeq = None
+            if self.congestionUndecided:
+                self.chooseCongestion()
             self._established()
             self.ackNow = True
         else:
