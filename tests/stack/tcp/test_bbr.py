@@ -60,6 +60,7 @@ class BBRTests(SynchronousTestCase):
         self.assertIsInstance(wan.sender.congestion, BBR)
         self.assertIsInstance(wan.receiver.congestion, BBR)
         self.assertTrue(wan.sender.log.rateSampling)
+        self.assertTrue(wan.sender.congestion.rack)
         lan = LossyPath(100e6, 0.00005, 0, TCPConfig(receiveBufferSize=1 << 20), 64)
         lan.run(0.05, b"x" * 65536)
         for machine in (lan.sender, lan.receiver):

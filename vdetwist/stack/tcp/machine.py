@@ -569,7 +569,9 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
         # Only before any data is sent (a connection opened from a SYN
         # cookie has no handshake round trip: it stays with NewReno).
         if srtt >= self.config.bbrAboveRTT and self.sndMax == self.sndUna:
-            self.congestion = BBR(self.congestion.cwnd, self.iss)
+            bbr = BBR(self.congestion.cwnd, self.iss)
+            bbr.rack = self.congestion.rack
+            self.congestion = bbr
             self.log.rateSampling = True
 
     def _established(self) -> None:
