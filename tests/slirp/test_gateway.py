@@ -16,7 +16,7 @@ from vdetwist.slirp.forward import EARLY_DATA_LIMIT, parseForwardSpec
 from vdetwist.interfaces import IFrameProtocol, IIPv4Protocol
 from vdetwist.slirp.forward import ProxyEnd
 from vdetwist.slirp.gateway import (
-    GUEST_SEND_BUFFER, Gateway, _Attachment, _GatewayICMP, parseNetwork, slirpMAC)
+    GUEST_PACING, GUEST_SEND_BUFFER, Gateway, _Attachment, _GatewayICMP, parseNetwork, slirpMAC)
 from vdetwist.testing import arpFrame, checkFrame, ethernet, arp, arpOperation
 from vdetwist.wire.addr import parseIPv4, parseMAC
 
@@ -90,8 +90,8 @@ class GatewayTests(SynchronousTestCase):
     def test_tcpTunables(self) -> None:
         """
         The gateway's TCP connections to guests, over IPv4 and IPv6, have
-        a send buffer of L{GUEST_SEND_BUFFER} (or the one given), and an
-        MSS that still follows the MTU.
+        a send buffer of L{GUEST_SEND_BUFFER} (or the one given), no
+        pacing (L{GUEST_PACING}), and an MSS that still follows the MTU.
         """
         clock = Network().clock
         for mtu, sendBuffer in [(1500, None), (9000, 4096)]:
@@ -105,6 +105,8 @@ class GatewayTests(SynchronousTestCase):
             self.assertEqual(gateway.ipv6.tcp.config.sendBufferSize, sendBuffer)
             self.assertEqual(gateway.tcp.config.mss, mtu - 40)
             self.assertEqual(gateway.ipv6.tcp.config.mss, mtu - 60)
+            self.assertIs(gateway.tcp.config.pacing, GUEST_PACING)
+            self.assertIs(gateway.ipv6.tcp.config.pacing, GUEST_PACING)
 
     def test_startupText(self) -> None:
         """
