@@ -11,18 +11,28 @@ import platform
 import socket
 import subprocess
 import sys
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from vdetwist.runtime import NURSERY_VARIABLE, PYPY_NURSERY  # noqa: E402
 
-# Our side runs as `python -c ...` or a script, not as vdetwist's programs,
-# so it would miss the nursery those give themselves on PyPy
-# (vdetwist/runtime.py): give it here, to every process the run starts
-# (CPython ignores it; a value set by the user is kept and measured).
-os.environ.setdefault(NURSERY_VARIABLE, PYPY_NURSERY)
+
+def stackEnvironment() -> Dict[str, str]:
+    """
+    The environment of our processes that run a TCP/IP stack (a virtual
+    host, slirp, vdetwist cat): ours with C{PYTHONPATH} at the tree and the
+    PyPy nursery those programs give themselves (vdetwist/runtime.py),
+    which they miss when run as C{python -c ...} or a script.  CPython
+    ignores it; a value set by the user is kept and measured.  Switches
+    and relays keep PyPy's default, as the programs do.
+
+    @return: the environment.
+    """
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    env.setdefault(NURSERY_VARIABLE, PYPY_NURSERY)
+    return env
 #: The PyPy virtualenv bin/setup-pypy makes; a PyPy column is added when it
 #: exists and no C{--python} is given.
 PYPY = os.path.join(ROOT, ".venv-pypy", "bin", "pypy3")

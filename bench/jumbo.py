@@ -33,7 +33,7 @@ from typing import Dict, List, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from bench.common import addPythonOption, implementation, loadAverage, machine
+from bench.common import addPythonOption, implementation, loadAverage, machine, stackEnvironment
 
 #: The switches, in the order of the first round: key, label.
 SWITCHES = [("jumbo", "vdetwist switch --mtu 9000"),
@@ -100,7 +100,7 @@ def transfer(python: str, directory: str, data: str) -> float:
     @return: the seconds it took.
     """
     sw = os.path.join(directory, "sw")
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = stackEnvironment()
     cat = [python, "-m", "vdetwist", "cat", "-s", sw]
     listener = subprocess.Popen(cat + ["--ip", "10.9.0.1/24", "-v", "-l", "-p", "10000"],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

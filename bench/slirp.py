@@ -74,7 +74,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from bench.common import addPythonOption, implementation, loadAverage, cpuSeconds, freePort
+from bench.common import (addPythonOption, implementation, loadAverage, cpuSeconds, freePort,
+                          stackEnvironment)
 
 #: The interpreter running our side (C{--python PATH}; this one by default).
 PYTHON = sys.executable
@@ -462,7 +463,7 @@ class Slirp:
         @param timeout: seconds.
         @raise RuntimeError: it exited or did not listen in time.
         """
-        env = dict(os.environ, PYTHONPATH=ROOT)
+        env = stackEnvironment()
         log = open(os.path.join(self.directory, "%s.stderr" % (self.kind,)), "ab")
         try:
             self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,

@@ -85,7 +85,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from bench.common import addPythonOption, implementation, machine, loadAverage, cpuSeconds
+from bench.common import (addPythonOption, implementation, machine, loadAverage, cpuSeconds,
+                          stackEnvironment)
 
 #: The interpreter running our side (C{--python PATH}; this one by default).
 PYTHON = sys.executable
@@ -699,8 +700,7 @@ class VirtualHostProcess:
         self.process = subprocess.Popen(
             [PYTHON, os.path.abspath(__file__), "--vhost", switchDir, address]
             + ([] if mtu is None else ["--mtu", str(mtu)]),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            env=dict(os.environ, PYTHONPATH=ROOT))
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=stackEnvironment())
         self.pid = self.process.pid
         line = self.process.stdout.readline().strip()  # type: ignore[union-attr]
         if line != b"ready":

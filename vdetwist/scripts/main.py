@@ -24,6 +24,10 @@ SUBCOMMANDS = {
     "slirp": ("vdetwist.scripts.slirp", "slirpvde: a NAT gateway, with slirpvde's options"),
 }
 
+#: The subcommands that run a TCP/IP stack: on PyPy they want a larger
+#: nursery (L{vdetwist.runtime}); the others only relay frames.
+STACK_COMMANDS = ("cat", "slirp")
+
 
 def usage() -> str:
     """
@@ -48,7 +52,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     @return: the exit status.
     """
     from vdetwist.version import versionLine
-    if argv is None:
+    if argv is None and sys.argv[1:2] and sys.argv[1] in STACK_COMMANDS:
         from vdetwist.runtime import tuneInterpreter
         tuneInterpreter()
     argv = sys.argv[1:] if argv is None else argv

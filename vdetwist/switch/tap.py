@@ -167,8 +167,6 @@ def makeService(options: Any, reactor: Optional[Any] = None,
     """
     exitProcess = reactor is None
     if reactor is None:
-        from vdetwist.runtime import tuneInterpreter
-        tuneInterpreter()
         from twisted.internet import reactor as _reactor
         reactor = _reactor
     from vdetwist.switch.server import ControlServer
