@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+import platform
 from typing import Dict, List, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -105,3 +107,41 @@ class ProgramTests(SynchronousTestCase):
             process.stdout.close()
             process.stderr.close()
         self.assertFalse([v for v in variables if v.startswith(NURSERY_VARIABLE.encode())])
+
+    def test_catOnPyPy(self) -> None:
+        """
+        On PyPy, C{vdetwist cat} (a TCP/IP stack) runs with the nursery
+        set, once it has re-executed itself.
+        """
+        if platform.python_implementation() != "PyPy":
+            raise self.skipTest("the re-execution happens on PyPy only")
+        program = os.path.join(os.path.dirname(sys.executable), "vdetwist")
+        if not os.path.exists(program):
+            raise self.skipTest("no vdetwist program beside %s" % (sys.executable,))
+        from tests.interop.netns import VdetwistSwitch
+        from tests.util import shortTempDir
+        switch = VdetwistSwitch(os.path.join(shortTempDir(self), "sw"))
+        switch.start()
+        self.addCleanup(switch.stop)
+        environ = dict(os.environ)
+        environ.pop(NURSERY_VARIABLE, None)
+        process = subprocess.Popen(
+            [program, "cat", "-s", switch.ctlDir, "--ip", "10.250.0.1/24", "-l", "-p", "10000"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=environ)
+
+        def stop() -> None:
+            process.kill()
+            process.wait()
+            process.stdin.close()
+        self.addCleanup(stop)
+        wanted = ("%s=%s" % (NURSERY_VARIABLE, PYPY_NURSERY)).encode()
+        deadline = time.monotonic() + 30
+        while True:
+            with open("/proc/%d/environ" % (process.pid,), "rb") as f:
+                if wanted in f.read().split(b"\0"):
+                    break
+            self.assertIsNone(process.poll(), "vdetwist cat exited")
+            self.assertLess(time.monotonic(), deadline, "never re-executed with the nursery")
+            time.sleep(0.05)
+
