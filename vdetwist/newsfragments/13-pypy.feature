@@ -1,0 +1,1 @@
+On PyPy, vdetwist cat, vdetwist slirp, twistd slirp and twistd vdetutorial re-execute themselves once with PYPY_GC_NURSERY=16MB (unless set), which roughly halves a sending virtual host's CPU; slirp's forwards to guests send from a 128 KiB buffer without pacing (host->guest 0.94-0.97 of libslirp on CPython, was 0.74-0.79).

@@ -1,0 +1,1 @@
+The TCP sender finds losses by time (RACK-TLP) and picks its congestion control per connection: BBR when the handshake round trip is 10 ms or more (a virtual host now sends through 10 % random loss about as fast as the kernel's BBR, instead of 40 times slower), NewReno on a LAN; TCPConfig.congestionControl chooses "auto", "newreno" or "bbr".
