@@ -123,6 +123,54 @@ class BBRTests(SynchronousTestCase):
                              + max(model.extraAcked) + 1)
         self.assertGreater(p.received, 0.9 * rate * 0.2)
 
+    def _probing(self, gain: float, now: float, inflight: int, lost: int = 0) -> BBR:
+        """
+        A BBR in PROBE_BW at C{gain} since time 0, on a LAN (least round
+        trip 50 us, bandwidth 100 MB/s), after an ACK with no rate sample.
+
+        @param gain: the phase's pacing gain (an entry of the cycle).
+        @param now: the ACK's time.
+        @param inflight: the bytes in flight after it.
+        @param lost: the bytes the log has marked lost so far.
+        @return: the model.
+        """
+        from types import SimpleNamespace
+        from vdetwist.stack.tcp.bbr import CYCLE
+        model = BBR(14480, 0)
+        model.mode, model.filledPipe, model.cwndGain = PROBE_BW, True, 2.0
+        model.bw, model.minRTT, model._minRTTStamp = 100e6, 0.00005, 0.0
+        model._cycleIndex = CYCLE.index(gain)
+        model.pacingGain, model._cycleStamp = gain, 0.0
+        log = SimpleNamespace(sampleRate=0.0, lostTotal=lost, delivered=0)
+        model.update(log, 1448, inflight, 1448, now)
+        return model
+
+    def test_drainPhaseLastsARoundTrip(self) -> None:
+        """
+        PROBE_BW's draining phase (gain 0.75) ends once it has lasted a
+        round trip (L{MIN_RTT_FLOOR} on a LAN), even with more than the
+        bandwidth-delay product in flight (Linux's
+        bbr_is_next_cycle_phase); before, it ends only once the flight is
+        down to that product, taken at the floor too (100 KB here): at the
+        least round trip of 50 us it would be 5 KB, a flight a LAN sender
+        rarely gets down to, and a phase kept until then paced most of a
+        transfer at three quarters of the rate.
+        """
+        self.assertEqual(self._probing(0.75, 2 * MIN_RTT_FLOOR, 300000).pacingGain, 1.0)
+        self.assertEqual(self._probing(0.75, MIN_RTT_FLOOR / 2, 300000).pacingGain, 0.75)
+        self.assertEqual(self._probing(0.75, MIN_RTT_FLOOR / 2, 20000).pacingGain, 1.0)
+
+    def test_probePhaseEndsOnLoss(self) -> None:
+        """
+        The probing phase (gain 1.25) lasts at least a round trip, then
+        ends when gain times the bandwidth-delay product is in flight or
+        the ACK marked data lost.
+        """
+        self.assertEqual(self._probing(1.25, MIN_RTT_FLOOR / 2, 10 ** 6, 1448).pacingGain, 1.25)
+        self.assertEqual(self._probing(1.25, 2 * MIN_RTT_FLOOR, 1000).pacingGain, 1.25)
+        self.assertEqual(self._probing(1.25, 2 * MIN_RTT_FLOOR, 1000, 1448).pacingGain, 0.75)
+        self.assertEqual(self._probing(1.25, 2 * MIN_RTT_FLOOR, 10 ** 6).pacingGain, 0.75)
+
     def test_shallowQueue(self) -> None:
         """
         With no random loss and a queue of 16 segments (under half the

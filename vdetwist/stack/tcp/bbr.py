@@ -107,6 +107,7 @@ class BBR(CongestionControl):
         self._extraRounds = 0
         self._epochStart = 0.0
         self._epochAcked = 0
+        self._lostSeen = 0
 
     def newAck(self, ack: int, acked: int, sndMax: int, mss: int) -> None:
         """
@@ -195,7 +196,9 @@ class BBR(CongestionControl):
         if not bw or self.minRTT == float("inf"):
             self.cwnd = min(self.cwnd + acked, MAX_CWND)
             return
-        bdp = bw * self.minRTT
+        floored = self.minRTT if self.minRTT > MIN_RTT_FLOOR else MIN_RTT_FLOOR
+        losses = log.lostTotal != self._lostSeen
+        self._lostSeen = log.lostTotal
         # ACK aggregation (Linux's bbr_update_ack_aggregation): ACKs that
         # arrive in batches deliver more than bw * time for a while, and
         # the window must cover that or the sender idles between batches
@@ -222,15 +225,26 @@ class BBR(CongestionControl):
             mode = self.mode = DRAIN
             self.pacingGain = 1 / HIGH_GAIN
             self.cwndGain = HIGH_GAIN
-        if mode == DRAIN and inflight <= bdp:
+        if mode == DRAIN and inflight <= floored * bw:
             mode = self.mode = PROBE_BW
             self.cwndGain = 2.0
             self._cycleIndex = 2
             self.pacingGain = CYCLE[2]
             self._cycleStamp = now
-        if mode == PROBE_BW and now - self._cycleStamp > self.minRTT:
+        if mode == PROBE_BW:
+            # Linux's bbr_is_next_cycle_phase: a phase lasts a round trip,
+            # a probe (gain above 1) until it has put gain * BDP in flight
+            # or met a loss, a drain (below 1) no longer than a round trip
+            # and less once the flight is down to the BDP.
             gain = self.pacingGain
-            if not (gain > 1 and inflight < gain * bdp) and not (gain < 1 and inflight > bdp):
+            fullLength = now - self._cycleStamp > floored
+            if gain == 1.0:
+                advance = fullLength
+            elif gain > 1.0:
+                advance = fullLength and (losses or inflight >= gain * floored * bw)
+            else:
+                advance = fullLength or inflight <= floored * bw
+            if advance:
                 self._cycleIndex = (self._cycleIndex + 1) % len(CYCLE)
                 self.pacingGain = CYCLE[self._cycleIndex]
                 self._cycleStamp = now
