@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.stack.tcp.helpers import ISS, RISS, config, ours, passive, theirs
 from tests.stack.tcp.test_machine import data
-from vdetwist.stack.tcp.machine import TCPMachine
+from vdetwist.stack.tcp.machine import TCPConfig, TCPMachine
 from vdetwist.stack.tcp.rack import MAX_RECORDS, SentLog
 from vdetwist.wire.tcp import ACK, PSH
 
@@ -40,6 +40,39 @@ class SentLogTests(SynchronousTestCase):
         self.assertEqual(log.xmitTime, 1.01)
         self.assertAlmostEqual(log.rtt, 0.1)
         self.assertEqual((log.una, log.delivered), (2000, 2000))
+
+    def test_roundTripTo(self) -> None:
+        """
+        L{SentLog.roundTripTo} gives the round trip, at the clock's
+        resolution, of the newest transmission an ACK completes, before
+        the ACK is taken in; none for an ACK that completes none, or whose
+        newest is a retransmission (Karn's rule).
+        """
+        log = SentLog(NEAR_WRAP)
+        log.sent(NEAR_WRAP, 1000, 1.0, False)
+        log.sent((NEAR_WRAP + 1000) & 0xFFFFFFFF, 1000, 1.0002, False)
+        log.sent((NEAR_WRAP + 2000) & 0xFFFFFFFF, 1000, 1.0004, True)
+        self.assertEqual(log.roundTripTo((NEAR_WRAP + 500) & 0xFFFFFFFF, 1.001), 0.0)
+        self.assertAlmostEqual(log.roundTripTo((NEAR_WRAP + 1500) & 0xFFFFFFFF, 1.001), 0.001)
+        self.assertAlmostEqual(log.roundTripTo((NEAR_WRAP + 2000) & 0xFFFFFFFF, 1.001), 0.0008)
+        self.assertEqual(log.roundTripTo((NEAR_WRAP + 3000) & 0xFFFFFFFF, 1.001), 0.0)
+        self.assertEqual(len(log.records), 3)
+
+    def test_roundTripOnALanWithTimestamps(self) -> None:
+        """
+        With timestamps on, a connection's smoothed round trip on a path
+        of 100 us at 1 Gbit/s comes from the send times of the data acknowledged, not
+        from the echoes' millisecond ticks (which read 0 there and took
+        SRTT to tens of microseconds, pacing with it to nothing).
+        """
+        from tests.stack.tcp.lossypath import LossyPath
+        lan = LossyPath(1e9, 0.00005, 0, TCPConfig(congestionControl="newreno",
+                                                     receiveBufferSize=1 << 20), 64)
+        lan.run(0.05, b"x" * 65536)
+        self.assertTrue(lan.sender.tsEnabled)
+        self.assertGreater(lan.received, 0)
+        self.assertGreaterEqual(lan.sender.rtt.srtt, 0.0001)
+        self.assertLess(lan.sender.rtt.srtt, 0.001)
 
     def test_olderThanDeliveredIsLost(self) -> None:
         """

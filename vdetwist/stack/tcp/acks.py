@@ -216,11 +216,21 @@ class AckMixin:
             self._tlpEnd = None
         # RTT (Karn's rule: the estimator forgets retransmitted segments
         # and echoes of timestamps sent before a timeout).
-        if self.tsEnabled and timestamp is not None and timestamp[1]:
-            self.rtt.acked(ack, now, timestamp[1],
-                           (int(now * 1000) + self.timestampOffset) & SEQ_MASK)  # _tsVal
+        # The send time of the newest transmission acknowledged gives the
+        # round trip at this clock's resolution; the timestamp echo's
+        # millisecond ticks read 0 on a LAN (an SRTT of tens of
+        # microseconds, and pacing at its rate is none).
+        rtt = self.rtt
+        sample = self.log.roundTripTo(ack, now)
+        if sample > 0.0:
+            rtt.sample(sample)
+            if rtt.timedSeq is not None and seqGE(ack, rtt.timedSeq):
+                rtt.timedSeq = None
+        elif self.tsEnabled and timestamp is not None and timestamp[1]:
+            rtt.acked(ack, now, timestamp[1],
+                      (int(now * 1000) + self.timestampOffset) & SEQ_MASK)  # _tsVal
         else:
-            self.rtt.acked(ack, now)
+            rtt.acked(ack, now)
         if self.congestionUndecided:
             self.chooseCongestion()
         self.congestion.newAck(ack, acked, self.sndMax, self.mss)

@@ -76,6 +76,8 @@ class SentLog:
     @ivar lost: ranges marked lost and not yet retransmitted, sorted and
         disjoint C{[start, end]} positions.
     @ivar lostBytes: the bytes in L{lost}.
+    @ivar lostTotal: the bytes ever marked lost (a loss on an ACK shows as
+        a change).
     @ivar sacked: the bytes above SND.UNA the scoreboard holds.
     @ivar xmitTime: RACK.xmit_ts, when the most recently sent of the
         delivered transmissions was sent.
@@ -108,6 +110,7 @@ class SentLog:
         self.records: Deque[list] = deque()
         self.lost: List[List[int]] = []
         self.lostBytes = 0
+        self.lostTotal = 0
         self.sacked = 0
         self.xmitTime = float("-inf")
         self.rtt = 0.0
@@ -197,6 +200,28 @@ class SentLog:
         return flight - self.sacked - self.lostBytes
 
     # -- acknowledgments --------------------------------------------------------
+
+    def roundTripTo(self, ack: int, now: float) -> float:
+        """
+        The round trip of the newest transmission a cumulative ACK up to
+        C{ack} completes, measured on this clock (Linux's seq_rtt, which
+        it prefers to the timestamp echo's millisecond ticks), before the
+        ACK is taken in.
+
+        @param ack: the new SND.UNA.
+        @param now: the current time.
+        @return: seconds, or C{0.0} when no transmission ends at or below
+            C{ack} or the newest of them was a retransmission (Karn).
+        """
+        una = self.una + ((ack - self.unaSeq) & SEQ_MASK)
+        newest = None
+        for record in self.records:
+            if record[1] > una:
+                break
+            newest = record
+        if newest is None or newest[_RETRANSMIT]:
+            return 0.0
+        return now - newest[_TIME]
 
     def ackedTo(self, ack: int, now: float) -> None:
         """
@@ -481,6 +506,7 @@ class SentLog:
             merged.append([start, end])
         self.lost = merged
         self.lostBytes += newly
+        self.lostTotal += newly
         return newly
 
     def _trimLost(self, sacked: Sequence[Tuple[int, int]]) -> None:
