@@ -97,6 +97,10 @@ SINK_PORT, SOURCE_PORT, ECHO_PORT = 5001, 5002, 5003
 KERNEL_A, KERNEL_B, VHOST = "10.79.0.1", "10.79.0.2", "10.79.0.10"
 #: The IPv6 addresses of the first namespace and the virtual host.
 KERNEL_A6, VHOST6 = "fd00:79::1", "fd00:79::10"
+#: The virtual host's congestion control (C{--vhost-cc}); L{None} for the
+#: default.
+VHOST_CC: Optional[str] = None
+
 #: The size of the client's writes and reads, and of the source's writes.
 CHUNK = 1 << 16
 
@@ -104,7 +108,7 @@ CHUNK = 1 << 16
 # -- the virtual host (its own process) --------------------------------
 
 
-def vhostMain(sock: str, address: str, mtu: Optional[int]) -> None:
+def vhostMain(sock: str, address: str, mtu: Optional[int], cc: Optional[str] = None) -> None:
     """
     Attach a virtual host to the switch at C{sock} and serve a sink, a
     timed source and an echo until killed.  Prints "ready" once listening.
@@ -113,7 +117,12 @@ def vhostMain(sock: str, address: str, mtu: Optional[int]) -> None:
     @param address: C{ADDR/PREFIX}.
     @param mtu: the host's MTU; L{None} for the switch's (printed on
         standard error once listening).
+    @param cc: the congestion control of its connections (a
+        L{TCPConfig.congestionControl} value); L{None} for the default.
     """
+    if cc is not None:
+        from tests.interop.vhost import useCongestionControl
+        useCongestionControl(cc)
     from twisted.internet import protocol, reactor
     from twisted.internet.defer import gatherResults
     from twisted.internet.interfaces import IHalfCloseableProtocol
@@ -699,7 +708,8 @@ class VirtualHostProcess:
         """
         self.process = subprocess.Popen(
             [PYTHON, os.path.abspath(__file__), "--vhost", switchDir, address]
-            + ([] if mtu is None else ["--mtu", str(mtu)]),
+            + ([] if mtu is None else ["--mtu", str(mtu)])
+            + ([] if VHOST_CC is None else ["--vhost-cc", VHOST_CC]),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=stackEnvironment())
         self.pid = self.process.pid
         line = self.process.stdout.readline().strip()  # type: ignore[union-attr]
@@ -1298,6 +1308,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="instead of both parts: the transfers through vdetwist's switch "
                         "without --mtu and with --mtu 9000, the virtual host given no MTU "
                         "(it takes the switch's), and the gain of 9000 over 1500")
+    parser.add_argument("--vhost-cc", default=None, metavar="NAME",
+                        help="the virtual host's congestion control (newreno, bbr, auto;"
+                        " default: what ships)")
     parser.add_argument("--vhost", nargs=2, metavar=("SOCK", "ADDR"), help=argparse.SUPPRESS)
     parser.add_argument("--mtu", type=int, default=None,
                         help="the MTU of --micro (default 1500)")
@@ -1310,13 +1323,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                         "(no root needed; at --mtu)")
     addPythonOption(parser, many=False)
     options = parser.parse_args(argv)
-    global PYTHON
+    global PYTHON, VHOST_CC
     PYTHON = options.python or sys.executable
+    VHOST_CC = options.vhost_cc
     if options.micro:
         microMain(options.mtu or 1500)
         return 0
     if options.vhost:
-        vhostMain(options.vhost[0], options.vhost[1], options.mtu)
+        vhostMain(options.vhost[0], options.vhost[1], options.mtu, options.vhost_cc)
         return 0
     if options.kclient:
         kclientMain(options.kclient, options.host, options.seconds, options.count,
