@@ -235,7 +235,11 @@ class PlugStreamTests(_SwitchesMixin, SynchronousTestCase):
         [(port, endpoint, _)] = [e for e in one.endpoints() if "pid=%d" % (cable.pid,) in e[2]]
         one.console("port/epclose %d %d" % (port, endpoint))
         self.assertEqual(cable.wait(10), 0)
-        self.assertTrue(self.waitFor(lambda: len(two.endpoints()) == 1))
+        # Seen failing once in CI (2026-12-05): say what switch two still
+        # holds, and whether the listening vde_plug is alive.
+        self.assertTrue(self.waitFor(lambda: len(two.endpoints()) == 1),
+                        "switch two: %r; listener exit status: %r" % (
+                            two.endpoints(), listener.poll()))
 
 
 class DpipeCableTests(_SwitchesMixin, SynchronousTestCase):
