@@ -251,7 +251,7 @@ class BBR(CongestionControl):
         pacingRate = self.pacingGain * bw
         if self.filledPipe or pacingRate > self.pacingRate:
             self.pacingRate = pacingRate
-        target = int(self.cwndGain * bw * max(self.minRTT, MIN_RTT_FLOOR)) + 3 * mss
+        target = int(self.cwndGain * bw * floored) + 3 * mss
         if self.filledPipe:
             target += int(min(max(self.extraAcked), bw * EXTRA_ACKED_MAX_TIME))
         cwnd = self.cwnd + acked
