@@ -515,16 +515,37 @@ class PlugTests(FakeHandshakeMixin, SynchronousTestCase):
         """
         At most C{maxDatagramsPerRead} datagrams are read per wakeup.
         """
-        self.sock.incoming = [R4_FRAME] * 100
+        limit = self.plug.maxDatagramsPerRead
+        self.sock.incoming = [R4_FRAME] * (limit + 36)
         self.plug._reader.doRead()
-        self.assertEqual(len(self.protocol.frames), 64)
+        self.assertEqual(len(self.protocol.frames), limit)
+        self.assertEqual(len(self.sock.incoming), 36)
         self.plug._reader.doRead()
-        self.assertEqual(len(self.protocol.frames), 100)
+        self.assertEqual(len(self.protocol.frames), limit + 36)
+
+    def test_drainsBeforeDelivering(self) -> None:
+        """
+        A wakeup reads every datagram it will deliver before delivering the
+        first, so the socket's queue is empty while the frames are
+        processed (a burst then finds room in it).
+        """
+        left: list[int] = []
+
+        def frameReceived(frame: bytes) -> None:
+            """
+            Record how many datagrams the socket still holds.
+            """
+            left.append(len(self.sock.incoming))
+        self.protocol.frameReceived = frameReceived  # type: ignore[method-assign]
+        self.sock.incoming = [R4_FRAME] * 5
+        self.plug._reader.doRead()
+        self.assertEqual(left, [0] * 5)
 
     def test_pauseFromFrameReceived(self) -> None:
         """
         A protocol that pauses the plug in C{frameReceived} gets no more
-        frames in that wakeup.
+        frames in that wakeup; the frames already drained are delivered in
+        order after C{resumeProducing}, even if no datagram arrives.
         """
         frames: list[bytes] = []
 
@@ -535,22 +556,40 @@ class PlugTests(FakeHandshakeMixin, SynchronousTestCase):
             frames.append(frame)
             self.plug.pauseProducing()
         self.protocol.frameReceived = frameReceived  # type: ignore[method-assign]
-        self.sock.incoming = [R4_FRAME] * 3
+        self.sock.incoming = [b"\x01" * 60, b"\x02" * 60, b"\x03" * 60]
         self.plug._reader.doRead()
+        self.assertEqual(frames, [b"\x01" * 60])
+        self.assertFalse(self.plug._reading)
+        self.reactor.advance(0)
         self.assertEqual(len(frames), 1)
-        self.assertEqual(len(self.sock.incoming), 2)
+        self.plug.resumeProducing()
+        self.reactor.advance(0)
+        self.assertEqual(frames, [b"\x01" * 60, b"\x02" * 60])
+        self.plug.resumeProducing()
+        self.reactor.advance(0)
+        self.assertEqual(frames, [b"\x01" * 60, b"\x02" * 60, b"\x03" * 60])
 
     def test_closeFromFrameReceived(self) -> None:
         """
         A protocol that closes the plug in C{frameReceived} stops the
-        wakeup without counting a receive error.
+        wakeup without counting a receive error, and gets no more frames.
         """
-        self.protocol.frameReceived = (  # type: ignore[method-assign]
-            lambda frame: self.plug.loseConnection())
+        frames: list[bytes] = []
+
+        def frameReceived(frame: bytes) -> None:
+            """
+            Record the frame and close.
+            """
+            frames.append(frame)
+            self.plug.loseConnection()
+        self.protocol.frameReceived = frameReceived  # type: ignore[method-assign]
         self.sock.incoming = [R4_FRAME] * 3
         self.plug._reader.doRead()
-        self.assertEqual((self.plug.framesIn, self.plug.receiveErrors), (1, 0))
+        self.assertEqual((len(frames), self.plug.receiveErrors), (1, 0))
         self.assertTrue(self.sock.closed)
+        self.plug.resumeProducing()
+        self.reactor.advance(0)
+        self.assertEqual(len(frames), 1)
 
     def test_receiveError(self) -> None:
         """
