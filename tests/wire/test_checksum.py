@@ -242,6 +242,20 @@ class ImplementationTests(SynchronousTestCase):
         self.assertEqual(onesComplementSumWords(data), referenceSum(data))
         self.assertEqual(onesComplementSumBigInt(data), referenceSum(data))
 
+    def test_wordTails(self) -> None:
+        """
+        The word-array sum reads 8-byte words (their sign bit set here) and
+        a shorter tail: every tail length, odd or even, sums as the
+        reference does.
+        """
+        for pattern in (b"\xff", b"\x80\x01\xfe", b"\x01\x00\x00\x80"):
+            for length in range(0, 40):
+                data = (pattern * 40)[:length]
+                self.assertEqual(onesComplementSumWords(data), referenceSum(data),
+                                 (pattern, length))
+                self.assertEqual(internetChecksumWords(data), referenceChecksum(data),
+                                 (pattern, length))
+
     def test_implementationFor(self) -> None:
         """
         PyPy gets the word-array functions; CPython (and anything else)

@@ -34,12 +34,12 @@ module picks the faster one for the running interpreter at import
   - C{int.from_bytes} and one modulo (L{onesComplementSumBigInt},
     L{internetChecksumBigInt}), for CPython, whose big integers are fast
     (about 3 us per 1480 bytes; summing 16-bit words there costs 10-13 us);
-  - the native-order 16-bit words of an C{array.array("H")}, summed and
-    folded, then byte-swapped on a little-endian machine
+  - the native-order words of an C{array.array("q")}, summed as 32-bit
+    halves and folded, then byte-swapped on a little-endian machine
     (L{onesComplementSumWords}, L{internetChecksumWords}), for PyPy, whose
-    JIT sums the words in a tight loop of machine integers (about 0.9 us
-    per 1480 bytes, against 4 us for C{int.from_bytes}, whose result is a
-    big integer there).  The one's-complement sum does not depend on the
+    JIT sums the words in a tight loop of machine integers (about 0.6 us
+    per 1480 bytes, against 0.95 for 16-bit words and 4 us for
+    C{int.from_bytes}, whose result is a big integer there).  The one's-complement sum does not depend on the
     byte order it is computed in, up to a final swap of its two bytes (RFC
     1071 section 2(B)).
 """
@@ -168,22 +168,35 @@ def _wordSum(data: Buffer) -> int:
     otherwise congruent to the words' sum modulo C{0xffff} and in
     C{1..0xffff}.
 
-    The words are summed in the machine's order and the folded sum is
-    byte-swapped on a little-endian machine (RFC 1071 section 2(B)); an
-    odd last byte is added as the high byte of a padded word.
+    The data is read as native-order 64-bit words (an C{array("q")}), each
+    added as its two 32-bit halves (machine integers on PyPy, whatever
+    the sign bit; each half is congruent to the sum of its two 16-bit
+    words, as C{2**16 = 1 (mod 0xffff)}): a quarter of the iterations of
+    a loop over 16-bit words (PyPy, 1480 bytes: 0.6 us against 0.95).  A
+    tail shorter than 8 bytes is read whole, little-endian.  The folded
+    sum is byte-swapped on a little-endian machine (RFC 1071 section
+    2(B)); an odd last byte is added as the high byte of a padded word.
 
     @param data: the bytes.
     @return: the folded sum.
     """
     size = len(data)
-    words = array("H")
-    if size & 1:
-        words.frombytes(data[:size - 1])
-        last = data[size - 1]
-    else:
-        words.frombytes(data)
-        last = 0
-    total = sum(words)
+    body = size & ~7
+    words = array("q")
+    words.frombytes(data if body == size else data[:body])
+    low = high = 0
+    for word in words:
+        low += word & 0xFFFFFFFF
+        high += (word >> 32) & 0xFFFFFFFF
+    total = low + high
+    last = 0
+    if body != size:
+        end = size
+        if size & 1:
+            end -= 1
+            last = data[end]
+        if end > body:
+            total += int.from_bytes(data[body:end], "little" if _LITTLE_ENDIAN else "big")
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
     if _LITTLE_ENDIAN:
@@ -193,7 +206,7 @@ def _wordSum(data: Buffer) -> int:
 
 def onesComplementSumWords(data: Buffer, initial: int = 0) -> int:
     """
-    L{onesComplementSumBigInt}'s result, computed over the 16-bit words of
+    L{onesComplementSumBigInt}'s result, computed over the machine words of
     an C{array}: the implementation for PyPy.
 
     @param data: the bytes to sum; an odd length is padded with one zero
@@ -211,7 +224,7 @@ def onesComplementSumWords(data: Buffer, initial: int = 0) -> int:
 
 def internetChecksumWords(data: Buffer, initial: int = 0) -> int:
     """
-    L{internetChecksumBigInt}'s result, computed over the 16-bit words of
+    L{internetChecksumBigInt}'s result, computed over the machine words of
     an C{array}: the implementation for PyPy.
 
     @param data: the bytes to checksum (odd lengths are padded with a zero
