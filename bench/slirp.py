@@ -92,12 +92,14 @@ ECHO_PORT = 7
 #: The slirps, in the order of rounds 1, 3, ...: ours forwarding to the
 #: guest's IPv4 address, libslirp, ours forwarding to its IPv6 address.
 KINDS = ["ours", "libslirp", "ours6"]
-#: The tests, in the order run on each slirp.
+#: The tests, in the order run on each slirp (C{--tests} picks some).
 TESTS = ["up", "down", "conn"]
+#: Extra options for our slirp's command line (C{--slirp-option}).
+SLIRP_OPTIONS: List[str] = []
 #: What the report shows, and how.
 MEASURES = ["up Gbit/s", "down Gbit/s", "conn/s", "conn first", "up cores", "down cores",
             "conn cores", "up per", "down per", "conn per", "up busy", "down busy", "conn busy",
-            "up ofo", "up rexmit", "down rexmit"]
+            "up ofo", "up rexmit", "up drops", "up acks", "down rexmit"]
 LABELS = {
     "up Gbit/s": "host->guest (Gbit/s)",
     "down Gbit/s": "guest->host (Gbit/s)",
@@ -114,6 +116,8 @@ LABELS = {
     "conn busy": "machine busy, conn",
     "up ofo": "guest out-of-order, h->g",
     "up rexmit": "slirp rexmit/1000, h->g",
+    "up drops": "slirp send drops, h->g",
+    "up acks": "frames in per out, h->g",
     "down rexmit": "guest rexmit/1000, g->h",
 }
 
@@ -273,6 +277,25 @@ def slirpTCPCounters(path: str) -> Dict[str, int]:
         if len(fields) == 3:
             counters[fields[0]] = sum(int(x) for x in fields[1:] if x.isdigit())
     return counters
+
+
+def slirpPortCounters(path: str) -> Dict[str, int]:
+    """
+    Our slirp's switch port counters (C{showinfo}'s C{vde frames} line).
+
+    @param path: its console's socket.
+    @return: C{portIn}, C{portOut}, C{portDrops} (empty when not there).
+    """
+    try:
+        lines = consoleCommand(path, "showinfo")
+    except OSError:
+        return {}
+    for line in lines:
+        fields = line.split()
+        if fields[:3] == ["vde", "frames", "in"] and len(fields) == 8:
+            return {"portIn": int(fields[3]), "portOut": int(fields[5]),
+                    "portDrops": int(fields[7])}
+    return {}
 
 
 def iperf(port: int, seconds: float, reverse: bool) -> float:
@@ -445,7 +468,8 @@ class Slirp:
                     "-n", "--pidfile", "", "--logfile",
                     os.path.join(self.directory, "slirp.log"),
                     "slirp", "-q", "-s", self.switchDir, "-n", NETWORK,
-                    "--prefix6", PREFIX6, "-M", self.mgmt, "-L", iperf, "-L", echo]
+                    "--prefix6", PREFIX6, "-M", self.mgmt, "-L", iperf, "-L", echo
+                    ] + SLIRP_OPTIONS
         return ["vde_plug", "vde://" + self.switchDir,
                 "slirp:///v4/addr=%s/tcpfwd=%s,%s" % (GATEWAY, iperf, echo)]
 
@@ -606,6 +630,8 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
             ours = slirp.kind != "libslirp"
             guestBefore = guestCounters(namespace)
             tcpBefore = slirpTCPCounters(slirp.mgmt) if ours else {}
+            if ours:
+                tcpBefore.update(slirpPortCounters(slirp.mgmt))
             before, start = cpuSeconds(slirp.pid), time.monotonic()
             busyBefore, totalBefore = machineBusy()
             if test == "conn":
@@ -630,6 +656,8 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
             busy = (busyAfter - busyBefore) / max(1.0, totalAfter - totalBefore)
             guest = guestCounters(namespace)
             tcp = slirpTCPCounters(slirp.mgmt) if ours else {}
+            if ours:
+                tcp.update(slirpPortCounters(slirp.mgmt))
 
             def delta(after: Dict[str, int], before: Dict[str, int], name: str) -> int:
                 return after.get(name, 0) - before.get(name, 0)
@@ -641,6 +669,13 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
                     mine["up rexmit"].append(
                         1000.0 * delta(tcp, tcpBefore, "retransmissions") / sent)
                     text += ", retransmitted %.1f/1000" % (mine["up rexmit"][-1],)
+                if "portDrops" in tcp:
+                    mine["up drops"].append(delta(tcp, tcpBefore, "portDrops"))
+                    text += ", send drops %d" % (mine["up drops"][-1],)
+                    framesOut = delta(tcp, tcpBefore, "portOut")
+                    if framesOut > 0:
+                        mine["up acks"].append(delta(tcp, tcpBefore, "portIn") / framesOut)
+                        text += ", frames in/out %.2f" % (mine["up acks"][-1],)
             elif test == "down":
                 sent = delta(guest, guestBefore, "TcpOutSegs")
                 if sent > 0:
@@ -707,8 +742,9 @@ def benchmark(options: argparse.Namespace) -> Dict[str, Dict[str, List[float]]]:
         print("libslirp: %s" % (" ".join(slirps["libslirp"].command()),))
         print("ours6:    %s" % (" ".join(slirps["ours6"].command()[3:]),))
         print("load average at start: %s" % (loadAverage(),), flush=True)
+        kinds = [kind for kind in KINDS if kind != "ours6" or not options.no_ipv6]
         for round in range(options.rounds):
-            order = KINDS if round % 2 == 0 else KINDS[::-1]
+            order = kinds if round % 2 == 0 else kinds[::-1]
             for kind in order:
                 session(slirps[kind], guest, options, round, results)
     finally:
@@ -729,19 +765,20 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
         "median [min-max]", "vdetwist slirp", "libslirp", "vdetwist, IPv6 guest",
         "ours/libslirp", "IPv6/IPv4"))
     for measure in MEASURES:
-        if not ours[measure] or not ours6[measure]:
+        if not ours[measure]:
             continue
-        fmt = ("%.0f" if measure in ("conn/s", "conn first", "up ofo")
+        fmt = ("%.0f" if measure in ("conn/s", "conn first", "up ofo", "up drops")
                else "%.3f" if "Gbit" in measure else "%.2f")
         cells = []
         for values in (ours[measure], lib[measure], ours6[measure]):
             cells.append((fmt + " [" + fmt + "-" + fmt + "]") % (
                 statistics.median(values), min(values), max(values)) if values else "-")
-        a, c = statistics.median(ours[measure]), statistics.median(ours6[measure])
+        a = statistics.median(ours[measure])
+        c = statistics.median(ours6[measure]) if ours6[measure] else 0
         b = statistics.median(lib[measure]) if lib[measure] else 0
         print("%-26s %-24s %-24s %-24s %-14s %s" % (
             LABELS[measure], cells[0], cells[1], cells[2], "%.2f" % (a / b) if b else "-",
-            "%.2f" % (c / a) if a else "-"))
+            "%.2f" % (c / a) if a and c else "-"))
     for kind in KINDS:
         failures = sum(results[kind]["conn failures"])
         if failures:
@@ -789,11 +826,23 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="connections in flight in the connection test (default 4)")
     parser.add_argument("--profile", metavar="DIR",
                         help="py-spy our slirp in round 1's tests into DIR")
+    parser.add_argument("--tests", default=",".join(TESTS),
+                        help="which tests, comma-separated (default %s)" % (",".join(TESTS),))
+    parser.add_argument("--no-ipv6", action="store_true",
+                        help="skip our slirp forwarding to the guest's IPv6 address")
+    parser.add_argument("--slirp-option", action="append", default=[], metavar="OPT",
+                        help="add OPT to our slirp's command line (repeat for more), "
+                             "e.g. --slirp-option=--tcp-sndbuf=262144")
     parser.add_argument("--echo", nargs=2, metavar=("ADDR", "PORT"), help=argparse.SUPPRESS)
     addPythonOption(parser, many=False)
     options = parser.parse_args(argv)
     global PYTHON
     PYTHON = options.python or sys.executable
+    TESTS[:] = [test for test in options.tests.split(",") if test]
+    unknown = set(TESTS) - {"up", "down", "conn"}
+    if unknown or not TESTS:
+        parser.error("--tests: pick from up, down, conn")
+    SLIRP_OPTIONS[:] = options.slirp_option
     if options.echo:
         echoMain(options.echo[0], int(options.echo[1]))
         return 0

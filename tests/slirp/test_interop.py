@@ -14,6 +14,7 @@ namespaces the tests create.
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -606,7 +607,13 @@ class SlirpInteropMixin:
                           str(loopback.getsockname()[1]), timeout=20, check=False)
         self.assertNotEqual(refused.returncode, 0)
         self.assertIn(b"Connection refused", refused.stderr)
-        self.assertIn("host loopback denied", slirp.console("showinfo"))
+        info = slirp.console("showinfo")
+        self.assertIn("host loopback denied", info)
+        # The switch port's counters: the exchanges above went through it.
+        counts = re.search(r"^vde frames in (\d+) out (\d+) drops (\d+)$", info, re.M)
+        self.assertIsNotNone(counts, info)
+        self.assertGreater(int(counts.group(1)), 5, info)
+        self.assertGreater(int(counts.group(2)), 5, info)
         slirp.stop()
         slirp = self.startSlirp("-n", "192.168.77.0", "--allow-host-loopback")
 

@@ -116,6 +116,13 @@ class SlirpCommands(CommandTable):
             out.append("dhcp_start=%s" % (formatIPv4(gateway.dhcpStart),))
         out.append("vde switch=%s %s" % (gateway.switch or "",
                                          "attached" if gateway.attachment else "detached"))
+        attachment = gateway.switchAttachment
+        if attachment is not None:
+            # What went through the switch port, and what the kernel
+            # refused (the switch's queue full) or was malformed.
+            c = attachment.counters()
+            out.append("vde frames in %d out %d drops %d" % (
+                c["framesIn"], c["framesOut"], c["drops"]))
         out.append("host loopback %s" % ("allowed" if nat.allowHostLoopback else "denied",))
         out.append("nat tcp %d/%d udp %d/%d icmp %d/%d" % (
             len(nat.relays), nat.maxTCP, len(nat.udpFlows), nat.maxUDPFlows,
