@@ -99,7 +99,7 @@ SLIRP_OPTIONS: List[str] = []
 #: What the report shows, and how.
 MEASURES = ["up Gbit/s", "down Gbit/s", "conn/s", "conn first", "up cores", "down cores",
             "conn cores", "up per", "down per", "conn per", "up busy", "down busy", "conn busy",
-            "up ofo", "up rexmit", "up drops", "up acks", "down rexmit"]
+            "up ofo", "up rexmit", "up drops", "up acks", "up rto", "down rexmit"]
 LABELS = {
     "up Gbit/s": "host->guest (Gbit/s)",
     "down Gbit/s": "guest->host (Gbit/s)",
@@ -118,6 +118,7 @@ LABELS = {
     "up rexmit": "slirp rexmit/1000, h->g",
     "up drops": "slirp send drops, h->g",
     "up acks": "frames in per out, h->g",
+    "up rto": "slirp RTOs, h->g",
     "down rexmit": "guest rexmit/1000, g->h",
 }
 
@@ -669,6 +670,12 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
                     mine["up rexmit"].append(
                         1000.0 * delta(tcp, tcpBefore, "retransmissions") / sent)
                     text += ", retransmitted %.1f/1000" % (mine["up rexmit"][-1],)
+                if sent > 0:
+                    mine["up rto"].append(delta(tcp, tcpBefore, "retransmissionTimeouts"))
+                    text += ", RTOs %d, TLPs %d, fast/RACK recoveries %d/%d" % (
+                        mine["up rto"][-1], delta(tcp, tcpBefore, "tailLossProbes"),
+                        delta(tcp, tcpBefore, "fastRetransmits"),
+                        delta(tcp, tcpBefore, "rackLosses"))
                 if "portDrops" in tcp:
                     mine["up drops"].append(delta(tcp, tcpBefore, "portDrops"))
                     text += ", send drops %d" % (mine["up drops"][-1],)
@@ -767,7 +774,7 @@ def report(options: argparse.Namespace, results: Dict[str, Dict[str, List[float]
     for measure in MEASURES:
         if not ours[measure]:
             continue
-        fmt = ("%.0f" if measure in ("conn/s", "conn first", "up ofo", "up drops")
+        fmt = ("%.0f" if measure in ("conn/s", "conn first", "up ofo", "up drops", "up rto")
                else "%.3f" if "Gbit" in measure else "%.2f")
         cells = []
         for values in (ours[measure], lib[measure], ours6[measure]):

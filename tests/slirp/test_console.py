@@ -124,8 +124,13 @@ class ConsoleTests(SynchronousTestCase):
         end = self.forward._accepted(IPv4Address("TCP", "127.0.0.1", 5000))
         end.makeConnection(HostTransport())
         self.net.run()
+        end.dataReceived(b"x" * 3000)
         reply = self.command("conn/print")
         self.assertIn("fwd   127.0.0.1:5000 -> 192.168.77.100:10000", reply)
+        # The sender towards the guest: its round trip, congestion window
+        # (ten segments of 1448 bytes), bytes in flight (the 3000 are
+        # acknowledged on the in-memory wire) and the guest's window.
+        self.assertRegex(reply, r"ESTABLISHED rtt [\d.]+ms cwnd 14480 flight 0 wnd 131072\n")
 
     def test_tcpPrint(self) -> None:
         """

@@ -14,12 +14,16 @@ table (L{SlirpCommands}):
   - C{fwd/del [tcp|udp] [HOSTADDR:]HOSTPORT}: stop accepting on a forward;
     live connections go on.
   - C{fwd/print}: each forward with its connection and byte counters.
-  - C{conn/print}: the live NAT flows.
+  - C{conn/print}: the live NAT flows, then the forwarded connections,
+    each with its sender towards the guest (round trip, congestion
+    window, bytes in flight, the guest's window), as C{ss -ti} shows a
+    kernel socket.
   - C{tcp/print}: the counters of the gateway's TCP (segments sent and
     received, retransmissions, ...), IPv4 and IPv6.
   - C{dhcp/print}: the DHCP leases.
   - C{neigh/print}: the gateway's neighbour (ARP) table.
-  - C{showinfo}: addresses, switch, tables and their bounds.
+  - C{showinfo}: addresses, switch (with the port's frames in and out and
+    drops), tables and their bounds.
 """
 
 import errno
@@ -211,11 +215,20 @@ class SlirpCommands(CommandTable):
                 for relay in forward.relays:
                     guestEnd = relay.guestEnd
                     machine = getattr(getattr(guestEnd, "transport", None), "machine", None)
-                    out.append("%-5s %s %12d %12d %8d %s" % (
+                    line = "%-5s %s %12d %12d %8d %s" % (
                         "fwd", relay.description,
                         0 if guestEnd is None else guestEnd.bytesRead,
                         relay.hostEnd.bytesRead, int(now - relay.started),
-                        getattr(machine, "state", "CONNECTING")))
+                        getattr(machine, "state", "CONNECTING"))
+                    if machine is not None:
+                        # The sender towards the guest, as "ss -ti" shows
+                        # it: what bounds a forward's host->guest speed.
+                        srtt = machine.srtt
+                        line += " rtt %s cwnd %d flight %d wnd %d" % (
+                            "-" if srtt is None else "%.2fms" % (srtt * 1000,),
+                            machine.cwnd, (machine.sndMax - machine.sndUna) & 0xFFFFFFFF,
+                            machine.sndWnd)
+                    out.append(line)
         return 0
 
     def cmd_tcp_print(self, session: Any, out: List[str], arg: None) -> int:

@@ -14,6 +14,7 @@ from tests.stack.tcp.helpers import ISS, RISS, config, ours, passive, theirs
 from tests.stack.tcp.test_machine import data
 from vdetwist.stack.tcp.machine import TCPConfig, TCPMachine
 from vdetwist.stack.tcp.rack import MAX_RECORDS, SentLog
+from vdetwist.stack.tcp.timers import TLP_SLACK, WORST_DELAYED_ACK
 from vdetwist.wire.tcp import ACK, PSH
 
 #: An ISS close to the wrap, so positions and sequence numbers differ.
@@ -248,9 +249,11 @@ class RACKMachineTests(SynchronousTestCase):
         m = sackMachine(4, 0)
         m.segmentReceived(theirs(RISS + 1, ISS + 2001, window=60000), 1.1)
         self.assertEqual(m.dispatch(1.1), [])
-        self.assertAlmostEqual(m.pollAt(), 1.3)
+        # Two round trips and Linux's slack of two jiffies.
+        self.assertAlmostEqual(m.pollAt(), 1.3 + TLP_SLACK)
         self.assertLess(m.pollAt(), m.rtoDeadline)
-        self.assertEqual(m.dispatch(1.3), [
+        self.assertEqual(m.dispatch(1.3), [])
+        self.assertEqual(m.dispatch(1.3 + TLP_SLACK), [
             ours(ISS + 3001, RISS + 1, ACK | PSH, payload=data(1000, 3000))])
         self.assertEqual(m.stats.tailLossProbes, 1)
         m.segmentReceived(theirs(RISS + 1, ISS + 2001, window=60000, sackBlocks=(
@@ -261,6 +264,27 @@ class RACKMachineTests(SynchronousTestCase):
         m.segmentReceived(theirs(RISS + 1, ISS + 4001, window=60000), 1.5)
         self.assertEqual(m.sndUna, ISS + 4001)
         self.assertEqual(m.stats.retransmissionTimeouts, 0)
+
+    def test_tailLossProbeSlack(self) -> None:
+        """
+        The probe waits two round trips plus the slack when several
+        segments are out (not yet at two round trips: on a LAN of virtual
+        machines that is a fraction of a millisecond), and plus the worst
+        delayed ACK when one is (unless the RTO comes first).
+        """
+        m = sackMachine(4, 0)
+        m.segmentReceived(theirs(RISS + 1, ISS + 2001, window=60000), 1.1)
+        self.assertEqual(m.dispatch(1.1), [])
+        self.assertAlmostEqual(m.pollAt(), 1.1 + 2 * m.srtt + TLP_SLACK)
+        self.assertEqual(m.dispatch(1.1 + 2 * m.srtt), [])
+        self.assertEqual(m.stats.tailLossProbes, 0)
+        # One segment out: the worst delayed ACK instead, which puts the
+        # probe past the RTO here, so the RTO stands.
+        m.segmentReceived(theirs(RISS + 1, ISS + 3001, window=60000), 1.15)
+        self.assertEqual(m.dispatch(1.15), [])
+        self.assertIsNone(m.tlpDeadline)
+        self.assertLess(m.rtoDeadline, 1.15 + 2 * m.srtt + WORST_DELAYED_ACK)
+        self.assertEqual(m.pollAt(), m.rtoDeadline)
 
     def test_lossFoundByTime(self) -> None:
         """

@@ -27,11 +27,19 @@ from vdetwist.stack.tcp.states import (
 )
 from vdetwist.wire.tcp import ACK, RST, TCPSegment
 
-__all__ = ["TimersMixin", "WORST_DELAYED_ACK"]
+__all__ = ["TimersMixin", "WORST_DELAYED_ACK", "TLP_SLACK"]
 
 #: RFC 8985's WCDelAckT: the longest a peer may delay an ACK of a single
 #: segment, added to the tail loss probe's timeout then.
 WORST_DELAYED_ACK = 0.2
+#: Added to the tail loss probe's two round trips when more than one
+#: segment is out, as Linux adds TCP_TIMEOUT_MIN (two jiffies, 2 ms at
+#: HZ=1000).  On a LAN of virtual machines the round trip is 0.1-1 ms and
+#: the peer's ACK of a flight's tail waits for its scheduler and ours:
+#: without the slack, a forward host->guest sent 600 probes in 5 s
+#: (2026-12-06, PyPy), most of them answered by a delayed ACK already on
+#: its way, each a spurious retransmission.
+TLP_SLACK = 0.002
 
 
 class TimersMixin:
@@ -173,11 +181,14 @@ class TimersMixin:
                     and not congestion.inRecovery and not self.log.lost and self.rtt.srtt):
                 # The tail loss probe (RFC 8985 section 7.2): two round
                 # trips, plus the worst delayed ACK when one segment is
-                # out, unless the RTO comes first.
+                # out (a little slack otherwise, as Linux), unless the
+                # RTO comes first.
                 srtt = self.rtt.srtt
                 pto = 2 * srtt
                 if ((self.sndMax - self.sndUna) & SEQ_MASK) <= self.mss:
                     pto += WORST_DELAYED_ACK
+                else:
+                    pto += TLP_SLACK
                 if now + pto < self.rtoDeadline:
                     self.tlpDeadline = now + pto
         else:
