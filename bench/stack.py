@@ -100,6 +100,9 @@ KERNEL_A6, VHOST6 = "fd00:79::1", "fd00:79::10"
 #: The virtual host's congestion control (C{--vhost-cc}); L{None} for the
 #: default.
 VHOST_CC: Optional[str] = None
+#: TCP settings of the virtual host (C{--vhost-tcp NAME=VALUE}), for
+#: experiments.
+VHOST_TCP: List[str] = []
 
 #: The size of the client's writes and reads, and of the source's writes.
 CHUNK = 1 << 16
@@ -108,7 +111,29 @@ CHUNK = 1 << 16
 # -- the virtual host (its own process) --------------------------------
 
 
-def vhostMain(sock: str, address: str, mtu: Optional[int], cc: Optional[str] = None) -> None:
+def parseTCPSettings(texts: List[str]) -> Dict[str, Any]:
+    """
+    Parse C{NAME=VALUE} settings (values as Python literals, else text).
+
+    @param texts: the settings.
+    @return: name to value.
+    @raise ValueError: one without C{=}.
+    """
+    import ast
+    settings: Dict[str, Any] = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise ValueError("--vhost-tcp wants NAME=VALUE, not %r" % (text,))
+        try:
+            settings[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            settings[name] = value
+    return settings
+
+
+def vhostMain(sock: str, address: str, mtu: Optional[int], cc: Optional[str] = None,
+              tcp: Optional[List[str]] = None) -> None:
     """
     Attach a virtual host to the switch at C{sock} and serve a sink, a
     timed source and an echo until killed.  Prints "ready" once listening.
@@ -119,10 +144,14 @@ def vhostMain(sock: str, address: str, mtu: Optional[int], cc: Optional[str] = N
         standard error once listening).
     @param cc: the congestion control of its connections (a
         L{TCPConfig.congestionControl} value); L{None} for the default.
+    @param tcp: more L{TCPConfig} settings, C{NAME=VALUE}.
     """
     if cc is not None:
         from tests.interop.vhost import useCongestionControl
         useCongestionControl(cc)
+    if tcp:
+        from tests.interop.vhost import useTCPSettings
+        useTCPSettings(parseTCPSettings(tcp))
     from twisted.internet import protocol, reactor
     from twisted.internet.defer import gatherResults
     from twisted.internet.interfaces import IHalfCloseableProtocol
@@ -709,7 +738,8 @@ class VirtualHostProcess:
         self.process = subprocess.Popen(
             [PYTHON, os.path.abspath(__file__), "--vhost", switchDir, address]
             + ([] if mtu is None else ["--mtu", str(mtu)])
-            + ([] if VHOST_CC is None else ["--vhost-cc", VHOST_CC]),
+            + ([] if VHOST_CC is None else ["--vhost-cc", VHOST_CC])
+            + [arg for setting in VHOST_TCP for arg in ("--vhost-tcp", setting)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=stackEnvironment())
         self.pid = self.process.pid
         line = self.process.stdout.readline().strip()  # type: ignore[union-attr]
@@ -1311,6 +1341,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--vhost-cc", default=None, metavar="NAME",
                         help="the virtual host's congestion control (newreno, bbr, auto;"
                         " default: what ships)")
+    parser.add_argument("--vhost-tcp", action="append", default=[], metavar="NAME=VALUE",
+                        help="a TCPConfig setting of the virtual host, e.g. pacingBurst=4 "
+                        "(repeat for more; for experiments)")
     parser.add_argument("--vhost", nargs=2, metavar=("SOCK", "ADDR"), help=argparse.SUPPRESS)
     parser.add_argument("--mtu", type=int, default=None,
                         help="the MTU of --micro (default 1500)")
@@ -1326,11 +1359,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     global PYTHON, VHOST_CC
     PYTHON = options.python or sys.executable
     VHOST_CC = options.vhost_cc
+    VHOST_TCP[:] = options.vhost_tcp
+    parseTCPSettings(VHOST_TCP)
     if options.micro:
         microMain(options.mtu or 1500)
         return 0
     if options.vhost:
-        vhostMain(options.vhost[0], options.vhost[1], options.mtu, options.vhost_cc)
+        vhostMain(options.vhost[0], options.vhost[1], options.mtu, options.vhost_cc,
+                  options.vhost_tcp)
         return 0
     if options.kclient:
         kclientMain(options.kclient, options.host, options.seconds, options.count,

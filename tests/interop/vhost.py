@@ -22,6 +22,7 @@ import hashlib
 import random
 import signal
 import sys
+from typing import Any, Dict
 
 from twisted.internet import protocol, reactor
 from twisted.internet.interfaces import IHalfCloseableProtocol
@@ -105,11 +106,24 @@ def useCongestionControl(name: str) -> None:
 
     @param name: a L{TCPConfig.congestionControl} value.
     """
+    useTCPSettings({"congestionControl": name})
+
+
+def useTCPSettings(settings: Dict[str, Any]) -> None:
+    """
+    Make C{settings} the defaults of every TCP configuration this process
+    makes (for experiments: C{bench/stack.py --vhost-tcp}).
+
+    @param settings: L{TCPConfig} attribute names and values.
+    @raise TypeError: an unknown name.
+    """
     from vdetwist.stack.tcp.config import TCPConfig
+    TCPConfig(**settings)
     original = TCPConfig.__init__
 
     def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("congestionControl", name)
+        for name, value in settings.items():
+            kwargs.setdefault(name, value)
         original(self, *args, **kwargs)
     TCPConfig.__init__ = __init__  # type: ignore[method-assign]
 
