@@ -152,6 +152,73 @@ class NetworkInterfaceTests(SynchronousTestCase):
         self.assertEqual(self.transport.frames, [])
         self.assertEqual(self.interface.counters["notAttached"], 1)
 
+    def test_cork(self) -> None:
+        """
+        Frames sent while corked are held, and go to the transport in
+        order when the outermost cork ends.
+        """
+        self.interface.cork()
+        self.interface.cork()
+        for i in range(3):
+            self.interface.sendFrame(OTHER, 0x0800, b"%d" % (i,))
+        self.interface.uncork()
+        self.assertEqual(self.transport.frames, [])
+        self.interface.uncork()
+        self.assertEqual(self.transport.frames,
+                         [OTHER + MAC + b"\x08\x00" + b"%d" % (i,) for i in range(3)])
+        self.interface.sendFrame(OTHER, 0x0800, b"after")
+        self.assertEqual(len(self.transport.frames), 4)
+
+    def test_corkLimit(self) -> None:
+        """
+        At most C{corkLimit} frames are held: the queue is sent when it
+        reaches that, and the rest when the cork ends.
+        """
+        self.interface.corkLimit = 4
+        self.interface.cork()
+        for i in range(6):
+            self.interface.sendFrame(OTHER, 0x0800, b"%d" % (i,))
+            self.assertEqual(len(self.transport.frames), 4 if i >= 3 else 0)
+        self.interface.uncork()
+        self.assertEqual([f[14:] for f in self.transport.frames],
+                         [b"%d" % (i,) for i in range(6)])
+
+    def test_corkKeepsOrderWhenSendingAnswers(self) -> None:
+        """
+        A transport that delivers at once to a peer that answers: frames
+        sent while the held ones go out queue behind them, so the wire
+        sees them in the order they were sent.
+        """
+        wire: List[bytes] = []
+        interface = self.interface
+
+        class Answering:
+            def sendFrame(self, frame: bytes) -> None:
+                wire.append(frame[14:])
+                if frame[14:] == b"a":
+                    interface.sendFrame(OTHER, 0x0800, b"answer to a")
+        interface.transport = Answering()  # type: ignore[assignment]
+        interface.cork()
+        interface.sendFrame(OTHER, 0x0800, b"a")
+        interface.sendFrame(OTHER, 0x0800, b"b")
+        interface.uncork()
+        self.assertEqual(wire, [b"a", b"b", b"answer to a"])
+        interface.sendFrame(OTHER, 0x0800, b"c")
+        self.assertEqual(wire[-1], b"c")
+
+    def test_corkDetached(self) -> None:
+        """
+        Frames held while the transport went away are counted as sent
+        while detached.
+        """
+        self.interface.cork()
+        self.interface.sendFrame(OTHER, 0x0800, b"data")
+        self.interface.sendFrame(OTHER, 0x0800, b"data")
+        self.interface.connectionLost(None)
+        self.interface.uncork()
+        self.assertEqual(self.transport.frames, [])
+        self.assertEqual(self.interface.counters["notAttached"], 2)
+
     def test_capture(self) -> None:
         """
         The capture sees frames both ways; a failing capture is logged and

@@ -235,6 +235,18 @@ class IPv4LayerTests(SynchronousTestCase):
         """
         self.assertTrue(verifyObject(IIPv4Sender, self.ip))
 
+    def test_cork(self) -> None:
+        """
+        The layer's cork is its interface's: datagrams sent under it reach
+        the wire together when it ends.
+        """
+        self.ip.cork()
+        self.ip.sendPacket(17, US, THEM, b"one")
+        self.ip.sendPacket(17, US, THEM, b"two")
+        self.assertEqual(self.transport.frames, [])
+        self.ip.uncork()
+        self.assertEqual([frame[-3:] for frame in self.transport.frames], [b"one", b"two"])
+
     def test_deliver(self) -> None:
         """
         A datagram for us reaches its protocol; link padding is stripped.

@@ -376,6 +376,23 @@ class IPv6LayerTests(SynchronousTestCase):
         self.assertEqual((ip.src, ip.dst, ip.hlim, ip.nh), (text(US), text(PEER), 64, 17))
         self.assertEqual(ip[scapy.UDP].load, b"hi")
 
+    def test_cork(self) -> None:
+        """
+        The layer's cork is its interface's: packets sent under it reach
+        the wire together when it ends.
+        """
+        self.host.ip.sendPacket(17, US, PEER, b"resolve")
+        [ns] = self.host.sent()
+        self.resolved(ns)
+        self.host.transport.clear()
+        self.host.ip.cork()
+        self.host.ip.sendPacket(17, US, PEER, b"one")
+        self.host.ip.sendPacket(17, US, PEER, b"two")
+        self.assertEqual(self.host.transport.frames, [])
+        self.host.ip.uncork()
+        self.assertEqual([frame[-3:] for frame in self.host.transport.frames],
+                         [b"one", b"two"])
+
     def test_sendOffLink(self) -> None:
         """
         Off-link destinations go to the default router; without one they

@@ -390,6 +390,19 @@ class IPv4Layer(ReassemblyTimerMixin):
             return destination
         return self.gateway
 
+    def cork(self) -> None:
+        """
+        Hold the frames sent from now until L{uncork}, to send them back
+        to back (L{NetworkInterface.cork}).
+        """
+        self.arp.interface.cork()
+
+    def uncork(self) -> None:
+        """
+        Send what L{cork} held.
+        """
+        self.arp.interface.uncork()
+
     def sendPacket(self, protocol: int, source: bytes, destination: bytes,
                    payload: bytes) -> None:
         """

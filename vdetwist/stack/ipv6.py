@@ -574,6 +574,19 @@ class IPv6Layer(ReassemblyTimerMixin):
         table[destination] = (mtu, self.reactor.seconds() + self.pathMTULifetime)
         self.counters["pathMTUUpdates"] += 1
 
+    def cork(self) -> None:
+        """
+        Hold the frames sent from now until L{uncork}, to send them back
+        to back (L{NetworkInterface.cork}).
+        """
+        self.nd.interface.cork()
+
+    def uncork(self) -> None:
+        """
+        Send what L{cork} held.
+        """
+        self.nd.interface.uncork()
+
     def sendPacket(self, nextHeader: int, source: bytes, destination: bytes,
                    payload: bytes, hopLimit: Optional[int] = None) -> None:
         """

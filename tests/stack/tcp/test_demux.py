@@ -703,3 +703,84 @@ class CoalescingTests(LayerTestsMixin, SynchronousTestCase):
             self.clock.advance(0.001)
         self.clock.advance(0.04)
         self.assertEqual(self.sent(), [])
+
+
+class CorkingIPv4(RecordingIPv4):
+    """
+    A recording IPv4 layer with a cork, logging corks and packets in
+    order.
+
+    @ivar events: C{"cork"}, C{"uncork"} and C{"packet"}, as they came.
+    """
+
+    def __init__(self, address: bytes) -> None:
+        """
+        @param address: our only address.
+        """
+        RecordingIPv4.__init__(self, address)
+        self.events: List[str] = []
+
+    def cork(self) -> None:
+        """
+        Log a cork.
+        """
+        self.events.append("cork")
+
+    def uncork(self) -> None:
+        """
+        Log an uncork.
+        """
+        self.events.append("uncork")
+
+    def sendPacket(self, protocol: int, source: bytes, destination: bytes,
+                   payload: bytes) -> None:
+        """
+        Log and record a packet.
+        """
+        self.events.append("packet")
+        RecordingIPv4.sendPacket(self, protocol, source, destination, payload)
+
+
+class CorkTests(LayerTestsMixin, SynchronousTestCase):
+    """
+    The segments of one wakeup are sent under the IP layer's cork, so
+    they leave back to back.
+    """
+
+    def setUp(self) -> None:
+        """
+        The layer on a corking IP layer.
+        """
+        LayerTestsMixin.setUp(self)
+        self.ip = CorkingIPv4(US)
+        self.layer = TCPLayer(self.clock, self.ip, TCPConfig(
+            mss=1000, receiveBufferSize=8000, timestamps=False, sack=False,
+            windowScaling=False, pacing=False), seed=1)
+
+    def test_segmentsOfAWakeupCorked(self) -> None:
+        """
+        Three segments written at once go out between one cork and its
+        uncork; a lone segment (the handshake's, an ACK) is not corked.
+        """
+        factory = RecorderFactory()
+        self.layer.listen(80, factory)
+        iss = self.handshake()
+        self.assertEqual(self.ip.events, ["packet"])
+        [protocol] = factory.built
+        protocol.transport.write(b"x" * 3000)
+        self.assertEqual(len(self.sent()), 3)
+        self.assertEqual(self.ip.events,
+                         ["packet", "cork", "packet", "packet", "packet", "uncork"])
+        self.inject(TCPSegment(40000, 80, 7001, iss + 3001, ACK | PSH, 8000, b"hi"))
+        self.clock.advance(0.04)
+        self.assertEqual(len(self.sent()), 1)
+        self.assertEqual(self.ip.events[-2:], ["uncork", "packet"])
+
+    def test_layerWithoutCork(self) -> None:
+        """
+        An IP layer without C{cork} and C{uncork} gets the segments one by
+        one.
+        """
+        layer = TCPLayer(self.clock, RecordingIPv4(US), seed=1)
+        self.assertIsNone(layer._cork)
+        self.assertIsNone(layer._uncork)

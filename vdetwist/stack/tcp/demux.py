@@ -215,6 +215,12 @@ class TCPLayer:
         self.reactor = reactor
         self.ip = ip
         self.ipv6 = ipv6
+        # The IP layer's cork (its interface's), if it has one: the
+        # segments of one wakeup go out back to back (NetworkInterface).
+        self._cork: Optional[Callable[[], None]] = getattr(ip, "cork", None)
+        self._uncork: Optional[Callable[[], None]] = getattr(ip, "uncork", None)
+        if self._cork is None or self._uncork is None:
+            self._cork = self._uncork = None
         self.anyAddress = ANY_ADDRESS6 if ipv6 else ANY_ADDRESS
         #: The first byte of multicast (and, on IPv4, reserved) addresses.
         self._multicastFloor = 0xFF if ipv6 else 224
@@ -432,7 +438,8 @@ class TCPLayer:
     def sendSegments(self, connection: TCPConnection, segments: List[TCPSegment]) -> None:
         """
         Send the segments one of this layer's connections emits in a
-        wakeup (called by the connection), in order.
+        wakeup (called by the connection), in order; more than one are
+        built first and sent back to back (the IP layer's cork).
 
         @param connection: the connection.
         @param segments: the segments.
@@ -442,6 +449,15 @@ class TCPLayer:
         local = connection.localAddress
         remote = connection.remoteAddress
         pseudo = connection.addressSum
+        if len(segments) > 1 and self._cork is not None:
+            self._cork()
+            try:
+                for segment in segments:
+                    stats.segmentsSent += 1
+                    sendPacket(PROTOCOL_TCP, local, remote, encodeSegment(segment, pseudo))
+            finally:
+                self._uncork()  # type: ignore[misc]
+            return
         for segment in segments:
             stats.segmentsSent += 1
             sendPacket(PROTOCOL_TCP, local, remote, encodeSegment(segment, pseudo))
