@@ -27,7 +27,7 @@ from vdetwist.interfaces import (
 from vdetwist.testing import FakeSystem
 from vdetwist.vde import local
 from vdetwist.vde.attach import (
-    CONFIRM_DELAY, SwitchAttachment, attachPersistently, attachToSwitch)
+    CONFIRM_DELAY, SwitchAttachment, _Relay, attachPersistently, attachToSwitch)
 from vdetwist.vde.plug import VDEPlug
 
 #: A directory no switch serves on this machine.
@@ -290,6 +290,22 @@ class SwitchAttachmentInProcessTests(SynchronousTestCase):
         attachment.sendFrame(b"f" * 60)
         self.assertEqual(fake.sent, [b"f" * 60])
         self.assertTrue(attachment.attached)
+
+    def test_relayExposesTheCork(self) -> None:
+        """
+        The relay a plug delivers to offers the protocol's C{cork} and
+        C{uncork} when it has them (a plug corks around each batch), and
+        none when it does not.
+        """
+        self.attach()
+        [(relay, _, _, _)] = self.provider.attached
+        self.assertIsNone(relay.cork)
+        self.assertIsNone(relay.uncork)
+        self.protocol.cork = lambda: None  # type: ignore[attr-defined]
+        self.protocol.uncork = lambda: None  # type: ignore[attr-defined]
+        relay = _Relay(relay.owner)
+        self.assertIs(relay.cork, self.protocol.cork)
+        self.assertIs(relay.uncork, self.protocol.uncork)
 
     def test_firstAttachFails(self) -> None:
         """

@@ -541,6 +541,27 @@ class PlugTests(FakeHandshakeMixin, SynchronousTestCase):
         self.plug._reader.doRead()
         self.assertEqual(left, [0] * 5)
 
+    def test_corksAroundABatch(self) -> None:
+        """
+        A protocol with C{cork} and C{uncork} is corked around each batch
+        of frames delivered (so what it sends in answer leaves back to
+        back), and uncorked even when its C{frameReceived} raises.
+        """
+        events: list[object] = []
+        self.protocol.cork = lambda: events.append("cork")  # type: ignore[attr-defined]
+        self.protocol.uncork = lambda: events.append("uncork")  # type: ignore[attr-defined]
+        self.protocol.frameReceived = events.append  # type: ignore[method-assign]
+        self.sock.incoming = [b"\x01" * 60, b"\x02" * 60]
+        self.plug._reader.doRead()
+        self.assertEqual(events, ["cork", b"\x01" * 60, b"\x02" * 60, "uncork"])
+
+        def broken(frame: bytes) -> None:
+            raise ValueError("bug")
+        self.protocol.frameReceived = broken  # type: ignore[method-assign]
+        self.sock.incoming = [b"\x03" * 60]
+        self.assertRaises(ValueError, self.plug._reader.doRead)
+        self.assertEqual(events[-2:], ["cork", "uncork"])
+
     def test_pauseFromFrameReceived(self) -> None:
         """
         A protocol that pauses the plug in C{frameReceived} gets no more

@@ -137,6 +137,19 @@ class _Attachment:
         """
         self.gateway.host.interface.frameReceived(frame)
 
+    def cork(self) -> None:
+        """
+        Hold the frames the gateway sends until L{uncork}: the plug corks
+        around each batch it delivers (L{NetworkInterface.cork}).
+        """
+        self.gateway.host.interface.cork()
+
+    def uncork(self) -> None:
+        """
+        Send what L{cork} held.
+        """
+        self.gateway.host.interface.uncork()
+
     def connectionLost(self, reason: object) -> None:
         """
         The switch closed the port for good (not a restart: the

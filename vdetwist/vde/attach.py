@@ -109,6 +109,10 @@ class _Relay:
         """
         self.owner = owner
         self.frameReceived = owner.protocol.frameReceived
+        # The protocol's cork, if it has one: a plug corks it around each
+        # batch of frames it delivers (VDEPlug._deliverHeld).
+        self.cork = getattr(owner.protocol, "cork", None)
+        self.uncork = getattr(owner.protocol, "uncork", None)
         self.transport: Optional[IFrameTransport] = None
 
     def makeConnection(self, transport: IFrameTransport) -> None:

@@ -387,12 +387,25 @@ class VDEPlug:
 
     def _deliverHeld(self) -> None:
         """
-        Deliver the drained frames in order while reading goes on.
+        Deliver the drained frames in order while reading goes on.  A
+        protocol with C{cork()} and C{uncork()} (a L{NetworkInterface
+        <vdetwist.stack.interface.NetworkInterface>}) is corked around the
+        batch, so what it sends in answer (a TCP sender's segments clocked
+        by the ACKs read) leaves back to back once the batch is handled:
+        on CPython a virtual host sent 0.56-0.68 Gbit/s to a kernel peer
+        without, 0.97-1.02 with (docs/performance.txt, 2026-12-06).
         """
         held = self._held
         if not held or not self._reading:
             return
-        frameReceived = self.protocol.frameReceived
+        protocol = self.protocol
+        frameReceived = protocol.frameReceived
+        cork = getattr(protocol, "cork", None)
+        uncork = getattr(protocol, "uncork", None)
+        if cork is None or uncork is None:
+            cork = uncork = None
+        else:
+            cork()
         i = 0
         n = len(held)
         try:
@@ -403,6 +416,8 @@ class VDEPlug:
                 if not self._reading:
                     break
         finally:
+            if uncork is not None:
+                uncork()
             if self.disconnected or self.disconnecting:
                 held.clear()
             else:
