@@ -169,6 +169,15 @@ class NetworkInterfaceTests(SynchronousTestCase):
         self.interface.sendFrame(OTHER, 0x0800, b"after")
         self.assertEqual(len(self.transport.frames), 4)
 
+    def test_unmatchedUncork(self) -> None:
+        """
+        An C{uncork} without a C{cork} does nothing: later frames are not
+        held.
+        """
+        self.interface.uncork()
+        self.interface.sendFrame(OTHER, 0x0800, b"data")
+        self.assertEqual(len(self.transport.frames), 1)
+
     def test_corkLimit(self) -> None:
         """
         At most C{corkLimit} frames are held: the queue is sent when it

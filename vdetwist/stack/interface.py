@@ -211,9 +211,11 @@ class NetworkInterface:
 
     def uncork(self) -> None:
         """
-        End a L{cork}; the outermost sends what was held, in order.
+        End a L{cork}; the outermost sends what was held, in order.  An
+        unmatched call does nothing.
         """
-        self._corkDepth -= 1
+        if self._corkDepth > 0:
+            self._corkDepth -= 1
         if not self._corkDepth and self._corked:
             self._flush()
 
