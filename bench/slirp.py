@@ -670,7 +670,6 @@ def session(slirp: Slirp, namespace: Any, options: argparse.Namespace, round: in
                     mine["up rexmit"].append(
                         1000.0 * delta(tcp, tcpBefore, "retransmissions") / sent)
                     text += ", retransmitted %.1f/1000" % (mine["up rexmit"][-1],)
-                if sent > 0:
                     mine["up rto"].append(delta(tcp, tcpBefore, "retransmissionTimeouts"))
                     text += ", RTOs %d, TLPs %d, fast/RACK recoveries %d/%d" % (
                         mine["up rto"][-1], delta(tcp, tcpBefore, "tailLossProbes"),

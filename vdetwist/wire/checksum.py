@@ -39,9 +39,9 @@ module picks the faster one for the running interpreter at import
     (L{onesComplementSumWords}, L{internetChecksumWords}), for PyPy, whose
     JIT sums the words in a tight loop of machine integers (about 0.6 us
     per 1480 bytes, against 0.95 for 16-bit words and 4 us for
-    C{int.from_bytes}, whose result is a big integer there).  The one's-complement sum does not depend on the
-    byte order it is computed in, up to a final swap of its two bytes (RFC
-    1071 section 2(B)).
+    C{int.from_bytes}, whose result is a big integer there).  The
+    one's-complement sum does not depend on the byte order it is computed
+    in, up to a final swap of its two bytes (RFC 1071 section 2(B)).
 """
 
 import platform

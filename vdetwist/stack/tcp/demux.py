@@ -449,18 +449,16 @@ class TCPLayer:
         local = connection.localAddress
         remote = connection.remoteAddress
         pseudo = connection.addressSum
-        if len(segments) > 1 and self._cork is not None:
-            self._cork()
-            try:
-                for segment in segments:
-                    stats.segmentsSent += 1
-                    sendPacket(PROTOCOL_TCP, local, remote, encodeSegment(segment, pseudo))
-            finally:
-                self._uncork()  # type: ignore[misc]
-            return
-        for segment in segments:
-            stats.segmentsSent += 1
-            sendPacket(PROTOCOL_TCP, local, remote, encodeSegment(segment, pseudo))
+        uncork = self._uncork if len(segments) > 1 else None
+        if uncork is not None:
+            self._cork()  # type: ignore[misc]
+        try:
+            for segment in segments:
+                stats.segmentsSent += 1
+                sendPacket(PROTOCOL_TCP, local, remote, encodeSegment(segment, pseudo))
+        finally:
+            if uncork is not None:
+                uncork()
 
     def _resetFor(self, local: bytes, remote: bytes, segment: TCPSegment) -> None:
         """
