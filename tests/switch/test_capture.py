@@ -152,6 +152,12 @@ class LiveCaptureTests(SynchronousTestCase):
                 rebuilt = Ether(bytes(checked))
                 self.assertEqual(rebuilt[IP].chksum, packet[IP].chksum)
                 if TCP in packet:
-                    self.assertEqual(rebuilt[TCP].chksum, packet[TCP].chksum)
+                    # The kernels' TCP may write a zero sum's checksum as
+                    # 0xffff where scapy writes 0: the same value in one's
+                    # complement (RFC 1624), and it happens about once in
+                    # 65,535 segments.
+                    computed = rebuilt[TCP].chksum
+                    self.assertIn(packet[TCP].chksum,
+                                  (computed, 0xFFFF) if computed == 0 else (computed,))
             else:
                 self.assertTrue(ARP in packet or packet[Ether].type == 0x86dd, packet.summary())
