@@ -18,9 +18,11 @@ from vdetwist.wire.checksum import (
     implementationFor,
     internetChecksum,
     internetChecksumBigInt,
+    internetChecksumC,
     internetChecksumWords,
     onesComplementSum,
     onesComplementSumBigInt,
+    onesComplementSumC,
     onesComplementSumWords,
     pseudoHeaderSum,
     pseudoHeaderSumBigInt,
@@ -198,6 +200,58 @@ class WordsImplementationTests(InternetChecksumTestsMixin, SynchronousTestCase):
     internetChecksum = staticmethod(internetChecksumWords)
 
 
+def requireHelper(case: SynchronousTestCase) -> None:
+    """
+    Skip a test of the C helper where it is not built: on PyPy (never
+    built there).  On CPython the install builds it (setup.py), so a
+    missing helper fails the test, naming what the build needs.
+
+    @param case: the running test.
+    """
+    if platform.python_implementation() != "CPython":
+        case.skipTest("the C checksum helper is built for CPython only")
+    if onesComplementSumC is None:
+        case.fail("vdetwist.wire._checksum is not built: the install needs gcc and "
+                  "Python's headers (Debian: python3-dev); re-run bin/setup")
+
+
+class CImplementationTests(InternetChecksumTestsMixin, SynchronousTestCase):
+    """
+    The C helper's functions (CPython).
+    """
+
+    onesComplementSum = staticmethod(onesComplementSumC or onesComplementSumBigInt)
+    internetChecksum = staticmethod(internetChecksumC or internetChecksumBigInt)
+
+    def setUp(self) -> None:
+        requireHelper(self)
+
+    def test_badArguments(self) -> None:
+        """
+        Wrong arguments are a C{TypeError} or C{ValueError}, as for any
+        Python function: no data, too many, an initial sum that is not an
+        integer or is negative, data that is not a buffer.
+        """
+        for function in (onesComplementSumC, internetChecksumC):
+            self.assertRaises(TypeError, function)
+            self.assertRaises(TypeError, function, b"ab", 1, 2)
+            self.assertRaises(TypeError, function, b"ab", 1.5)
+            self.assertRaises(TypeError, function, "text")
+            self.assertRaises(ValueError, function, b"ab", -1)
+            self.assertRaises(ValueError, function, b"ab", -(2 ** 70))
+
+    def test_bigInitial(self) -> None:
+        """
+        An initial sum above 64 bits (an IPv6 pseudo-header read whole) is
+        reduced like any other: a non-zero multiple of 0xffff is negative
+        zero, not zero.
+        """
+        self.assertEqual(onesComplementSumC(b"", 0xFFFF * 2 ** 80), 0xFFFF)
+        self.assertEqual(internetChecksumC(b"", 0xFFFF * 2 ** 80), 0)
+        self.assertEqual(onesComplementSumC(b"\x00\x01", 2 ** 128 + 5),
+                         onesComplementSumBigInt(b"\x00\x01", 2 ** 128 + 5))
+
+
 class ImplementationTests(SynchronousTestCase):
     """
     The two implementations agree, and each interpreter gets its own.
@@ -215,6 +269,11 @@ class ImplementationTests(SynchronousTestCase):
                          onesComplementSumBigInt(data, initial))
         self.assertEqual(internetChecksumWords(data, initial),
                          internetChecksumBigInt(data, initial))
+        if onesComplementSumC is not None:
+            self.assertEqual(onesComplementSumC(data, initial),
+                             onesComplementSumBigInt(data, initial))
+            self.assertEqual(internetChecksumC(data, initial),
+                             internetChecksumBigInt(data, initial))
 
     @settings(deadline=None)
     @given(st.binary(max_size=3000), st.integers(0, 3000), st.integers(0, 3000),
@@ -232,6 +291,9 @@ class ImplementationTests(SynchronousTestCase):
         self.assertEqual(internetChecksumWords(bytearray(view), initial), expected)
         self.assertEqual(onesComplementSumWords(view, initial),
                          onesComplementSumBigInt(bytes(view), initial))
+        if internetChecksumC is not None:
+            self.assertEqual(internetChecksumC(view, initial), expected)
+            self.assertEqual(internetChecksumC(bytearray(view), initial), expected)
 
     def test_largeData(self) -> None:
         """
@@ -241,6 +303,8 @@ class ImplementationTests(SynchronousTestCase):
         data = b"\xff" * (1 << 18) + b"\x00\x01"
         self.assertEqual(onesComplementSumWords(data), referenceSum(data))
         self.assertEqual(onesComplementSumBigInt(data), referenceSum(data))
+        if onesComplementSumC is not None:
+            self.assertEqual(onesComplementSumC(data), referenceSum(data))
 
     def test_wordTails(self) -> None:
         """
@@ -256,26 +320,57 @@ class ImplementationTests(SynchronousTestCase):
                 self.assertEqual(internetChecksumWords(data), referenceChecksum(data),
                                  (pattern, length))
 
+    def test_cTails(self) -> None:
+        """
+        The C helper reads 4-byte words and a 2- or 1-byte tail: every
+        tail length, odd or even, at every alignment of a view, sums as
+        the reference does.
+        """
+        requireHelper(self)
+        for pattern in (b"\xff", b"\x80\x01\xfe", b"\x01\x00\x00\x80"):
+            for length in range(0, 40):
+                for offset in range(4):
+                    data = memoryview(pattern * 41)[offset:offset + length]
+                    self.assertEqual(onesComplementSumC(data), referenceSum(bytes(data)),
+                                     (pattern, length, offset))
+                    self.assertEqual(internetChecksumC(data), referenceChecksum(bytes(data)),
+                                     (pattern, length, offset))
+
     def test_implementationFor(self) -> None:
         """
         PyPy gets the word-array functions; CPython (and anything else)
-        the big-integer ones.
+        the C helper's when it is built, otherwise the big-integer ones.
         """
         self.assertEqual(implementationFor("PyPy"),
+                         (onesComplementSumWords, internetChecksumWords))
+        self.assertEqual(implementationFor("PyPy", True),
                          (onesComplementSumWords, internetChecksumWords))
         self.assertEqual(implementationFor("CPython"),
                          (onesComplementSumBigInt, internetChecksumBigInt))
         self.assertEqual(implementationFor("GraalVM"),
                          (onesComplementSumBigInt, internetChecksumBigInt))
 
+    def test_implementationForHelper(self) -> None:
+        """
+        With the helper built, CPython gets its functions.
+        """
+        requireHelper(self)
+        self.assertEqual(implementationFor("CPython", True),
+                         (onesComplementSumC, internetChecksumC))
+
     def test_selected(self) -> None:
         """
         The module's C{onesComplementSum} and C{internetChecksum} are the
-        running interpreter's pair.
+        running interpreter's pair: on CPython, the C helper's (the install
+        builds it; see L{requireHelper}).
         """
         self.assertEqual(
             (checksum.onesComplementSum, checksum.internetChecksum),
-            implementationFor(platform.python_implementation()))
+            implementationFor(platform.python_implementation(),
+                              onesComplementSumC is not None))
+        if platform.python_implementation() == "CPython":
+            requireHelper(self)
+            self.assertIs(checksum.internetChecksum, internetChecksumC)
 
 
 class PseudoHeaderTests(SynchronousTestCase):
