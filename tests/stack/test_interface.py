@@ -178,6 +178,52 @@ class NetworkInterfaceTests(SynchronousTestCase):
         self.interface.sendFrame(OTHER, 0x0800, b"data")
         self.assertEqual(len(self.transport.frames), 1)
 
+    def test_uncorkObservers(self) -> None:
+        """
+        Uncork observers are called at the outermost C{uncork} only, while
+        the interface is still corked: what they send goes out behind the
+        frames held before, in order.  C{corkDepth} says whether a batch is
+        on.
+        """
+        calls = []
+
+        def observer() -> None:
+            calls.append(self.interface.corkDepth)
+            self.interface.sendFrame(OTHER, 0x0800, b"observer")
+        self.interface.addUncorkObserver(observer)
+        self.assertEqual(self.interface.corkDepth, 0)
+        self.interface.cork()
+        self.interface.cork()
+        self.interface.sendFrame(OTHER, 0x0800, b"held")
+        self.interface.uncork()
+        self.assertEqual(calls, [])
+        self.interface.uncork()
+        self.assertEqual(calls, [1])
+        self.assertEqual([f[14:] for f in self.transport.frames], [b"held", b"observer"])
+        self.assertEqual(self.interface.corkDepth, 0)
+        self.interface.uncork()
+        self.assertEqual(calls, [1])
+
+    def test_failingUncorkObserver(self) -> None:
+        """
+        An observer that raises is logged and counted; the others still
+        run, the cork still ends and the held frames still go.
+        """
+        calls = []
+
+        def failing() -> None:
+            raise RuntimeError("observer bug")
+        self.interface.addUncorkObserver(failing)
+        self.interface.addUncorkObserver(lambda: calls.append(1))
+        self.interface.cork()
+        self.interface.sendFrame(OTHER, 0x0800, b"held")
+        self.interface.uncork()
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual(calls, [1])
+        self.assertEqual(self.interface.counters["handlerErrors"], 1)
+        self.assertEqual(self.interface.corkDepth, 0)
+        self.assertEqual(len(self.transport.frames), 1)
+
     def test_corkLimit(self) -> None:
         """
         At most C{corkLimit} frames are held: the queue is sent when it

@@ -64,6 +64,8 @@ class NetworkInterface:
         MAC), C{tagged} (802.1Q frames, not handled by a host),
         C{unknownEtherType}, C{notAttached} (sends while detached),
         C{handlerErrors}.
+    @ivar corkDepth: how many L{cork} calls await their L{uncork}: while
+        non-zero, a batch is being handled (read-only).
     @ivar corkLimit: the most frames held while corked; the queue goes to
         the transport when it reaches this.  A VDE switch's data socket
         queues net.unix.max_dgram_qlen = 10 datagrams but drains them while
@@ -92,7 +94,8 @@ class NetworkInterface:
         self.capture: Optional[Callable[[bytes], None]] = None
         self._connectObservers: List[Callable[[], None]] = []
         self._unpack = HEADER.unpack_from
-        self._corkDepth = 0
+        self.corkDepth = 0
+        self._uncorkObservers: List[Callable[[], None]] = []
         self._flushing = False
         self._corked: List[bytes] = []
 
@@ -194,7 +197,7 @@ class NetworkInterface:
         frame = HEADER.pack(destination, self.mac, etherType) + payload
         if self.capture is not None:
             self._capture(frame)
-        if self._corkDepth or self._flushing:
+        if self.corkDepth or self._flushing:
             corked = self._corked
             corked.append(frame)
             if len(corked) >= self.corkLimit:
@@ -207,16 +210,34 @@ class NetworkInterface:
         Hold the frames sent from now until the matching L{uncork} (calls
         nest), to send them back to back.
         """
-        self._corkDepth += 1
+        self.corkDepth += 1
+
+    def addUncorkObserver(self, observer: Callable[[], None]) -> None:
+        """
+        Call C{observer} at each outermost L{uncork}, before the held frames
+        go: the end of a batch (the TCP layer's receive offload delivers
+        what it held; what that sends joins the held frames).  An observer
+        that raises is logged and counted (C{handlerErrors}).
+
+        @param observer: a callable taking no arguments.
+        """
+        self._uncorkObservers.append(observer)
 
     def uncork(self) -> None:
         """
-        End a L{cork}; the outermost sends what was held, in order.  An
-        unmatched call does nothing.
+        End a L{cork}; the outermost tells the uncork observers, then sends
+        what was held, in order.  An unmatched call does nothing.
         """
-        if self._corkDepth > 0:
-            self._corkDepth -= 1
-        if not self._corkDepth and self._corked:
+        if self.corkDepth == 1 and self._uncorkObservers:
+            for observer in self._uncorkObservers:
+                try:
+                    observer()
+                except Exception:
+                    self._counters["handlerErrors"] += 1
+                    _log.failure("Error ending a batch", Failure())  # type: ignore[no-untyped-call]
+        if self.corkDepth > 0:
+            self.corkDepth -= 1
+        if not self.corkDepth and self._corked:
             self._flush()
 
     def _flush(self) -> None:

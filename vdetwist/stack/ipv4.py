@@ -177,6 +177,9 @@ class IPv4Layer(ReassemblyTimerMixin):
             raise ValueError("the IPv4 MTU is at least 68")
         self.reactor = reactor
         self.arp = arp
+        #: The interface (the ARP layer's): its cork, and the
+        #: end of a batch of frames (the TCP layer's receive offload).
+        self.interface = arp.interface
         self.mtu = mtu
         self.router = router
         self.ttl = ttl
@@ -395,13 +398,13 @@ class IPv4Layer(ReassemblyTimerMixin):
         Hold the frames sent from now until L{uncork}, to send them back
         to back (L{NetworkInterface.cork}).
         """
-        self.arp.interface.cork()
+        self.interface.cork()
 
     def uncork(self) -> None:
         """
         Send what L{cork} held.
         """
-        self.arp.interface.uncork()
+        self.interface.uncork()
 
     def sendPacket(self, protocol: int, source: bytes, destination: bytes,
                    payload: bytes) -> None:

@@ -222,6 +222,9 @@ class IPv6Layer(ReassemblyTimerMixin):
             raise ValueError("the IPv6 MTU is at least 1280")
         self.reactor = reactor
         self.nd = nd
+        #: The interface (the Neighbor Discovery layer's): its cork, and the
+        #: end of a batch of frames (the TCP layer's receive offload).
+        self.interface = nd.interface
         self.mtu = mtu
         self.router = router
         self.protocols: Dict[int, Any] = {}
@@ -579,13 +582,13 @@ class IPv6Layer(ReassemblyTimerMixin):
         Hold the frames sent from now until L{uncork}, to send them back
         to back (L{NetworkInterface.cork}).
         """
-        self.nd.interface.cork()
+        self.interface.cork()
 
     def uncork(self) -> None:
         """
         Send what L{cork} held.
         """
-        self.nd.interface.uncork()
+        self.interface.uncork()
 
     def sendPacket(self, nextHeader: int, source: bytes, destination: bytes,
                    payload: bytes, hopLimit: Optional[int] = None) -> None:

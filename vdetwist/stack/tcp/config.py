@@ -147,7 +147,7 @@ class TCPStatistics:
         "outOfWindowAcksLimited", "timeWaitRecycled",
         "reassemblyDrops", "noConnection", "icmpErrors", "sackRetransmissions",
         "synCookiesSent", "synCookiesValidated", "synCookiesFailed",
-        "tailLossProbes", "rackLosses",
+        "tailLossProbes", "rackLosses", "segmentsCoalesced",
     )
 
     def __init__(self) -> None:
@@ -185,6 +185,9 @@ class TCPStatistics:
         self.synCookiesFailed = 0
         self.tailLossProbes = 0
         self.rackLosses = 0
+        #: Segments merged into the one before them by the receive offload
+        #: (L{vdetwist.stack.tcp.offload}); each is in C{segmentsReceived}.
+        self.segmentsCoalesced = 0
 
     def asDict(self) -> Dict[str, int]:
         """

@@ -53,6 +53,7 @@ from vdetwist.stack.tcp.machine import (
     TCPStatistics,
 )
 from vdetwist.stack.tcp.config import windowShiftFor
+from vdetwist.stack.tcp.offload import ReceiveOffload
 from vdetwist.stack.tcp.seq import SEQ_MASK, initialSequenceNumber, seqGT
 from vdetwist.stack.tcp.syncookies import PERIOD, SYNCookies, cookieTimestamp, decodeTimestamp
 from vdetwist.wire.tcp import (
@@ -221,6 +222,11 @@ class TCPLayer:
         self._uncork: Optional[Callable[[], None]] = getattr(ip, "uncork", None)
         if self._cork is None or self._uncork is None:
             self._cork = self._uncork = None
+        # The receive offload, where the interface tells when a batch of
+        # frames ends: segments that arrive while it is corked are held and
+        # merged (vdetwist.stack.tcp.offload).
+        interface = getattr(ip, "interface", None)
+        self._interface = interface if hasattr(interface, "addUncorkObserver") else None
         self.anyAddress = ANY_ADDRESS6 if ipv6 else ANY_ADDRESS
         #: The first byte of multicast (and, on IPv4, reserved) addresses.
         self._multicastFloor = 0xFF if ipv6 else 224
@@ -233,6 +239,9 @@ class TCPLayer:
             config.mss = mss
         self.config = config
         self.stats = TCPStatistics()
+        self.offload = ReceiveOffload(self._deliverHeld, self.stats)
+        if self._interface is not None:
+            self._interface.addUncorkObserver(self.offload.release)
         self.connections: Dict[ConnectionKey, TCPConnection] = {}
         self.listeners: Dict[Tuple[bytes, int], TCPListeningPort] = {}
         self.maxConnections = maxConnections
@@ -311,13 +320,23 @@ class TCPLayer:
                 and segment.flags & (SYN | ACK | RST) == SYN
                 and seqGT(segment.seq, machine.rcvNxt)
             ):
-                connection.segmentReceived(segment)
+                interface = self._interface
+                if interface is not None and interface.corkDepth:
+                    # In a batch of frames: held, maybe merged with the
+                    # next, delivered at its end at the latest.
+                    self.offload.hold(connection, segment)
+                else:
+                    connection.segmentReceived(segment)
                 return
             # A new incarnation of a connection in TIME_WAIT, with a higher
             # sequence number (RFC 9293 3.6.1, RFC 6191): end the old one
             # and treat the SYN as new.
+            self.offload.release()
             connection.shutdown()
             self.connections.pop(key, None)
+        else:
+            # What is held goes first, as it came first.
+            self.offload.release()
         floor = self._multicastFloor
         if destination[0] >= floor or source[0] >= floor or segment.dstPort == 0:
             return
@@ -344,6 +363,21 @@ class TCPLayer:
                 return
         stats.noConnection += 1
         self._resetFor(destination, source, segment)
+
+    def _deliverHeld(self, connection: TCPConnection, segment: TCPSegment) -> None:
+        """
+        Hand a segment the receive offload held (maybe merged) to its
+        connection, if that is still this layer's.  Never raises.
+
+        @param connection: the connection.
+        @param segment: the segment.
+        """
+        if self.connections.get((connection.localAddress, connection.localPort,
+                                 connection.remoteAddress, connection.remotePort)) is connection:
+            try:
+                connection.segmentReceived(segment)
+            except Exception:
+                log.err(None, "TCP segment processing failed")  # type: ignore[no-untyped-call]
 
     def errorReceived(self, reporter: bytes, icmpType: int, code: int, rest: int,
                       quoted: bytes) -> None:
@@ -409,6 +443,7 @@ class TCPLayer:
         (including those in TIME_WAIT, whose timers are cancelled), forget
         pending forwards.  For shutting a host down; the layer stays usable.
         """
+        self.offload.drop()
         for listener in list(self.listeners.values()):
             listener.stopListening()
         for connection in list(self.connections.values()):

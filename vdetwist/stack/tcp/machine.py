@@ -853,7 +853,11 @@ class TCPMachine(AckMixin, OutputMixin, TimersMixin):
                 self.rcvStream += len(piece)
             self.ackNow = True
         if size > self._rcvMSS:
-            self._rcvMSS = size
+            # At most the MSS we advertised (as Linux's tcp_measure_rcv_mss):
+            # a segment the receive offload merged is several of the
+            # peer's, and must not make the ACK rules wait for several of
+            # its size.
+            self._rcvMSS = size if size <= self.config.mss else self.config.mss
         if self._quickAcks:
             self._quickAcks -= 1
         self._unackedBytes += size
