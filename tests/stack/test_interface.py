@@ -178,6 +178,29 @@ class NetworkInterfaceTests(SynchronousTestCase):
         self.interface.sendFrame(OTHER, 0x0800, b"data")
         self.assertEqual(len(self.transport.frames), 1)
 
+    def test_sendFrames(self) -> None:
+        """
+        Whole frames go out as given, in order, counted; captured; held
+        under the cork (up to C{corkLimit} at a time); dropped and counted
+        while detached.
+        """
+        captured = []
+        self.interface.capture = captured.append
+        frames = [OTHER + MAC + b"\x08\x00" + b"%d" % (i,) for i in range(5)]
+        self.interface.sendFrames(frames[:2])
+        self.assertEqual(self.transport.frames, frames[:2])
+        self.interface.corkLimit = 2
+        self.interface.cork()
+        self.interface.sendFrames(frames[2:])
+        self.assertEqual(self.transport.frames, frames[:4])
+        self.interface.uncork()
+        self.assertEqual(self.transport.frames, frames)
+        self.assertEqual(captured, frames)
+        self.assertEqual(self.interface.counters["framesSent"], 5)
+        self.interface.connectionLost(None)
+        self.interface.sendFrames(frames[:3])
+        self.assertEqual(self.interface.counters["notAttached"], 3)
+
     def test_uncorkObservers(self) -> None:
         """
         Uncork observers are called at the outermost C{uncork} only, while

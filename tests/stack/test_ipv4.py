@@ -247,6 +247,73 @@ class IPv4LayerTests(SynchronousTestCase):
         self.ip.uncork()
         self.assertEqual([frame[-3:] for frame in self.transport.frames], [b"one", b"two"])
 
+    def sentBothWays(self, destination: bytes, payloads: List[bytes]) -> Tuple[list, list]:
+        """
+        Send C{payloads} with L{IPv4Layer.sendPackets}, then the same with
+        L{IPv4Layer.sendPacket} one by one from the same identification.
+
+        @param destination: where to.
+        @param payloads: the datagrams' payloads.
+        @return: the frames of each way.
+        """
+        start = self.ip._identification
+        self.ip.sendPackets(17, US, destination, payloads)
+        burst = self.transport.frames[:]
+        del self.transport.frames[:]
+        self.ip._identification = start
+        for payload in payloads:
+            self.ip.sendPacket(17, US, destination, payload)
+        single = self.transport.frames[:]
+        del self.transport.frames[:]
+        return burst, single
+
+    def test_sendPacketsAsSendPacket(self) -> None:
+        """
+        L{IPv4Layer.sendPackets} puts on the wire exactly the frames
+        L{IPv4Layer.sendPacket} would, in order, on link and through the
+        gateway, and counts them as sent; scapy reads valid checksums.
+        """
+        payloads = [b"a" * 1000, b"b", b"c" * 1480]
+        for destination in (THEM, OUTSIDE):
+            burst, single = self.sentBothWays(destination, payloads)
+            self.assertEqual(burst, single)
+            self.assertEqual(len(burst), 3)
+        packet = scapy.Ether(burst[0])
+        rebuilt = scapy.Ether(burst[0])
+        del rebuilt[scapy.IP].chksum
+        self.assertEqual(scapy.Ether(bytes(rebuilt))[scapy.IP].chksum,
+                         packet[scapy.IP].chksum)
+        self.assertEqual(self.ip.counters["sent"], 12)
+
+    def test_sendPacketsFallsBack(self) -> None:
+        """
+        What the burst path does not handle goes through sendPacket, the
+        order kept: a datagram over the MTU (fragmented) in the middle, a
+        broadcast, an unresolved next hop (queued for ARP).
+        """
+        payloads = [b"a" * 100, b"b" * 3000, b"c" * 100]
+        burst, single = self.sentBothWays(THEM, payloads)
+        self.assertEqual(burst, single)
+        self.assertEqual(len(burst), 5)  # the middle one in three fragments
+        burst, single = self.sentBothWays(parseIPv4("192.168.77.255"), [b"x", b"y"])
+        self.assertEqual(burst, single)
+        self.assertEqual(burst[0][:6], b"\xff" * 6)
+        unknown = parseIPv4("192.168.77.7")
+        self.ip.sendPackets(17, US, unknown, [b"x", b"y"])
+        [request] = self.transport.frames
+        self.assertEqual(request[12:14], b"\x08\x06")
+
+    def test_sendPacketsCorked(self) -> None:
+        """
+        Under the cork, a burst is held with the rest and goes when it
+        ends.
+        """
+        self.ip.cork()
+        self.ip.sendPackets(17, US, THEM, [b"one", b"two"])
+        self.assertEqual(self.transport.frames, [])
+        self.ip.uncork()
+        self.assertEqual([frame[-3:] for frame in self.transport.frames], [b"one", b"two"])
+
     def test_deliver(self) -> None:
         """
         A datagram for us reaches its protocol; link padding is stripped.

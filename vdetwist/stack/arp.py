@@ -320,6 +320,27 @@ class ARPLayer:
         """
         return self.cache.lookup(address, self.reactor.seconds())
 
+    def resolved(self, nextHop: bytes) -> Optional[bytes]:
+        """
+        The MAC of an on-link next hop if the cache has it fresh (confirming
+        it as L{sendIPv4} does when it is about to expire), else C{None}:
+        for a sender that builds whole frames itself (L{IPv4Layer.sendPackets
+        <vdetwist.stack.ipv4.IPv4Layer.sendPackets>}).
+
+        @param nextHop: the next hop's IPv4 address.
+        @return: its MAC, or C{None} (then send through L{sendIPv4}).
+        """
+        entry = self.cache.entry(nextHop)
+        if entry is None:
+            return None
+        mac, expires = entry
+        now = self.reactor.seconds()
+        if expires <= now:
+            return None
+        if expires - now < self.refreshBefore:
+            self._refresh(nextHop, mac, now)
+        return mac
+
     def sendIPv4(self, nextHop: bytes, packet: bytes) -> None:
         """
         Send an IPv4 datagram to an on-link next hop, resolving its MAC

@@ -205,6 +205,34 @@ class NetworkInterface:
             return
         transport.sendFrame(frame)
 
+    def sendFrames(self, frames: List[bytes]) -> None:
+        """
+        Send whole frames, built by the caller with our MAC as their source
+        (L{IPv4Layer.sendPackets<vdetwist.stack.ipv4.IPv4Layer.sendPackets>}),
+        in order, as L{sendFrame} sends one: held while corked, dropped
+        and counted while detached.
+
+        @param frames: the frames, from the destination MAC on.
+        """
+        transport = self.transport
+        if transport is None:
+            self._counters["notAttached"] += len(frames)
+            return
+        self._framesSent += len(frames)
+        if self.capture is not None:
+            for frame in frames:
+                self._capture(frame)
+        if self.corkDepth or self._flushing:
+            limit = self.corkLimit
+            for frame in frames:
+                corked = self._corked
+                corked.append(frame)
+                if len(corked) >= limit:
+                    self._flush()
+            return
+        for frame in frames:
+            transport.sendFrame(frame)
+
     def cork(self) -> None:
         """
         Hold the frames sent from now until the matching L{uncork} (calls

@@ -16,7 +16,7 @@ timer that expires it.
 
 import struct
 from collections import Counter
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from zope.interface import implementer
 
@@ -37,6 +37,9 @@ from vdetwist.wire.ipv4 import (
 _ANY = b"\0\0\0\0"
 _unpackHeader = HEADER.unpack_from
 _packHeader = HEADER.pack
+#: An Ethernet header and an IPv4 header of 20 bytes, packed together by
+#: L{IPv4Layer.sendPackets}.
+_packFrameHeader = struct.Struct("!6s6sH" + HEADER.format.lstrip("!")).pack
 
 #: A reassembly key: source, destination, protocol, identification.
 FragmentKey = Tuple[bytes, bytes, int, int]
@@ -458,6 +461,68 @@ class IPv4Layer(ReassemblyTimerMixin):
             self._transmit(destination, self._header(
                 protocol, source, destination, identification,
                 more | (offset >> 3), len(chunk)) + chunk)
+
+    def sendPackets(self, protocol: int, source: bytes, destination: bytes,
+                    payloads: List[bytes]) -> None:
+        """
+        Send several datagrams from one source to one destination, in order
+        (a TCP sender's burst): the route and the next hop's MAC are looked
+        up once, each frame's Ethernet and IPv4 headers are packed in one
+        go, and the frames go to the interface together.  What this does
+        not handle (ourselves, broadcast or multicast, an unresolved next
+        hop, a datagram over the MTU) goes through L{sendPacket}, one by
+        one, the same way.
+
+        @param protocol: the IP protocol number.
+        @param source: the source address.
+        @param destination: the destination address.
+        @param payloads: the transport headers and data, one per datagram.
+        """
+        mac = None
+        if ((source == self.address or source == _ANY or self.router)
+                and destination != self.address and destination[0] < 224
+                and destination != self.broadcast and destination != BROADCAST_IPV4):
+            target = int.from_bytes(destination, "big")
+            if not self.prefixLength or target >> self._shift == self._network:
+                hop: Optional[bytes] = destination
+            else:
+                hop = self.gateway
+            if hop is not None:
+                mac = self.arp.resolved(hop)
+        if mac is None:
+            for payload in payloads:
+                self.sendPacket(protocol, source, destination, payload)
+            return
+        interface = self.interface
+        ours = interface.mac
+        ttl = self.ttl
+        # sendPacket's checksum: the header's words summed as integers,
+        # modulo 0xffff (never zero: 0x4500 is in it).
+        base = 0x4500 + (ttl << 8 | protocol) + int.from_bytes(source, "big") + target
+        maximum = self.mtu - HEADER_LENGTH
+        identification = self._identification
+        frames = []
+        for payload in payloads:
+            size = len(payload)
+            if size > maximum:
+                if frames:
+                    self._identification = identification
+                    self._sent += len(frames)
+                    interface.sendFrames(frames)
+                    frames = []
+                self.sendPacket(protocol, source, destination, payload)
+                identification = self._identification
+                continue
+            identification = (identification + 1) & 0xFFFF
+            total = HEADER_LENGTH + size
+            remainder = (base + total + identification) % 0xFFFF
+            frames.append(_packFrameHeader(
+                mac, ours, 0x0800, 0x45, 0, total, identification, 0, ttl, protocol,
+                0xFFFF - remainder if remainder else 0, source, destination) + payload)
+        self._identification = identification
+        if frames:
+            self._sent += len(frames)
+            interface.sendFrames(frames)
 
     def _header(self, protocol: int, source: bytes, destination: bytes,
                 identification: int, flags: int, payloadLength: int) -> bytes:

@@ -776,6 +776,37 @@ class CorkTests(LayerTestsMixin, SynchronousTestCase):
         self.assertEqual(len(self.sent()), 1)
         self.assertEqual(self.ip.events[-2:], ["uncork", "packet"])
 
+    def test_burstThroughSendPackets(self) -> None:
+        """
+        With an IP layer that has C{sendPackets}, the segments of a wakeup
+        go to it in one call, in order; a lone segment goes through
+        C{sendPacket}.
+        """
+        calls: List[int] = []
+        ip = self.ip
+
+        def sendPackets(protocol: int, source: bytes, destination: bytes,
+                        payloads: List[bytes]) -> None:
+            calls.append(len(payloads))
+            for payload in payloads:
+                RecordingIPv4.sendPacket(ip, protocol, source, destination, payload)
+        ip.sendPackets = sendPackets  # type: ignore[attr-defined]
+        layer = TCPLayer(self.clock, ip, TCPConfig(
+            mss=1000, receiveBufferSize=8000, timestamps=False, sack=False,
+            windowScaling=False, pacing=False), seed=1)
+        self.layer = layer
+        factory = RecorderFactory()
+        layer.listen(80, factory)
+        iss = self.handshake()
+        self.assertEqual(calls, [])
+        [protocol] = factory.built
+        protocol.transport.write(b"x" * 3000)
+        segments = self.sent()
+        self.assertEqual(calls, [3])
+        self.assertEqual([(s.seq - iss - 1, len(s.payload)) for s in segments],
+                         [(0, 1000), (1000, 1000), (2000, 1000)])
+        self.assertEqual(layer.stats.segmentsSent, 4)
+
     def test_layerWithoutCork(self) -> None:
         """
         An IP layer without C{cork} and C{uncork} gets the segments one by

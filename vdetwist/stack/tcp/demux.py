@@ -222,6 +222,9 @@ class TCPLayer:
         self._uncork: Optional[Callable[[], None]] = getattr(ip, "uncork", None)
         if self._cork is None or self._uncork is None:
             self._cork = self._uncork = None
+        # The IP layer's burst sender, if it has one (IPv4Layer.sendPackets).
+        self._sendPackets: Optional[Callable[[int, bytes, bytes, List[bytes]], None]] = (
+            getattr(ip, "sendPackets", None))
         # The receive offload, where the interface tells when a batch of
         # frames ends: segments that arrive while it is corked are held and
         # merged (vdetwist.stack.tcp.offload).
@@ -480,10 +483,17 @@ class TCPLayer:
         @param segments: the segments.
         """
         stats = self.stats
-        sendPacket = self.ip.sendPacket
         local = connection.localAddress
         remote = connection.remoteAddress
         pseudo = connection.addressSum
+        sendPackets = self._sendPackets
+        if sendPackets is not None and len(segments) > 1:
+            # The IP layer builds the frames of the burst together.
+            stats.segmentsSent += len(segments)
+            sendPackets(PROTOCOL_TCP, local, remote,
+                        [encodeSegment(segment, pseudo) for segment in segments])
+            return
+        sendPacket = self.ip.sendPacket
         uncork = self._uncork if len(segments) > 1 else None
         if uncork is not None:
             self._cork()  # type: ignore[misc]
