@@ -112,8 +112,11 @@ class BBRTests(SynchronousTestCase):
         still found and used.
         """
         rate = 100e6
+        # Bursts of 8 (a burst of 16 queues 0.24 ms at this rate, more
+        # than the round trip measured here).
         p = LossyPath(rate, 0.00005, 0, TCPConfig(congestionControl="bbr",
-                                                  receiveBufferSize=1 << 20), 64)
+                                                  receiveBufferSize=1 << 20,
+                                                  pacingBurst=8), 64)
         p.run(0.2, b"x" * 65536)
         model = p.sender.congestion
         self.assertEqual(model.mode, PROBE_BW)

@@ -1190,11 +1190,11 @@ class PacingTests(SynchronousTestCase):
 
     def test_burstThenSpaced(self) -> None:
         """
-        Of the initial window (ten segments) eight go at once; the rest
-        when the pacing rate (2 * 10000 bytes / 0.1 s: 5 ms per segment)
-        allows, which L{pollAt} names.
+        Of the initial window (ten segments) a burst (eight here) goes at
+        once; the rest when the pacing rate (2 * 10000 bytes / 0.1 s: 5 ms
+        per segment) allows, which L{pollAt} names.
         """
-        m = self.opened()
+        m = self.opened(pacingBurst=8)
         self.assertEqual(len(m.dispatch(0.1)), 8)
         self.assertAlmostEqual(m.pollAt(), 0.105)
         self.assertEqual(m.dispatch(0.104), [])
@@ -1211,7 +1211,7 @@ class PacingTests(SynchronousTestCase):
         """
         Time without sending earns no more than one burst.
         """
-        m = self.opened(initialWindow=20)
+        m = self.opened(initialWindow=40, pacingBurst=8)
         self.assertEqual(len(m.dispatch(0.1)), 8)
         self.assertEqual(len(m.dispatch(0.35)), 8)
         self.assertEqual(m.dispatch(0.35), [])
