@@ -376,6 +376,56 @@ class IPv6LayerTests(SynchronousTestCase):
         self.assertEqual((ip.src, ip.dst, ip.hlim, ip.nh), (text(US), text(PEER), 64, 17))
         self.assertEqual(ip[scapy.UDP].load, b"hi")
 
+    def sentBothWays(self, payloads: list) -> tuple:
+        """
+        Send C{payloads} to PEER (resolved) with L{IPv6Layer.sendPackets},
+        then one by one with L{IPv6Layer.sendPacket}.
+
+        @param payloads: the packets' payloads.
+        @return: the frames of each way.
+        """
+        ip = self.host.ip
+        ip.sendPackets(17, US, PEER, payloads)
+        burst = self.host.transport.frames[:]
+        self.host.transport.clear()
+        for payload in payloads:
+            ip.sendPacket(17, US, PEER, payload)
+        single = self.host.transport.frames[:]
+        self.host.transport.clear()
+        return burst, single
+
+    def test_sendPacketsAsSendPacket(self) -> None:
+        """
+        L{IPv6Layer.sendPackets} puts on the wire the frames
+        L{IPv6Layer.sendPacket} would, in order; a packet over the MTU in
+        the middle is fragmented (through sendPacket) in its place.
+        """
+        self.host.ip.sendPacket(17, US, PEER, b"resolve")
+        [ns] = self.host.sent()
+        self.resolved(ns)
+        self.host.transport.clear()
+        burst, single = self.sentBothWays([b"a" * 1000, b"b", b"c" * 1400])
+        self.assertEqual(burst, single)
+        self.assertEqual(len(burst), 3)
+        burst, single = self.sentBothWays([b"a" * 10, b"b" * 3000, b"c" * 10])
+        self.assertEqual([frame[:54] for frame in burst], [frame[:54] for frame in single])
+        self.assertEqual(len(burst), 5)
+        self.assertEqual(burst[-1][-10:], b"c" * 10)
+
+    def test_sendPacketsResolves(self) -> None:
+        """
+        A burst to a neighbor not yet resolved waits for the resolution,
+        all of it, and goes in order once it is.
+        """
+        self.host.ip.sendPackets(17, US, PEER, [b"one", b"two", b"six"])
+        [ns] = self.host.sent()
+        self.assertIn(scapy.ICMPv6ND_NS, ns)
+        self.host.receive(scapy.IPv6(src=text(PEER), dst=text(US), hlim=255)
+                          / scapy.ICMPv6ND_NA(tgt=text(PEER), S=1, O=1)
+                          / scapy.ICMPv6NDOptDstLLAddr(lladdr=mac(PEER_MAC)))
+        self.assertEqual([frame[-3:] for frame in self.host.transport.frames][-3:],
+                         [b"one", b"two", b"six"])
+
     def test_cork(self) -> None:
         """
         The layer's cork is its interface's: packets sent under it reach

@@ -60,6 +60,28 @@ class NeighborCacheTests(SynchronousTestCase):
         self.assertEqual(cache.queuedTotal, 0)
         self.assertEqual(cache.send(A, b"p3", 0.3), (MAC_A, None))
 
+    def test_usable(self) -> None:
+        """
+        L{NeighborCache.usable} gives the MAC only where L{send} would give
+        it without a change of state: REACHABLE and fresh, DELAY, PROBE;
+        not while INCOMPLETE, once stale, or for no entry; and changes
+        nothing itself.
+        """
+        cache = NeighborCache(reachableTime=30)
+        self.assertIsNone(cache.usable(A, 0))
+        cache.send(A, b"p", 0)
+        self.assertIsNone(cache.usable(A, 0))
+        cache.advertised(A, MAC_A, True, False, False, 0)
+        self.assertEqual(cache.usable(A, 29.9), MAC_A)
+        self.assertIsNone(cache.usable(A, 30))
+        self.assertEqual(cache.state(A, 31), STALE)
+        cache.send(A, b"q", 31)
+        self.assertEqual(cache.usable(A, 32), MAC_A)
+        cache.tick(36)
+        self.assertEqual(cache.state(A, 36), PROBE)
+        self.assertEqual(cache.usable(A, 36), MAC_A)
+        self.assertEqual(cache.state(A, 36), PROBE)
+
     def test_resolutionFails(self) -> None:
         """
         Three multicast solicitations a second apart, then the queue is

@@ -24,7 +24,7 @@ timer that expires it.
 import os
 import struct
 from collections import Counter, OrderedDict
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from zope.interface import implementer
 
@@ -64,6 +64,9 @@ from vdetwist.wire.ipv6 import (
 
 _unpackHeader = HEADER.unpack_from
 _packHeader = HEADER.pack
+#: An Ethernet header and an IPv6 header, packed together by
+#: L{IPv6Layer.sendPackets}.
+_packFrameHeader = struct.Struct("!6s6sH" + HEADER.format.lstrip("!")).pack
 _packFragment = FRAGMENT_HEADER.pack
 
 #: A reassembly key: source, destination, identification (RFC 8200 4.5).
@@ -653,6 +656,57 @@ class IPv6Layer(ReassemblyTimerMixin):
                 0x60000000, 8 + len(chunk), NEXT_HEADER_FRAGMENT, hopLimit, source,
                 destination) + _packFragment(nextHeader, 0, offset | more, identification)
                 + chunk)
+
+    def sendPackets(self, nextHeader: int, source: bytes, destination: bytes,
+                    payloads: List[bytes]) -> None:
+        """
+        Send several packets from one source to one destination, in order
+        (a TCP sender's burst): the first through L{sendPacket} (which
+        resolves the next hop and keeps Neighbor Unreachability Detection
+        going), the rest, while the neighbor cache's entry stays usable
+        without a change of state, as whole frames built here and handed
+        to the interface together.  What this does not handle (ourselves,
+        multicast, a learnt path MTU, a packet over the MTU) goes through
+        L{sendPacket}, one by one.
+
+        @param nextHeader: the upper-layer protocol.
+        @param source: the source address.
+        @param destination: the destination address.
+        @param payloads: the upper-layer headers and data, one per packet.
+        """
+        nd = self.nd
+        mac = None
+        if payloads and not self._pathMTU and (source in nd.assigned or self.router) and (
+                destination[0] != 0xFF and destination not in nd.assigned):
+            self.sendPacket(nextHeader, source, destination, payloads[0])
+            payloads = payloads[1:]
+            hop = destination if nd.isOnLink(destination) else nd.defaultRouter()
+            if hop is not None:
+                mac = nd.cache.usable(hop, self.reactor.seconds())
+        if mac is None:
+            for payload in payloads:
+                self.sendPacket(nextHeader, source, destination, payload)
+            return
+        interface = self.interface
+        ours = interface.mac
+        hopLimit = nd.hopLimit
+        mtu = self.mtu if self.mtu <= nd.linkMTU else nd.linkMTU
+        frames = []
+        for payload in payloads:
+            size = len(payload)
+            if HEADER_LENGTH + size > mtu:
+                if frames:
+                    self._sent += len(frames)
+                    interface.sendFrames(frames)
+                    frames = []
+                self.sendPacket(nextHeader, source, destination, payload)
+                continue
+            frames.append(_packFrameHeader(mac, ours, ETHERTYPE_IPV6, 0x60000000, size,
+                                           nextHeader, hopLimit, source, destination)
+                          + payload)
+        if frames:
+            self._sent += len(frames)
+            interface.sendFrames(frames)
 
     def _transmit(self, destination: bytes, packet: bytes) -> None:
         """

@@ -219,6 +219,27 @@ class NeighborCache:
         entry = self._entries.pop(address, None)
         return [] if entry is None else self._forget(address, entry)
 
+    def usable(self, address: bytes, now: float) -> Optional[bytes]:
+        """
+        The MAC that L{send} would return for C{address} without changing
+        anything (a REACHABLE entry still fresh, or one in DELAY or PROBE),
+        else C{None}: for the packets of a burst after the first went
+        through L{send}.
+
+        @param address: the next hop.
+        @param now: the current time.
+        @return: the MAC, or C{None}.
+        """
+        entry = self._entries.get(address)
+        if entry is None:
+            return None
+        state = entry.state
+        if state is REACHABLE:
+            return entry.mac if now < entry.reachableUntil else None
+        if state is DELAY or state is PROBE:
+            return entry.mac
+        return None
+
     def send(self, address: bytes, packet: bytes, now: float
              ) -> Tuple[Optional[bytes], Optional[Solicit]]:
         """
