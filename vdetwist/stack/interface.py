@@ -307,3 +307,28 @@ class NetworkInterface:
             self.capture = None
             self._counters["captureErrors"] += 1
             _log.failure("Capture failed; capture stopped", Failure())  # type: ignore[no-untyped-call]
+
+
+class InterfaceCorkMixin:
+    """
+    C{cork} and C{uncork} for a layer above one interface (the IPv4 and
+    IPv6 layers): its interface's, so the TCP layer corks the interface
+    through the IP layer it sends with.
+
+    @ivar interface: the L{NetworkInterface}.
+    """
+
+    interface: NetworkInterface
+
+    def cork(self) -> None:
+        """
+        Hold the frames sent from now until L{uncork}, to send them back
+        to back (L{NetworkInterface.cork}).
+        """
+        self.interface.cork()
+
+    def uncork(self) -> None:
+        """
+        Send what L{cork} held (L{NetworkInterface.uncork}).
+        """
+        self.interface.uncork()

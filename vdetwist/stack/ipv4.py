@@ -22,6 +22,7 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import IIPv4Protocol, IIPv4Sender
 from vdetwist.stack.arp import ARPLayer
+from vdetwist.stack.interface import InterfaceCorkMixin
 from vdetwist.stack.reassembly import BaseReassembler, PartialDatagram, ReassemblyTimerMixin
 from vdetwist.wire.addr import BROADCAST_IPV4, BROADCAST_MAC, broadcastAddress
 from vdetwist.wire.checksum import internetChecksum
@@ -126,7 +127,7 @@ def rebuildHeader(header: bytes, payloadLength: int, flagsAndOffset: int = 0) ->
 
 
 @implementer(IIPv4Sender)
-class IPv4Layer(ReassemblyTimerMixin):
+class IPv4Layer(ReassemblyTimerMixin, InterfaceCorkMixin):
     """
     IPv4 on one interface.
 
@@ -396,19 +397,6 @@ class IPv4Layer(ReassemblyTimerMixin):
             return destination
         return self.gateway
 
-    def cork(self) -> None:
-        """
-        Hold the frames sent from now until L{uncork}, to send them back
-        to back (L{NetworkInterface.cork}).
-        """
-        self.interface.cork()
-
-    def uncork(self) -> None:
-        """
-        Send what L{cork} held.
-        """
-        self.interface.uncork()
-
     def sendPacket(self, protocol: int, source: bytes, destination: bytes,
                    payload: bytes) -> None:
         """
@@ -482,11 +470,7 @@ class IPv4Layer(ReassemblyTimerMixin):
         if ((source == self.address or source == _ANY or self.router)
                 and destination != self.address and destination[0] < 224
                 and destination != self.broadcast and destination != BROADCAST_IPV4):
-            target = int.from_bytes(destination, "big")
-            if not self.prefixLength or target >> self._shift == self._network:
-                hop: Optional[bytes] = destination
-            else:
-                hop = self.gateway
+            hop = self.nextHop(destination)
             if hop is not None:
                 mac = self.arp.resolved(hop)
         if mac is None:
@@ -498,7 +482,8 @@ class IPv4Layer(ReassemblyTimerMixin):
         ttl = self.ttl
         # sendPacket's checksum: the header's words summed as integers,
         # modulo 0xffff (never zero: 0x4500 is in it).
-        base = 0x4500 + (ttl << 8 | protocol) + int.from_bytes(source, "big") + target
+        base = (0x4500 + (ttl << 8 | protocol) + int.from_bytes(source, "big")
+                + int.from_bytes(destination, "big"))
         maximum = self.mtu - HEADER_LENGTH
         identification = self._identification
         frames = []

@@ -30,6 +30,7 @@ from zope.interface import implementer
 
 from vdetwist.interfaces import IIPv6Sender
 from vdetwist.stack.nd import NDLayer
+from vdetwist.stack.interface import InterfaceCorkMixin
 from vdetwist.stack.reassembly import BaseReassembler, PartialDatagram, ReassemblyTimerMixin
 from vdetwist.wire.addr6 import UNSPECIFIED, isLinkLocal, multicastMAC
 from vdetwist.wire.ethernet import ETHERTYPE_IPV6
@@ -174,7 +175,7 @@ class Reassembler(BaseReassembler):
 
 
 @implementer(IIPv6Sender)
-class IPv6Layer(ReassemblyTimerMixin):
+class IPv6Layer(ReassemblyTimerMixin, InterfaceCorkMixin):
     """
     IPv6 on one interface.
 
@@ -579,19 +580,6 @@ class IPv6Layer(ReassemblyTimerMixin):
             table.popitem(last=False)
         table[destination] = (mtu, self.reactor.seconds() + self.pathMTULifetime)
         self.counters["pathMTUUpdates"] += 1
-
-    def cork(self) -> None:
-        """
-        Hold the frames sent from now until L{uncork}, to send them back
-        to back (L{NetworkInterface.cork}).
-        """
-        self.interface.cork()
-
-    def uncork(self) -> None:
-        """
-        Send what L{cork} held.
-        """
-        self.interface.uncork()
 
     def sendPacket(self, nextHeader: int, source: bytes, destination: bytes,
                    payload: bytes, hopLimit: Optional[int] = None) -> None:

@@ -62,7 +62,6 @@ class ReceiveOffload:
         self._connection: Optional[Any] = None
         self._segment: Optional[TCPSegment] = None
         self._parts: List[bytes] = []
-        self._next = 0
         self._size = 0
         self._flags = 0
 
@@ -87,7 +86,6 @@ class ReceiveOffload:
             self._size = size
             if size:
                 self._parts = [segment.payload]
-                self._next = (segment.seq + size) & SEQ_MASK
                 self._flags = segment.flags
             return
         self._deliver(connection, segment)
@@ -104,13 +102,13 @@ class ReceiveOffload:
         payload = segment.payload
         if payload:
             size = len(payload)
-            if (not self._size or segment.seq != self._next or segment.ack != held.ack
+            if (not self._size or segment.seq != (held.seq + self._size) & SEQ_MASK
+                    or segment.ack != held.ack
                     or segment.window != held.window or segment.timestamp != held.timestamp
                     or self._size + size > MAX_BYTES):
                 return False
             self._parts.append(payload)
             self._size += size
-            self._next = (self._next + size) & SEQ_MASK
             self._flags |= segment.flags
             return True
         if (self._size or segment.seq != held.seq or not seqGT(segment.ack, held.ack)
