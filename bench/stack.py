@@ -801,7 +801,7 @@ def client(namespace: Any, mode: str, seconds: float, timeout: float,
     return json.loads(result.stdout)
 
 
-def iperf(sender: Any, receiver: Any, seconds: float) -> float:
+def iperf(sender: Any, receiver: Any, seconds: float) -> Tuple[float, int]:
     """
     Kernel to kernel throughput with iperf3 (C{iperf3 -s} already runs in
     C{receiver}).
@@ -809,7 +809,7 @@ def iperf(sender: Any, receiver: Any, seconds: float) -> float:
     @param sender: the client's namespace.
     @param receiver: the server's namespace.
     @param seconds: the duration.
-    @return: Mbit/s received.
+    @return: Mbit/s received, and the sender's retransmitted segments.
     """
     deadline = time.monotonic() + 10
     while True:
@@ -820,7 +820,8 @@ def iperf(sender: Any, receiver: Any, seconds: float) -> float:
         except ValueError:
             report = {"error": result.stdout.decode("utf-8", "replace")[-300:]}
         if "error" not in report:
-            return report["end"]["sum_received"]["bits_per_second"] / 1e6
+            return (report["end"]["sum_received"]["bits_per_second"] / 1e6,
+                    report["end"]["sum_sent"].get("retransmits", 0))
         if time.monotonic() > deadline or "connect" not in report["error"]:
             raise Failed("iperf3 failed: %s" % (report["error"],))
         time.sleep(0.2)
@@ -1055,7 +1056,16 @@ def throughputRounds(switch: Any, mtu: int, options: argparse.Namespace,
             if profiler is not None and rnd == 0 and key != "kk":
                 spying = profiler.start(vhost.pid, "mtu%d-%s" % (mtu, key))
             if key == "kk":
-                got[key] = iperf(a, b, seconds)
+                if options.verbose:
+                    aBefore, bBefore = tapPackets(a), tapPackets(b)
+                got[key], retransmits = iperf(a, b, seconds)
+                if options.verbose:
+                    # The same count as the virtual host's pathLost below:
+                    # what one tap sent and the other did not receive.
+                    aAfter, bAfter = tapPackets(a), tapPackets(b)
+                    print("  kernel -> kernel: iperf3 retransmits=%d pathLost=%d" % (
+                        retransmits, (aAfter[1] - aBefore[1]) - (bAfter[0] - bBefore[0])),
+                        flush=True)
                 continue
             before = vhost.counters() if options.verbose else {}
             tapBefore = tapPackets(a) if options.verbose else (0, 0)

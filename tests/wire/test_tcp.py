@@ -23,6 +23,9 @@ from vdetwist.wire.tcp import (
     SYN,
     MalformedSegment,
     TCPSegment,
+    addressSum,
+    encodeSegment,
+    encodeSegments,
     formatFlags,
     parseSegment,
     tcpChecksumValid,
@@ -312,6 +315,100 @@ class ScapyOracleTests(SynchronousTestCase):
         rebuilt = scapy.IP(src="10.0.0.1", dst="10.0.0.2") / scapy.TCP(ours)
         del rebuilt[scapy.TCP].chksum
         self.assertEqual(bytes(rebuilt)[20:], ours)
+
+
+class EncodeSegmentsTests(SynchronousTestCase):
+    """
+    L{encodeSegments} cuts a segment carrying a run of full segments' data
+    into what L{encodeSegment} gives for each piece (segmentation offload).
+    """
+
+    pseudo = addressSum(SOURCE, DESTINATION)
+
+    def expected(self, segment: TCPSegment, size: int):
+        """
+        The pieces one by one through L{encodeSegment}: the same header,
+        each its own sequence number, PSH and FIN on the last only.
+        """
+        out = []
+        payload = segment.payload
+        for start in range(0, len(payload), size):
+            last = start + size >= len(payload)
+            out.append(encodeSegment(segment._replace(
+                seq=(segment.seq + start) & 0xFFFFFFFF,
+                payload=payload[start:start + size],
+                flags=segment.flags if last else segment.flags & ~(PSH | FIN)), self.pseudo))
+        return out
+
+    def check(self, segment: TCPSegment, size: int) -> None:
+        """
+        L{encodeSegments} gives L{expected}, every piece's checksum verifies
+        and the pieces' data is the segment's.
+        """
+        got = encodeSegments(segment, self.pseudo, size)
+        self.assertEqual(got, self.expected(segment, size))
+        for piece in got:
+            self.assertTrue(tcpChecksumValid(SOURCE, DESTINATION, piece))
+        self.assertEqual(b"".join(parseSegment(piece).payload for piece in got),
+                         segment.payload)
+
+    def test_timestamps(self) -> None:
+        """
+        The bulk sender's segment (timestamps, ACK|PSH) across a sequence
+        number wraparound, the last piece shorter, PSH on it only.
+        """
+        segment = TCPSegment(80, 1234, 0xFFFFF000, 99, ACK | PSH, 502,
+                             bytes(range(256)) * 40, timestamp=(0xDEADBEEF, 7))
+        got = encodeSegments(segment, self.pseudo, 1448)
+        self.assertEqual(len(got), 8)
+        self.assertEqual([parseSegment(piece).flags for piece in got], [ACK] * 7 + [ACK | PSH])
+        self.assertEqual(parseSegment(got[3]).seq, (0xFFFFF000 + 3 * 1448) & 0xFFFFFFFF)
+        self.check(segment, 1448)
+
+    def test_exactMultiple(self) -> None:
+        """
+        Data a whole number of pieces long: every piece full.
+        """
+        segment = TCPSegment(80, 1234, 5, 6, ACK, 1000, b"ab" * 1500, timestamp=(1, 2))
+        self.assertEqual([len(parseSegment(piece).payload)
+                          for piece in encodeSegments(segment, self.pseudo, 1000)],
+                         [1000, 1000, 1000])
+        self.check(segment, 1000)
+
+    def test_otherOptions(self) -> None:
+        """
+        Without timestamps, or with SACK blocks, or with FIN, the general
+        way gives the same as piece by piece.
+        """
+        self.check(TCPSegment(80, 1234, 5, 6, ACK | FIN, 1000, b"x" * 2500), 1000)
+        self.check(TCPSegment(80, 1234, 5, 6, ACK, 1000, b"y" * 2500,
+                              sackBlocks=((100, 200),), timestamp=(3, 4)), 1000)
+
+    def test_short(self) -> None:
+        """
+        A segment within the size is encoded as it is.
+        """
+        segment = TCPSegment(80, 1234, 5, 6, ACK | PSH, 1000, b"z" * 1000, timestamp=(1, 2))
+        self.assertEqual(encodeSegments(segment, self.pseudo, 1000),
+                         [encodeSegment(segment, self.pseudo)])
+        empty = TCPSegment(80, 1234, 5, 6, ACK, 1000)
+        self.assertEqual(encodeSegments(empty, self.pseudo, 1000),
+                         [encodeSegment(empty, self.pseudo)])
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.integers(0, 0xFFFFFFFF), st.integers(1, 9000), st.integers(1, 3000),
+           st.sampled_from([ACK, ACK | PSH, ACK | FIN, ACK | PSH | FIN]),
+           st.booleans())
+    def test_property(self, seq: int, length: int, size: int, flags: int,
+                      timestamps: bool) -> None:
+        """
+        Property: for any data length, piece size, sequence number and
+        flags, the pieces are what L{encodeSegment} gives one by one.
+        """
+        payload = bytes((seq + i) % 251 for i in range(length))
+        segment = TCPSegment(80, 1234, seq, 77, flags, 4000, payload,
+                             timestamp=(seq ^ 5, 9) if timestamps else None)
+        self.check(segment, size)
 
 
 class PropertyTests(SynchronousTestCase):

@@ -18,7 +18,7 @@ without the general option loop.
 """
 
 import struct
-from typing import NamedTuple, Optional, Tuple, Union
+from typing import List, NamedTuple, Optional, Tuple, Union
 
 from vdetwist.wire.checksum import internetChecksum, pseudoHeaderSum
 from vdetwist.wire.frames import MalformedPacket
@@ -42,6 +42,7 @@ __all__ = [
     "tcpChecksumValid",
     "addressSum",
     "encodeSegment",
+    "encodeSegments",
     "formatFlags",
 ]
 
@@ -236,6 +237,61 @@ def encodeSegment(segment: TCPSegment, pseudo: int) -> bytes:
         + int.from_bytes(options, "big"))
     return HEADER.pack(srcPort, dstPort, seq, ack, offsetFlags, window, csum,
                        urgent) + options + payload
+
+
+def encodeSegments(segment: TCPSegment, pseudo: int, size: int) -> List[bytes]:
+    """
+    Segmentation offload (what a NIC's TSO does): cut a segment whose data
+    runs over C{size} bytes into segments of C{size} bytes each (the last
+    may be shorter), each with the same header but its own sequence
+    number and checksum; PSH and FIN go on the last only.  The result is
+    byte for byte what L{encodeSegment} gives for each piece.
+
+    @param segment: the segment, data of any length.
+    @param pseudo: L{addressSum}C{(source, destination)}.
+    @param size: the data per segment (the connection's MSS), positive.
+    @return: the encoded segments, in order.
+    """
+    (srcPort, dstPort, seq, ack, flags, window, payload, mss, windowScale,
+     sackPermitted, sackBlocks, timestamp, urgent) = segment
+    total = len(payload)
+    if total <= size:
+        return [encodeSegment(segment, pseudo)]
+    view = memoryview(payload)
+    last = total - size
+    middleFlags = flags & ~(PSH | FIN)
+    if (mss is None and windowScale is None and not sackPermitted and not sackBlocks
+            and timestamp is not None and not urgent):
+        # The bulk sender's case: every full piece's header differs from
+        # the first only in its sequence number, so its checksum's sum is
+        # the shared part plus that.
+        tsVal, tsEcr = timestamp
+        offsetFlags = 0x8000 | middleFlags
+        shared = (pseudo + 32 + size + (srcPort << 16 | dstPort) + ack
+                  + (offsetFlags << 16 | window) + 0x0101080A + tsVal + tsEcr)
+        pack = _HEADER_TIMESTAMP.pack
+        out = []
+        append = out.append
+        position = 0
+        while position < last:
+            piece = view[position:position + size]
+            append(pack(srcPort, dstPort, seq, ack, offsetFlags, window,
+                        internetChecksum(piece, shared + seq), 0, 0x0101080A, tsVal, tsEcr)
+                   + piece)
+            seq = (seq + size) & 0xFFFFFFFF
+            position += size
+        out.append(encodeSegment(segment._replace(seq=seq, payload=bytes(view[position:])),
+                                 pseudo))
+        return out
+    out = []
+    position = 0
+    while position < last:
+        out.append(encodeSegment(segment._replace(
+            seq=seq, flags=middleFlags, payload=bytes(view[position:position + size])), pseudo))
+        seq = (seq + size) & 0xFFFFFFFF
+        position += size
+    out.append(encodeSegment(segment._replace(seq=seq, payload=bytes(view[position:])), pseudo))
+    return out
 
 
 def tcpChecksumValid(source: bytes, destination: bytes, segment: Buffer) -> bool:

@@ -807,6 +807,34 @@ class CorkTests(LayerTestsMixin, SynchronousTestCase):
                          [(0, 1000), (1000, 1000), (2000, 1000)])
         self.assertEqual(layer.stats.segmentsSent, 4)
 
+    def test_runsCutAtTheMSS(self) -> None:
+        """
+        With segment offload (the default) the layer cuts a run the
+        connection emits as one segment at the MSS: on the wire, and in
+        C{segmentsSent}, the same segments as without it.
+        """
+        def transfer(offload: bool):
+            self.clock = Clock()
+            self.clock.advance(100)
+            self.ip = CorkingIPv4(US)
+            self.layer = TCPLayer(self.clock, self.ip, TCPConfig(
+                mss=1000, receiveBufferSize=8000, timestamps=False, sack=False,
+                windowScaling=False, pacing=False, segmentOffload=offload), seed=1)
+            factory = RecorderFactory()
+            self.layer.listen(80, factory)
+            iss = self.handshake()
+            [protocol] = factory.built
+            self.assertEqual(protocol.transport.machine.segmentOffload, offload)
+            protocol.transport.write(bytes(range(250)) * 30)
+            return ([(s.seq - iss - 1, s.flags, s.payload) for s in self.sent()],
+                    self.layer.stats.segmentsSent)
+        # Seven full segments in one run (the short tail waits for Nagle);
+        # the SYN-ACK is the eighth segment sent.
+        segments, count = transfer(True)
+        self.assertEqual(([len(payload) for _, _, payload in segments], count),
+                         ([1000] * 7, 8))
+        self.assertEqual(transfer(False), (segments, count))
+
     def test_layerWithoutCork(self) -> None:
         """
         An IP layer without C{cork} and C{uncork} gets the segments one by

@@ -5,7 +5,7 @@ Tests for L{vdetwist.stack.tcp.machine}: segments in at chosen times, the
 exact segments out (smoltcp's socket tests are the model).
 """
 
-from typing import Any
+from typing import Any, List, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -42,7 +42,7 @@ from vdetwist.stack.tcp.machine import (
     TCPConfig,
     TCPMachine,
 )
-from vdetwist.wire.tcp import ACK, FIN, PSH, RST, SYN
+from vdetwist.wire.tcp import ACK, FIN, PSH, RST, SYN, TCPSegment
 
 
 def data(n: int, start: int = 0) -> bytes:
@@ -1229,3 +1229,110 @@ class PacingTests(SynchronousTestCase):
         """
         m = self.opened(pacingBurst=3)
         self.assertEqual(len(m.dispatch(0.1)), 3)
+
+
+class SegmentOffloadTests(SynchronousTestCase):
+    """
+    With L{TCPMachine.segmentOffload} set (by a layer that cuts segments at
+    the MSS), full segments of new data the windows and pacing allow go as
+    one segment: cut at the MSS, the same segments as without it.
+    """
+
+    def opened(self, offload: bool, **kwargs: Any) -> TCPMachine:
+        """
+        As L{PacingTests.opened}: an active open, SRTT 0.1 s, a peer window
+        of 64000, MSS 1000.
+        """
+        m = TCPMachine(LOCAL_PORT, REMOTE_PORT, ISS, config(**kwargs))
+        m.segmentOffload = offload
+        m.connect(0)
+        m.dispatch(0)
+        m.segmentReceived(theirs(RISS, ISS + 1, SYN | ACK, 64000, mss=1000), 0.1)
+        m.dispatch(0.1)
+        return m
+
+    def cut(self, segments: List[TCPSegment]) -> List[Tuple[int, int, bytes]]:
+        """
+        The segments cut at the MSS, as the layer cuts them.
+
+        @return: each piece's sequence number, flags and data.
+        """
+        pieces = []
+        for segment in segments:
+            payload = segment.payload
+            for start in range(0, max(len(payload), 1), 1000):
+                last = start + 1000 >= len(payload)
+                pieces.append(((segment.seq + start) & 0xFFFFFFFF,
+                               segment.flags if last else segment.flags & ~(PSH | FIN),
+                               payload[start:start + 1000]))
+        return pieces
+
+    def both(self, size: int, *times: float, **kwargs: Any):
+        """
+        Queue C{size} bytes on a machine with and one without offload and
+        dispatch both at each of C{times}.
+
+        @return: per time, the segments with offload and those without.
+        """
+        with_ = self.opened(True, **kwargs)
+        without = self.opened(False, **kwargs)
+        with_.send(data(size))
+        without.send(data(size))
+        return [(with_.dispatch(t), without.dispatch(t)) for t in times]
+
+    def test_windowAsOneRun(self) -> None:
+        """
+        Unpaced, the initial window (10 segments) of 20000 queued bytes
+        goes as one segment of 10000 bytes: the same bytes as ten.
+        """
+        [(run, segments)] = self.both(20000, 0.1, pacing=False)
+        self.assertEqual([len(s.payload) for s in run], [10000])
+        self.assertEqual(len(segments), 10)
+        self.assertEqual(self.cut(run), self.cut(segments))
+
+    def test_lastByteAlone(self) -> None:
+        """
+        The segment ending the queued data (with PSH) is never in a run.
+        """
+        [(run, segments)] = self.both(5000, 0.1, pacing=False)
+        self.assertEqual([(len(s.payload), s.flags) for s in run],
+                         [(4000, ACK), (1000, ACK | PSH)])
+        self.assertEqual(self.cut(run), self.cut(segments))
+        # A short tail waits for Nagle, with or without offload.
+        [(run, segments)] = self.both(4500, 0.1, pacing=False)
+        self.assertEqual([(len(s.payload), s.flags) for s in run], [(4000, ACK)])
+        self.assertEqual(self.cut(run), self.cut(segments))
+
+    def test_paced(self) -> None:
+        """
+        Pacing bounds a run as it bounds a burst: eight segments, then one
+        per pacing interval.
+        """
+        steps = self.both(20000, 0.1, 0.105, 0.110, pacingBurst=8)
+        self.assertEqual([[len(s.payload) for s in run] for run, _ in steps],
+                         [[8000], [1000], [1000]])
+        for run, segments in steps:
+            self.assertEqual(self.cut(run), self.cut(segments))
+
+    def test_sendWindow(self) -> None:
+        """
+        The peer's window bounds a run.
+        """
+        with_ = self.opened(True, pacing=False)
+        with_.segmentReceived(theirs(RISS + 1, ISS + 1, ACK, 3500), 0.1)
+        with_.send(data(20000))
+        self.assertEqual([len(s.payload) for s in with_.dispatch(0.1)], [3000])
+
+    def test_noRetransmissionRuns(self) -> None:
+        """
+        After a timeout, data goes again one segment at a time (go-back-N
+        resends what was sent, as it was).
+        """
+        m = self.opened(True, pacing=False)
+        m.send(data(20000))
+        [run] = m.dispatch(0.1)
+        self.assertEqual(len(run.payload), 10000)
+        deadline = m.pollAt()
+        resent = m.dispatch(deadline)
+        self.assertEqual([len(s.payload) for s in resent], [1000])
+        self.assertEqual(resent[0].seq, ISS + 1)

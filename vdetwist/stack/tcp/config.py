@@ -63,6 +63,10 @@ class TCPConfig:
         merged a batch's ACKs into one, bursts of 8 left a CPython virtual
         host waking per burst: 1.30 Gbit/s to a kernel peer, 1.72 with 16,
         the path's losses alike, 0.01-0.06 %; docs/performance.txt).
+    @ivar segmentOffload: the sender decides a run of full segments at
+        once, as one segment the TCP layer cuts at the MSS (what TSO does
+        for Linux; L{vdetwist.wire.tcp.encodeSegments}): the same segments
+        on the wire, with Python's per-segment work paid per run.
     @ivar rack: with a peer that sends SACK blocks, find losses by time
         (RACK, RFC 8985: a segment is lost once something sent after it
         has been delivered and a round trip and a reordering window have
@@ -114,6 +118,7 @@ class TCPConfig:
         self.sack = True
         self.pacing = True
         self.pacingBurst = 16
+        self.segmentOffload = True
         self.rack = True
         self.congestionControl = "auto"
         self.bbrAboveRTT = 0.010

@@ -65,6 +65,7 @@ from vdetwist.wire.tcp import (
     MalformedSegment,
     TCPSegment,
     encodeSegment,
+    encodeSegments,
     parseSegment,
 )
 from vdetwist.wire.checksum import internetChecksum
@@ -486,21 +487,32 @@ class TCPLayer:
         local = connection.localAddress
         remote = connection.remoteAddress
         pseudo = connection.addressSum
+        # A segment carrying more than the MSS is a run of full segments
+        # (the machine's segmentation offload): cut here.
+        size = connection.machine.mss
+        if len(segments) > 1 or len(segments[0][6]) > size:
+            payloads = []
+            append = payloads.append
+            for segment in segments:
+                if len(segment[6]) > size:
+                    payloads.extend(encodeSegments(segment, pseudo, size))
+                else:
+                    append(encodeSegment(segment, pseudo))
+        else:
+            payloads = [encodeSegment(segments[0], pseudo)]
+        stats.segmentsSent += len(payloads)
         sendPackets = self._sendPackets
-        if sendPackets is not None and len(segments) > 1:
+        if sendPackets is not None and len(payloads) > 1:
             # The IP layer builds the frames of the burst together.
-            stats.segmentsSent += len(segments)
-            sendPackets(PROTOCOL_TCP, local, remote,
-                        [encodeSegment(segment, pseudo) for segment in segments])
+            sendPackets(PROTOCOL_TCP, local, remote, payloads)
             return
         sendPacket = self.ip.sendPacket
-        uncork = self._uncork if len(segments) > 1 else None
+        uncork = self._uncork if len(payloads) > 1 else None
         if uncork is not None:
             self._cork()  # type: ignore[misc]
         try:
-            for segment in segments:
-                stats.segmentsSent += 1
-                sendPacket(PROTOCOL_TCP, local, remote, encodeSegment(segment, pseudo))
+            for payload in payloads:
+                sendPacket(PROTOCOL_TCP, local, remote, payload)
         finally:
             if uncork is not None:
                 uncork()
@@ -556,6 +568,7 @@ class TCPLayer:
             timestampOffset = self._random.getrandbits(32)
         machine = TCPMachine(localPort, remotePort, iss, self.config, self.stats,
                              timestampOffset)
+        machine.segmentOffload = self.config.segmentOffload
         connection = TCPConnection(self.reactor, self, machine, local, remote,
                                    buildProtocol, onFailure, onConnected)
         self.connections[key] = connection

@@ -34,6 +34,10 @@ _HALF = 0x80000000
 #: Builds a L{TCPSegment} from all its fields in one C call.
 _newTuple = tuple.__new__
 
+#: The most data L{OutputMixin._sendData} puts in one run of full segments
+#: (a TSO segment's limit).
+MAX_RUN_BYTES = 65536
+
 
 class OutputMixin:
     """
@@ -49,6 +53,11 @@ class OutputMixin:
     paceNext = 0.0
     #: When pacing lets the next segment go, while it holds one back.
     pacedUntil: Optional[float] = None
+    #: Whether the layer below cuts a segment carrying a run of full
+    #: segments' data into segments of L{mss} bytes (segmentation offload,
+    #: L{vdetwist.wire.tcp.encodeSegments}): set by a layer that does.
+    #: Off, every segment L{dispatch} returns is at most L{mss}.
+    segmentOffload = False
 
     def _advertise(self) -> int:
         """
@@ -201,6 +210,40 @@ class OutputMixin:
             elif not self.noDelay and offset > 0:
                 return None
         return n, fin
+
+    def _runMore(self, offset: int, n: int, sndNxt: int) -> int:
+        """
+        How many more full segments of new data may follow one of C{n}
+        bytes at C{offset} (SND.NXT C{sndNxt}) in the same run, as far as
+        the data, the send window and the congestion window go: never the
+        buffer's last byte (the segment ending the data carries PSH and
+        goes by itself), and no more than L{MAX_RUN_BYTES} in a run.
+
+        @param offset: the first segment's offset from SND.UNA.
+        @param n: its length, the MSS.
+        @param sndNxt: its sequence number.
+        @return: the number of further segments, 0 or more.
+        """
+        more = (self.sendBuffer.length - offset - n - 1) // n
+        if more <= 0:
+            return 0
+        congestion = self.congestion
+        end = offset + n
+        if congestion.rack:
+            log = self.log
+            room = congestion.cwnd - end + log.sacked + log.lostBytes
+        elif congestion.dupAcks or congestion.inRecovery:
+            return 0
+        else:
+            room = congestion.cwnd - end
+        usable = ((self.sndWl2 + self.sndWnd - sndNxt - n + _HALF) & SEQ_MASK) - _HALF
+        if room < usable:
+            usable = room
+        usable //= n
+        if usable < more:
+            more = usable
+        limit = MAX_RUN_BYTES // n - 1
+        return more if more < limit else limit
 
     def _hasUnsent(self) -> bool:
         """
@@ -478,13 +521,28 @@ class OutputMixin:
             sndNxt = self.sndNxt
             sndMax = self.sndMax
             offset = ((sndNxt - self.sndUna + _HALF) & SEQ_MASK) - _HALF
-            payload = sendBuffer.peek(offset, n) if n else b""
+            total = n
+            if n == self.mss and self.segmentOffload and not fin and sndNxt == sndMax:
+                # Full segments of new data: as many more as the windows
+                # and pacing allow go as one segment, cut by the layer
+                # below (segmentation offload; one decision, one copy out
+                # of the buffer and one record for the run).
+                more = self._runMore(offset, n, sndNxt)
+                if more and perByte:
+                    paced = int((slack + 1e-6 + now - paceNext) / (n * perByte))
+                    if paced < more:
+                        more = paced
+                if more > 0:
+                    total += more * n
+                    if perByte:
+                        paceNext += more * n * perByte
+            payload = sendBuffer.peek(offset, total) if n else b""
             flags = ACK
             if fin:
                 flags |= FIN
                 self.finSent = True
                 self.finSeq = (sndNxt + n) & SEQ_MASK
-            if n and offset + n == sendBuffer.length:
+            if n and offset + total == sendBuffer.length:
                 flags |= PSH
             if 0 < ((sndMax - sndNxt) & SEQ_MASK) < _HALF:
                 self.stats.retransmissions += 1
@@ -495,7 +553,7 @@ class OutputMixin:
                                               flags, window, payload, None, None, False,
                                               sack, timestamp, 0)))
             sent = True
-            sndNxt = (sndNxt + n + fin) & SEQ_MASK
+            sndNxt = (sndNxt + total + fin) & SEQ_MASK
             self.sndNxt = sndNxt
             if 0 < ((sndNxt - sndMax) & SEQ_MASK) < _HALF:
                 self.sndMax = sndNxt
